@@ -1,0 +1,33 @@
+//! The shared language of the Hearth client and service.
+//!
+//! Pure: no I/O, no database, no async runtime. Both sides depend on this crate and on nothing
+//! else of each other's.
+//!
+//! - [`ids`]: identifiers (devices, learners, course content, receipt ids, keys);
+//! - [`receipt`]: the signed receipt envelope, its body and events, signing and verification;
+//! - [`anchor`]: service-signed time anchors;
+//! - [`chain`]: where a receipt stands in its device's chain (gap, fork, duplicate, ...);
+//! - [`wire`]: the messages of the sync and enrollment API;
+//! - [`manifest`]: the signed course-package manifest;
+//! - [`error`]: the `{code, message}` body every boundary answers with, and receipt reject
+//!   reasons with their stable codes.
+
+pub mod anchor;
+pub mod chain;
+pub mod error;
+pub mod ids;
+pub mod manifest;
+pub mod receipt;
+pub mod wire;
+
+pub use anchor::{AnchorRef, Signature, TimeAnchor};
+pub use chain::{ChainError, ChainHead, ChainLink, Placement};
+pub use error::{ErrorBody, RejectReason};
+pub use ids::{
+    ClassId, ContentHash, CourseId, DeviceId, ExamId, ItemId, LearnerId, LessonId, PublicKey,
+    QuizId, ReceiptId,
+};
+pub use receipt::{
+    Answer, AttendanceCheck, Envelope, Event, ItemAnswer, MonoStamp, ReceiptBody, SignInMethod,
+    SignOutReason, VerifiedReceipt,
+};

@@ -1,0 +1,1 @@
+fn main() { hearth_desktop::run() }
