@@ -38,7 +38,8 @@ pub struct TimeAnchor {
 
 fn anchor_message(issued_ms: i64, device: DeviceId) -> Vec<u8> {
     let mut msg = ANCHOR_DOMAIN.to_vec();
-    let encoded = postcard::to_allocvec(&(issued_ms, device)).expect("encoding a fixed tuple cannot fail");
+    let encoded =
+        postcard::to_allocvec(&(issued_ms, device)).expect("encoding a fixed tuple cannot fail");
     msg.extend_from_slice(&encoded);
     msg
 }
@@ -47,8 +48,16 @@ impl TimeAnchor {
     /// Signs `issued_ms` for `device` with the service's key.
     pub fn issue(service_key: &Ed25519KeyPair, device: DeviceId, issued_ms: i64) -> Self {
         let sig = service_key.sign(&anchor_message(issued_ms, device));
-        let signature = Signature(sig.as_ref().try_into().expect("Ed25519 signature is 64 bytes"));
-        Self { issued_ms, device, signature }
+        let signature = Signature(
+            sig.as_ref()
+                .try_into()
+                .expect("Ed25519 signature is 64 bytes"),
+        );
+        Self {
+            issued_ms,
+            device,
+            signature,
+        }
     }
 
     /// Checks the anchor was signed by `service_key` for `device`.
@@ -57,7 +66,10 @@ impl TimeAnchor {
             return Err(RejectReason::BadAnchor);
         }
         UnparsedPublicKey::new(&ED25519, service_key.as_bytes())
-            .verify(&anchor_message(self.issued_ms, self.device), &self.signature.0)
+            .verify(
+                &anchor_message(self.issued_ms, self.device),
+                &self.signature.0,
+            )
             .map_err(|_| RejectReason::BadAnchor)
     }
 }

@@ -22,11 +22,17 @@ pub struct ChainHead {
 }
 
 impl ChainHead {
-    pub const EMPTY: Self = Self { seq: 0, id: ReceiptId::ZERO };
+    pub const EMPTY: Self = Self {
+        seq: 0,
+        id: ReceiptId::ZERO,
+    };
 
     /// The head after `link`, which must [`Placement::Extends`] this head.
     pub fn advanced(self, link: &ChainLink) -> Self {
-        Self { seq: link.seq, id: link.id }
+        Self {
+            seq: link.seq,
+            id: link.id,
+        }
     }
 }
 
@@ -46,10 +52,18 @@ pub enum Placement {
 
 /// Places `link` after `head`. `held_at(seq)` answers the id already held at a position at or
 /// before the head (the caller's store), used to tell a duplicate from a fork.
-pub fn place(head: ChainHead, link: &ChainLink, held_at: impl FnOnce(u64) -> Option<ReceiptId>) -> Placement {
+pub fn place(
+    head: ChainHead,
+    link: &ChainLink,
+    held_at: impl FnOnce(u64) -> Option<ReceiptId>,
+) -> Placement {
     let expected = head.seq + 1;
     if link.seq == expected {
-        if link.prev == head.id { Placement::Extends } else { Placement::Fork { seq: link.seq } }
+        if link.prev == head.id {
+            Placement::Extends
+        } else {
+            Placement::Fork { seq: link.seq }
+        }
     } else if link.seq < expected {
         match held_at(link.seq) {
             Some(id) if id == link.id => Placement::Duplicate,
@@ -115,9 +129,15 @@ pub fn verify_chain(start: ChainHead, links: &[ChainLink]) -> Result<ChainHead, 
                 None => ChainError::Fork { seq: link.seq },
             });
         } else if links[i + 1..].iter().any(|l| l.seq == expected) {
-            return Err(ChainError::OutOfOrder { expected, found: link.seq });
+            return Err(ChainError::OutOfOrder {
+                expected,
+                found: link.seq,
+            });
         } else {
-            return Err(ChainError::Gap { expected, found: link.seq });
+            return Err(ChainError::Gap {
+                expected,
+                found: link.seq,
+            });
         }
     }
     Ok(head)
@@ -125,10 +145,17 @@ pub fn verify_chain(start: ChainHead, links: &[ChainLink]) -> Result<ChainHead, 
 
 /// [`verify_chain`], and the chain must end exactly at `end` (which catches receipts deleted
 /// from the tail, which no link can show).
-pub fn verify_chain_to(start: ChainHead, links: &[ChainLink], end: ChainHead) -> Result<(), ChainError> {
+pub fn verify_chain_to(
+    start: ChainHead,
+    links: &[ChainLink],
+    end: ChainHead,
+) -> Result<(), ChainError> {
     let head = verify_chain(start, links)?;
     if head.seq < end.seq {
-        return Err(ChainError::Truncated { expected: end.seq, found: head.seq });
+        return Err(ChainError::Truncated {
+            expected: end.seq,
+            found: head.seq,
+        });
     }
     if head != end {
         return Err(ChainError::Fork { seq: end.seq });
@@ -145,7 +172,11 @@ mod tests {
     }
 
     fn link(seq: u64, own: u8, prev: u8) -> ChainLink {
-        ChainLink { seq, id: id(own), prev: if prev == 0 { ReceiptId::ZERO } else { id(prev) } }
+        ChainLink {
+            seq,
+            id: id(own),
+            prev: if prev == 0 { ReceiptId::ZERO } else { id(prev) },
+        }
     }
 
     #[test]
@@ -154,10 +185,22 @@ mod tests {
         let held = |seq: u64| (seq <= 3).then(|| id(seq as u8));
         let cases = [
             ("next, naming the head", link(4, 4, 3), Placement::Extends),
-            ("next, naming another predecessor", link(4, 4, 9), Placement::Fork { seq: 4 }),
+            (
+                "next, naming another predecessor",
+                link(4, 4, 9),
+                Placement::Fork { seq: 4 },
+            ),
             ("same receipt again", link(2, 2, 1), Placement::Duplicate),
-            ("another receipt at a held position", link(2, 7, 1), Placement::Fork { seq: 2 }),
-            ("beyond the next", link(6, 6, 5), Placement::Gap { expected: 4 }),
+            (
+                "another receipt at a held position",
+                link(2, 7, 1),
+                Placement::Fork { seq: 2 },
+            ),
+            (
+                "beyond the next",
+                link(6, 6, 5),
+                Placement::Gap { expected: 4 },
+            ),
         ];
         for (why, l, want) in cases {
             assert_eq!(place(head, &l, held), want, "{why}");
@@ -172,20 +215,56 @@ mod tests {
     #[test]
     fn sequence_case_table() {
         let good = [link(1, 1, 0), link(2, 2, 1), link(3, 3, 2)];
-        assert_eq!(verify_chain(ChainHead::EMPTY, &good), Ok(ChainHead { seq: 3, id: id(3) }));
+        assert_eq!(
+            verify_chain(ChainHead::EMPTY, &good),
+            Ok(ChainHead { seq: 3, id: id(3) })
+        );
         let cases: [(&str, Vec<ChainLink>, ChainError); 5] = [
-            ("middle deleted", vec![good[0], good[2]], ChainError::Gap { expected: 2, found: 3 }),
-            ("swapped", vec![good[0], good[2], good[1]], ChainError::OutOfOrder { expected: 2, found: 3 }),
-            ("repeated", vec![good[0], good[1], good[1]], ChainError::Duplicate { seq: 2 }),
-            ("two at one place", vec![good[0], good[1], link(2, 8, 1)], ChainError::Fork { seq: 2 }),
-            ("wrong predecessor", vec![good[0], link(2, 2, 9)], ChainError::BrokenLink { seq: 2 }),
+            (
+                "middle deleted",
+                vec![good[0], good[2]],
+                ChainError::Gap {
+                    expected: 2,
+                    found: 3,
+                },
+            ),
+            (
+                "swapped",
+                vec![good[0], good[2], good[1]],
+                ChainError::OutOfOrder {
+                    expected: 2,
+                    found: 3,
+                },
+            ),
+            (
+                "repeated",
+                vec![good[0], good[1], good[1]],
+                ChainError::Duplicate { seq: 2 },
+            ),
+            (
+                "two at one place",
+                vec![good[0], good[1], link(2, 8, 1)],
+                ChainError::Fork { seq: 2 },
+            ),
+            (
+                "wrong predecessor",
+                vec![good[0], link(2, 2, 9)],
+                ChainError::BrokenLink { seq: 2 },
+            ),
         ];
         for (why, links, want) in cases {
             assert_eq!(verify_chain(ChainHead::EMPTY, &links), Err(want), "{why}");
         }
         assert_eq!(
-            verify_chain_to(ChainHead::EMPTY, &good[..2], ChainHead { seq: 3, id: id(3) }),
-            Err(ChainError::Truncated { expected: 3, found: 2 }),
+            verify_chain_to(
+                ChainHead::EMPTY,
+                &good[..2],
+                ChainHead { seq: 3, id: id(3) }
+            ),
+            Err(ChainError::Truncated {
+                expected: 3,
+                found: 2
+            }),
             "a deleted tail is caught against the known head"
         );
     }

@@ -226,9 +226,9 @@ pub fn check_slug(s: &str) -> Result<(), RejectReason> {
     let ok = !s.is_empty()
         && s.len() <= MAX_SLUG_LEN
         && !s.starts_with(['.', '-'])
-        && s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
     if ok {
         Ok(())
     } else {
@@ -313,13 +313,28 @@ mod tests {
         let a = DeviceId::for_key(&PublicKey([1; 32]));
         let b = DeviceId::for_key(&PublicKey([2; 32]));
         assert_ne!(a, b, "different keys must give different device ids");
-        assert_eq!(a, DeviceId::for_key(&PublicKey([1; 32])), "derivation is deterministic");
+        assert_eq!(
+            a,
+            DeviceId::for_key(&PublicKey([1; 32])),
+            "derivation is deterministic"
+        );
         assert_eq!(a.0.get_version_num(), 8, "stamped as a custom (v8) UUID");
     }
 
     #[test]
     fn slugs_refuse_path_tricks_and_oversize() {
-        for bad in ["", "..", "../etc", "a/b", "A", "-x", ".hidden", "a b", "é", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "..",
+            "../etc",
+            "a/b",
+            "A",
+            "-x",
+            ".hidden",
+            "a b",
+            "é",
+            &"x".repeat(65),
+        ] {
             assert!(CourseId::new(bad).is_err(), "{bad:?} must be refused");
         }
         for good in ["electrician-safety", "l1", "unit_2.quiz", &"x".repeat(64)] {
@@ -330,6 +345,11 @@ mod tests {
     #[test]
     fn slug_deserialization_validates() {
         assert!(serde_json::from_str::<LessonId>("\"../x\"").is_err());
-        assert_eq!(serde_json::from_str::<LessonId>("\"l-1\"").unwrap().as_str(), "l-1");
+        assert_eq!(
+            serde_json::from_str::<LessonId>("\"l-1\"")
+                .unwrap()
+                .as_str(),
+            "l-1"
+        );
     }
 }

@@ -19,12 +19,12 @@ use ring::digest;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
+use crate::RejectReason;
 use crate::anchor::AnchorRef;
 use crate::ids::{
     ClassId, ContentHash, CourseId, DeviceId, ExamId, ItemId, LearnerId, LessonId, PublicKey,
     QuizId, ReceiptId,
 };
-use crate::RejectReason;
 
 /// The only envelope format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
@@ -95,26 +95,68 @@ pub struct ItemAnswer {
 #[serde(rename_all = "snake_case")]
 pub enum AttendanceCheck {
     /// The learner answered an "are you still here?" prompt after `waited_ms` of it showing.
-    PresencePrompt { course: CourseId, lesson: LessonId, waited_ms: u32 },
+    PresencePrompt {
+        course: CourseId,
+        lesson: LessonId,
+        waited_ms: u32,
+    },
     /// A trainer (the receipt's learner) attests who is present in a class session.
-    TrainerAttested { class: ClassId, present: Vec<LearnerId> },
+    TrainerAttested {
+        class: ClassId,
+        present: Vec<LearnerId>,
+    },
 }
 
 /// One study event. FROZEN: variants are encoded by position; only append new ones at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
-    LessonOpened { course: CourseId, lesson: LessonId },
+    LessonOpened {
+        course: CourseId,
+        lesson: LessonId,
+    },
     /// A span of active study ending at this receipt's monotonic time.
-    ActiveStudy { course: CourseId, lesson: LessonId, active_ms: u32 },
+    ActiveStudy {
+        course: CourseId,
+        lesson: LessonId,
+        active_ms: u32,
+    },
     /// A segment `[from_ms, to_ms)` of a media file watched or listened to.
-    MediaWatched { course: CourseId, lesson: LessonId, media: ContentHash, from_ms: u32, to_ms: u32 },
-    LessonCompleted { course: CourseId, lesson: LessonId },
-    QuizAnswered { course: CourseId, lesson: LessonId, quiz: QuizId, item: ItemId, answer: Answer },
-    ExamStarted { course: CourseId, exam: ExamId, attempt: u32 },
-    ExamSubmitted { course: CourseId, exam: ExamId, attempt: u32, answers: Vec<ItemAnswer> },
-    LearnerSignedIn { method: SignInMethod },
-    LearnerSignedOut { reason: SignOutReason },
+    MediaWatched {
+        course: CourseId,
+        lesson: LessonId,
+        media: ContentHash,
+        from_ms: u32,
+        to_ms: u32,
+    },
+    LessonCompleted {
+        course: CourseId,
+        lesson: LessonId,
+    },
+    QuizAnswered {
+        course: CourseId,
+        lesson: LessonId,
+        quiz: QuizId,
+        item: ItemId,
+        answer: Answer,
+    },
+    ExamStarted {
+        course: CourseId,
+        exam: ExamId,
+        attempt: u32,
+    },
+    ExamSubmitted {
+        course: CourseId,
+        exam: ExamId,
+        attempt: u32,
+        answers: Vec<ItemAnswer>,
+    },
+    LearnerSignedIn {
+        method: SignInMethod,
+    },
+    LearnerSignedOut {
+        reason: SignOutReason,
+    },
     AttendanceCheck(AttendanceCheck),
 }
 
@@ -149,9 +191,9 @@ impl Event {
             Event::ActiveStudy { active_ms: 0, .. } => {
                 Err(RejectReason::InvalidEvent("empty study span"))
             }
-            Event::MediaWatched { from_ms, to_ms, .. } if to_ms <= from_ms => {
-                Err(RejectReason::InvalidEvent("media segment ends before it starts"))
-            }
+            Event::MediaWatched { from_ms, to_ms, .. } if to_ms <= from_ms => Err(
+                RejectReason::InvalidEvent("media segment ends before it starts"),
+            ),
             Event::QuizAnswered { answer, .. } => check_answer(answer),
             Event::ExamSubmitted { answers, .. } => {
                 if answers.len() > MAX_EXAM_ANSWERS {
@@ -162,7 +204,9 @@ impl Event {
             Event::AttendanceCheck(AttendanceCheck::TrainerAttested { present, .. })
                 if present.is_empty() || present.len() > MAX_PRESENT =>
             {
-                Err(RejectReason::InvalidEvent("attendance list empty or too long"))
+                Err(RejectReason::InvalidEvent(
+                    "attendance list empty or too long",
+                ))
             }
             _ => Ok(()),
         }
@@ -207,7 +251,8 @@ impl ReceiptBody {
     /// Encodes and signs the body with the device key. The key must be the one the body's
     /// `device` id was derived from.
     pub fn sign(&self, key: &Ed25519KeyPair) -> Result<VerifiedReceipt, RejectReason> {
-        let public = PublicKey::from_slice(key.public_key().as_ref()).expect("Ed25519 key is 32 bytes");
+        let public =
+            PublicKey::from_slice(key.public_key().as_ref()).expect("Ed25519 key is 32 bytes");
         if DeviceId::for_key(&public) != self.device {
             return Err(RejectReason::WrongDevice);
         }
@@ -224,7 +269,11 @@ impl ReceiptBody {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(RejectReason::TooLarge);
         }
-        Ok(VerifiedReceipt { id: receipt_id(&body), body: self.clone(), bytes })
+        Ok(VerifiedReceipt {
+            id: receipt_id(&body),
+            body: self.clone(),
+            bytes,
+        })
     }
 }
 
@@ -232,7 +281,12 @@ fn receipt_id(body: &[u8]) -> ReceiptId {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(ID_DOMAIN);
     ctx.update(body);
-    ReceiptId(ctx.finish().as_ref().try_into().expect("SHA-256 is 32 bytes"))
+    ReceiptId(
+        ctx.finish()
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes"),
+    )
 }
 
 /// Received envelope bytes whose signature has not been checked yet. The body cannot be read
@@ -279,7 +333,11 @@ impl Envelope {
         }
         parsed.check()?;
         let id = receipt_id(body);
-        Ok(VerifiedReceipt { id, body: parsed, bytes })
+        Ok(VerifiedReceipt {
+            id,
+            body: parsed,
+            bytes,
+        })
     }
 }
 
@@ -311,6 +369,10 @@ impl VerifiedReceipt {
     }
 
     pub fn link(&self) -> crate::chain::ChainLink {
-        crate::chain::ChainLink { seq: self.body.seq, id: self.id, prev: self.body.prev }
+        crate::chain::ChainLink {
+            seq: self.body.seq,
+            id: self.id,
+            prev: self.body.prev,
+        }
     }
 }

@@ -1,0 +1,455 @@
+//! The published test vectors (docs/test-vectors/receipts.json) hold: every envelope gets its
+//! stated verdict, every valid one its stated id and body, every chain its stated chain verdict.
+//! The vectors are also rebuilt here from fixed keys and compared byte for byte, which freezes
+//! the format: a change to the encoding fails this test.
+//!
+//! To rewrite the file after a deliberate format change (with a new format version):
+//! `HEARTH_WRITE_VECTORS=1 cargo test -p hearth-protocol --test vectors`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use hearth_protocol::chain::verify_chain;
+use hearth_protocol::receipt::MAX_ENVELOPE_LEN;
+use hearth_protocol::{
+    Answer, AttendanceCheck, ChainHead, ClassId, ContentHash, Envelope, Event, ExamId, ItemAnswer,
+    ItemId, PublicKey, QuizId, ReceiptBody, ReceiptId, SignInMethod,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Vectors {
+    about: String,
+    envelopes: Vec<EnvelopeCase>,
+    chains: Vec<ChainCase>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct EnvelopeCase {
+    name: String,
+    /// Verify under this key (hex).
+    public_key: String,
+    /// The envelope (hex).
+    envelope: String,
+    /// `"valid"` or a reject code.
+    expect: String,
+    /// For valid cases: the receipt id (hex) and the decoded body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<ReceiptBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct ChainCase {
+    name: String,
+    /// Names of cases in `envelopes`, in the order they arrive.
+    receipts: Vec<String>,
+    /// `"valid"` or a chain code.
+    expect: String,
+}
+
+fn file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/test-vectors/receipts.json")
+}
+
+fn valid(name: &str, k: &ring::signature::Ed25519KeyPair, body: ReceiptBody) -> EnvelopeCase {
+    let r = body.sign(k).unwrap();
+    EnvelopeCase {
+        name: name.into(),
+        public_key: public(k).to_hex(),
+        envelope: hex::encode(r.envelope_bytes()),
+        expect: "valid".into(),
+        id: Some(r.id().to_hex()),
+        body: Some(body),
+    }
+}
+
+fn invalid(name: &str, key: PublicKey, bytes: Vec<u8>, code: &str) -> EnvelopeCase {
+    EnvelopeCase {
+        name: name.into(),
+        public_key: key.to_hex(),
+        envelope: hex::encode(bytes),
+        expect: code.into(),
+        id: None,
+        body: None,
+    }
+}
+
+fn build() -> Vectors {
+    let k = key(0x11);
+    let service = key(0x22);
+    let other = key(0x33);
+    let pk = public(&k);
+    let dev = device_of(&k);
+    let c = course();
+
+    let b1 = body(
+        &k,
+        1,
+        ReceiptId::ZERO,
+        Event::LearnerSignedIn {
+            method: SignInMethod::Pin,
+        },
+    );
+    let r1 = b1.sign(&k).unwrap();
+    let mut b2 = body(
+        &k,
+        2,
+        r1.id(),
+        Event::LessonOpened {
+            course: c.clone(),
+            lesson: lesson(1),
+        },
+    );
+    b2.anchor = Some(anchor_for(dev, &service));
+    let r2 = b2.sign(&k).unwrap();
+    let mut b3 = body(
+        &k,
+        3,
+        r2.id(),
+        Event::ActiveStudy {
+            course: c.clone(),
+            lesson: lesson(1),
+            active_ms: 55_000,
+        },
+    );
+    b3.anchor = b2.anchor;
+    let r3 = b3.sign(&k).unwrap();
+    let b4 = body(
+        &k,
+        4,
+        r3.id(),
+        Event::MediaWatched {
+            course: c.clone(),
+            lesson: lesson(2),
+            media: ContentHash::of(b"demo video bytes"),
+            from_ms: 0,
+            to_ms: 30_000,
+        },
+    );
+    let r4 = b4.sign(&k).unwrap();
+    let b5 = body(
+        &k,
+        5,
+        r4.id(),
+        Event::QuizAnswered {
+            course: c.clone(),
+            lesson: lesson(2),
+            quiz: QuizId::new("lesson-2-quiz").unwrap(),
+            item: ItemId::new("q1").unwrap(),
+            answer: Answer::Choices(vec![2]),
+        },
+    );
+    let r5 = b5.sign(&k).unwrap();
+    let b6 = body(
+        &k,
+        6,
+        r5.id(),
+        Event::ExamSubmitted {
+            course: c.clone(),
+            exam: ExamId::new("final").unwrap(),
+            attempt: 1,
+            answers: vec![
+                ItemAnswer {
+                    item: ItemId::new("e1").unwrap(),
+                    answer: Answer::Choices(vec![0, 3]),
+                },
+                ItemAnswer {
+                    item: ItemId::new("e2").unwrap(),
+                    answer: Answer::Text("断开电源".into()),
+                },
+            ],
+        },
+    );
+    let r6 = b6.sign(&k).unwrap();
+    let b7 = body(
+        &k,
+        7,
+        r6.id(),
+        Event::AttendanceCheck(AttendanceCheck::TrainerAttested {
+            class: ClassId::from_random_bytes([7; 16]),
+            present: vec![learner(1), learner(2)],
+        }),
+    );
+    // A second receipt at position 2: what a restored backup or a copied key produces.
+    let b2_fork = body(
+        &k,
+        2,
+        r1.id(),
+        Event::LessonCompleted {
+            course: c.clone(),
+            lesson: lesson(9),
+        },
+    );
+
+    let flip = |bytes: &[u8], i: usize| {
+        let mut b = bytes.to_vec();
+        b[i] ^= 0x01;
+        b
+    };
+    let raw = |b: &ReceiptBody| postcard::to_allocvec(b).unwrap();
+    let mut envelopes = vec![
+        valid("genesis-sign-in", &k, b1.clone()),
+        valid("lesson-opened-with-anchor", &k, b2.clone()),
+        valid("active-study", &k, b3),
+        valid("media-watched", &k, b4),
+        valid("quiz-answered", &k, b5),
+        valid("exam-submitted", &k, b6),
+        valid("trainer-attested-attendance", &k, b7),
+        valid("fork-at-2", &k, b2_fork),
+    ];
+    let good = r2.envelope_bytes();
+    let mut too_big = sign_raw(&k, &vec![0u8; MAX_ENVELOPE_LEN]);
+    too_big.truncate(MAX_ENVELOPE_LEN + 1);
+    let mut v2 = good.to_vec();
+    v2[0] = 2;
+    let mut trailing = raw(&b1);
+    trailing.push(0);
+    let mut seq0 = b1.clone();
+    seq0.seq = 0;
+    let mut genesis_with_prev = b1.clone();
+    genesis_with_prev.prev = r1.id();
+    let mut second_without_prev = b2.clone();
+    second_without_prev.prev = ReceiptId::ZERO;
+    let mut empty_span = b1.clone();
+    empty_span.event = Event::ActiveStudy {
+        course: c.clone(),
+        lesson: lesson(1),
+        active_ms: 0,
+    };
+    let mut backwards_media = b1.clone();
+    backwards_media.event = Event::MediaWatched {
+        course: c,
+        lesson: lesson(1),
+        media: ContentHash::ZERO,
+        from_ms: 10,
+        to_ms: 10,
+    };
+    let mut foreign_device = b1.clone();
+    foreign_device.device = device_of(&other);
+    envelopes.extend([
+        invalid("empty", pk, vec![], "receipt.truncated"),
+        invalid("header-only", pk, good[..65].to_vec(), "receipt.truncated"),
+        invalid("version-2", pk, v2, "receipt.unsupported_version"),
+        invalid("oversize", pk, too_big, "receipt.too_large"),
+        invalid(
+            "flipped-signature-byte",
+            pk,
+            flip(good, 10),
+            "receipt.bad_signature",
+        ),
+        invalid(
+            "flipped-body-byte",
+            pk,
+            flip(good, good.len() - 1),
+            "receipt.bad_signature",
+        ),
+        invalid(
+            "cut-short",
+            pk,
+            good[..good.len() - 1].to_vec(),
+            "receipt.bad_signature",
+        ),
+        invalid(
+            "signed-by-another-key",
+            pk,
+            r1.envelope_bytes().to_vec().tap_resign(&other),
+            "receipt.bad_signature",
+        ),
+        invalid(
+            "verified-under-another-key",
+            public(&other),
+            good.to_vec(),
+            "receipt.bad_signature",
+        ),
+        invalid(
+            "garbage-body",
+            pk,
+            sign_raw(&k, b"\xff\xff\xff\xff\xff"),
+            "receipt.malformed",
+        ),
+        invalid(
+            "trailing-byte-in-body",
+            pk,
+            sign_raw(&k, &trailing),
+            "receipt.malformed",
+        ),
+        invalid(
+            "body-names-another-device",
+            public(&other),
+            sign_raw(&other, &raw(&b1)),
+            "receipt.wrong_device",
+        ),
+        invalid(
+            "signed-for-a-foreign-device-id",
+            pk,
+            sign_raw(&k, &raw(&foreign_device)),
+            "receipt.wrong_device",
+        ),
+        invalid(
+            "sequence-zero",
+            pk,
+            sign_raw(&k, &raw(&seq0)),
+            "receipt.bad_sequence",
+        ),
+        invalid(
+            "genesis-with-predecessor",
+            pk,
+            sign_raw(&k, &raw(&genesis_with_prev)),
+            "receipt.bad_genesis",
+        ),
+        invalid(
+            "second-without-predecessor",
+            pk,
+            sign_raw(&k, &raw(&second_without_prev)),
+            "receipt.bad_genesis",
+        ),
+        invalid(
+            "empty-study-span",
+            pk,
+            sign_raw(&k, &raw(&empty_span)),
+            "receipt.invalid_event",
+        ),
+        invalid(
+            "media-segment-backwards",
+            pk,
+            sign_raw(&k, &raw(&backwards_media)),
+            "receipt.invalid_event",
+        ),
+    ]);
+
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let all = [
+        "genesis-sign-in",
+        "lesson-opened-with-anchor",
+        "active-study",
+        "media-watched",
+        "quiz-answered",
+        "exam-submitted",
+        "trainer-attested-attendance",
+    ];
+    let chains = vec![
+        ChainCase {
+            name: "complete".into(),
+            receipts: names(&all),
+            expect: "valid".into(),
+        },
+        ChainCase {
+            name: "withheld-third".into(),
+            receipts: names(&[all[0], all[1], all[3], all[4]]),
+            expect: "chain.gap".into(),
+        },
+        ChainCase {
+            name: "reordered".into(),
+            receipts: names(&[all[0], all[2], all[1]]),
+            expect: "chain.out_of_order".into(),
+        },
+        ChainCase {
+            name: "replayed".into(),
+            receipts: names(&[all[0], all[1], all[1]]),
+            expect: "chain.duplicate".into(),
+        },
+        ChainCase {
+            name: "forked".into(),
+            receipts: names(&[all[0], all[1], "fork-at-2"]),
+            expect: "chain.fork".into(),
+        },
+        ChainCase {
+            name: "fork-continued".into(),
+            receipts: names(&[all[0], "fork-at-2", all[2]]),
+            expect: "chain.broken_link".into(),
+        },
+    ];
+    Vectors {
+        about: "Hearth receipt envelope test vectors, format version 1. See docs/receipt-format.md. \
+                Keys are Ed25519 from 32-byte seeds of 0x11 (device), 0x22 (service anchor), 0x33 (another device)."
+            .into(),
+        envelopes,
+        chains,
+    }
+}
+
+/// Re-signs an envelope's body with another key (a forgery that keeps the claimed device).
+trait Resign {
+    fn tap_resign(self, key: &ring::signature::Ed25519KeyPair) -> Vec<u8>;
+}
+
+impl Resign for Vec<u8> {
+    fn tap_resign(self, key: &ring::signature::Ed25519KeyPair) -> Vec<u8> {
+        sign_raw(key, &self[65..])
+    }
+}
+
+fn verdict(case: &EnvelopeCase) -> Result<hearth_protocol::VerifiedReceipt, String> {
+    let key: PublicKey = case.public_key.parse().unwrap();
+    Envelope::from_bytes(hex::decode(&case.envelope).unwrap())
+        .verify(&key)
+        .map_err(|e| e.code().to_string())
+}
+
+#[test]
+fn vectors_file_matches_the_current_format() {
+    let built = build();
+    let json = serde_json::to_string_pretty(&built).unwrap() + "\n";
+    if std::env::var_os("HEARTH_WRITE_VECTORS").is_some() {
+        std::fs::create_dir_all(file().parent().unwrap()).unwrap();
+        std::fs::write(file(), &json).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(file()).expect("docs/test-vectors/receipts.json exists");
+    assert_eq!(
+        on_disk, json,
+        "the published vectors differ from what this code signs: the format changed"
+    );
+}
+
+#[test]
+fn every_envelope_vector_gets_its_verdict() {
+    let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
+    let mut codes_seen = std::collections::BTreeSet::new();
+    for case in &vectors.envelopes {
+        match verdict(case) {
+            Ok(r) => {
+                assert_eq!(
+                    case.expect, "valid",
+                    "{}: verified but expected {}",
+                    case.name, case.expect
+                );
+                assert_eq!(Some(r.id().to_hex()), case.id, "{}: id", case.name);
+                assert_eq!(Some(r.body()), case.body.as_ref(), "{}: body", case.name);
+            }
+            Err(code) => {
+                assert_eq!(code, case.expect, "{}", case.name);
+                codes_seen.insert(code);
+            }
+        }
+    }
+    for code in hearth_protocol::RejectReason::ALL_CODES {
+        // The anchor is checked by the service with its own key, not by envelope verification.
+        if code != "receipt.bad_anchor" {
+            assert!(codes_seen.contains(code), "no vector exercises {code}");
+        }
+    }
+}
+
+#[test]
+fn every_chain_vector_gets_its_verdict() {
+    let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
+    for case in &vectors.chains {
+        let links: Vec<_> = case
+            .receipts
+            .iter()
+            .map(|name| {
+                let env = vectors.envelopes.iter().find(|e| &e.name == name).unwrap();
+                verdict(env).unwrap().link()
+            })
+            .collect();
+        let got = match verify_chain(ChainHead::EMPTY, &links) {
+            Ok(_) => "valid".to_string(),
+            Err(e) => e.code().to_string(),
+        };
+        assert_eq!(got, case.expect, "{}", case.name);
+    }
+}
