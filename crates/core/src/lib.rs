@@ -1,1 +1,283 @@
-//! placeholder
+//! hearth-core: everything the Hearth client does without a window.
+//!
+//! [`Hearth`] is the one entry point the desktop shell and the CLI call. It owns the local store
+//! (private module [`store`]), the device identity ([`identity`]) and the receipt ledger. Time and
+//! randomness come from an injected [`Env`], so tests control both.
+//!
+//! Data folder layout:
+//!
+//! ```text
+//! DATA_DIR/hearth.db    the SQLite store (WAL: hearth.db-wal, hearth.db-shm beside it)
+//! DATA_DIR/device.key   the device's Ed25519 key, owner-only
+//! ```
+
+pub mod env;
+mod error;
+pub mod identity;
+mod store;
+
+use std::path::{Path, PathBuf};
+
+use hearth_protocol::chain::verify_chain_to;
+use hearth_protocol::{
+    AnchorRef, ChainHead, DeviceId, Envelope, Event, LearnerId, MonoStamp, PublicKey, ReceiptBody,
+    ReceiptId, TimeAnchor,
+};
+use serde::Serialize;
+
+pub use env::{Clock, Entropy, Env, ManualClock, SeededEntropy, SystemClock};
+pub use error::{CoreError, Result};
+pub use identity::DeviceKey;
+pub use store::{Changes, Learner, LedgerStatus, OutboxItem, ReceiptSummary};
+
+use store::Store;
+
+/// The longest learner display name accepted (characters).
+pub const MAX_DISPLAY_NAME: usize = 64;
+
+/// This installation, for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub public_key: PublicKey,
+    pub created_ms: i64,
+}
+
+/// A receipt just made durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedReceipt {
+    pub seq: u64,
+    pub id: ReceiptId,
+    pub learner: LearnerId,
+    pub kind: &'static str,
+    pub wall_ms: i64,
+}
+
+/// An open Hearth data folder. Send, not Sync: wrap it in a mutex to share it.
+#[derive(Debug)]
+pub struct Hearth {
+    store: Store,
+    key: DeviceKey,
+    env: Env,
+    data_dir: PathBuf,
+    /// This app run's number; receipts' monotonic stamps name it.
+    run: u32,
+}
+
+impl Hearth {
+    /// Opens the data folder, creating the store and the device key on first run.
+    ///
+    /// An existing store is checked before anything is written to it, and is never recreated:
+    /// a damaged or foreign file is an error that names it. A key that others can read, or that
+    /// does not belong to the store, is an error too.
+    pub fn open(data_dir: &Path, env: Env) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(CoreError::io(format!("creating {}", data_dir.display())))?;
+        let db_path = data_dir.join("hearth.db");
+        let key_path = identity::key_path(data_dir);
+        let db_exists = db_path
+            .try_exists()
+            .map_err(CoreError::io(format!("reading {}", db_path.display())))?;
+        let key_exists = key_path
+            .try_exists()
+            .map_err(CoreError::io(format!("reading {}", key_path.display())))?;
+
+        let (mut store, key) = if db_exists {
+            if !key_exists {
+                return Err(CoreError::KeyMissing { path: key_path });
+            }
+            let key = DeviceKey::load(&key_path)?;
+            let store = Store::open_existing(&db_path)?;
+            (store, key)
+        } else {
+            // A key without a store: the first run died between making the key and the store
+            // (no receipt can exist without the store), or the store was deleted. Reusing the
+            // key is right in the first case; in the second the service sees the new chain as a
+            // fork of the old one and flags the device, which is what a lost ledger must cause.
+            let key = if key_exists {
+                tracing::warn!(path = %key_path.display(), "device key found without a store; starting a new ledger with it");
+                DeviceKey::load(&key_path)?
+            } else {
+                DeviceKey::create(&key_path, &env)?
+            };
+            let (id, public, now) = (key.device_id(), key.public(), env.clock.wall_ms());
+            let store = Store::create(&db_path, |tx| tx.insert_device(id, public, now))?;
+            tracing::info!(device = %id, "created a new Hearth store");
+            (store, key)
+        };
+
+        let device = store
+            .device()?
+            .ok_or_else(|| CoreError::LedgerBroken("the store has no device row".into()))?;
+        if device.public_key != key.public() || device.device_id != key.device_id() {
+            return Err(CoreError::KeyMismatch);
+        }
+        let (run, _) = store.write(|tx| tx.begin_run())?;
+        Ok(Self {
+            store,
+            key,
+            env,
+            data_dir: data_dir.to_owned(),
+            run,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn device(&self) -> DeviceInfo {
+        let created_ms = self
+            .store
+            .device()
+            .ok()
+            .flatten()
+            .map_or(0, |d| d.created_ms);
+        DeviceInfo {
+            id: self.key.device_id(),
+            public_key: self.key.public(),
+            created_ms,
+        }
+    }
+
+    pub fn learners(&self) -> Result<Vec<Learner>> {
+        self.store.learners()
+    }
+
+    /// Adds a local learner profile.
+    pub fn add_learner(&mut self, display_name: &str) -> Result<Learner> {
+        let name = display_name.trim();
+        if name.is_empty()
+            || name.chars().count() > MAX_DISPLAY_NAME
+            || name.chars().any(char::is_control)
+        {
+            return Err(CoreError::InvalidInput(format!(
+                "a learner's name must be 1 to {MAX_DISPLAY_NAME} printable characters"
+            )));
+        }
+        let learner = Learner {
+            id: LearnerId::from_random_bytes(self.env.random()?),
+            display_name: name.to_owned(),
+            created_ms: self.env.clock.wall_ms(),
+        };
+        self.store.write(|tx| tx.insert_learner(&learner))?;
+        Ok(learner)
+    }
+
+    fn mono(&self) -> MonoStamp {
+        MonoStamp {
+            run: self.run,
+            elapsed_ms: self.env.clock.mono_ms(),
+        }
+    }
+
+    /// Records one study event as a signed receipt: builds the body on the chain head, signs it,
+    /// and commits it in one transaction. When this returns `Ok`, the receipt is on disk and
+    /// survives a crash or a power cut.
+    pub fn record(&mut self, learner: LearnerId, event: Event) -> Result<RecordedReceipt> {
+        let mono = self.mono();
+        let wall_ms = self.env.clock.wall_ms();
+        let (device, key) = (self.key.device_id(), &self.key);
+        let (recorded, _) = self.store.write(|tx| {
+            if !tx.learner_exists(learner)? {
+                return Err(CoreError::UnknownLearner(learner));
+            }
+            let head = tx.head()?;
+            let anchor = tx.device()?.anchor;
+            let body = ReceiptBody {
+                device,
+                seq: head.seq + 1,
+                prev: head.id,
+                learner,
+                wall_ms,
+                mono,
+                anchor,
+                event,
+            };
+            let signed = body.sign(key.pair())?;
+            tx.insert_receipt(&signed)?;
+            Ok(RecordedReceipt {
+                seq: body.seq,
+                id: signed.id(),
+                learner,
+                kind: body.event.kind(),
+                wall_ms,
+            })
+        })?;
+        Ok(recorded)
+    }
+
+    pub fn recent_receipts(&self, limit: u32) -> Result<Vec<ReceiptSummary>> {
+        self.store.recent_receipts(limit)
+    }
+
+    pub fn ledger_status(&self) -> Result<LedgerStatus> {
+        self.store.status()
+    }
+
+    /// Unacknowledged receipts after `after_seq`, in chain order.
+    pub fn outbox(&self, after_seq: u64, limit: u32) -> Result<Vec<OutboxItem>> {
+        self.store.outbox(after_seq, limit)
+    }
+
+    /// Records that the service acknowledged the chain up to `head`. The id must be the one this
+    /// device wrote at that position; acknowledgements never move backwards.
+    pub fn mark_acknowledged(&mut self, head: ChainHead) -> Result<Changes> {
+        let (_, changes) = self.store.write(|tx| {
+            let current = tx.device()?.acked_seq;
+            if head.seq <= current {
+                return Ok(());
+            }
+            let own = tx.head()?;
+            if head.seq > own.seq {
+                return Err(CoreError::AckBeyondHead {
+                    seq: head.seq,
+                    head: own.seq,
+                });
+            }
+            if tx.receipt_id_at(head.seq)? != Some(head.id) {
+                return Err(CoreError::AckMismatch { seq: head.seq });
+            }
+            tx.set_acked_seq(head.seq)
+        })?;
+        Ok(changes)
+    }
+
+    /// Keeps a time anchor from the service (checked against the service's key) as the one
+    /// future receipts carry, stamped with the monotonic time it arrived.
+    pub fn store_anchor(&mut self, anchor: TimeAnchor, service_key: &PublicKey) -> Result<()> {
+        anchor.verify(service_key, self.key.device_id())?;
+        let anchor = AnchorRef {
+            anchor,
+            received: self.mono(),
+        };
+        self.store.write(|tx| tx.set_anchor(&anchor))?;
+        Ok(())
+    }
+
+    /// Verifies the whole ledger: every envelope under the device key, and the chain from the
+    /// first receipt to the head with no gap, fork or broken link. Streams: memory stays flat.
+    pub fn verify_ledger(&self) -> Result<ChainHead> {
+        let key = self.key.public();
+        let mut head = ChainHead::EMPTY;
+        self.store.for_each_envelope(1, |seq, bytes| {
+            let r = Envelope::from_bytes(bytes.to_vec())
+                .verify(&key)
+                .map_err(|e| CoreError::LedgerBroken(format!("receipt {seq}: {e}")))?;
+            if r.body().seq != seq {
+                return Err(CoreError::LedgerBroken(format!(
+                    "receipt stored at {seq} says {}",
+                    r.body().seq
+                )));
+            }
+            head = hearth_protocol::chain::verify_chain(head, &[r.link()])
+                .map_err(|e| CoreError::LedgerBroken(e.to_string()))?;
+            Ok(())
+        })?;
+        let stored = self.store.head()?;
+        verify_chain_to(head, &[], stored).map_err(|e| CoreError::LedgerBroken(e.to_string()))?;
+        Ok(head)
+    }
+}

@@ -1,0 +1,92 @@
+//! The one error type of hearth-core. Each variant has a stable code; front ends map codes to
+//! localized messages once, at their boundary.
+
+use std::path::PathBuf;
+
+use hearth_protocol::{ErrorBody, LearnerId, RejectReason};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{path} is not a Hearth database (not an SQLite file); it was left untouched")]
+    NotADatabase { path: PathBuf },
+    #[error("{path} is an SQLite database of another application; it was left untouched")]
+    ForeignDatabase { path: PathBuf },
+    #[error("{path} is shorter than its header says: the file was cut off (copy or disk problem)")]
+    TruncatedDatabase { path: PathBuf },
+    #[error("{path} failed its integrity check ({detail}); restore it from a backup")]
+    CorruptDatabase { path: PathBuf, detail: String },
+    #[error("the store was written by a newer Hearth (schema {found}, this one knows {supported})")]
+    StoreTooNew { found: i64, supported: i64 },
+    #[error(
+        "the device key {path} can be read by other users (mode {mode:o}); make it owner-only (chmod 600)"
+    )]
+    KeyPermissions { path: PathBuf, mode: u32 },
+    #[error("the device key {path} is damaged ({detail})")]
+    KeyCorrupt { path: PathBuf, detail: &'static str },
+    #[error("the device key {path} is missing but the store exists; restore the key from a backup")]
+    KeyMissing { path: PathBuf },
+    #[error("the device key does not belong to this store")]
+    KeyMismatch,
+    #[error("no learner {0} on this device")]
+    UnknownLearner(LearnerId),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("receipt refused: {0}")]
+    Receipt(#[from] RejectReason),
+    #[error("the service acknowledged receipt {seq} with an id this device never wrote")]
+    AckMismatch { seq: u64 },
+    #[error("the service acknowledged receipt {seq}, beyond this device's last receipt {head}")]
+    AckBeyondHead { seq: u64, head: u64 },
+    #[error("the ledger does not verify: {0}")]
+    LedgerBroken(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("the system has no randomness available")]
+    Entropy,
+}
+
+impl CoreError {
+    /// The stable code of this error, for the UI, the CLI and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::NotADatabase { .. } => "store.not_a_database",
+            CoreError::ForeignDatabase { .. } => "store.foreign",
+            CoreError::TruncatedDatabase { .. } => "store.truncated",
+            CoreError::CorruptDatabase { .. } => "store.corrupt",
+            CoreError::StoreTooNew { .. } => "store.too_new",
+            CoreError::KeyPermissions { .. } => "key.permissions",
+            CoreError::KeyCorrupt { .. } => "key.corrupt",
+            CoreError::KeyMissing { .. } => "key.missing",
+            CoreError::KeyMismatch => "key.mismatch",
+            CoreError::UnknownLearner(_) => "learner.unknown",
+            CoreError::InvalidInput(_) => "input.invalid",
+            CoreError::Receipt(r) => r.code(),
+            CoreError::AckMismatch { .. } => "sync.ack_mismatch",
+            CoreError::AckBeyondHead { .. } => "sync.ack_beyond_head",
+            CoreError::LedgerBroken(_) => "ledger.broken",
+            CoreError::Io { .. } => "io",
+            CoreError::Sqlite(_) | CoreError::Migration(_) => "store.sqlite",
+            CoreError::Entropy => "entropy.unavailable",
+        }
+    }
+
+    /// The boundary form `{code, message}`.
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody::new(self.code(), self.to_string())
+    }
+
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CoreError {
+        let context = context.into();
+        move |source| CoreError::Io { context, source }
+    }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
