@@ -1,1 +1,2 @@
-//! placeholder
+//! hearth-e2e: cross-process tests of Hearth. The tests live in `tests/`; helper binaries that
+//! the tests start as separate processes live in `src/bin/`.
