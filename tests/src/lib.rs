@@ -1,2 +1,4 @@
 //! hearth-e2e: cross-process tests of Hearth. The tests live in `tests/`; helper binaries that
 //! the tests start as separate processes live in `src/bin/`.
+
+pub mod proxy;
