@@ -183,11 +183,11 @@ async fn handle(client: TcpStream, upstream: SocketAddr, fault: Fault, shared: A
         o = up => o,
         o = down => o,
     };
-    if outcome == Outcome::Reset {
-        if let (Ok(c), Ok(s)) = (cr.reunite(cw), sr.reunite(sw)) {
-            let _ = c.set_zero_linger();
-            let _ = s.set_zero_linger();
-        }
+    if outcome == Outcome::Reset
+        && let (Ok(c), Ok(s)) = (cr.reunite(cw), sr.reunite(sw))
+    {
+        let _ = c.set_zero_linger();
+        let _ = s.set_zero_linger();
     }
 }
 
