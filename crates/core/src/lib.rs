@@ -15,6 +15,7 @@ pub mod env;
 mod error;
 pub mod identity;
 mod store;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,159 @@
+//! The sync engine: one round uploads the outbox in chain order and marks what the service
+//! acknowledged; [`schedule`] decides when rounds run.
+//!
+//! The network is injected through [`SyncTransport`]; the HTTP implementation converts the wire
+//! messages of `hearth_protocol::wire` into the domain types here at once. A round holds the
+//! [`Hearth`] lock only between network calls, never across one, and reads the outbox one batch
+//! at a time, so memory does not grow with the outbox.
+
+pub mod schedule;
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use hearth_protocol::{ChainHead, ErrorBody, PublicKey, TimeAnchor};
+use serde::Serialize;
+
+use crate::{CoreError, Hearth};
+
+/// What the service said about one uploaded receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Accepted,
+    Duplicate,
+    /// Held until the receipts before it arrive.
+    Pending,
+    Rejected {
+        code: String,
+    },
+}
+
+/// The service's answer to one upload batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadOutcome {
+    /// One outcome per envelope sent, in order.
+    pub results: Vec<ReceiptOutcome>,
+    /// The device's chain as the service holds it: contiguous and verified up to here.
+    pub acked: ChainHead,
+}
+
+/// Why a call to the service failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No answer: no route, connection refused or reset, timeout, a cut-off answer.
+    #[error("the service cannot be reached: {0}")]
+    Unreachable(String),
+    /// The service answered with an error.
+    #[error("the service answered {status}: {}", body.message)]
+    Service { status: u16, body: ErrorBody },
+    /// The answer made no sense (wrong format, wrong lengths).
+    #[error("the service's answer is malformed: {0}")]
+    Malformed(String),
+}
+
+/// The calls a sync round makes. Implemented over HTTP by the client's transport and in memory
+/// by tests.
+pub trait SyncTransport: Send + Sync {
+    /// A fresh service-signed time anchor for this device.
+    fn time_anchor(&self) -> impl Future<Output = Result<TimeAnchor, TransportError>> + Send;
+    /// Uploads envelopes (exact bytes, chain order). Safe to repeat: the service counts each
+    /// receipt once.
+    fn upload(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> impl Future<Output = Result<UploadOutcome, TransportError>> + Send;
+}
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundReport {
+    pub batches: u32,
+    pub sent: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub pending: u64,
+    pub rejected: u64,
+    /// Acknowledged position after the round.
+    pub acked_seq: u64,
+    /// Receipts still waiting after the round.
+    pub left: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl SyncError {
+    pub fn code(&self) -> String {
+        match self {
+            SyncError::Transport(TransportError::Unreachable(_)) => "sync.offline".into(),
+            SyncError::Transport(TransportError::Service { body, .. }) => body.code.clone(),
+            SyncError::Transport(TransportError::Malformed(_)) => "sync.bad_answer".into(),
+            SyncError::Core(e) => e.code().into(),
+        }
+    }
+}
+
+fn locked(hearth: &Mutex<Hearth>) -> std::sync::MutexGuard<'_, Hearth> {
+    // A panic while holding the lock cannot leave the store half-written (every write is one
+    // SQLite transaction), so a poisoned lock is safe to keep using.
+    hearth
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs one sync round: fetch and keep a time anchor, then upload the outbox in batches of
+/// `batch_size` in chain order, marking each acknowledgement as it comes.
+pub async fn sync_round(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    service_key: &PublicKey,
+    batch_size: u32,
+) -> Result<RoundReport, SyncError> {
+    let anchor = transport.time_anchor().await?;
+    locked(hearth).store_anchor(anchor, service_key)?;
+
+    let mut report = RoundReport::default();
+    let mut cursor = 0;
+    loop {
+        let batch = locked(hearth).outbox(cursor, batch_size.max(1))?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.seq;
+        let sent = batch.len();
+        let outcome = transport
+            .upload(batch.into_iter().map(|item| item.envelope).collect())
+            .await?;
+        if outcome.results.len() != sent {
+            return Err(TransportError::Malformed(format!(
+                "{} results for {sent} receipts",
+                outcome.results.len()
+            ))
+            .into());
+        }
+        report.batches += 1;
+        report.sent += sent as u64;
+        for r in &outcome.results {
+            match r {
+                ReceiptOutcome::Accepted => report.accepted += 1,
+                ReceiptOutcome::Duplicate => report.duplicates += 1,
+                ReceiptOutcome::Pending => report.pending += 1,
+                ReceiptOutcome::Rejected { code } => {
+                    report.rejected += 1;
+                    tracing::warn!(code, "the service rejected a receipt");
+                }
+            }
+        }
+        if outcome.acked.seq > 0 {
+            locked(hearth).mark_acknowledged(outcome.acked)?;
+        }
+    }
+    let status = locked(hearth).ledger_status()?;
+    report.acked_seq = status.acked_seq;
+    report.left = status.pending;
+    Ok(report)
+}
