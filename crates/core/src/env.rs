@@ -45,7 +45,7 @@ impl Env {
         }
     }
 
-    pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N], CoreError> {
+    pub fn random<const N: usize>(&self) -> Result<[u8; N], CoreError> {
         let mut out = [0u8; N];
         self.entropy.fill(&mut out)?;
         Ok(out)

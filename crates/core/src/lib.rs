@@ -61,7 +61,7 @@ pub struct RecordedReceipt {
 pub struct Hearth {
     store: Store,
     key: DeviceKey,
-    env: Env,
+    pub(crate) env: Env,
     data_dir: PathBuf,
     /// This app run's number; receipts' monotonic stamps name it.
     run: u32,

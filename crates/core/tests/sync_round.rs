@@ -21,7 +21,7 @@ struct MemoryService {
     /// Upload calls left before the answer is lost (after storing).
     lose_answer_on_call: Option<u32>,
     calls: AtomicU32,
-    offline: bool,
+    offline: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryService {
@@ -33,7 +33,7 @@ impl MemoryService {
             stored: AtomicU32::new(0),
             lose_answer_on_call: None,
             calls: AtomicU32::new(0),
-            offline: false,
+            offline: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -44,7 +44,7 @@ impl MemoryService {
 
 impl SyncTransport for MemoryService {
     async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
-        if self.offline {
+        if self.offline.load(Ordering::SeqCst) {
             return Err(TransportError::Unreachable("connection refused".into()));
         }
         Ok(TimeAnchor::issue(
@@ -163,8 +163,8 @@ async fn a_lost_answer_is_retried_and_counted_once() {
 #[tokio::test]
 async fn offline_changes_nothing() {
     let (_dir, hearth) = ledger_with(3);
-    let mut service = MemoryService::new(hearth.lock().unwrap().device().public_key);
-    service.offline = true;
+    let service = MemoryService::new(hearth.lock().unwrap().device().public_key);
+    service.offline.store(true, Ordering::SeqCst);
     let err = sync_round(&hearth, &service, &service.public(), 10)
         .await
         .unwrap_err();
@@ -184,4 +184,91 @@ async fn an_anchor_from_another_key_is_refused() {
         0,
         "nothing is uploaded to a service that cannot prove itself"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_syncs_on_triggers_backs_off_offline_and_reports_status() {
+    use hearth_core::sync::schedule::Trigger;
+    use hearth_core::sync::{LoopConfig, run_loop};
+    use std::sync::Arc;
+
+    let (_dir, hearth) = ledger_with(5);
+    let hearth = Arc::new(hearth);
+    let service = Arc::new(MemoryService::new(
+        hearth.lock().unwrap().device().public_key,
+    ));
+    service.offline.store(true, Ordering::SeqCst);
+    let (trigger, triggers) = tokio::sync::mpsc::channel(8);
+    let (status_tx, mut status) = tokio::sync::watch::channel(Default::default());
+    let key = service.public();
+    let task = tokio::spawn(run_loop(
+        hearth.clone(),
+        SharedTransport(service.clone()),
+        key,
+        LoopConfig::default(),
+        triggers,
+        status_tx,
+    ));
+
+    trigger.send(Trigger::Start).await.unwrap();
+    let s = status
+        .wait_for(|s| s.online.is_some() && !s.syncing)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(s.online, Some(false));
+    assert_eq!(
+        s.last_error.as_ref().map(|e| e.code.as_str()),
+        Some("sync.offline")
+    );
+    assert_eq!(s.pending, 5);
+
+    service.offline.store(false, Ordering::SeqCst);
+    trigger.send(Trigger::ConnectivityRestored).await.unwrap();
+    let s = status
+        .wait_for(|s| s.online == Some(true) && !s.syncing)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!((s.pending, s.last_error.is_none()), (0, true), "{s:?}");
+    assert!(s.last_success_ms.is_some());
+
+    // A new receipt is synced after the debounce, without anyone asking.
+    {
+        let mut h = hearth.lock().unwrap();
+        let l = h.learners().unwrap()[0].id;
+        h.record(
+            l,
+            Event::LessonCompleted {
+                course: CourseId::new("c").unwrap(),
+                lesson: LessonId::new("l1").unwrap(),
+            },
+        )
+        .unwrap();
+    }
+    trigger.send(Trigger::NewReceipt).await.unwrap();
+    status
+        .wait_for(|s| {
+            s.last_success_ms.is_some()
+                && s.pending == 0
+                && !s.syncing
+                && service.stored.load(Ordering::SeqCst) == 6
+        })
+        .await
+        .unwrap();
+
+    drop(trigger);
+    task.await.unwrap();
+}
+
+/// Shares one in-memory service between the loop and the test.
+struct SharedTransport(std::sync::Arc<MemoryService>);
+
+impl SyncTransport for SharedTransport {
+    async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
+        self.0.time_anchor().await
+    }
+    async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {
+        self.0.upload(envelopes).await
+    }
 }

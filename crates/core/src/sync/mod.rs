@@ -157,3 +157,108 @@ pub async fn sync_round(
     report.left = status.pending;
     Ok(report)
 }
+
+/// What the UI shows about sync, always up to date.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// Whether the last attempt reached the service (`None` before the first attempt).
+    pub online: Option<bool>,
+    /// A round is running now.
+    pub syncing: bool,
+    /// Wall time of the last complete round.
+    pub last_success_ms: Option<i64>,
+    /// Receipts waiting to be acknowledged.
+    pub pending: u64,
+    /// The last error, as `{code, message}`, cleared by a successful round.
+    pub last_error: Option<ErrorBody>,
+}
+
+/// Settings of the background loop.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopConfig {
+    pub schedule: schedule::ScheduleConfig,
+    pub batch_size: u32,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            schedule: schedule::ScheduleConfig::default(),
+            batch_size: 500,
+        }
+    }
+}
+
+/// Runs sync rounds in the background until `triggers` closes: on every trigger, periodically,
+/// and after failures with backoff. Publishes [`SyncStatus`] on `status`. Waiting uses tokio's
+/// clock, so tests can pause and advance it.
+pub async fn run_loop(
+    hearth: std::sync::Arc<Mutex<Hearth>>,
+    transport: impl SyncTransport,
+    service_key: PublicKey,
+    config: LoopConfig,
+    mut triggers: tokio::sync::mpsc::Receiver<schedule::Trigger>,
+    status: tokio::sync::watch::Sender<SyncStatus>,
+) {
+    use schedule::{RoundOutcome, Schedule};
+    let started = tokio::time::Instant::now();
+    let now_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut plan = Schedule::new(config.schedule);
+    loop {
+        let wait = plan.wait(now_ms());
+        tokio::select! {
+            t = triggers.recv() => match t {
+                Some(t) => { plan.trigger(t, now_ms()); continue; }
+                None => break,
+            },
+            () = sleep_or_forever(wait) => {}
+        }
+        status.send_modify(|s| s.syncing = true);
+        let result = sync_round(&hearth, &transport, &service_key, config.batch_size).await;
+        let (wall, pending, random) = {
+            let h = locked(&hearth);
+            let pending = h.ledger_status().map(|s| s.pending).unwrap_or_default();
+            (
+                h.env.clock.wall_ms(),
+                pending,
+                h.env.random::<8>().map(u64::from_le_bytes).unwrap_or(0),
+            )
+        };
+        // A uniform number in [0, 1) from 53 random bits.
+        let random = (random >> 11) as f64 / (1u64 << 53) as f64;
+        let outcome = match &result {
+            Ok(r) if r.left == 0 => RoundOutcome::Complete,
+            Ok(_) => RoundOutcome::Partial,
+            Err(_) => RoundOutcome::Failed,
+        };
+        plan.finished(outcome, now_ms(), random);
+        status.send_modify(|s| {
+            s.syncing = false;
+            s.pending = pending;
+            match &result {
+                Ok(_) => {
+                    s.online = Some(true);
+                    if outcome == RoundOutcome::Complete {
+                        s.last_success_ms = Some(wall);
+                        s.last_error = None;
+                    }
+                }
+                Err(e) => {
+                    s.online = Some(!matches!(
+                        e,
+                        SyncError::Transport(TransportError::Unreachable(_))
+                    ));
+                    s.last_error = Some(ErrorBody::new(e.code(), e.to_string()));
+                }
+            }
+        });
+    }
+}
+
+async fn sleep_or_forever(wait: Option<std::time::Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
