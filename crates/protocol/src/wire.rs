@@ -1,1 +1,541 @@
-//! Wire messages of the HTTP API (see crates/server and docs/api.md).
+//! The messages of the Hearth HTTP API (`/v1`), shared by the service and the client.
+//!
+//! JSON messages use camelCase field names. Receipt uploads use a compact binary batch
+//! ([`encode_batch`] / [`decode_batch`]), normally compressed with zstd by the HTTP layer; see
+//! `docs/api.md` for the routes and the byte layout.
+//!
+//! Pure: encoding and decoding only, no I/O.
+
+use ring::digest;
+use serde::{Deserialize, Serialize};
+
+use crate::anchor::{Signature, TimeAnchor};
+use crate::chain::ChainHead;
+use crate::ids::{CourseId, DeviceId, LearnerId, PublicKey, ReceiptId};
+use crate::receipt::{HEADER_LEN, ID_DOMAIN};
+
+/// Media type of a receipt upload batch.
+pub const BATCH_CONTENT_TYPE: &str = "application/vnd.hearth.receipts";
+/// The first four bytes of every batch.
+pub const BATCH_MAGIC: &[u8; 4] = b"HRB1";
+/// Most receipts in one batch.
+pub const MAX_BATCH_RECEIPTS: usize = 5_000;
+/// Largest single entry accepted by the decoder. Larger than any valid envelope on purpose, so an
+/// oversize envelope reaches verification and gets its own per-receipt reason
+/// (`receipt.too_large`) instead of failing the whole batch.
+pub const MAX_BATCH_ENTRY: usize = 64 * 1024;
+
+/// Entry tag: the envelope follows as it is.
+const TAG_RAW: u8 = 0;
+/// Entry tag: the envelope follows with its `prev` field (32 bytes) left out, because it is the
+/// id of the previous entry's receipt; the decoder puts it back.
+const TAG_PREV_ELIDED: u8 = 1;
+
+/// Why a batch cannot be decoded at all (each receipt in a decodable batch gets its own result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("the batch does not start with the batch magic")]
+    BadMagic,
+    #[error("the batch ends in the middle of an entry")]
+    Truncated,
+    #[error("the batch holds more receipts than allowed")]
+    TooManyReceipts,
+    #[error("a batch entry is larger than allowed")]
+    EntryTooLarge,
+    #[error("a batch entry has an unknown tag")]
+    BadTag,
+    #[error("an elided predecessor cannot be restored")]
+    BadElision,
+}
+
+impl BatchError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BatchError::BadMagic => "batch.bad_magic",
+            BatchError::Truncated => "batch.truncated",
+            BatchError::TooManyReceipts => "batch.too_many_receipts",
+            BatchError::EntryTooLarge => "batch.entry_too_large",
+            BatchError::BadTag => "batch.bad_tag",
+            BatchError::BadElision => "batch.bad_elision",
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn take_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Offset of the `prev` field inside an envelope, found from the framing alone (the body starts
+/// with the device UUID as a length byte 16 and 16 bytes, then `seq` as a varint). `None` when
+/// the bytes do not look like that; such an envelope is then sent raw.
+fn prev_offset(envelope: &[u8]) -> Option<usize> {
+    let body = envelope.get(HEADER_LEN..)?;
+    if *body.first()? != 16 {
+        return None;
+    }
+    let mut pos = 17;
+    take_varint(body, &mut pos)?;
+    let off = HEADER_LEN + pos;
+    (envelope.len() >= off + 32).then_some(off)
+}
+
+fn id_of_envelope(envelope: &[u8]) -> Option<ReceiptId> {
+    let body = envelope.get(HEADER_LEN..)?;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(ID_DOMAIN);
+    ctx.update(body);
+    ReceiptId::from_slice(ctx.finish().as_ref())
+}
+
+/// Encodes envelopes (in chain order) as one upload batch:
+///
+/// ```text
+/// batch = "HRB1" || count:varint || entry*
+/// entry = tag:u8 || len:varint || bytes
+/// ```
+///
+/// Tag 0 carries the envelope as it is. Tag 1 carries it without the 32 bytes of its `prev`
+/// field, because that field equals the id of the previous entry's receipt (the decoder recomputes
+/// it and splices it back, so the signed bytes arrive unchanged). This keeps the incompressible
+/// part of a receipt to its signature.
+pub fn encode_batch<B: AsRef<[u8]>>(envelopes: &[B]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        8 + envelopes
+            .iter()
+            .map(|e| e.as_ref().len() + 3)
+            .sum::<usize>(),
+    );
+    out.extend_from_slice(BATCH_MAGIC);
+    put_varint(&mut out, envelopes.len() as u64);
+    let mut prev_id: Option<ReceiptId> = None;
+    for env in envelopes {
+        let env = env.as_ref();
+        let elide = match (prev_id, prev_offset(env)) {
+            (Some(p), Some(off)) if env[off..off + 32] == p.0 => Some(off),
+            _ => None,
+        };
+        match elide {
+            Some(off) => {
+                out.push(TAG_PREV_ELIDED);
+                put_varint(&mut out, (env.len() - 32) as u64);
+                out.extend_from_slice(&env[..off]);
+                out.extend_from_slice(&env[off + 32..]);
+            }
+            None => {
+                out.push(TAG_RAW);
+                put_varint(&mut out, env.len() as u64);
+                out.extend_from_slice(env);
+            }
+        }
+        prev_id = id_of_envelope(env);
+    }
+    out
+}
+
+/// Decodes an upload batch into the envelopes it carries, restoring elided predecessors. Only
+/// the framing is checked here; every envelope is still to be verified.
+pub fn decode_batch(buf: &[u8]) -> Result<Vec<Vec<u8>>, BatchError> {
+    let rest = buf.strip_prefix(BATCH_MAGIC).ok_or(BatchError::BadMagic)?;
+    let mut pos = 0;
+    let count = take_varint(rest, &mut pos).ok_or(BatchError::Truncated)?;
+    if count > MAX_BATCH_RECEIPTS as u64 {
+        return Err(BatchError::TooManyReceipts);
+    }
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let tag = *rest.get(pos).ok_or(BatchError::Truncated)?;
+        pos += 1;
+        let len = take_varint(rest, &mut pos).ok_or(BatchError::Truncated)?;
+        if len > MAX_BATCH_ENTRY as u64 {
+            return Err(BatchError::EntryTooLarge);
+        }
+        let len = len as usize;
+        let bytes = rest.get(pos..pos + len).ok_or(BatchError::Truncated)?;
+        pos += len;
+        match tag {
+            TAG_RAW => out.push(bytes.to_vec()),
+            TAG_PREV_ELIDED => {
+                let prev = out
+                    .last()
+                    .and_then(|e| id_of_envelope(e))
+                    .ok_or(BatchError::BadElision)?;
+                // The prefix of the elided form is the same as the full form's up to `prev`.
+                let off = prev_offset_prefix(bytes).ok_or(BatchError::BadElision)?;
+                let mut env = Vec::with_capacity(len + 32);
+                env.extend_from_slice(&bytes[..off]);
+                env.extend_from_slice(&prev.0);
+                env.extend_from_slice(&bytes[off..]);
+                out.push(env);
+            }
+            _ => return Err(BatchError::BadTag),
+        }
+    }
+    if pos != rest.len() {
+        return Err(BatchError::Truncated);
+    }
+    Ok(out)
+}
+
+/// Like [`prev_offset`], for an envelope whose `prev` was cut out (no 32 bytes required after).
+fn prev_offset_prefix(elided: &[u8]) -> Option<usize> {
+    let body = elided.get(HEADER_LEN..)?;
+    if *body.first()? != 16 {
+        return None;
+    }
+    let mut pos = 17;
+    take_varint(body, &mut pos)?;
+    let off = HEADER_LEN + pos;
+    (elided.len() >= off).then_some(off)
+}
+
+/// A time anchor as JSON: the signature in hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorJson {
+    pub issued_ms: i64,
+    pub device: DeviceId,
+    pub signature: String,
+}
+
+impl From<&TimeAnchor> for AnchorJson {
+    fn from(a: &TimeAnchor) -> Self {
+        Self {
+            issued_ms: a.issued_ms,
+            device: a.device,
+            signature: hex::encode(a.signature.0),
+        }
+    }
+}
+
+impl AnchorJson {
+    /// The anchor, if the signature is 64 bytes of hex (it still has to be verified).
+    pub fn to_anchor(&self) -> Option<TimeAnchor> {
+        let mut sig = [0u8; 64];
+        hex::decode_to_slice(&self.signature, &mut sig).ok()?;
+        Some(TimeAnchor {
+            issued_ms: self.issued_ms,
+            device: self.device,
+            signature: Signature(sig),
+        })
+    }
+}
+
+/// A device's acknowledged chain position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeadJson {
+    pub seq: u64,
+    pub id: ReceiptId,
+}
+
+impl From<ChainHead> for HeadJson {
+    fn from(h: ChainHead) -> Self {
+        Self {
+            seq: h.seq,
+            id: h.id,
+        }
+    }
+}
+
+impl From<HeadJson> for ChainHead {
+    fn from(h: HeadJson) -> Self {
+        Self {
+            seq: h.seq,
+            id: h.id,
+        }
+    }
+}
+
+/// `POST /v1/enroll`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time enrollment code from a trainer or administrator.
+    pub code: String,
+    /// The device's Ed25519 public key (hex).
+    pub public_key: PublicKey,
+    /// The device id the client derived from its key; must equal `DeviceId::for_key(publicKey)`.
+    pub device_id: DeviceId,
+    /// A label for people ("Room 2 kiosk 3").
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgJson {
+    pub id: String,
+    pub name: String,
+}
+
+/// One person a device may record receipts for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterEntry {
+    pub learner_id: LearnerId,
+    pub name: String,
+    /// `learner` or `trainer`.
+    pub role: String,
+    /// For kiosk sign-in: hex SHA-256 of `"HEARTH/pin/1\0" || learnerId bytes || pin`, when a PIN is
+    /// set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_hash: Option<String>,
+}
+
+/// Answer to `POST /v1/enroll`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollResponse {
+    pub device_id: DeviceId,
+    /// Bearer credential for every later call. Shown once; the service keeps only its hash.
+    pub credential: String,
+    pub credential_expires_ms: i64,
+    pub org: OrgJson,
+    /// The learner a personal device belongs to (absent for a kiosk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learner_id: Option<LearnerId>,
+    pub roster: Vec<RosterEntry>,
+    /// Publisher keys the client must pin for course packages.
+    pub publisher_keys: Vec<PublicKey>,
+    /// The key the service signs time anchors with.
+    pub anchor_key: PublicKey,
+    /// A first time anchor.
+    pub anchor: AnchorJson,
+}
+
+/// One letter per receipt of an upload, in batch order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptStatus {
+    /// `A`: stored now, part of the acknowledged chain.
+    Accepted,
+    /// `D`: already held (stored or pending); counted once.
+    Duplicate,
+    /// `P`: verified and kept, waiting for missing receipts before it.
+    Pending,
+    /// `R`: refused; see the rejection with the same index.
+    Rejected,
+}
+
+impl ReceiptStatus {
+    pub fn letter(self) -> char {
+        match self {
+            ReceiptStatus::Accepted => 'A',
+            ReceiptStatus::Duplicate => 'D',
+            ReceiptStatus::Pending => 'P',
+            ReceiptStatus::Rejected => 'R',
+        }
+    }
+
+    pub fn from_letter(c: char) -> Option<Self> {
+        Some(match c {
+            'A' => ReceiptStatus::Accepted,
+            'D' => ReceiptStatus::Duplicate,
+            'P' => ReceiptStatus::Pending,
+            'R' => ReceiptStatus::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// Why one receipt of an upload was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    /// Position in the batch (from 0).
+    pub index: u32,
+    /// A `receipt.*` code (see `RejectReason`) or `chain.fork`.
+    pub code: String,
+    /// The receipt's position in its chain, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// Answer to `POST /v1/sync/receipts`: a result for every receipt, compactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadResponse {
+    /// One [`ReceiptStatus`] letter per receipt, in batch order (`"AAAAPPD"`).
+    pub results: String,
+    /// The refused receipts, by index.
+    pub rejections: Vec<Rejection>,
+    /// The end of the device's acknowledged chain: everything up to here is durable on the
+    /// service and may leave the client's outbox.
+    pub head: HeadJson,
+    /// A fresh time anchor.
+    pub anchor: AnchorJson,
+    /// True when the service has flagged this device (for example after a fork).
+    pub flagged: bool,
+}
+
+impl UploadResponse {
+    pub fn statuses(&self) -> Vec<Option<ReceiptStatus>> {
+        self.results
+            .chars()
+            .map(ReceiptStatus::from_letter)
+            .collect()
+    }
+}
+
+/// Answer to `GET /v1/sync/state`: what a sync round with nothing to upload needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncState {
+    pub device_id: DeviceId,
+    pub head: HeadJson,
+    pub anchor: AnchorJson,
+    pub flagged: bool,
+    /// Receipts held pending a gap.
+    pub pending: u64,
+}
+
+/// One course in the catalog (`GET /v1/catalog`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogEntry {
+    pub course: CourseId,
+    pub version: u32,
+    pub title: String,
+    /// SHA-256 of the signed manifest bytes.
+    pub manifest_sha256: String,
+    pub manifest_size: u64,
+    /// Total bytes of all files of the package.
+    pub total_size: u64,
+    pub published_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalog {
+    pub courses: Vec<CatalogEntry>,
+}
+
+/// Per-lesson credited study.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonProgress {
+    pub lesson: String,
+    pub credited_ms: u64,
+    pub claimed_ms: u64,
+    pub completed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuizResult {
+    pub quiz: String,
+    pub answered: u32,
+    pub correct: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExamResult {
+    pub exam: String,
+    pub attempt: u32,
+    pub score: u32,
+    pub max_score: u32,
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseProgress {
+    pub course: String,
+    pub credited_ms: u64,
+    pub lessons: Vec<LessonProgress>,
+    pub quizzes: Vec<QuizResult>,
+    pub exams: Vec<ExamResult>,
+    pub completed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateJson {
+    pub serial: String,
+    pub course: String,
+    pub learner_id: LearnerId,
+    pub issued_ms: i64,
+}
+
+/// `GET /v1/learners/{id}/record`: one learner's derived record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LearnerRecord {
+    pub learner_id: LearnerId,
+    pub name: String,
+    /// Only the last four characters of the national ID number, e.g. `"**************1234"`.
+    pub national_id_masked: String,
+    pub credited_ms: u64,
+    pub courses: Vec<CourseProgress>,
+    pub certificates: Vec<CertificateJson>,
+    /// Receipts of this learner whose time claims cannot be true.
+    pub flagged_receipts: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_envelope(seq: u8, prev: [u8; 32]) -> Vec<u8> {
+        let mut e = vec![1u8];
+        e.extend_from_slice(&[seq; 64]);
+        e.push(16);
+        e.extend_from_slice(&[7; 16]);
+        e.push(seq);
+        e.extend_from_slice(&prev);
+        e.extend_from_slice(b"rest of the body");
+        e
+    }
+
+    #[test]
+    fn batch_round_trip_with_elision() {
+        let a = fake_envelope(1, [0; 32]);
+        let b = fake_envelope(2, id_of_envelope(&a).unwrap().0);
+        let c = fake_envelope(3, [9; 32]); // does not follow b: sent raw
+        let d = vec![1, 2, 3]; // not an envelope at all: sent raw
+        let all = vec![a, b, c, d, vec![]];
+        let enc = encode_batch(&all);
+        assert_eq!(decode_batch(&enc).unwrap(), all);
+        let raw: usize = all.iter().map(|e| e.len()).sum();
+        assert!(enc.len() < raw, "the elided prev saves bytes");
+    }
+
+    #[test]
+    fn batch_framing_errors() {
+        let a = fake_envelope(1, [0; 32]);
+        let enc = encode_batch(&[a.clone(), a]);
+        for cut in 0..enc.len() {
+            assert!(decode_batch(&enc[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = enc.clone();
+        bad[0] = b'X';
+        assert_eq!(decode_batch(&bad), Err(BatchError::BadMagic));
+        let mut extra = enc.clone();
+        extra.push(0);
+        assert_eq!(decode_batch(&extra), Err(BatchError::Truncated));
+        let mut many = BATCH_MAGIC.to_vec();
+        put_varint(&mut many, MAX_BATCH_RECEIPTS as u64 + 1);
+        assert_eq!(decode_batch(&many), Err(BatchError::TooManyReceipts));
+        // An elided entry with nothing before it.
+        let mut lone = BATCH_MAGIC.to_vec();
+        lone.extend_from_slice(&[1, TAG_PREV_ELIDED, 3, 0, 0, 0]);
+        assert!(decode_batch(&lone).is_err());
+    }
+}
