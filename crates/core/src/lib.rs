@@ -29,7 +29,9 @@ use serde::Serialize;
 pub use env::{Clock, Entropy, Env, ManualClock, SeededEntropy, SystemClock};
 pub use error::{CoreError, Result};
 pub use identity::DeviceKey;
-pub use store::{Changes, Learner, LedgerStatus, OutboxItem, ReceiptSummary};
+pub use store::{
+    Changes, Enrollment, Learner, LedgerStatus, OutboxItem, ReceiptSummary, RosterPerson,
+};
 
 use store::Store;
 
@@ -74,8 +76,7 @@ impl Hearth {
     /// a damaged or foreign file is an error that names it. A key that others can read, or that
     /// does not belong to the store, is an error too.
     pub fn open(data_dir: &Path, env: Env) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(CoreError::io(format!("creating {}", data_dir.display())))?;
+        create_private_dir(data_dir)?;
         let db_path = data_dir.join("hearth.db");
         let key_path = identity::key_path(data_dir);
         let db_exists = db_path
@@ -258,6 +259,39 @@ impl Hearth {
         Ok(())
     }
 
+    /// The enrollment with a service, if the device is enrolled.
+    pub fn enrollment(&self) -> Result<Option<Enrollment>> {
+        self.store.enrollment()
+    }
+
+    /// Keeps what enrollment gave the device: the service, its credential and keys, the
+    /// organisation's roster, and a first time anchor (checked against the anchor key).
+    pub fn apply_enrollment(
+        &mut self,
+        enrollment: &Enrollment,
+        roster: &[RosterPerson],
+        anchor: TimeAnchor,
+    ) -> Result<()> {
+        anchor.verify(&enrollment.anchor_key, self.key.device_id())?;
+        let anchor = AnchorRef {
+            anchor,
+            received: self.mono(),
+        };
+        let now = self.env.clock.wall_ms();
+        self.store.write(|tx| {
+            tx.save_enrollment(enrollment)?;
+            tx.upsert_roster(roster, now)?;
+            tx.set_anchor(&anchor)
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the roster with a fresher copy from the service.
+    pub fn update_roster(&mut self, roster: &[RosterPerson]) -> Result<Changes> {
+        let now = self.env.clock.wall_ms();
+        Ok(self.store.write(|tx| tx.upsert_roster(roster, now))?.1)
+    }
+
     /// Verifies the whole ledger: every envelope under the device key, and the chain from the
     /// first receipt to the head with no gap, fork or broken link. Streams: memory stays flat.
     pub fn verify_ledger(&self) -> Result<ChainHead> {
@@ -280,5 +314,27 @@ impl Hearth {
         let stored = self.store.head()?;
         verify_chain_to(head, &[], stored).map_err(|e| CoreError::LedgerBroken(e.to_string()))?;
         Ok(head)
+    }
+}
+
+/// Creates the data folder readable by the owner only (on Unix; on Windows the per-user
+/// application data folder is already private to its owner).
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let ctx = || format!("creating {}", dir.display());
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(CoreError::io(ctx()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir).map_err(CoreError::io(ctx()))
     }
 }

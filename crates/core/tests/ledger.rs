@@ -265,3 +265,67 @@ fn anchors_are_checked_and_carried_by_later_receipts() {
         "anchor time plus elapsed monotonic time"
     );
 }
+
+#[test]
+fn enrollment_keeps_the_service_keys_and_the_roster() {
+    use hearth_core::{Enrollment, RosterPerson};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Hearth::open(dir.path(), env(8).0).unwrap();
+    let service = Ed25519KeyPair::from_seed_unchecked(&[0x22; 32]).unwrap();
+    let anchor_key = hearth_protocol::PublicKey::from_slice(service.public_key().as_ref()).unwrap();
+    let trainer = LearnerId::from_random_bytes([3; 16]);
+    let enrollment = Enrollment {
+        service_url: "http://127.0.0.1:8080".into(),
+        credential: "secret".into(),
+        credential_expires_ms: T0 + 1_000_000,
+        org_id: "org-1".into(),
+        org_name: "城关镇培训中心".into(),
+        owner: None,
+        anchor_key,
+        publisher_keys: vec![
+            hearth_protocol::PublicKey([5; 32]),
+            hearth_protocol::PublicKey([6; 32]),
+        ],
+        enrolled_ms: T0,
+    };
+    let roster = [RosterPerson {
+        id: trainer,
+        name: "周老师".into(),
+        role: "trainer".into(),
+        pin_hash: Some("ab".into()),
+    }];
+    let forged = TimeAnchor::issue(
+        &Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap(),
+        h.device().id,
+        T0,
+    );
+    assert_eq!(
+        h.apply_enrollment(&enrollment, &roster, forged)
+            .unwrap_err()
+            .code(),
+        "receipt.bad_anchor"
+    );
+    assert_eq!(
+        h.enrollment().unwrap(),
+        None,
+        "a refused enrollment keeps nothing"
+    );
+
+    h.apply_enrollment(
+        &enrollment,
+        &roster,
+        TimeAnchor::issue(&service, h.device().id, T0),
+    )
+    .unwrap();
+    drop(h);
+    let h = Hearth::open(dir.path(), env(8).0).unwrap();
+    assert_eq!(h.enrollment().unwrap(), Some(enrollment));
+    assert_eq!(
+        h.learners()
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect::<Vec<_>>(),
+        [trainer]
+    );
+}

@@ -11,6 +11,7 @@
 //! - All writes go through [`Store::write`], one immediate transaction that reports what changed.
 
 mod device;
+mod enrollment;
 mod learners;
 mod ledger;
 
@@ -26,6 +27,7 @@ use serde::Serialize;
 use crate::error::{CoreError, Result};
 use crate::identity::sync_dir;
 
+pub use enrollment::{Enrollment, RosterPerson};
 pub use learners::Learner;
 pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
 
@@ -33,12 +35,15 @@ pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
 const APPLICATION_ID: u32 = 0x4852_5448;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("sql/001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("sql/001_init.sql")),
+        M::up(include_str!("sql/002_enrollment.sql")),
+    ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    1
+    2
 }
 
 /// What a write changed, so a front end knows what to refresh.
@@ -251,6 +256,42 @@ fn file_uri(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_1_store_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            Migrations::new(vec![M::up(include_str!("sql/001_init.sql"))])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO learners (id, display_name, created_ms) VALUES (x'01', '老用户', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open_existing(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema_version());
+        let source: String = store
+            .conn
+            .query_row("SELECT source FROM learners", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            source, "local",
+            "existing learners keep their data and get the new column's default"
+        );
+        assert_eq!(store.enrollment().unwrap(), None);
+    }
+
     #[test]
     #[cfg(unix)]
     fn file_uris_escape_everything_unusual() {

@@ -1,0 +1,141 @@
+//! SQL for the enrollment row and the roster.
+
+use hearth_protocol::{LearnerId, PublicKey};
+use rusqlite::{OptionalExtension, params};
+
+use super::device::uuid_from;
+use super::{Store, Tx};
+use crate::error::{CoreError, Result};
+
+/// What the device keeps from its enrollment with a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrollment {
+    pub service_url: String,
+    pub credential: String,
+    pub credential_expires_ms: i64,
+    pub org_id: String,
+    pub org_name: String,
+    /// The learner a personal device belongs to; `None` for a shared kiosk.
+    pub owner: Option<LearnerId>,
+    pub anchor_key: PublicKey,
+    pub publisher_keys: Vec<PublicKey>,
+    pub enrolled_ms: i64,
+}
+
+/// One person from the organisation's roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterPerson {
+    pub id: LearnerId,
+    pub name: String,
+    /// `learner` or `trainer`.
+    pub role: String,
+    pub pin_hash: Option<String>,
+}
+
+impl Tx<'_> {
+    pub fn save_enrollment(&mut self, e: &Enrollment) -> Result<()> {
+        let keys: Vec<u8> = e.publisher_keys.iter().flat_map(|k| k.0).collect();
+        self.tx.execute(
+            "INSERT OR REPLACE INTO enrollment (singleton, service_url, credential, credential_expires_ms,
+             org_id, org_name, owner, anchor_key, publisher_keys, enrolled_ms)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                e.service_url,
+                e.credential,
+                e.credential_expires_ms,
+                e.org_id,
+                e.org_name,
+                e.owner.map(|o| o.0.as_bytes().to_vec()),
+                e.anchor_key.as_bytes(),
+                keys,
+                e.enrolled_ms
+            ],
+        )?;
+        self.changes.device = true;
+        Ok(())
+    }
+
+    /// Adds or updates roster people (local profiles keep their names).
+    pub fn upsert_roster(&mut self, people: &[RosterPerson], now_ms: i64) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO learners (id, display_name, role, created_ms, source, pin_hash)
+             VALUES (?1, ?2, ?3, ?4, 'roster', ?5)
+             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+                 source = 'roster', pin_hash = excluded.pin_hash",
+        )?;
+        for p in people {
+            if !matches!(p.role.as_str(), "learner" | "trainer") {
+                return Err(CoreError::InvalidInput(format!(
+                    "unknown role {:?} in the roster",
+                    p.role
+                )));
+            }
+            stmt.execute(params![
+                p.id.0.as_bytes(),
+                p.name,
+                p.role,
+                now_ms,
+                p.pin_hash
+            ])?;
+        }
+        self.changes.learners = true;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn enrollment(&self) -> Result<Option<Enrollment>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT service_url, credential, credential_expires_ms, org_id, org_name, owner,
+                        anchor_key, publisher_keys, enrolled_ms FROM enrollment",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<Vec<u8>>>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                        r.get::<_, Vec<u8>>(7)?,
+                        r.get::<_, i64>(8)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((
+            service_url,
+            credential,
+            credential_expires_ms,
+            org_id,
+            org_name,
+            owner,
+            anchor_key,
+            keys,
+            enrolled_ms,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let bad = |what: &str| CoreError::LedgerBroken(format!("enrollment row: bad {what}"));
+        if keys.len() % 32 != 0 {
+            return Err(bad("publisher keys"));
+        }
+        Ok(Some(Enrollment {
+            service_url,
+            credential,
+            credential_expires_ms,
+            org_id,
+            org_name,
+            owner: owner
+                .map(|o| uuid_from(&o).map(LearnerId).ok_or_else(|| bad("owner")))
+                .transpose()?,
+            anchor_key: PublicKey::from_slice(&anchor_key).ok_or_else(|| bad("anchor key"))?,
+            publisher_keys: keys.chunks(32).filter_map(PublicKey::from_slice).collect(),
+            enrolled_ms,
+        }))
+    }
+}
