@@ -6,6 +6,7 @@
 //! [`Hearth`] lock only between network calls, never across one, and reads the outbox one batch
 //! at a time, so memory does not grow with the outbox.
 
+pub mod http;
 pub mod schedule;
 
 use std::future::Future;

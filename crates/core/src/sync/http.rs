@@ -1,0 +1,192 @@
+//! The sync transport over HTTP (reqwest, rustls on ring). Wire messages from
+//! `hearth_protocol::wire` are converted into the engine's domain types here and nowhere else.
+
+use std::time::Duration;
+
+use hearth_protocol::wire::{
+    self, AnchorJson, BATCH_CONTENT_TYPE, EnrollRequest, EnrollResponse, ReceiptStatus, SyncState,
+    UploadResponse,
+};
+use hearth_protocol::{DeviceId, ErrorBody, PublicKey, TimeAnchor};
+use serde::de::DeserializeOwned;
+
+use super::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome};
+use crate::{Enrollment, RosterPerson};
+
+/// zstd level for uploads: receipts compress well at low levels, and cheap laptops pay for more.
+const ZSTD_LEVEL: i32 = 3;
+
+fn client() -> Result<reqwest::Client, TransportError> {
+    // Installing the ring provider fails only if one is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(Duration::from_secs(60))
+        .user_agent(concat!("hearth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| TransportError::Unreachable(e.to_string()))
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+fn unreachable(e: reqwest::Error) -> TransportError {
+    TransportError::Unreachable(e.without_url().to_string())
+}
+
+async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, TransportError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(unreachable)?;
+    if !status.is_success() {
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| {
+            ErrorBody::new(
+                "http.error",
+                format!("the service answered {}", status.as_u16()),
+            )
+        });
+        return Err(TransportError::Service {
+            status: status.as_u16(),
+            body,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| TransportError::Malformed(e.to_string()))
+}
+
+fn anchor(a: &AnchorJson) -> Result<TimeAnchor, TransportError> {
+    a.to_anchor()
+        .ok_or_else(|| TransportError::Malformed("time anchor signature".into()))
+}
+
+/// What enrollment gives the device, converted from the wire.
+#[derive(Clone, Debug)]
+pub struct EnrollAnswer {
+    pub enrollment: Enrollment,
+    pub roster: Vec<RosterPerson>,
+    pub anchor: TimeAnchor,
+}
+
+/// `POST /v1/enroll`: trades a one-time code and the device key for a credential.
+pub async fn enroll(
+    service_url: &str,
+    code: &str,
+    public_key: PublicKey,
+    label: Option<String>,
+    now_ms: i64,
+) -> Result<EnrollAnswer, TransportError> {
+    let request = EnrollRequest {
+        code: code.to_owned(),
+        public_key,
+        device_id: DeviceId::for_key(&public_key),
+        label,
+    };
+    let resp = client()?
+        .post(url(service_url, "/v1/enroll"))
+        .json(&request)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let e: EnrollResponse = answer(resp).await?;
+    if e.device_id != request.device_id {
+        return Err(TransportError::Malformed(
+            "the service enrolled another device id".into(),
+        ));
+    }
+    Ok(EnrollAnswer {
+        anchor: anchor(&e.anchor)?,
+        roster: e
+            .roster
+            .into_iter()
+            .map(|p| RosterPerson {
+                id: p.learner_id,
+                name: p.name,
+                role: p.role,
+                pin_hash: p.pin_hash,
+            })
+            .collect(),
+        enrollment: Enrollment {
+            service_url: service_url.trim_end_matches('/').to_owned(),
+            credential: e.credential,
+            credential_expires_ms: e.credential_expires_ms,
+            org_id: e.org.id,
+            org_name: e.org.name,
+            owner: e.learner_id,
+            anchor_key: e.anchor_key,
+            publisher_keys: e.publisher_keys,
+            enrolled_ms: now_ms,
+        },
+    })
+}
+
+/// The enrolled device's connection to its service.
+#[derive(Clone, Debug)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    base: String,
+    credential: String,
+}
+
+impl HttpTransport {
+    pub fn new(enrollment: &Enrollment) -> Result<Self, TransportError> {
+        Ok(Self {
+            client: client()?,
+            base: enrollment.service_url.clone(),
+            credential: enrollment.credential.clone(),
+        })
+    }
+
+    /// `GET /v1/sync/state`: the service's view of this device.
+    pub async fn state(&self) -> Result<SyncState, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, "/v1/sync/state"))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        answer(resp).await
+    }
+}
+
+impl SyncTransport for HttpTransport {
+    async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
+        anchor(&self.state().await?.anchor)
+    }
+
+    async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {
+        let batch = wire::encode_batch(&envelopes);
+        let body = zstd::bulk::compress(&batch, ZSTD_LEVEL)
+            .map_err(|e| TransportError::Malformed(e.to_string()))?;
+        let resp = self
+            .client
+            .post(url(&self.base, "/v1/sync/receipts"))
+            .bearer_auth(&self.credential)
+            .header(reqwest::header::CONTENT_TYPE, BATCH_CONTENT_TYPE)
+            .header(reqwest::header::CONTENT_ENCODING, "zstd")
+            .body(body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer: UploadResponse = answer(resp).await?;
+        let mut rejections = answer.rejections.iter();
+        let results = answer
+            .statuses()
+            .into_iter()
+            .map(|s| match s {
+                Some(ReceiptStatus::Accepted) => Ok(ReceiptOutcome::Accepted),
+                Some(ReceiptStatus::Duplicate) => Ok(ReceiptOutcome::Duplicate),
+                Some(ReceiptStatus::Pending) => Ok(ReceiptOutcome::Pending),
+                Some(ReceiptStatus::Rejected) => Ok(ReceiptOutcome::Rejected {
+                    code: rejections
+                        .next()
+                        .map_or_else(|| "receipt.rejected".to_owned(), |r| r.code.clone()),
+                }),
+                None => Err(TransportError::Malformed("unknown receipt status".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(UploadOutcome {
+            results,
+            acked: answer.head.into(),
+        })
+    }
+}
