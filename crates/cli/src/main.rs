@@ -1,12 +1,21 @@
 //! `hearth`: the headless Hearth client.
 //!
-//! Exit codes scripts can rely on: 0 success; 1 an error reported as `error[CODE]: message` on
-//! stderr (CODE is the stable code of hearth-core's error); 2 wrong usage (from clap).
+//! Exit codes scripts can rely on:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (for `sync`: everything recorded is acknowledged) |
+//! | 1 | an error, reported as `error[CODE]: message` on stderr with a stable CODE |
+//! | 2 | wrong usage (from clap) |
+//! | 3 | `sync`: the service cannot be reached (offline); nothing was lost |
+//! | 4 | `sync`: the service answered, but receipts are still waiting (a gap or a rejection) |
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hearth_core::sync::http::{self, HttpTransport};
+use hearth_core::sync::{SyncError, TransportError, sync_round};
 use hearth_core::{CoreError, Env, Hearth};
 
 #[derive(Debug, Parser)]
@@ -45,6 +54,24 @@ enum Command {
     },
     /// Verify every receipt's signature and the whole chain.
     Verify,
+    /// Enroll this device with a service using a one-time code from a trainer or administrator.
+    Enroll {
+        /// The service address, e.g. http://192.168.1.10:8080
+        #[arg(long)]
+        service: String,
+        /// The one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// A label for people, e.g. "2号教室 3号机".
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Send every waiting receipt to the service now.
+    Sync {
+        /// Receipts per upload batch.
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +80,20 @@ enum LearnersCommand {
     List,
     /// Add a local learner profile.
     Add { name: String },
+}
+
+/// Exit code for "the service cannot be reached".
+const EXIT_OFFLINE: u8 = 3;
+/// Exit code for "synced, but receipts are still waiting".
+const EXIT_INCOMPLETE: u8 = 4;
+
+/// An error that chooses its own exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Exit {
+    code: String,
+    message: String,
+    status: u8,
 }
 
 fn main() -> ExitCode {
@@ -149,6 +190,92 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 || format!("ok: {} receipts verify, chain head {}", head.seq, head.id),
             );
         }
+        Command::Enroll {
+            service,
+            code,
+            label,
+        } => {
+            let now = hearth_core::Clock::wall_ms(&hearth_core::SystemClock::new());
+            let answer = runtime()?
+                .block_on(http::enroll(
+                    &service,
+                    &code,
+                    hearth.device().public_key,
+                    label,
+                    now,
+                ))
+                .map_err(|e| sync_exit(SyncError::Transport(e)))?;
+            hearth.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor)?;
+            let e = &answer.enrollment;
+            print(
+                cli.json,
+                serde_json::json!({ "deviceId": hearth.device().id, "orgId": e.org_id, "orgName": e.org_name, "roster": answer.roster.len() }),
+                || {
+                    format!(
+                        "enrolled device {} with {} ({} people on the roster)",
+                        hearth.device().id,
+                        e.org_name,
+                        answer.roster.len()
+                    )
+                },
+            );
+        }
+        Command::Sync { batch } => {
+            let enrollment = hearth.enrollment()?.ok_or_else(|| Exit {
+                code: "sync.not_enrolled".into(),
+                message: "this device is not enrolled yet: run `hearth enroll` first".into(),
+                status: 1,
+            })?;
+            let transport = HttpTransport::new(&enrollment).map_err(|e| sync_exit(e.into()))?;
+            let hearth = std::sync::Mutex::new(hearth);
+            let report = runtime()?
+                .block_on(sync_round(
+                    &hearth,
+                    &transport,
+                    &enrollment.anchor_key,
+                    batch,
+                ))
+                .map_err(sync_exit)?;
+            print(cli.json, serde_json::json!(report), || {
+                format!(
+                    "sent {} receipts in {} batches: {} accepted, {} already there, {} waiting, {} rejected; {} left",
+                    report.sent,
+                    report.batches,
+                    report.accepted,
+                    report.duplicates,
+                    report.pending,
+                    report.rejected,
+                    report.left
+                )
+            });
+            if report.left > 0 {
+                return Err(Exit {
+                    code: "sync.incomplete".into(),
+                    message: format!("{} receipts are still waiting for the service", report.left),
+                    status: EXIT_INCOMPLETE,
+                }
+                .into());
+            }
+        }
     }
     Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn sync_exit(e: SyncError) -> anyhow::Error {
+    let status = match &e {
+        SyncError::Transport(TransportError::Unreachable(_)) => EXIT_OFFLINE,
+        _ => 1,
+    };
+    Exit {
+        code: e.code(),
+        message: e.to_string(),
+        status,
+    }
+    .into()
 }

@@ -58,3 +58,30 @@ fn errors_exit_1_with_a_stable_code_and_usage_errors_exit_2() {
     let out = hearth(fresh.path(), &["no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sync_needs_enrollment_and_an_unreachable_service_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path(), &["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error[sync.not_enrolled]"));
+
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let out = hearth(
+        dir.path(),
+        &[
+            "enroll",
+            "--service",
+            "http://127.0.0.1:1",
+            "--code",
+            "ABCD-EFGH",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error[sync.offline]"));
+}
