@@ -489,6 +489,48 @@ pub struct LearnerRecord {
     pub flagged_receipts: u64,
 }
 
+/// `GET /v1/classes/{id}/progress`: a class's learners for its trainer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassProgress {
+    pub class_id: String,
+    pub name: String,
+    pub learners: Vec<LearnerRecord>,
+}
+
+/// A flagged device in the administrator's report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlaggedDevice {
+    pub device_id: DeviceId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub code: String,
+    pub detail: String,
+    pub flagged_ms: i64,
+}
+
+/// A refused receipt in the administrator's report; the envelope is kept byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedReceipt {
+    pub device_id: DeviceId,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub received_ms: i64,
+    /// The envelope as received (hex).
+    pub envelope: String,
+}
+
+/// `GET /v1/admin/flags`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagsReport {
+    pub devices: Vec<FlaggedDevice>,
+    pub rejections: Vec<RejectedReceipt>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,236 @@
+//! Receipt ingest: verify every envelope (outside any lock: it is the only real cost), then place
+//! each in the device's chain and store it, in one durable transaction per batch.
+
+use std::collections::HashSet;
+
+use hearth_protocol::chain::{self, ChainLink};
+use hearth_protocol::{ChainHead, Envelope, Placement, ReceiptId, RejectReason, TimeAnchor};
+
+use super::{Service, ServiceResult};
+use crate::store::{ChainTxn, Device, DeviceFlag, RejectionRecord, StoreResult, StoredReceipt};
+
+/// The code of a receipt refused because another receipt holds its chain position.
+pub const FORK_CODE: &str = "chain.fork";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Accepted,
+    Duplicate,
+    Pending,
+    Rejected {
+        code: &'static str,
+        seq: Option<u64>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub results: Vec<ReceiptOutcome>,
+    pub head: ChainHead,
+    pub flagged: bool,
+}
+
+enum Checked {
+    Good(StoredReceipt),
+    Bad {
+        code: &'static str,
+        envelope: Vec<u8>,
+    },
+}
+
+/// Anchors already checked in this batch (a batch nearly always carries one or two), so each
+/// distinct anchor costs one signature check, not one per receipt.
+#[derive(Default)]
+struct AnchorCache(Vec<(TimeAnchor, bool)>);
+
+impl AnchorCache {
+    fn check(&mut self, svc: &Service, a: &TimeAnchor, device: &Device) -> bool {
+        if let Some((_, ok)) = self.0.iter().find(|(k, _)| k == a) {
+            return *ok;
+        }
+        let ok = a.verify(&svc.keys.anchor_public(), device.id).is_ok();
+        self.0.push((*a, ok));
+        ok
+    }
+}
+
+impl Service {
+    /// Verifies and stores a batch of envelopes from `device`, in the order given (chain order
+    /// expected; anything else is sorted out by the chain rules). Idempotent: sending the same
+    /// batch again changes nothing and answers `Duplicate` (or `Pending`) for each receipt.
+    /// Returns after the batch is durable.
+    pub fn ingest(&self, device: &Device, envelopes: Vec<Vec<u8>>) -> ServiceResult<IngestOutcome> {
+        let now = self.now();
+        let mut anchors = AnchorCache::default();
+        let checked: Vec<Checked> = envelopes
+            .into_iter()
+            .map(|bytes| {
+                let keep = bytes.clone();
+                match Envelope::from_bytes(bytes).verify(&device.public_key) {
+                    Err(r) => Checked::Bad {
+                        code: r.code(),
+                        envelope: keep,
+                    },
+                    Ok(v) => {
+                        if let Some(a) = &v.body().anchor
+                            && !anchors.check(self, &a.anchor, device)
+                        {
+                            return Checked::Bad {
+                                code: RejectReason::BadAnchor.code(),
+                                envelope: v.into_envelope_bytes(),
+                            };
+                        }
+                        let b = v.body();
+                        let (seq, prev, learner, kind) = (b.seq, b.prev, b.learner, b.event.kind());
+                        let id = v.id();
+                        Checked::Good(StoredReceipt {
+                            device: device.id,
+                            seq,
+                            id,
+                            prev,
+                            learner,
+                            kind: kind.to_string(),
+                            received_ms: now,
+                            envelope: v.into_envelope_bytes(),
+                        })
+                    }
+                }
+            })
+            .collect();
+
+        let mut results = Vec::new();
+        let mut head = ChainHead::EMPTY;
+        let mut flagged = false;
+        self.store.chain_txn(device.id, &mut |tx| {
+            results.clear();
+            let state = tx.state()?;
+            head = state.head;
+            flagged = state.flag.is_some();
+            let mut promoted: HashSet<ReceiptId> = HashSet::new();
+            let mut pending_at: Vec<(usize, ReceiptId)> = Vec::new();
+            for (i, c) in checked.iter().enumerate() {
+                let r = match c {
+                    Checked::Bad { code, envelope } => {
+                        tx.reject(&RejectionRecord {
+                            device: device.id,
+                            org: device.org,
+                            code: (*code).into(),
+                            seq: None,
+                            received_ms: now,
+                            envelope: envelope.clone(),
+                        })?;
+                        results.push(ReceiptOutcome::Rejected { code, seq: None });
+                        continue;
+                    }
+                    Checked::Good(r) => r,
+                };
+                let link = ChainLink {
+                    seq: r.seq,
+                    id: r.id,
+                    prev: r.prev,
+                };
+                let held = if r.seq <= head.seq {
+                    tx.held_at(r.seq)?
+                } else {
+                    None
+                };
+                let outcome = match chain::place(head, &link, |_| held) {
+                    Placement::Extends => {
+                        tx.append(r)?;
+                        head = head.advanced(&link);
+                        promote(tx, &mut head, &mut promoted, &mut flagged, device, now)?;
+                        ReceiptOutcome::Accepted
+                    }
+                    Placement::Duplicate => ReceiptOutcome::Duplicate,
+                    Placement::Gap { .. } => {
+                        if !tx.has_pending(r.seq, r.id)? {
+                            tx.add_pending(r)?;
+                        }
+                        pending_at.push((i, r.id));
+                        ReceiptOutcome::Pending
+                    }
+                    Placement::Fork { seq } => {
+                        fork(tx, r, device, now, &mut flagged)?;
+                        ReceiptOutcome::Rejected {
+                            code: FORK_CODE,
+                            seq: Some(seq),
+                        }
+                    }
+                };
+                results.push(outcome);
+            }
+            for (i, id) in pending_at {
+                if promoted.contains(&id) {
+                    results[i] = ReceiptOutcome::Accepted;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(IngestOutcome {
+            results,
+            head,
+            flagged,
+        })
+    }
+}
+
+fn fork(
+    tx: &mut dyn ChainTxn,
+    r: &StoredReceipt,
+    device: &Device,
+    now: i64,
+    flagged: &mut bool,
+) -> StoreResult<()> {
+    tx.reject(&RejectionRecord {
+        device: device.id,
+        org: device.org,
+        code: FORK_CODE.into(),
+        seq: Some(r.seq),
+        received_ms: now,
+        envelope: r.envelope.clone(),
+    })?;
+    tx.flag(&DeviceFlag {
+        code: FORK_CODE.into(),
+        detail: format!(
+            "two different receipts at position {} (a copied key or a restored database)",
+            r.seq
+        ),
+        flagged_ms: now,
+    })?;
+    *flagged = true;
+    Ok(())
+}
+
+/// Moves pending receipts that now continue the chain into it.
+fn promote(
+    tx: &mut dyn ChainTxn,
+    head: &mut ChainHead,
+    promoted: &mut HashSet<ReceiptId>,
+    flagged: &mut bool,
+    device: &Device,
+    now: i64,
+) -> StoreResult<()> {
+    loop {
+        let candidates = tx.take_pending(head.seq + 1)?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let mut advanced = false;
+        for c in candidates {
+            if !advanced && c.prev == head.id {
+                tx.append(&c)?;
+                *head = ChainHead {
+                    seq: c.seq,
+                    id: c.id,
+                };
+                promoted.insert(c.id);
+                advanced = true;
+            } else {
+                fork(tx, &c, device, now, flagged)?;
+            }
+        }
+        if !advanced {
+            return Ok(());
+        }
+    }
+}

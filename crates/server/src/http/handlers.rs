@@ -1,0 +1,267 @@
+//! Route handlers: convert transport types, call the domain, convert back.
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_protocol::wire::{
+    AnchorJson, Catalog, ClassProgress, EnrollRequest, EnrollResponse, FlagsReport, HeadJson,
+    LearnerRecord, OrgJson, Rejection, RosterEntry, SyncState, UploadResponse,
+};
+use hearth_protocol::{ContentHash, LearnerId};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use super::body::{Auth, BatchBody, DeviceAuth, JsonBody};
+use super::{ApiError, AppState, blocking};
+use crate::domain::{ReceiptOutcome, RosterPerson};
+
+static OPENAPI: &str = include_str!("../../../../docs/openapi.json");
+
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take this method",
+    )
+}
+
+fn roster_json(r: Vec<RosterPerson>) -> Vec<RosterEntry> {
+    r.into_iter()
+        .map(|p| RosterEntry {
+            learner_id: p.id,
+            name: p.name,
+            role: p.role.into(),
+            pin_hash: p.pin_hash,
+        })
+        .collect()
+}
+
+pub async fn enroll(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let e = blocking(&state, move |svc| {
+        svc.enroll(&req.code, req.public_key, req.device_id, req.label)
+    })
+    .await?;
+    Ok(Json(EnrollResponse {
+        device_id: e.device.id,
+        credential: e.credential,
+        credential_expires_ms: e.credential_expires_ms,
+        org: OrgJson {
+            id: e.org.id.to_string(),
+            name: e.org.name,
+        },
+        learner_id: e.device.learner,
+        roster: roster_json(e.roster),
+        publisher_keys: vec![state.svc.keys.publisher_public()],
+        anchor_key: state.svc.keys.anchor_public(),
+        anchor: AnchorJson::from(&e.anchor),
+    }))
+}
+
+pub async fn anchor(State(state): State<AppState>, DeviceAuth(d): DeviceAuth) -> Json<AnchorJson> {
+    Json(AnchorJson::from(&state.svc.anchor_for(d.id)))
+}
+
+pub async fn roster(
+    State(state): State<AppState>,
+    DeviceAuth(d): DeviceAuth,
+) -> Result<Json<Vec<RosterEntry>>, ApiError> {
+    let r = blocking(&state, move |svc| svc.roster(&d)).await?;
+    Ok(Json(roster_json(r)))
+}
+
+pub async fn sync_state(
+    State(state): State<AppState>,
+    DeviceAuth(d): DeviceAuth,
+) -> Result<Json<SyncState>, ApiError> {
+    let id = d.id;
+    let st = blocking(&state, move |svc| Ok(svc.store.chain_state(id)?)).await?;
+    Ok(Json(SyncState {
+        device_id: id,
+        head: HeadJson::from(st.head),
+        anchor: AnchorJson::from(&state.svc.anchor_for(id)),
+        flagged: st.flag.is_some(),
+        pending: st.pending,
+    }))
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    DeviceAuth(d): DeviceAuth,
+    BatchBody(envelopes): BatchBody,
+) -> Result<Json<UploadResponse>, ApiError> {
+    let id = d.id;
+    let out = blocking(&state, move |svc| svc.ingest(&d, envelopes)).await?;
+    let mut results = String::with_capacity(out.results.len());
+    let mut rejections = Vec::new();
+    for (i, r) in out.results.iter().enumerate() {
+        let letter = match r {
+            ReceiptOutcome::Accepted => 'A',
+            ReceiptOutcome::Duplicate => 'D',
+            ReceiptOutcome::Pending => 'P',
+            ReceiptOutcome::Rejected { code, seq } => {
+                rejections.push(Rejection {
+                    index: i as u32,
+                    code: (*code).into(),
+                    seq: *seq,
+                });
+                'R'
+            }
+        };
+        results.push(letter);
+    }
+    Ok(Json(UploadResponse {
+        results,
+        rejections,
+        head: HeadJson::from(out.head),
+        anchor: AnchorJson::from(&state.svc.anchor_for(id)),
+        flagged: out.flagged,
+    }))
+}
+
+fn parse_uuid(s: &str, code: &'static str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, code, "not a valid id"))
+}
+
+pub async fn learner_record(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<LearnerRecord>, ApiError> {
+    let id = LearnerId(parse_uuid(&id, "learner.invalid_id")?);
+    let r = blocking(&state, move |svc| {
+        let l = svc.learner_for(&who, id)?;
+        svc.learner_record(&l)
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+pub async fn class_progress(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ClassProgress>, ApiError> {
+    let id = parse_uuid(&id, "class.invalid_id")?;
+    let r = blocking(&state, move |svc| {
+        let c = svc.class_for(&who, id)?;
+        svc.class_progress(&c)
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+pub async fn admin_flags(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<Json<FlagsReport>, ApiError> {
+    let r = blocking(&state, move |svc| {
+        svc.require_admin(&who)?;
+        svc.flags_report(who.org())
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// The catalog, with a strong ETag: a client that sends it back in `If-None-Match` gets an empty
+/// `304` when nothing changed.
+pub async fn catalog(
+    State(state): State<AppState>,
+    Auth(_who): Auth,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (catalog, etag): (Catalog, String) = blocking(&state, |svc| svc.catalog()).await?;
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|_| ApiError::from(crate::domain::ServiceError::Internal("bad etag".into())))?;
+    if etag_matches(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    }
+    Ok(([(header::ETAG, etag_value)], Json(catalog)).into_response())
+}
+
+/// Serves a content-addressed file from the blob folder with Range and conditional support.
+async fn serve_blob(
+    state: &AppState,
+    sha: ContentHash,
+    mime: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let path = state.svc.blob_path(&sha);
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "file.not_found",
+            "no such file",
+        ));
+    }
+    let mime: mime::Mime = mime.parse().unwrap_or(mime_octet());
+    let svc = tower_http::services::ServeFile::new_with_mime(path, &mime);
+    let mut res = svc
+        .oneshot(req)
+        .await
+        .map_err(|e| ApiError::from(crate::domain::ServiceError::Internal(e.to_string())))?
+        .into_response();
+    res.headers_mut().insert(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{sha}\"")).expect("hex is a valid header"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(res)
+}
+
+fn mime_octet() -> mime::Mime {
+    "application/octet-stream".parse().expect("valid mime")
+}
+
+/// The signed manifest of one course version (`application/vnd.hearth.manifest`).
+pub async fn manifest(
+    State(state): State<AppState>,
+    Auth(_who): Auth,
+    Path((course, version)): Path<(String, u32)>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let sha = blocking(&state, move |svc| svc.manifest_sha(&course, version)).await?;
+    serve_blob(&state, sha, "application/vnd.hearth.manifest", req).await
+}
+
+/// A package file by its SHA-256 (hex).
+pub async fn file(
+    State(state): State<AppState>,
+    Auth(_who): Auth,
+    Path(sha): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let sha: ContentHash = sha.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "file.invalid_hash",
+            "files are named by 64 hex digits of SHA-256",
+        )
+    })?;
+    serve_blob(&state, sha, "application/octet-stream", req).await
+}

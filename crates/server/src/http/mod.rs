@@ -1,0 +1,173 @@
+//! The HTTP API (`/v1`, axum). Transport types (camelCase JSON from `hearth_protocol::wire`, the
+//! binary upload batch) are converted to domain calls at once; every error answer is an
+//! `ErrorBody {code, message}` with a stable code and never internal error text.
+
+mod body;
+mod handlers;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hearth_protocol::ErrorBody;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::limit::ConcurrencyLimitLayer;
+
+use crate::domain::{Service, ServiceError};
+
+pub use body::Limits;
+
+/// An error answer: status, stable code, and a message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(ErrorBody::new(self.code, self.message)),
+        )
+            .into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let status = match &e {
+            ServiceError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(..) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(..) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(..) => StatusCode::CONFLICT,
+            ServiceError::Gone(..) => StatusCode::GONE,
+            ServiceError::Invalid(..) => StatusCode::BAD_REQUEST,
+            ServiceError::Internal(text) => {
+                tracing::error!(error = %text, "request failed inside the service");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the service could not complete the request; try again later",
+                );
+            }
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub svc: Service,
+    pub limits: Limits,
+}
+
+/// Runs a storage-bound domain call off the async threads.
+pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+{
+    let svc = state.svc.clone();
+    tokio::task::spawn_blocking(move || f(&svc))
+        .await
+        .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
+/// The router of the whole API.
+pub fn router(svc: Service, limits: Limits) -> Router {
+    let state = AppState { svc, limits };
+    Router::new()
+        .route("/v1/health", get(handlers::health))
+        .route("/v1/openapi.json", get(handlers::openapi))
+        .route("/v1/enroll", post(handlers::enroll))
+        .route("/v1/anchor", get(handlers::anchor))
+        .route("/v1/roster", get(handlers::roster))
+        .route("/v1/sync/state", get(handlers::sync_state))
+        .route("/v1/sync/receipts", post(handlers::upload))
+        .route("/v1/learners/{id}/record", get(handlers::learner_record))
+        .route("/v1/classes/{id}/progress", get(handlers::class_progress))
+        .route("/v1/admin/flags", get(handlers::admin_flags))
+        .route("/v1/catalog", get(handlers::catalog))
+        .route(
+            "/v1/courses/{course}/{version}/manifest",
+            get(handlers::manifest),
+        )
+        .route("/v1/files/{sha256}", get(handlers::file))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(ConcurrencyLimitLayer::new(256))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    svc: Service,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(svc, limits);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A service running in the background (tests, the end-to-end harness).
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+}
+
+/// Starts the service on an already bound listener (bind `127.0.0.1:0` in tests).
+pub fn spawn(listener: TcpListener, svc: Service, limits: Limits) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, svc, limits, async move {
+        let _ = rx.await;
+    }));
+    Ok(Running {
+        addr,
+        stop: Some(tx),
+        task,
+    })
+}

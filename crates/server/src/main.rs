@@ -1,0 +1,215 @@
+//! `hearth-server`: the Hearth central service and its administration commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use hearth_protocol::LearnerId;
+use hearth_server::env::{SystemClock, SystemRandom};
+use hearth_server::store::Role;
+use hearth_server::{Limits, Service};
+use uuid::Uuid;
+
+#[derive(Parser, Debug)]
+#[command(name = "hearth-server", version, about = "The Hearth central service")]
+struct Cli {
+    /// The service's data folder (database, keys, published files).
+    #[arg(
+        long,
+        global = true,
+        env = "HEARTH_SERVER_DATA",
+        default_value = "hearth-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Serves the HTTP API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        listen: String,
+    },
+    /// Creates an organisation and prints its id.
+    CreateOrg { name: String },
+    /// Adds an administrator and prints their id and a token.
+    AddAdmin {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        name: String,
+    },
+    /// Adds a trainer and prints their id and a token.
+    AddTrainer {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        name: String,
+    },
+    /// Issues a new token for an administrator or trainer.
+    Token {
+        #[arg(long)]
+        user: Uuid,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// Adds a class led by a trainer and prints its id.
+    AddClass {
+        #[arg(long)]
+        trainer: Uuid,
+        #[arg(long)]
+        name: String,
+    },
+    /// Adds a real-name learner and prints their id.
+    AddLearner {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        name: String,
+        /// The national ID number (kept only as a keyed hash and its last four characters).
+        #[arg(long)]
+        national_id: String,
+        #[arg(long)]
+        class: Option<Uuid>,
+        /// A kiosk sign-in PIN (4-12 digits).
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Issues a one-time device enrollment code (for a learner's own device with --learner,
+    /// else for a kiosk of the organisation).
+    IssueCode {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        learner: Option<Uuid>,
+        #[arg(long)]
+        hours: Option<i64>,
+    },
+    /// Publishes a course source folder as a signed package.
+    Publish { source: PathBuf },
+    /// Prints a report as JSON.
+    Report {
+        #[command(subcommand)]
+        what: Report,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Report {
+    /// One learner's hours, results and certificates.
+    Learner { id: Uuid },
+    /// A class's progress.
+    Class { id: Uuid },
+    /// Flagged devices and rejected receipts of an organisation.
+    Flags {
+        #[arg(long)]
+        org: Uuid,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let svc = Service::open(
+        &cli.data,
+        Arc::new(SystemClock),
+        Arc::new(SystemRandom::default()),
+    )
+    .with_context(|| format!("opening the data folder {}", cli.data.display()))?;
+    match cli.cmd {
+        Cmd::Serve { listen } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?;
+                tracing::info!(addr = %listener.local_addr()?, data = %cli.data.display(), "hearth-server listening");
+                hearth_server::serve(listener, svc, Limits::default(), async {
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("shutting down");
+                })
+                .await?;
+                anyhow::Ok(())
+            })?;
+        }
+        Cmd::CreateOrg { name } => {
+            let org = svc.create_org(&name)?;
+            println!("{}", org.id);
+        }
+        Cmd::AddAdmin { org, name } => {
+            let (u, token) = svc.add_user(org, Role::Admin, &name)?;
+            println!("user {}\ntoken {token}", u.id);
+        }
+        Cmd::AddTrainer { org, name } => {
+            let (u, token) = svc.add_user(org, Role::Trainer, &name)?;
+            println!("user {}\ntoken {token}", u.id);
+        }
+        Cmd::Token { user, days } => {
+            if days <= 0 {
+                bail!("--days must be positive");
+            }
+            println!("{}", svc.issue_user_token(user, days)?);
+        }
+        Cmd::AddClass { trainer, name } => {
+            println!("{}", svc.add_class(trainer, &name)?.id);
+        }
+        Cmd::AddLearner {
+            org,
+            name,
+            national_id,
+            class,
+            pin,
+        } => {
+            let l = svc.add_learner(org, &name, &national_id, class, pin.as_deref())?;
+            println!("{}", l.id);
+        }
+        Cmd::IssueCode {
+            org,
+            learner,
+            hours,
+        } => {
+            println!(
+                "{}",
+                svc.issue_enrollment_code(org, learner.map(LearnerId), hours)?
+            );
+        }
+        Cmd::Publish { source } => {
+            let p = svc
+                .publish(&source)
+                .with_context(|| format!("publishing {}", source.display()))?;
+            println!(
+                "published {} version {} ({} files, {} bytes), manifest {}",
+                p.course, p.version, p.files, p.total_size, p.manifest_sha256
+            );
+        }
+        Cmd::Report { what } => {
+            let json = match what {
+                Report::Learner { id } => {
+                    let l = svc
+                        .store
+                        .learner(LearnerId(id))?
+                        .context("no such learner")?;
+                    serde_json::to_string_pretty(&svc.learner_record(&l)?)?
+                }
+                Report::Class { id } => {
+                    let c = svc.store.class(id)?.context("no such class")?;
+                    serde_json::to_string_pretty(&svc.class_progress(&c)?)?
+                }
+                Report::Flags { org } => serde_json::to_string_pretty(&svc.flags_report(org)?)?,
+            };
+            println!("{json}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Storage: one trait, [`Store`], that the domain layer uses, and its SQLite implementation.
+//!
+//! Nothing above this module knows SQL. The trait is shaped for a second, PostgreSQL backend
+//! (many stateless service replicas sharing one database):
+//!
+//! - every call is a short unit of work that a backend runs in one transaction;
+//! - [`Store::chain_txn`] is the only read-modify-write: the backend must serialise it per
+//!   device (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `SELECT ... FOR UPDATE` on the device row)
+//!   and make it durable before it returns;
+//! - uniqueness (one use of an enrollment code, one certificate per learner and course, one
+//!   receipt per chain position) is enforced by the backend's constraints, not by the caller.
+//!
+//! The trait is synchronous; the HTTP layer calls it from blocking tasks.
+
+pub mod sqlite;
+
+use hearth_protocol::{ChainHead, DeviceId, LearnerId, PublicKey, ReceiptId};
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule would be broken (the caller maps it to a domain answer).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    /// The database refused or failed; the text is for logs only.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Trainer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Trainer => "trainer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "trainer" => Some(Role::Trainer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    pub id: Uuid,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub role: Role,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Class {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub trainer: Uuid,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Learner {
+    pub id: LearnerId,
+    pub org: Uuid,
+    pub name: String,
+    /// Keyed hash (HMAC-SHA-256 under the service's secret) of the normalised ID number.
+    pub national_id_mac: [u8; 32],
+    /// The last four characters of the ID number.
+    pub national_id_tail: String,
+    pub class: Option<Uuid>,
+    pub pin_hash: Option<String>,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    User(Uuid),
+    Device(DeviceId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// SHA-256 of the bearer token.
+    pub hash: [u8; 32],
+    pub subject: Subject,
+    pub org: Uuid,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    pub hash: [u8; 32],
+    pub org: Uuid,
+    /// Set for a personal device: the learner it belongs to.
+    pub learner: Option<LearnerId>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub org: Uuid,
+    pub public_key: PublicKey,
+    pub learner: Option<LearnerId>,
+    pub label: Option<String>,
+    pub enrolled_ms: i64,
+}
+
+/// A device's chain state on the service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainState {
+    pub head: ChainHead,
+    pub flag: Option<DeviceFlag>,
+    pub pending: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFlag {
+    pub code: String,
+    pub detail: String,
+    pub flagged_ms: i64,
+}
+
+/// A verified receipt as the store keeps it: the envelope byte for byte, plus the columns needed
+/// to find it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReceipt {
+    pub device: DeviceId,
+    pub seq: u64,
+    pub id: ReceiptId,
+    pub prev: ReceiptId,
+    pub learner: LearnerId,
+    pub kind: String,
+    pub received_ms: i64,
+    pub envelope: Vec<u8>,
+}
+
+/// A refused envelope, kept for audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectionRecord {
+    pub device: DeviceId,
+    pub org: Uuid,
+    pub code: String,
+    pub seq: Option<u64>,
+    pub received_ms: i64,
+    pub envelope: Vec<u8>,
+}
+
+/// Reads and writes on one device's chain inside one serialised, durable transaction.
+pub trait ChainTxn {
+    fn state(&mut self) -> StoreResult<ChainState>;
+    /// The id of the acknowledged receipt at `seq`.
+    fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>>;
+    /// Appends an acknowledged receipt and moves the head to it.
+    fn append(&mut self, r: &StoredReceipt) -> StoreResult<()>;
+    fn has_pending(&mut self, seq: u64, id: ReceiptId) -> StoreResult<bool>;
+    fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()>;
+    /// Removes and returns the pending receipts at `seq`.
+    fn take_pending(&mut self, seq: u64) -> StoreResult<Vec<StoredReceipt>>;
+    fn reject(&mut self, r: &RejectionRecord) -> StoreResult<()>;
+    /// Flags the device (the first flag is kept).
+    fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()>;
+}
+
+/// A published package's catalog row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageRecord {
+    pub course: String,
+    pub version: u32,
+    pub title: String,
+    pub manifest: Vec<u8>,
+    pub manifest_sha: String,
+    pub total_size: u64,
+    pub published_ms: i64,
+}
+
+/// One exam item's answer key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExamKeyItem {
+    pub exam: String,
+    pub item: String,
+    /// Correct choices as indices, or accepted text answers, as stored JSON.
+    pub correct: String,
+    pub points: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub serial: String,
+    pub learner: LearnerId,
+    pub course: String,
+    pub issued_ms: i64,
+}
+
+/// Everything the service stores. See the module documentation for the rules a backend follows.
+pub trait Store: Send + Sync + 'static {
+    fn create_org(&self, org: &Org) -> StoreResult<()>;
+    fn org(&self, id: Uuid) -> StoreResult<Option<Org>>;
+    fn create_user(&self, user: &User) -> StoreResult<()>;
+    fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>>;
+    fn create_class(&self, class: &Class) -> StoreResult<()>;
+    fn class(&self, id: Uuid) -> StoreResult<Option<Class>>;
+    fn create_learner(&self, learner: &Learner) -> StoreResult<()>;
+    fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>>;
+    fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>>;
+    fn learners_of_class(&self, class: Uuid) -> StoreResult<Vec<Learner>>;
+
+    fn put_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    fn token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>>;
+
+    fn put_enrollment_code(&self, code: &EnrollmentCode) -> StoreResult<()>;
+    /// Atomically: marks the unused, unexpired code used, registers the device and stores its
+    /// credential. `Conflict("code_used")`, `Conflict("code_expired")`, `NotFound` (no such
+    /// code) or `Conflict("device_exists")` otherwise, with nothing changed.
+    fn redeem_enrollment(
+        &self,
+        code_hash: &[u8; 32],
+        now_ms: i64,
+        make: &mut dyn FnMut(&EnrollmentCode) -> (Device, TokenRecord),
+    ) -> StoreResult<(EnrollmentCode, Device)>;
+    fn device(&self, id: DeviceId) -> StoreResult<Option<Device>>;
+    fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState>;
+    /// Runs `f` on the device's chain in one serialised transaction, committed durably when `f`
+    /// returns `Ok`, rolled back otherwise.
+    fn chain_txn(
+        &self,
+        device: DeviceId,
+        f: &mut dyn FnMut(&mut dyn ChainTxn) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+
+    /// Acknowledged receipts of a learner, per device in chain order.
+    fn receipts_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<StoredReceipt>>;
+    /// Acknowledged receipts of one device from `from_seq` on, in chain order.
+    fn receipts_of_device(
+        &self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>>;
+    fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>>;
+    fn rejections(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RejectionRecord>>;
+
+    fn put_package(&self, pkg: &PackageRecord, keys: &[ExamKeyItem]) -> StoreResult<()>;
+    fn packages(&self) -> StoreResult<Vec<PackageRecord>>;
+    fn package(&self, course: &str, version: u32) -> StoreResult<Option<PackageRecord>>;
+    fn latest_package(&self, course: &str) -> StoreResult<Option<PackageRecord>>;
+    fn exam_keys(&self, course: &str, version: u32) -> StoreResult<Vec<ExamKeyItem>>;
+
+    /// Inserts the certificate unless the learner has one for the course; returns the one kept.
+    fn issue_certificate(&self, cert: &Certificate) -> StoreResult<Certificate>;
+    fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>>;
+}

@@ -1,0 +1,838 @@
+//! The embedded SQLite backend of [`Store`]: one file, WAL, `synchronous=FULL` (a commit is on
+//! disk before it returns, so an acknowledged receipt survives a power cut), versioned migrations
+//! in `sql/`.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use hearth_protocol::{ChainHead, DeviceId, LearnerId, PublicKey, ReceiptId};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+
+use super::*;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("sql/001_init.sql"))])
+}
+
+/// Highest schema version this build knows.
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn be(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            return StoreError::Conflict("constraint");
+        }
+        be(e)
+    }
+}
+
+fn uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let s: String = row.get(i)?;
+    Uuid::parse_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn opt_uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    let s: Option<String> = row.get(i)?;
+    s.map(|s| {
+        Uuid::parse_str(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+fn b32_col(row: &Row<'_>, i: usize) -> rusqlite::Result<[u8; 32]> {
+    let v: Vec<u8> = row.get(i)?;
+    v.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            "expected 32 bytes".into(),
+        )
+    })
+}
+
+fn seq_col(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(i)?;
+    Ok(v as u64)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::Backend(format!(
+                "database schema {found} is newer than this build ({SCHEMA_VERSION})"
+            )));
+        }
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "WAL not available (got {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations().to_latest(&mut conn).map_err(be)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent (any open transaction
+        // is rolled back when its guard drops), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+const LEARNER_COLS: &str =
+    "id, org_id, name, national_id_mac, national_id_tail, class_id, pin_hash, created_ms";
+
+fn learner_row(row: &Row<'_>) -> rusqlite::Result<Learner> {
+    Ok(Learner {
+        id: LearnerId(uuid_col(row, 0)?),
+        org: uuid_col(row, 1)?,
+        name: row.get(2)?,
+        national_id_mac: b32_col(row, 3)?,
+        national_id_tail: row.get(4)?,
+        class: opt_uuid_col(row, 5)?,
+        pin_hash: row.get(6)?,
+        created_ms: row.get(7)?,
+    })
+}
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(2)?;
+    Ok(User {
+        id: uuid_col(row, 0)?,
+        org: uuid_col(row, 1)?,
+        role: Role::parse(&role).unwrap_or(Role::Trainer),
+        name: row.get(3)?,
+        created_ms: row.get(4)?,
+    })
+}
+
+const DEVICE_COLS: &str = "id, org_id, public_key, learner_id, label, enrolled_ms";
+
+fn device_row(row: &Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: DeviceId(uuid_col(row, 0)?),
+        org: uuid_col(row, 1)?,
+        public_key: PublicKey(b32_col(row, 2)?),
+        learner: opt_uuid_col(row, 3)?.map(LearnerId),
+        label: row.get(4)?,
+        enrolled_ms: row.get(5)?,
+    })
+}
+
+const RECEIPT_COLS: &str = "device_id, seq, id, learner_id, kind, received_ms, envelope";
+
+fn receipt_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt> {
+    Ok(StoredReceipt {
+        device: DeviceId(uuid_col(row, 0)?),
+        seq: seq_col(row, 1)?,
+        id: ReceiptId(b32_col(row, 2)?),
+        prev: ReceiptId::ZERO,
+        learner: LearnerId(uuid_col(row, 3)?),
+        kind: row.get(4)?,
+        received_ms: row.get(5)?,
+        envelope: row.get(6)?,
+    })
+}
+
+fn package_row(row: &Row<'_>) -> rusqlite::Result<PackageRecord> {
+    Ok(PackageRecord {
+        course: row.get(0)?,
+        version: row.get(1)?,
+        title: row.get(2)?,
+        manifest: row.get(3)?,
+        manifest_sha: row.get(4)?,
+        total_size: seq_col(row, 5)?,
+        published_ms: row.get(6)?,
+    })
+}
+
+const PACKAGE_COLS: &str =
+    "course, version, title, manifest, manifest_sha, total_size, published_ms";
+
+fn flag_of(code: Option<String>, detail: Option<String>, ms: Option<i64>) -> Option<DeviceFlag> {
+    code.map(|code| DeviceFlag {
+        code,
+        detail: detail.unwrap_or_default(),
+        flagged_ms: ms.unwrap_or_default(),
+    })
+}
+
+fn chain_state_in(conn: &Connection, device: DeviceId) -> StoreResult<ChainState> {
+    let row = conn
+        .query_row(
+            "SELECT head_seq, head_id, flag_code, flag_detail, flagged_ms FROM devices WHERE id = ?1",
+            [device.to_string()],
+            |r| {
+                Ok((
+                    seq_col(r, 0)?,
+                    ReceiptId(b32_col(r, 1)?),
+                    flag_of(r.get(2)?, r.get(3)?, r.get(4)?),
+                ))
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    let pending: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pending WHERE device_id = ?1",
+        [device.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(ChainState {
+        head: ChainHead {
+            seq: row.0,
+            id: row.1,
+        },
+        flag: row.2,
+        pending: pending as u64,
+    })
+}
+
+struct SqliteChainTxn<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    device: String,
+}
+
+impl ChainTxn for SqliteChainTxn<'_> {
+    fn state(&mut self) -> StoreResult<ChainState> {
+        let id = DeviceId(Uuid::parse_str(&self.device).map_err(be)?);
+        chain_state_in(self.tx, id)
+    }
+
+    fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>> {
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT id FROM receipts WHERE device_id = ?1 AND seq = ?2")?;
+        Ok(st
+            .query_row(params![self.device, seq as i64], |r| {
+                Ok(ReceiptId(b32_col(r, 0)?))
+            })
+            .optional()?)
+    }
+
+    fn append(&mut self, r: &StoredReceipt) -> StoreResult<()> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO receipts (device_id, seq, id, learner_id, kind, received_ms, envelope)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        st.execute(params![
+            self.device,
+            r.seq as i64,
+            &r.id.0[..],
+            r.learner.to_string(),
+            r.kind,
+            r.received_ms,
+            r.envelope
+        ])?;
+        let mut st = self
+            .tx
+            .prepare_cached("UPDATE devices SET head_seq = ?2, head_id = ?3 WHERE id = ?1")?;
+        st.execute(params![self.device, r.seq as i64, &r.id.0[..]])?;
+        Ok(())
+    }
+
+    fn has_pending(&mut self, seq: u64, id: ReceiptId) -> StoreResult<bool> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT 1 FROM pending WHERE device_id = ?1 AND seq = ?2 AND id = ?3",
+        )?;
+        Ok(st.exists(params![self.device, seq as i64, &id.0[..]])?)
+    }
+
+    fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO pending
+             (device_id, seq, id, prev, learner_id, kind, received_ms, envelope)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        st.execute(params![
+            self.device,
+            r.seq as i64,
+            &r.id.0[..],
+            &r.prev.0[..],
+            r.learner.to_string(),
+            r.kind,
+            r.received_ms,
+            r.envelope
+        ])?;
+        Ok(())
+    }
+
+    fn take_pending(&mut self, seq: u64) -> StoreResult<Vec<StoredReceipt>> {
+        let out = {
+            let mut st = self.tx.prepare_cached(
+                "SELECT device_id, seq, id, learner_id, kind, received_ms, envelope, prev
+                 FROM pending WHERE device_id = ?1 AND seq = ?2",
+            )?;
+            st.query_map(params![self.device, seq as i64], |r| {
+                let mut s = receipt_row(r)?;
+                s.prev = ReceiptId(b32_col(r, 7)?);
+                Ok(s)
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        if !out.is_empty() {
+            self.tx.execute(
+                "DELETE FROM pending WHERE device_id = ?1 AND seq = ?2",
+                params![self.device, seq as i64],
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn reject(&mut self, r: &RejectionRecord) -> StoreResult<()> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO rejections (device_id, org_id, code, seq, received_ms, envelope)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        st.execute(params![
+            r.device.to_string(),
+            r.org.to_string(),
+            r.code,
+            r.seq.map(|s| s as i64),
+            r.received_ms,
+            r.envelope
+        ])?;
+        Ok(())
+    }
+
+    fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()> {
+        self.tx.execute(
+            "UPDATE devices SET flag_code = ?2, flag_detail = ?3, flagged_ms = ?4
+             WHERE id = ?1 AND flag_code IS NULL",
+            params![self.device, flag.code, flag.detail, flag.flagged_ms],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_org(&self, org: &Org) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO orgs (id, name, created_ms) VALUES (?1, ?2, ?3)",
+            params![org.id.to_string(), org.name, org.created_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org(&self, id: Uuid) -> StoreResult<Option<Org>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, name, created_ms FROM orgs WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(Org {
+                        id: uuid_col(r, 0)?,
+                        name: r.get(1)?,
+                        created_ms: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO users (id, org_id, role, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                user.id.to_string(),
+                user.org.to_string(),
+                user.role.as_str(),
+                user.name,
+                user.created_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, org_id, role, name, created_ms FROM users WHERE id = ?1",
+                [id.to_string()],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT id, org_id, role, name, created_ms FROM users WHERE org_id = ?1 ORDER BY name",
+        )?;
+        let out = st
+            .query_map([org.to_string()], user_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn create_class(&self, c: &Class) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO classes (id, org_id, trainer_id, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                c.id.to_string(),
+                c.org.to_string(),
+                c.trainer.to_string(),
+                c.name,
+                c.created_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn class(&self, id: Uuid) -> StoreResult<Option<Class>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, org_id, trainer_id, name, created_ms FROM classes WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(Class {
+                        id: uuid_col(r, 0)?,
+                        org: uuid_col(r, 1)?,
+                        trainer: uuid_col(r, 2)?,
+                        name: r.get(3)?,
+                        created_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_learner(&self, l: &Learner) -> StoreResult<()> {
+        let r = self.conn().execute(
+            &format!(
+                "INSERT INTO learners ({LEARNER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            params![
+                l.id.to_string(),
+                l.org.to_string(),
+                l.name,
+                &l.national_id_mac[..],
+                l.national_id_tail,
+                l.class.map(|c| c.to_string()),
+                l.pin_hash,
+                l.created_ms
+            ],
+        );
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => match StoreError::from(e) {
+                StoreError::Conflict(_) => Err(StoreError::Conflict("learner_exists")),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {LEARNER_COLS} FROM learners WHERE id = ?1"),
+                [id.to_string()],
+                learner_row,
+            )
+            .optional()?)
+    }
+
+    fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {LEARNER_COLS} FROM learners WHERE org_id = ?1 ORDER BY name, id"
+        ))?;
+        let out = st
+            .query_map([org.to_string()], learner_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn learners_of_class(&self, class: Uuid) -> StoreResult<Vec<Learner>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {LEARNER_COLS} FROM learners WHERE class_id = ?1 ORDER BY name, id"
+        ))?;
+        let out = st
+            .query_map([class.to_string()], learner_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn put_token(&self, t: &TokenRecord) -> StoreResult<()> {
+        put_token_in(&self.conn(), t)
+    }
+
+    fn token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT subject_kind, subject_id, org_id, created_ms, expires_ms FROM tokens WHERE hash = ?1",
+        )?;
+        Ok(st
+            .query_row([&hash[..]], |r| {
+                let kind: String = r.get(0)?;
+                let id = uuid_col(r, 1)?;
+                Ok(TokenRecord {
+                    hash: *hash,
+                    subject: if kind == "device" {
+                        Subject::Device(DeviceId(id))
+                    } else {
+                        Subject::User(id)
+                    },
+                    org: uuid_col(r, 2)?,
+                    created_ms: r.get(3)?,
+                    expires_ms: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn put_enrollment_code(&self, c: &EnrollmentCode) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO enrollment_codes (hash, org_id, learner_id, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                &c.hash[..],
+                c.org.to_string(),
+                c.learner.map(|l| l.to_string()),
+                c.created_ms,
+                c.expires_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &[u8; 32],
+        now_ms: i64,
+        make: &mut dyn FnMut(&EnrollmentCode) -> (Device, TokenRecord),
+    ) -> StoreResult<(EnrollmentCode, Device)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = tx
+            .query_row(
+                "SELECT org_id, learner_id, created_ms, expires_ms, used_ms
+                 FROM enrollment_codes WHERE hash = ?1",
+                [&code_hash[..]],
+                |r| {
+                    Ok((
+                        EnrollmentCode {
+                            hash: *code_hash,
+                            org: uuid_col(r, 0)?,
+                            learner: opt_uuid_col(r, 1)?.map(LearnerId),
+                            created_ms: r.get(2)?,
+                            expires_ms: r.get(3)?,
+                        },
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let (code, used) = row.ok_or(StoreError::NotFound)?;
+        if used.is_some() {
+            return Err(StoreError::Conflict("code_used"));
+        }
+        if code.expires_ms <= now_ms {
+            return Err(StoreError::Conflict("code_expired"));
+        }
+        let (device, token) = make(&code);
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1 OR public_key = ?2)",
+            params![device.id.to_string(), &device.public_key.0[..]],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(StoreError::Conflict("device_exists"));
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)"
+            ),
+            params![
+                device.id.to_string(),
+                device.org.to_string(),
+                &device.public_key.0[..],
+                device.learner.map(|l| l.to_string()),
+                device.label,
+                device.enrolled_ms,
+                &ReceiptId::ZERO.0[..]
+            ],
+        )?;
+        tx.execute(
+            "UPDATE enrollment_codes SET used_ms = ?2, device_id = ?3 WHERE hash = ?1",
+            params![&code_hash[..], now_ms, device.id.to_string()],
+        )?;
+        put_token_in(&tx, &token)?;
+        tx.commit()?;
+        Ok((code, device))
+    }
+
+    fn device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))?;
+        Ok(st.query_row([id.to_string()], device_row).optional()?)
+    }
+
+    fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState> {
+        chain_state_in(&self.conn(), device)
+    }
+
+    fn chain_txn(
+        &self,
+        device: DeviceId,
+        f: &mut dyn FnMut(&mut dyn ChainTxn) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut t = SqliteChainTxn {
+                tx: &tx,
+                device: device.to_string(),
+            };
+            f(&mut t)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn receipts_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<StoredReceipt>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {RECEIPT_COLS} FROM receipts WHERE learner_id = ?1 ORDER BY device_id, seq"
+        ))?;
+        let out = st
+            .query_map([learner.to_string()], receipt_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn receipts_of_device(
+        &self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {RECEIPT_COLS} FROM receipts WHERE device_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+        ))?;
+        let out = st
+            .query_map(
+                params![device.to_string(), from_seq as i64, limit],
+                receipt_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {DEVICE_COLS}, flag_code, flag_detail, flagged_ms FROM devices
+             WHERE org_id = ?1 AND flag_code IS NOT NULL ORDER BY flagged_ms"
+        ))?;
+        let out = st
+            .query_map([org.to_string()], |r| {
+                Ok((
+                    device_row(r)?,
+                    DeviceFlag {
+                        code: r.get(6)?,
+                        detail: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        flagged_ms: r.get::<_, Option<i64>>(8)?.unwrap_or_default(),
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn rejections(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RejectionRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT device_id, org_id, code, seq, received_ms, envelope FROM rejections
+             WHERE org_id = ?1 ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let out = st
+            .query_map(params![org.to_string(), limit], |r| {
+                Ok(RejectionRecord {
+                    device: DeviceId(uuid_col(r, 0)?),
+                    org: uuid_col(r, 1)?,
+                    code: r.get(2)?,
+                    seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                    received_ms: r.get(4)?,
+                    envelope: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn put_package(&self, p: &PackageRecord, keys: &[ExamKeyItem]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = tx.execute(
+            &format!("INSERT INTO packages ({PACKAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                p.course,
+                p.version,
+                p.title,
+                p.manifest,
+                p.manifest_sha,
+                p.total_size as i64,
+                p.published_ms
+            ],
+        );
+        if let Err(e) = r {
+            return Err(match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("package_exists"),
+                other => other,
+            });
+        }
+        for k in keys {
+            tx.execute(
+                "INSERT INTO exam_keys (course, version, exam, item, correct, points)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![p.course, p.version, k.exam, k.item, k.correct, k.points],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn packages(&self) -> StoreResult<Vec<PackageRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {PACKAGE_COLS} FROM packages ORDER BY course, version"
+        ))?;
+        let out = st
+            .query_map([], package_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn package(&self, course: &str, version: u32) -> StoreResult<Option<PackageRecord>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {PACKAGE_COLS} FROM packages WHERE course = ?1 AND version = ?2"),
+                params![course, version],
+                package_row,
+            )
+            .optional()?)
+    }
+
+    fn latest_package(&self, course: &str) -> StoreResult<Option<PackageRecord>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {PACKAGE_COLS} FROM packages WHERE course = ?1 ORDER BY version DESC LIMIT 1"
+                ),
+                params![course],
+                package_row,
+            )
+            .optional()?)
+    }
+
+    fn exam_keys(&self, course: &str, version: u32) -> StoreResult<Vec<ExamKeyItem>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT exam, item, correct, points FROM exam_keys
+             WHERE course = ?1 AND version = ?2 ORDER BY exam, item",
+        )?;
+        let out = st
+            .query_map(params![course, version], |r| {
+                Ok(ExamKeyItem {
+                    exam: r.get(0)?,
+                    item: r.get(1)?,
+                    correct: r.get(2)?,
+                    points: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn issue_certificate(&self, c: &Certificate) -> StoreResult<Certificate> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO certificates (serial, learner_id, course, issued_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![c.serial, c.learner.to_string(), c.course, c.issued_ms],
+        )?;
+        Ok(conn.query_row(
+            "SELECT serial, learner_id, course, issued_ms FROM certificates
+             WHERE learner_id = ?1 AND course = ?2",
+            params![c.learner.to_string(), c.course],
+            cert_row,
+        )?)
+    }
+
+    fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT serial, learner_id, course, issued_ms FROM certificates
+             WHERE learner_id = ?1 ORDER BY course",
+        )?;
+        let out = st
+            .query_map([learner.to_string()], cert_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+}
+
+fn cert_row(r: &Row<'_>) -> rusqlite::Result<Certificate> {
+    Ok(Certificate {
+        serial: r.get(0)?,
+        learner: LearnerId(uuid_col(r, 1)?),
+        course: r.get(2)?,
+        issued_ms: r.get(3)?,
+    })
+}
+
+fn put_token_in(conn: &Connection, t: &TokenRecord) -> StoreResult<()> {
+    let (kind, id) = match t.subject {
+        Subject::User(u) => ("user", u.to_string()),
+        Subject::Device(d) => ("device", d.to_string()),
+    };
+    conn.execute(
+        "INSERT INTO tokens (hash, subject_kind, subject_id, org_id, created_ms, expires_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            &t.hash[..],
+            kind,
+            id,
+            t.org.to_string(),
+            t.created_ms,
+            t.expires_ms
+        ],
+    )?;
+    Ok(())
+}
