@@ -108,6 +108,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            if let Some(exit) = err.downcast_ref::<Exit>() {
+                eprintln!("error[{}]: {}", exit.code, exit.message);
+                return ExitCode::from(exit.status);
+            }
             let code = err
                 .downcast_ref::<CoreError>()
                 .map_or("cli.error", CoreError::code);
