@@ -85,3 +85,21 @@ fn sync_needs_enrollment_and_an_unreachable_service_exits_3() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error[sync.offline]"));
 }
+
+#[test]
+fn a_relative_data_folder_works() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        // Twice: creating the store, then opening the existing one (which checks it first).
+        let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .current_dir(dir.path())
+            .args(["--data", "relative/data", "status"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

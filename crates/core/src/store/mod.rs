@@ -236,6 +236,8 @@ fn quick_check(path: &Path) -> Result<()> {
 /// An SQLite `file:` URI for a path: every byte outside the unreserved set percent-encoded,
 /// Windows separators turned into `/` and a drive letter given its leading `/`.
 fn file_uri(path: &Path) -> String {
+    // Relative paths are made absolute first: a URI path is always read from the root.
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let raw = path.to_string_lossy().replace('\\', "/");
     let mut out = String::from("file:");
     if !raw.starts_with('/') {
