@@ -2,3 +2,4 @@
 //! the tests start as separate processes live in `src/bin/`.
 
 pub mod proxy;
+pub mod service;

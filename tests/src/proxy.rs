@@ -241,6 +241,9 @@ async fn relay(
             Ok(n) => n,
         };
         if let Fault::Delay { delay } = fault {
+            if sent == 0 && dir == Direction::Up {
+                shared.lock().expect("proxy lock").stats.faults_applied += 1;
+            }
             tokio::time::sleep(delay).await;
         }
         if to.write_all(&buf[..n]).await.is_err() {

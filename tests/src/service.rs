@@ -1,0 +1,185 @@
+//! The real `hearth-server` binary as a test fixture: an organisation with learners, enrollment
+//! codes, and a service process on a loopback port that tests can kill and restart. Everything
+//! it starts is stopped when it is dropped.
+
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// The workspace's target folder, found from this test binary's own path
+/// (`target/<profile>/deps/<test>`).
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_owned()
+}
+
+/// Builds the binaries the end-to-end tests run (once per test process), so `cargo test -p
+/// hearth-e2e` works on its own.
+pub fn binaries() -> &'static Binaries {
+    static BUILT: OnceLock<Binaries> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let release = bin_dir().ends_with("release");
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "hearth-server",
+            "-p",
+            "hearth-cli",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "building hearth-server and hearth failed");
+        Binaries {
+            server: bin_dir().join(exe("hearth-server")),
+            client: bin_dir().join(exe("hearth")),
+        }
+    })
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+#[derive(Debug)]
+pub struct Binaries {
+    pub server: PathBuf,
+    pub client: PathBuf,
+}
+
+/// A service data folder and, while running, its process.
+#[derive(Debug)]
+pub struct Service {
+    data: tempfile::TempDir,
+    addr: SocketAddr,
+    child: Option<Child>,
+    pub org: String,
+}
+
+impl Service {
+    /// A fresh service with one organisation, on a free loopback port, started.
+    pub fn start() -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        // Take a free port, then let it go for the service (the window for a clash is tiny and
+        // this machine runs nothing else on loopback ports in this range).
+        let addr = StdListener::bind("127.0.0.1:0")?.local_addr()?;
+        let mut svc = Self {
+            data,
+            addr,
+            child: None,
+            org: String::new(),
+        };
+        svc.org = svc.admin(&["create-org", "城关镇职业技能培训中心"])?;
+        svc.restart()?;
+        Ok(svc)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Runs an administrative command against the data folder and returns its trimmed output.
+    pub fn admin(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(&binaries().server)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .stderr(Stdio::piped())
+            .output()
+            .context("running hearth-server")?;
+        if !out.status.success() {
+            bail!(
+                "hearth-server {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// Adds a learner to the organisation; returns their id.
+    pub fn add_learner(&self, name: &str, national_id: &str) -> Result<String> {
+        let org = self.org.clone();
+        self.admin(&[
+            "add-learner",
+            "--org",
+            &org,
+            "--name",
+            name,
+            "--national-id",
+            national_id,
+        ])
+    }
+
+    /// A one-time enrollment code, for a learner's own device or (None) a kiosk.
+    pub fn enrollment_code(&self, learner: Option<&str>) -> Result<String> {
+        let org = self.org.clone();
+        let mut args = vec!["issue-code", "--org", &org];
+        if let Some(l) = learner {
+            args.extend(["--learner", l]);
+        }
+        self.admin(&args)
+    }
+
+    /// Kills the service at once (SIGKILL: no graceful shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// (Re)starts the service on its port and waits until it answers.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let child = Command::new(&binaries().server)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["serve", "--listen", &self.addr.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting hearth-server")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(self.addr).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!("hearth-server exited at start: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("hearth-server did not start listening on {}", self.addr)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
