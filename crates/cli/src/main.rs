@@ -66,6 +66,12 @@ enum Command {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Write every receipt not yet acknowledged to a file (for a USB stick or a kiosk relay).
+    ExportReceipts {
+        /// The file to write, e.g. /media/usb/receipts-kiosk3.hrx
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Send every waiting receipt to the service now.
     Sync {
         /// Receipts per upload batch.
@@ -222,6 +228,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         answer.roster.len()
                     )
                 },
+            );
+        }
+        Command::ExportReceipts { to } => {
+            let count = hearth.export_receipts(&to)?;
+            print(
+                cli.json,
+                serde_json::json!({ "receipts": count, "file": to }),
+                || format!("wrote {count} receipts to {}", to.display()),
             );
         }
         Command::Sync { batch } => {

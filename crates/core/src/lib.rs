@@ -259,6 +259,28 @@ impl Hearth {
         Ok(())
     }
 
+    /// Writes every receipt not yet acknowledged to `path` as a receipt bundle (for a USB stick
+    /// or a kiosk relay), atomically and flushed to the device before it returns. Returns how
+    /// many receipts it holds. The receipts stay in the outbox: only the service's
+    /// acknowledgement removes them.
+    pub fn export_receipts(&self, path: &Path) -> Result<u64> {
+        let mut envelopes = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let batch = self.store.outbox(cursor, 1_000)?;
+            let Some(last) = batch.last() else { break };
+            cursor = last.seq;
+            envelopes.extend(batch.into_iter().map(|o| o.envelope));
+        }
+        let count = envelopes.len() as u64;
+        let bytes = hearth_protocol::bundle::encode_bundle(&[hearth_protocol::bundle::Section {
+            device: self.key.device_id(),
+            envelopes,
+        }]);
+        write_durably(path, &bytes)?;
+        Ok(count)
+    }
+
     /// The enrollment with a service, if the device is enrolled.
     pub fn enrollment(&self) -> Result<Option<Enrollment>> {
         self.store.enrollment()
@@ -337,4 +359,24 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     {
         std::fs::create_dir_all(dir).map_err(CoreError::io(ctx()))
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file, fsynced and renamed, so a removed USB
+/// stick or a crash leaves either the old file or the whole new one.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let ctx = || format!("writing {}", path.display());
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp).map_err(CoreError::io(ctx()))?;
+    file.write_all(bytes).map_err(CoreError::io(ctx()))?;
+    file.sync_all().map_err(CoreError::io(ctx()))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(CoreError::io(ctx()))?;
+    identity::sync_dir(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
 }

@@ -329,3 +329,43 @@ fn enrollment_keeps_the_service_keys_and_the_roster() {
         [trainer]
     );
 }
+
+#[test]
+fn exported_receipts_are_the_unacknowledged_ones_exactly_as_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Hearth::open(dir.path(), env(10).0).unwrap();
+    let l = h.add_learner("黄磊").unwrap();
+    let recorded: Vec<_> = (0..7).map(|i| h.record(l.id, opened(i)).unwrap()).collect();
+    h.mark_acknowledged(ChainHead {
+        seq: 2,
+        id: recorded[1].id,
+    })
+    .unwrap();
+
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("receipts.hrx");
+    assert_eq!(h.export_receipts(&file).unwrap(), 5);
+    let sections = hearth_protocol::bundle::decode_bundle(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(sections.len(), 1);
+    assert_eq!(sections[0].device, h.device().id);
+    let ids: Vec<_> = sections[0]
+        .envelopes
+        .iter()
+        .map(|e| {
+            Envelope::from_bytes(e.clone())
+                .verify(&h.device().public_key)
+                .unwrap()
+                .id()
+        })
+        .collect();
+    assert_eq!(ids, recorded[2..].iter().map(|r| r.id).collect::<Vec<_>>());
+    assert!(
+        !usb.path().join("receipts.hrx.partial").exists(),
+        "no temporary file is left behind"
+    );
+    assert_eq!(
+        h.ledger_status().unwrap().pending,
+        5,
+        "exporting does not empty the outbox; acknowledgement does"
+    );
+}

@@ -6,6 +6,7 @@
 //! - [`ids`]: identifiers (devices, learners, course content, receipt ids, keys);
 //! - [`receipt`]: the signed receipt envelope, its body and events, signing and verification;
 //! - [`anchor`]: service-signed time anchors;
+//! - [`bundle`]: receipt files carried by USB stick or relayed by a kiosk;
 //! - [`chain`]: where a receipt stands in its device's chain (gap, fork, duplicate, ...);
 //! - [`wire`]: the messages of the sync and enrollment API;
 //! - [`manifest`]: the signed course-package manifest;
@@ -13,6 +14,7 @@
 //!   reasons with their stable codes.
 
 pub mod anchor;
+pub mod bundle;
 pub mod chain;
 pub mod error;
 pub mod ids;
