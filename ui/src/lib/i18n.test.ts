@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { en } from "../messages/en";
+import { zhCN } from "../messages/zh-CN";
+import { hasMessage, initialLocale, interpolate, translate, translator } from "./i18n";
+
+describe("translate", () => {
+  it("is Chinese by default and English when chosen", () => {
+    expect(translate("zh-CN", "learners.add")).toBe("添加学员");
+    expect(translate("en", "learners.add")).toBe("Add learner");
+  });
+
+  it("fills placeholders", () => {
+    expect(translate("zh-CN", "learners.signedInNotice", { name: "王小明", seq: 3 })).toBe(
+      "王小明 已登录，已记录第 3 条学习记录",
+    );
+    expect(translator("en")("ledger.summary", { head: 5, acked: 2, pending: 3 })).toBe(
+      "5 records, 2 synced, 3 waiting to sync",
+    );
+  });
+
+  it("falls back to Chinese for a key missing in English", () => {
+    const key = "app.title";
+    const saved = en[key];
+    delete en[key];
+    try {
+      expect(translate("en", key)).toBe(zhCN[key]);
+    } finally {
+      en[key] = saved;
+    }
+  });
+
+  it("leaves unknown placeholders visible instead of dropping them", () => {
+    expect(interpolate("{a} and {b}", { a: 1 })).toBe("1 and {b}");
+  });
+
+  it("knows which keys exist", () => {
+    expect(hasMessage("error.store.corrupt")).toBe(true);
+    expect(hasMessage("error.no.such.code")).toBe(false);
+    expect(hasMessage("toString")).toBe(false);
+  });
+
+  it("has an English text for every Chinese key, and no extra ones", () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(zhCN).sort());
+  });
+
+  it("starts in Chinese unless English was saved", () => {
+    expect(initialLocale(null)).toBe("zh-CN");
+    expect(initialLocale("fr")).toBe("zh-CN");
+    expect(initialLocale("en")).toBe("en");
+  });
+});
