@@ -105,7 +105,10 @@ impl Service {
             results.clear();
             let state = tx.state()?;
             head = state.head;
+            let start_head = head;
             flagged = state.flag.is_some();
+            // Whether any receipt may wait in `pending`: only then is promotion looked for.
+            let mut any_pending = state.pending > 0;
             let mut promoted: HashSet<ReceiptId> = HashSet::new();
             let mut pending_at: Vec<(usize, ReceiptId)> = Vec::new();
             for (i, c) in checked.iter().enumerate() {
@@ -138,7 +141,9 @@ impl Service {
                     Placement::Extends => {
                         tx.append(r)?;
                         head = head.advanced(&link);
-                        promote(tx, &mut head, &mut promoted, &mut flagged, device, now)?;
+                        if any_pending {
+                            promote(tx, &mut head, &mut promoted, &mut flagged, device, now)?;
+                        }
                         ReceiptOutcome::Accepted
                     }
                     Placement::Duplicate => ReceiptOutcome::Duplicate,
@@ -146,6 +151,7 @@ impl Service {
                         if !tx.has_pending(r.seq, r.id)? {
                             tx.add_pending(r)?;
                         }
+                        any_pending = true;
                         pending_at.push((i, r.id));
                         ReceiptOutcome::Pending
                     }
@@ -158,6 +164,9 @@ impl Service {
                     }
                 };
                 results.push(outcome);
+            }
+            if head != start_head {
+                tx.set_head(head)?;
             }
             for (i, id) in pending_at {
                 if promoted.contains(&id) {

@@ -176,8 +176,10 @@ pub trait ChainTxn {
     fn state(&mut self) -> StoreResult<ChainState>;
     /// The id of the acknowledged receipt at `seq`.
     fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>>;
-    /// Appends an acknowledged receipt and moves the head to it.
+    /// Appends an acknowledged receipt (the caller moves the head with [`ChainTxn::set_head`]
+    /// before the transaction ends).
     fn append(&mut self, r: &StoredReceipt) -> StoreResult<()>;
+    fn set_head(&mut self, head: ChainHead) -> StoreResult<()>;
     fn has_pending(&mut self, seq: u64, id: ReceiptId) -> StoreResult<bool>;
     fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()>;
     /// Removes and returns the pending receipts at `seq`.

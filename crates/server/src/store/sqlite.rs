@@ -250,10 +250,14 @@ impl ChainTxn for SqliteChainTxn<'_> {
             r.received_ms,
             r.envelope
         ])?;
+        Ok(())
+    }
+
+    fn set_head(&mut self, head: ChainHead) -> StoreResult<()> {
         let mut st = self
             .tx
             .prepare_cached("UPDATE devices SET head_seq = ?2, head_id = ?3 WHERE id = ?1")?;
-        st.execute(params![self.device, r.seq as i64, &r.id.0[..]])?;
+        st.execute(params![self.device, head.seq as i64, &head.id.0[..]])?;
         Ok(())
     }
 

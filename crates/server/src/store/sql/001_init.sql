@@ -71,8 +71,10 @@ CREATE TABLE devices (
     flagged_ms    INTEGER
 );
 
--- The acknowledged chain of every device, envelopes byte for byte as received.
+-- The acknowledged chain of every device, envelopes byte for byte as received. A rowid table
+-- (rows are appended in arrival order; the unique index on the chain position stays small).
 CREATE TABLE receipts (
+    rowid        INTEGER PRIMARY KEY,
     device_id    TEXT NOT NULL,
     seq          INTEGER NOT NULL,
     id           BLOB NOT NULL,
@@ -80,8 +82,8 @@ CREATE TABLE receipts (
     kind         TEXT NOT NULL,
     received_ms  INTEGER NOT NULL,
     envelope     BLOB NOT NULL,
-    PRIMARY KEY (device_id, seq)
-) WITHOUT ROWID;
+    UNIQUE (device_id, seq)
+);
 CREATE INDEX receipts_by_learner ON receipts (learner_id);
 
 -- Verified receipts waiting for a gap before them to fill.
