@@ -1,0 +1,54 @@
+# Two commands do everything on a fresh Debian 12 / Ubuntu machine with Rust and Node 20:
+#   make run    install what is missing, build the UI and the app, start the app
+#   make test   install what is missing, run every check and test (Rust, UI, GUI end to end)
+# and `make bench` runs the benchmarks.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO ?= cargo
+NPM ?= npm
+# One virtual X server for the whole GUI test run (see shared notes: one xvfb-run per run).
+XVFB_RUN := xvfb-run -a -s "-screen 0 1280x800x24"
+
+.PHONY: run test bench deps deps-e2e ui app lint ui-test rust-test e2e
+
+## make run: install what is missing, build the UI and the app, start it.
+run: deps ui
+	$(CARGO) build -p hearth-desktop
+	scripts/run-app.sh
+
+## make test: everything CI runs (.ci/run).
+test: deps-e2e ui-test ui lint rust-test e2e
+	@echo "make test: all checks passed"
+
+bench:
+	$(CARGO) bench --workspace
+
+deps:
+	scripts/install-deps.sh
+
+deps-e2e:
+	scripts/install-deps.sh --e2e
+
+# The UI is embedded into the app at compile time (tauri.conf.json: frontendDist = ui/dist), so
+# it is built before any cargo command that compiles hearth-desktop.
+ui: deps
+	$(NPM) --prefix ui run build
+
+lint: ui
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+ui-test: deps
+	$(NPM) --prefix ui run typecheck
+	$(NPM) --prefix ui test
+
+rust-test: ui
+	$(CARGO) test --workspace --locked
+
+# The desktop app in a real window under Xvfb, driven through tauri-driver + WebKitWebDriver.
+e2e: deps-e2e ui
+	$(CARGO) build -p hearth-desktop --locked
+	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture

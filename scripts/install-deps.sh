@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Hearth needs and is missing — and only that:
+#   1. Debian/Ubuntu packages (checked with dpkg -s; apt-get runs only if one is missing),
+#   2. the UI's npm packages (npm ci when ui/node_modules is missing or older than the lock file),
+#   3. with --e2e: tauri-driver (cargo install, when not on PATH).
+# Needs the Rust toolchain and Node.js 20 or newer. Runs apt-get through sudo when not root.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+e2e=false
+for arg in "$@"; do
+  case "$arg" in
+    --e2e) e2e=true ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+# Tauri's WebKit and GTK headers, the C toolchain, a CJK font (Chinese renders as boxes without
+# one), and for headless runs and tests Xvfb with xauth and the WebKit WebDriver.
+PACKAGES=(
+  libwebkit2gtk-4.1-dev build-essential pkg-config curl file
+  fonts-wqy-microhei
+  xvfb xauth webkit2gtk-driver
+)
+TAURI_DRIVER_VERSION=2.1.0
+
+log() { echo "install-deps: $*" >&2; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # dpkg -s succeeds for removed-but-configured packages too; check the status line.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    log "missing ${missing[*]} and no apt-get: install them with your package manager"
+    exit 1
+  fi
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { log "missing ${missing[*]}: run as root or install sudo"; exit 1; }
+    sudo=(sudo)
+  fi
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Wait for another apt (unattended upgrades) instead of failing on its lock.
+  apt_opts=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+  "${sudo[@]}" apt-get "${apt_opts[@]}" update -qq
+  "${sudo[@]}" apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node 20+ for the UI build.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "Node.js 20 or newer (with npm) is needed: https://nodejs.org or your distribution"
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  log "Node.js $(node --version) is too old: 20 or newer is needed"
+  exit 1
+fi
+
+# npm packages: reinstall when node_modules is missing or older than package(-lock).json.
+stamp=ui/node_modules/.hearth-npm-ci
+if [[ ! -f $stamp || ui/package-lock.json -nt $stamp || ui/package.json -nt $stamp ]]; then
+  log "npm ci in ui/"
+  npm ci --prefix ui --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+if $e2e; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v tauri-driver >/dev/null; then
+    log "cargo install tauri-driver $TAURI_DRIVER_VERSION"
+    cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked --quiet
+  fi
+fi
