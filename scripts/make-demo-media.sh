@@ -56,7 +56,7 @@ fix_pron() {
       -e 's/扎紧/za1紧/g; s/系好/ji4好/g; s/系上/ji4上/g; s/调节/tiao2节/g; s/调整/tiao2整/g' \
       -e 's/空气/kong1气/g; s/出汗/出han4/g' \
       -e 's/几分钟/ji3分钟/g; s/倒di4/dao3di4/g; s/摔倒/摔dao3/g; s/跌倒/跌dao3/g; s/晕倒/晕dao3/g' \
-      -e 's/倒下/dao3下/g; s/绊倒/绊dao3/g; s/滑倒/滑dao3/g; s/咳/ke2/g; s/中风/zhong4风/g'
+      -e 's/倒下/dao3下/g; s/绊倒/绊dao3/g; s/滑倒/滑dao3/g; s/咳/ke2/g; s/中风/zhong4风/g; s/中暑/zhong4暑/g'
 }
 
 say_wav() { # text-file out.wav
