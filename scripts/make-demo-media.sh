@@ -18,7 +18,8 @@
 #
 # Needs (Debian): apt-get install -y --no-install-recommends imagemagick espeak-ng ffmpeg
 #                 fonts-wqy-microhei
-# Every output is checked: length with ffprobe, loudness with volumedetect (no silent narration).
+# Every output is checked: length with ffprobe, loudness with volumedetect and gaps with
+# silencedetect (no silent or half-said narration).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,15 +35,17 @@ VIDEO_MIN=30 VIDEO_MAX=90 AUDIO_MIN=30 AUDIO_MAX=120
 SLIDE_W=640 SLIDE_H=360
 
 die() { echo "make-demo-media: $*" >&2; exit 1; }
-for tool in convert ffmpeg ffprobe espeak-ng; do
-  command -v "$tool" >/dev/null || die "missing $tool (see the header of this script)"
-done
-[ -f "$FONT" ] || die "missing font $FONT (apt-get install fonts-wqy-microhei)"
+need_tools() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "missing $tool (see the header of this script)"
+  done
+}
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# Readings the voice gets wrong, spelled in pinyin with the tone digit, and telephone numbers
+# Readings the voice gets wrong, spelled in pinyin with the tone digit: polyphones, the tone changes
+# of 一 and 不 before another syllable, and telephone numbers
 # read digit by digit the way Chinese speakers say them (1 = yao1). 地 is always read di4, so a
 # narration must not use it as the adverb particle (慢慢地): write 慢慢 instead.
 fix_pron() {
@@ -50,8 +53,14 @@ fix_pron() {
       -e 's/了解/liao3解/g; s/地/di4/g; s/着火/zhao2火/g; s/干活/gan4活/g; s/为了/wei4了/g' \
       -e 's/行为/行wei2/g; s/成为/成wei2/g; s/作为/作wei2/g; s/认为/认wei2/g; s/因为/因wei4/g' \
       -e 's/得到/de2到/g; s/觉得/jue2de5/g; s/还是/hai2是/g; s/还要/hai2要/g; s/还有/hai2有/g' \
+      -e 's/第一/第yi1/g; s/一一/yi1yi1/g' \
       -e 's/一定/yi2定/g; s/一下/yi2下/g; s/一个/yi2个/g; s/一次/yi2次/g; s/一样/yi2样/g' \
+      -e 's/一件/yi2件/g; s/一位/yi2位/g; s/一块/yi2块/g; s/一遍/yi2遍/g; s/一会/yi2会/g' \
+      -e 's/一起/yi4起/g; s/一点/yi4点/g; s/一直/yi4直/g; s/一边/yi4边/g; s/一百/yi4百/g' \
+      -e 's/一些/yi4些/g; s/一般/yi4般/g; s/一天/yi4天/g; s/一年/yi4年/g; s/一条/yi4条/g' \
       -e 's/不要/bu2要/g; s/不会/bu2会/g; s/不是/bu2是/g; s/不对/bu2对/g; s/不够/bu2够/g' \
+      -e 's/不到/bu2到/g; s/不用/bu2用/g; s/不住/bu2住/g; s/不论/bu2论/g; s/不过/bu2过/g' \
+      -e 's/不动/bu2动/g; s/不怕/bu2怕/g; s/不算/bu2算/g; s/不再/bu2再/g; s/不见/bu2见/g' \
       -e 's/背心/bei4心/g; s/背部/bei4部/g; s/后背/后bei4/g; s/弯腰/wan1yao1/g; s/腰/yao1/g' \
       -e 's/扎紧/za1紧/g; s/系好/ji4好/g; s/系上/ji4上/g; s/调节/tiao2节/g; s/调整/tiao2整/g' \
       -e 's/空气/kong1气/g; s/出汗/出han4/g' \
@@ -71,6 +80,9 @@ check_audible() { # file label
          sed -n 's/.*mean_volume: \(-\?[0-9.]*\) dB.*/\1/p')
   [ -n "$mean" ] || die "$2: no audio stream"
   awk -v m="$mean" 'BEGIN { exit !(m > -35) }' || die "$2: mean volume $mean dB, is it silent?"
+  # no stretch of 3 s or more without speech (a paragraph the voice failed to say)
+  ! ffmpeg -hide_banner -nostats -i "$1" -map 0:a -af silencedetect=n=-40dB:d=3 -f null - 2>&1 |
+    grep -q silence_end || die "$2: 3 s or more of silence inside"
   echo "$mean"
 }
 
@@ -299,10 +311,11 @@ sys.exit(1 if errors else 0)
 PY
 }
 
-if [ "${1:-}" = --check ]; then check_courses; exit; fi
+if [ "${1:-}" = --check ]; then need_tools python3 ffprobe; check_courses; exit; fi
 
 if [ "${1:-}" = --pinyin ]; then
   shift
+  need_tools espeak-ng
   for f in "$@"; do
     echo "== $f"
     fix_pron <"$f" | espeak-ng -v "$VOICE" -q -X 2>&1 | sed -n 's/^Replace: *//p' | paste -sd' '
@@ -310,6 +323,8 @@ if [ "${1:-}" = --pinyin ]; then
   exit 0
 fi
 
+need_tools convert identify ffmpeg ffprobe espeak-ng
+[ -f "$FONT" ] || die "missing font $FONT (apt-get install fonts-wqy-microhei)"
 if [ $# -gt 0 ]; then courses=("$@"); else
   courses=(); for d in "$COURSES"/*/; do courses+=("$(basename "$d")"); done
 fi
