@@ -129,19 +129,23 @@ fn bench(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let (svc, device, mut w) = setup(dir.path(), 10 + i as u8);
         g.throughput(Throughput::Elements(batch as u64));
-        g.bench_with_input(BenchmarkId::new("verify_and_store", batch), &batch, |b, &n| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let envs = w.batch(n);
-                    let t = Instant::now();
-                    let out = svc.ingest(&device, envs).unwrap();
-                    total += t.elapsed();
-                    assert_eq!(out.head.seq, w.seq, "every receipt accepted");
-                }
-                total
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new("verify_and_store", batch),
+            &batch,
+            |b, &n| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let envs = w.batch(n);
+                        let t = Instant::now();
+                        let out = svc.ingest(&device, envs).unwrap();
+                        total += t.elapsed();
+                        assert_eq!(out.head.seq, w.seq, "every receipt accepted");
+                    }
+                    total
+                })
+            },
+        );
     }
     g.finish();
 }

@@ -14,7 +14,9 @@ use tower::ServiceExt;
 async fn call(app: axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
     let res = app.oneshot(req).await.unwrap();
     let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
@@ -25,7 +27,9 @@ async fn openapi_documents_every_route_and_errors_are_error_bodies() {
     let app = hearth_server::router(svc, Limits::default());
     let (s, doc) = call(
         app.clone(),
-        Request::get("/v1/openapi.json").body(Body::empty()).unwrap(),
+        Request::get("/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(s, StatusCode::OK);

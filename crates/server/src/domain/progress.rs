@@ -154,8 +154,8 @@ impl Service {
                 .map_or(receipts.len(), |p| start + p);
             let group = &receipts[start..end];
             start = end;
-            if !devices.contains_key(&dev) {
-                devices.insert(dev, self.store.device(dev)?);
+            if let std::collections::hash_map::Entry::Vacant(v) = devices.entry(dev) {
+                v.insert(self.store.device(dev)?);
             }
             let Some(Some(device)) = devices.get(&dev) else {
                 continue;
@@ -217,8 +217,8 @@ impl Service {
                 let Some(course) = course_of(&b.event) else {
                     continue;
                 };
-                if !infos.contains_key(&course) {
-                    infos.insert(course.clone(), self.course_info(&course)?);
+                if let std::collections::hash_map::Entry::Vacant(v) = infos.entry(course.clone()) {
+                    v.insert(self.course_info(&course)?);
                 }
                 let info = infos.get(&course).and_then(|i| i.as_ref());
                 let acc = courses.entry(course.clone()).or_default();
