@@ -1,1 +1,31 @@
-fn main() {}
+//! Build script of hearth-desktop. The package's manifest is the repository root (it is also the
+//! workspace), so tauri-build finds `tauri.conf.json` there; capabilities live in
+//! `src-tauri/capabilities/`.
+
+/// The commands the UI may call. tauri-build generates an `allow-<command>` permission for each,
+/// and only those granted in src-tauri/capabilities/ are reachable from the web view.
+const COMMANDS: &[&str] = &[
+    "device_info",
+    "list_learners",
+    "add_learner",
+    "sign_in",
+    "recent_receipts",
+    "ledger_status",
+];
+
+fn main() {
+    // generate_context! embeds ui/dist when this crate compiles; rebuild it when the UI changes.
+    println!("cargo:rerun-if-changed=ui/dist");
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    if !std::path::Path::new("ui/dist/index.html").exists() {
+        panic!(
+            "ui/dist/index.html is missing: build the UI first (`make ui`, or `npm --prefix ui ci && npm --prefix ui run build`)"
+        );
+    }
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
+}

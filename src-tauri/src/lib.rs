@@ -1,1 +1,80 @@
-pub fn run() {}
+//! hearth-desktop: the Tauri shell around hearth-core.
+//!
+//! Thin by design: [`commands`] holds one function of a few lines per UI action, [`state`] the
+//! managed state, [`error`] the one error contract `{code, message}` the UI sees. Everything
+//! else happens in hearth-core.
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use std::path::PathBuf;
+
+use tauri::{Manager, Runtime};
+
+pub use error::CommandError;
+pub use state::{HearthState, Session};
+
+/// Environment variable that overrides the data folder (tests and demos use a temporary one).
+pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
+
+/// The handler of every command the UI may call. Registered once, here; the capability file
+/// `src-tauri/capabilities/main.json` grants the main window exactly these.
+pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    tauri::generate_handler![
+        commands::device_info,
+        commands::list_learners,
+        commands::add_learner,
+        commands::sign_in,
+        commands::recent_receipts,
+        commands::ledger_status,
+    ]
+}
+
+/// The app's context: `tauri.conf.json` at the repository root, the capabilities, and the UI
+/// from `ui/dist`, embedded at compile time. Generic so tests can run it on the mock runtime.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// The data folder: `HEARTH_DATA_DIR` if set, else the platform's app data folder
+/// (`~/.local/share/cn.hearth.desktop` on Linux, `%APPDATA%\cn.hearth.desktop` on Windows).
+pub fn data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<PathBuf> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => app.path().app_data_dir(),
+    }
+}
+
+/// Starts the desktop app and returns when its last window closes.
+pub fn run() {
+    init_tracing();
+    let result = tauri::Builder::default()
+        .invoke_handler(invoke_handler())
+        .setup(|app| {
+            let dir = data_dir(app.handle())?;
+            tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
+            // A store that cannot be opened still gets a window: every command then answers
+            // with the open error, and the UI explains it instead of the app vanishing.
+            app.manage(HearthState::open(&dir, hearth_core::Env::system()));
+            app.manage(Session::default());
+            Ok(())
+        })
+        .run(context());
+    if let Err(error) = result {
+        tracing::error!(%error, "the desktop app failed");
+        eprintln!("hearth-desktop: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

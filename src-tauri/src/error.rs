@@ -1,0 +1,42 @@
+//! The one error contract of the shell: every command fails with `{code, message}`
+//! ([`hearth_protocol::ErrorBody`]). `code` is stable and the UI picks its zh-CN or English text
+//! by it; `message` is the English text, shown only for codes the UI does not know.
+
+use hearth_core::CoreError;
+use hearth_protocol::ErrorBody;
+use serde::{Serialize, Serializer};
+
+/// A command's error, serialized as `{code, message}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandError(pub ErrorBody);
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self(ErrorBody::new(code, message))
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0.code
+    }
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.message)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<CoreError> for CommandError {
+    fn from(error: CoreError) -> Self {
+        tracing::warn!(code = error.code(), %error, "command failed");
+        Self(error.to_body())
+    }
+}
+
+impl Serialize for CommandError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}

@@ -1,0 +1,58 @@
+//! Managed state. [`hearth_core::Hearth`] is Send but not Sync (it holds an SQLite connection),
+//! so it sits behind a mutex; commands are short, so contention is not a concern.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use hearth_core::{Env, Hearth};
+use hearth_protocol::LearnerId;
+
+use crate::CommandError;
+
+/// The open data folder, or why it could not be opened.
+#[derive(Debug)]
+pub struct HearthState(Mutex<Result<Hearth, CommandError>>);
+
+impl HearthState {
+    /// Opens (or on first run creates) the store in `dir`. A failure is kept and returned by
+    /// every command, so the window can explain it.
+    pub fn open(dir: &Path, env: Env) -> Self {
+        let opened = Hearth::open(dir, env).map_err(|error| {
+            tracing::error!(code = error.code(), %error, dir = %dir.display(), "cannot open the store");
+            CommandError::from(error)
+        });
+        Self(Mutex::new(opened))
+    }
+
+    pub fn from_hearth(hearth: Hearth) -> Self {
+        Self(Mutex::new(Ok(hearth)))
+    }
+
+    /// Runs `f` on the open store, or answers with the error that kept it from opening.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Hearth) -> Result<T, hearth_core::CoreError>,
+    ) -> Result<T, CommandError> {
+        // A panic inside `f` cannot leave a half-written receipt (each write is one SQLite
+        // transaction), so a poisoned lock is safe to reuse.
+        let mut guard: MutexGuard<'_, _> = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_mut() {
+            Ok(hearth) => f(hearth).map_err(CommandError::from),
+            Err(open_error) => Err(open_error.clone()),
+        }
+    }
+}
+
+/// Who is signed in on this window, if anyone.
+#[derive(Debug, Default)]
+pub struct Session(Mutex<Option<LearnerId>>);
+
+impl Session {
+    pub fn signed_in(&self) -> Option<LearnerId> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn set(&self, learner: Option<LearnerId>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = learner;
+    }
+}
