@@ -139,6 +139,11 @@ impl Service {
         self.admin(&args)
     }
 
+    /// The running service's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the service at once (SIGKILL: no graceful shutdown).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
