@@ -14,6 +14,7 @@
 #   media-src/<name>.card.txt    line 1 title, then one line per item -> media/<name>.png
 #   media-src/<name>.video/NN.txt  one slide each: line 1 title, body lines, a line "---",
 #                                then the narration for that slide  -> media/<name>.mp4
+#                                (a body of one line "@image <png in media/>" shows that picture)
 #   media-src/<name>.audio.txt   narration, paragraphs split by blank lines -> media/<name>.mp3
 #
 # Needs (Debian): apt-get install -y --no-install-recommends imagemagick espeak-ng ffmpeg
@@ -100,16 +101,25 @@ png_out() { # in.png out.png : small palette PNG without timestamps
 # A slide or card: a coloured title bar and the body as wrapped text.
 render_card() { # title body-file width height(0 = fit) colour out.png [footer]
   local title=$1 body=$2 w=$3 h=$4 colour=$5 out=$6 footer=${7:-}
-  local inner=$((w - 48)) bodypng="$TMP/body.png"
-  convert -background white -fill '#1a1a1a' -font "$FONT" -pointsize 28 -interline-spacing 12 \
-    -size "${inner}x" caption:"$(sed 's/%/%%/g' "$body")" "$bodypng"
+  local inner=$((w - 48)) bodypng="$TMP/body.png" x=24 y=80
+  local pic; pic=$(sed -n 's/^@image \(.*\)$/\1/p' "$body")
+  if [ -n "$pic" ]; then
+    # a picture slide: the body is the one line "@image <file in media/>", drawn as large as fits
+    [ "$(grep -c . "$body")" = 1 ] || die "$out: an @image slide has no other body lines"
+    [ -f "$MEDIA_DIR/$pic" ] || die "$out: no $MEDIA_DIR/$pic (make it from media-src first)"
+    convert "$MEDIA_DIR/$pic" -resize "${inner}x$((h - 60 - 12 - 24))>" "$bodypng"
+    x=$(( (w - $(identify -format '%w' "$bodypng")) / 2 )) y=68
+  else
+    convert -background white -fill '#1a1a1a' -font "$FONT" -pointsize 28 -interline-spacing 12 \
+      -size "${inner}x" caption:"$(sed 's/%/%%/g' "$body")" "$bodypng"
+  fi
   local bh; bh=$(identify -format '%h' "$bodypng")
   if [ "$h" = 0 ]; then h=$((bh + 64 + 40)); fi
-  [ $((bh + 64 + 24)) -le "$h" ] || die "$out: text does not fit (${bh}px of body for ${h}px)"
+  [ $((bh + y - 16 + 24)) -le "$h" ] || die "$out: text does not fit (${bh}px of body for ${h}px)"
   convert -size "${w}x${h}" xc:white \
     -fill "$colour" -draw "rectangle 0,0 $w,60" \
     -font "$FONT" -fill white -pointsize 30 -annotate +24+42 "$title" \
-    "$bodypng" -geometry +24+80 -composite \
+    "$bodypng" -geometry "+$x+$y" -composite \
     ${footer:+-fill '#666666' -pointsize 16 -gravity southeast -annotate +14+8 "$footer"} \
     "$TMP/card.png"
   png_out "$TMP/card.png" "$out"
@@ -187,6 +197,7 @@ make_audio() { # text out.mp3
 
 make_course() { # slug
   local c=$1 src="$COURSES/$1/media-src" dst="$COURSES/$1/media"
+  MEDIA_DIR=$dst
   [ -d "$src" ] || { echo "$c: no media-src, skipped"; return; }
   mkdir -p "$dst"
   echo "$c"
@@ -195,7 +206,7 @@ make_course() { # slug
     [ -e "$f" ] || continue
     name=$(basename "$f" .mvg)
     sed "s#@FONT@#$FONT#g" "$f" >"$TMP/in.mvg"
-    convert "mvg:$TMP/in.mvg" "$TMP/mvg.png"
+    convert "mvg:$TMP/in.mvg" "$TMP/mvg.png" || die "$f: ImageMagick could not draw it"
     png_out "$TMP/mvg.png" "$dst/$name.png"
     echo "  image $dst/$name.png: $(identify -format '%wx%h' "$dst/$name.png"), $(stat -c %s "$dst/$name.png") bytes"
   done
