@@ -1,0 +1,232 @@
+//! The shell's commands on tauri's mock runtime: no window, no WebKit, a real hearth-core store
+//! in a temporary folder. Calls go through the same IPC path as the UI's `invoke`, including
+//! argument names, serialization and the error contract.
+
+use std::path::Path;
+
+use hearth_core::Env;
+use hearth_desktop::{HearthState, Session};
+use serde_json::{Value, json};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+const T0: i64 = 1_764_300_000_000;
+
+struct Shell {
+    _app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+/// An app like `hearth_desktop::run` builds, on the mock runtime, with a deterministic clock.
+fn shell_with_context(dir: &Path, context: tauri::Context<MockRuntime>, label: &str) -> Shell {
+    let (env, _clock) = Env::deterministic(T0, 7);
+    let app = mock_builder()
+        .invoke_handler(hearth_desktop::invoke_handler())
+        .manage(HearthState::open(dir, env))
+        .manage(Session::default())
+        .build(context)
+        .expect("mock app builds");
+    let window = WebviewWindowBuilder::new(&app, label, Default::default())
+        .build()
+        .expect("mock window builds");
+    Shell { _app: app, window }
+}
+
+fn shell(dir: &Path) -> Shell {
+    shell_with_context(dir, mock_context(noop_assets()), "main")
+}
+
+impl Shell {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} should fail, answered {v}"),
+            Err(e) => e,
+        }
+    }
+}
+
+#[test]
+fn device_info_shows_the_store_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = shell(dir.path()).ok("device_info", json!({}));
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {first}");
+    assert_eq!(first["publicKey"].as_str().unwrap().len(), 64);
+    assert_eq!(first["createdMs"], T0);
+    assert_eq!(first["dataDir"], dir.path().display().to_string());
+
+    // The same folder opened again is the same device (the key and store persist).
+    let again = shell(dir.path()).ok("device_info", json!({}));
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["publicKey"], first["publicKey"]);
+}
+
+#[test]
+fn add_learner_then_sign_in_records_a_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    assert_eq!(s.ok("list_learners", json!({})), json!([]));
+    assert_eq!(
+        s.ok("ledger_status", json!({})),
+        json!({"headSeq": 0, "ackedSeq": 0, "pending": 0})
+    );
+
+    let learner = s.ok("add_learner", json!({"displayName": "  王小明 "}));
+    assert_eq!(learner["displayName"], "王小明");
+    let learner_id = learner["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.ok("list_learners", json!({})), json!([learner.clone()]));
+
+    let receipt = s.ok("sign_in", json!({"learnerId": learner_id}));
+    assert_eq!(receipt["seq"], 1);
+    assert_eq!(receipt["kind"], "learner_signed_in");
+    assert_eq!(receipt["learner"], learner_id.as_str());
+    assert_eq!(receipt["wallMs"], T0);
+
+    let second = s.ok("sign_in", json!({"learnerId": learner_id}));
+    assert_eq!(second["seq"], 2);
+
+    let recent = s.ok("recent_receipts", json!({"limit": 10}));
+    let rows = recent.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["seq"], 2, "newest first: {recent}");
+    assert_eq!(rows[1]["id"], receipt["id"]);
+    assert_eq!(rows[1]["acknowledged"], false);
+    assert_eq!(rows[1]["kind"], "learner_signed_in");
+    assert_eq!(
+        s.ok("ledger_status", json!({})),
+        json!({"headSeq": 2, "ackedSeq": 0, "pending": 2})
+    );
+    // A limit is honoured, and a missing one has a default.
+    assert_eq!(
+        s.ok("recent_receipts", json!({"limit": 1}))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.ok("recent_receipts", json!({})).as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn receipts_are_durable_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let learner_id = {
+        let s = shell(dir.path());
+        let learner = s.ok("add_learner", json!({"displayName": "李娜"}));
+        let id = learner["id"].as_str().unwrap().to_owned();
+        s.ok("sign_in", json!({"learnerId": id}));
+        id
+    };
+    let s = shell(dir.path());
+    let rows = s.ok("recent_receipts", json!({"limit": 5}));
+    assert_eq!(rows[0]["learner"], learner_id.as_str());
+    assert_eq!(s.ok("ledger_status", json!({}))["headSeq"], 1);
+}
+
+#[test]
+fn errors_follow_the_code_and_message_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+
+    let empty = s.err("add_learner", json!({"displayName": "   "}));
+    assert_eq!(empty["code"], "input.invalid");
+    assert!(
+        empty["message"].as_str().unwrap().contains("1 to 64"),
+        "{empty}"
+    );
+    assert_eq!(
+        empty.as_object().unwrap().len(),
+        2,
+        "exactly {{code, message}}: {empty}"
+    );
+
+    let unknown = s.err(
+        "sign_in",
+        json!({"learnerId": "6f1c2d3e-0000-4000-8000-000000000001"}),
+    );
+    assert_eq!(unknown["code"], "learner.unknown");
+
+    let garbage = s.err("sign_in", json!({"learnerId": "not-a-uuid"}));
+    assert_eq!(garbage["code"], "input.invalid");
+
+    // Nothing was recorded by the failed calls.
+    assert_eq!(s.ok("ledger_status", json!({}))["headSeq"], 0);
+}
+
+#[test]
+fn a_store_that_cannot_open_answers_every_command_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(shell(dir.path())); // first run: makes the key and the store
+    let db = dir.path().join("hearth.db");
+    std::fs::write(
+        &db,
+        b"this is not an SQLite database, just some text that is long enough",
+    )
+    .unwrap();
+    let before = std::fs::read(&db).unwrap();
+
+    let s = shell(dir.path());
+    for cmd in [
+        "device_info",
+        "list_learners",
+        "ledger_status",
+        "recent_receipts",
+    ] {
+        let e = s.err(cmd, json!({}));
+        assert_eq!(e["code"], "store.not_a_database", "{cmd}: {e}");
+        assert!(e["message"].as_str().unwrap().contains("hearth.db"), "{e}");
+    }
+    assert_eq!(
+        s.err("add_learner", json!({"displayName": "王小明"}))["code"],
+        "store.not_a_database"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the file was left untouched"
+    );
+}
+
+/// With the app's real context, the capabilities in src-tauri/capabilities/ are in force: the
+/// main window may call the commands, and a window the capability does not name may not.
+#[test]
+fn capabilities_grant_the_commands_to_the_main_window_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = shell_with_context(dir.path(), hearth_desktop::context(), "main");
+    assert!(main.ok("device_info", json!({}))["id"].is_string());
+
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = shell_with_context(other_dir.path(), hearth_desktop::context(), "other");
+    let refused = other.err("device_info", json!({}));
+    assert!(
+        refused.to_string().contains("not allowed"),
+        "a window outside the capability is refused: {refused}"
+    );
+}
