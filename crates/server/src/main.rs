@@ -110,6 +110,31 @@ enum Report {
     },
 }
 
+/// Ctrl-C everywhere, and SIGTERM on Unix (service managers, test harnesses). Every acknowledged
+/// receipt is already on disk, so this only lets requests in flight finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -135,10 +160,7 @@ fn main() -> Result<()> {
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
                 tracing::info!(addr = %listener.local_addr()?, data = %cli.data.display(), "hearth-server listening");
-                hearth_server::serve(listener, svc, Limits::default(), async {
-                    let _ = tokio::signal::ctrl_c().await;
-                    tracing::info!("shutting down");
-                })
+                hearth_server::serve(listener, svc, Limits::default(), shutdown_signal())
                 .await?;
                 anyhow::Ok(())
             })?;
