@@ -66,7 +66,9 @@ fix_pron() {
       -e 's/扎紧/za1紧/g; s/系好/ji4好/g; s/系上/ji4上/g; s/调节/tiao2节/g; s/调整/tiao2整/g' \
       -e 's/空气/kong1气/g; s/出汗/出han4/g' \
       -e 's/几分钟/ji3分钟/g; s/倒di4/dao3di4/g; s/摔倒/摔dao3/g; s/跌倒/跌dao3/g; s/晕倒/晕dao3/g' \
-      -e 's/倒下/dao3下/g; s/绊倒/绊dao3/g; s/滑倒/滑dao3/g; s/咳/ke2/g; s/中风/zhong4风/g; s/中暑/zhong4暑/g'
+      -e 's/倒下/dao3下/g; s/绊倒/绊dao3/g; s/滑倒/滑dao3/g; s/咳/ke2/g; s/中风/zhong4风/g; s/中暑/zhong4暑/g' \
+      -e 's/心脏/心zang4/g; s/脏/zang1/g; s/宿舍/宿she4/g; s/一面/yi2面/g; s/中毒/zhong4毒/g' \
+      -e 's/一切/yi2qie4/g; s/切/qie1/g'
 }
 
 say_wav() { # text-file out.wav
@@ -95,7 +97,7 @@ check_length() { # file label min max
 }
 
 png_out() { # in.png out.png : small palette PNG without timestamps
-  convert "$1" -strip -colors 64 -define png:exclude-chunks=date,time,tIME "PNG8:$2"
+  convert "$1" -strip +dither -colors 64 -define png:exclude-chunks=date,time,tIME "PNG8:$2"
 }
 
 # A slide or card: a coloured title bar and the body as wrapped text.
@@ -130,6 +132,7 @@ course_colour() {
     electrician-*) echo '#1f5fa8' ;;
     elderly-*) echo '#2f8a57' ;;
     construction-*) echo '#c25e00' ;;
+    hygiene-*) echo '#00838f' ;;
     *) echo '#444444' ;;
   esac
 }
