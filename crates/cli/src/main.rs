@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hearth_core::sync::http::{self, HttpTransport};
 use hearth_core::sync::{SyncError, TransportError, sync_round};
@@ -71,6 +72,11 @@ enum Command {
         /// The file to write, e.g. /media/usb/receipts-kiosk3.hrx
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Hand the service a receipt file carried from other devices (this kiosk as a relay).
+    Relay {
+        /// A file written by `hearth export-receipts` on another device.
+        file: PathBuf,
     },
     /// Send every waiting receipt to the service now.
     Sync {
@@ -238,12 +244,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 || format!("wrote {count} receipts to {}", to.display()),
             );
         }
+        Command::Relay { file } => {
+            let enrollment = enrolled(&hearth)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let transport = HttpTransport::new(&enrollment).map_err(|e| sync_exit(e.into()))?;
+            let answer = runtime()?
+                .block_on(transport.relay(&bytes))
+                .map_err(|e| sync_exit(e.into()))?;
+            print(cli.json, serde_json::json!(answer), || {
+                answer
+                    .sections
+                    .iter()
+                    .map(|s| match &s.code {
+                        Some(code) => format!("{}  refused: {code}", s.device_id),
+                        None => format!(
+                            "{}  {} receipts: {} accepted, {} already there, {} waiting, {} rejected",
+                            s.device_id,
+                            s.results.len(),
+                            s.results.matches('A').count(),
+                            s.results.matches('D').count(),
+                            s.results.matches('P').count(),
+                            s.results.matches('R').count()
+                        ),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
         Command::Sync { batch } => {
-            let enrollment = hearth.enrollment()?.ok_or_else(|| Exit {
-                code: "sync.not_enrolled".into(),
-                message: "this device is not enrolled yet: run `hearth enroll` first".into(),
-                status: 1,
-            })?;
+            let enrollment = enrolled(&hearth)?;
             let transport = HttpTransport::new(&enrollment).map_err(|e| sync_exit(e.into()))?;
             let hearth = std::sync::Mutex::new(hearth);
             let report = runtime()?
@@ -277,6 +307,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn enrolled(hearth: &Hearth) -> anyhow::Result<hearth_core::Enrollment> {
+    Ok(hearth.enrollment()?.ok_or_else(|| Exit {
+        code: "sync.not_enrolled".into(),
+        message: "this device is not enrolled yet: run `hearth enroll` first".into(),
+        status: 1,
+    })?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

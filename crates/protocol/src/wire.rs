@@ -16,6 +16,8 @@ use crate::receipt::{HEADER_LEN, ID_DOMAIN};
 
 /// Media type of a receipt upload batch.
 pub const BATCH_CONTENT_TYPE: &str = "application/vnd.hearth.receipts";
+/// Media type of a receipt bundle (`bundle::encode_bundle`) relayed by a kiosk.
+pub const BUNDLE_CONTENT_TYPE: &str = "application/vnd.hearth.bundle";
 /// The first four bytes of every batch.
 pub const BATCH_MAGIC: &[u8; 4] = b"HRB1";
 /// Most receipts in one batch.
@@ -391,6 +393,29 @@ impl UploadResponse {
             .map(ReceiptStatus::from_letter)
             .collect()
     }
+}
+
+/// One device's part of the answer to `POST /v1/sync/bundle`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleSectionResult {
+    pub device_id: DeviceId,
+    /// Why the whole section was refused (`device.unknown`, `auth.wrong_org`); then the fields
+    /// below are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// One [`ReceiptStatus`] letter per receipt of the section.
+    pub results: String,
+    pub rejections: Vec<Rejection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<HeadJson>,
+}
+
+/// Answer to `POST /v1/sync/bundle`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleResponse {
+    pub sections: Vec<BundleSectionResult>,
 }
 
 /// Answer to `GET /v1/sync/state`: what a sync round with nothing to upload needs.

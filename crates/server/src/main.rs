@@ -90,6 +90,9 @@ enum Cmd {
     },
     /// Publishes a course source folder as a signed package.
     Publish { source: PathBuf },
+    /// Imports a receipt bundle from a USB stick (written by `hearth export-receipts`), with the
+    /// same verification as an upload; prints one JSON line per device section.
+    ImportReceipts { file: PathBuf },
     /// Prints a report as JSON.
     Report {
         #[command(subcommand)]
@@ -214,6 +217,39 @@ fn main() -> Result<()> {
                 "published {} version {} ({} files, {} bytes), manifest {}",
                 p.course, p.version, p.files, p.total_size, p.manifest_sha256
             );
+        }
+        Cmd::ImportReceipts { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut refused = 0;
+            for section in svc
+                .ingest_bundle(None, &bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?
+            {
+                let line = match &section.result {
+                    Ok(out) => {
+                        let count = |want: fn(&hearth_server::domain::ReceiptOutcome) -> bool| {
+                            out.results.iter().filter(|r| want(r)).count()
+                        };
+                        serde_json::json!({
+                            "deviceId": section.device,
+                            "accepted": count(|r| matches!(r, hearth_server::domain::ReceiptOutcome::Accepted)),
+                            "duplicates": count(|r| matches!(r, hearth_server::domain::ReceiptOutcome::Duplicate)),
+                            "pending": count(|r| matches!(r, hearth_server::domain::ReceiptOutcome::Pending)),
+                            "rejected": count(|r| matches!(r, hearth_server::domain::ReceiptOutcome::Rejected { .. })),
+                            "headSeq": out.head.seq,
+                        })
+                    }
+                    Err(code) => {
+                        refused += 1;
+                        serde_json::json!({ "deviceId": section.device, "code": code })
+                    }
+                };
+                println!("{line}");
+            }
+            if refused > 0 {
+                anyhow::bail!("{refused} device sections were refused");
+            }
         }
         Cmd::Report { what } => {
             let json = match what {

@@ -135,6 +135,24 @@ impl HttpTransport {
         })
     }
 
+    /// `POST /v1/sync/bundle`: hands the service a receipt bundle carried from other devices
+    /// (this device acting as a relay). The answer says, per device, what was stored.
+    pub async fn relay(&self, bundle: &[u8]) -> Result<wire::BundleResponse, TransportError> {
+        let body = zstd::bulk::compress(bundle, ZSTD_LEVEL)
+            .map_err(|e| TransportError::Malformed(e.to_string()))?;
+        let resp = self
+            .client
+            .post(url(&self.base, "/v1/sync/bundle"))
+            .bearer_auth(&self.credential)
+            .header(reqwest::header::CONTENT_TYPE, wire::BUNDLE_CONTENT_TYPE)
+            .header(reqwest::header::CONTENT_ENCODING, "zstd")
+            .body(body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        answer(resp).await
+    }
+
     /// `GET /v1/sync/state`: the service's view of this device.
     pub async fn state(&self) -> Result<SyncState, TransportError> {
         let resp = self

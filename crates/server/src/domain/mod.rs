@@ -4,6 +4,7 @@
 pub mod ingest;
 pub mod progress;
 pub mod publish;
+pub mod relay;
 
 use std::sync::Arc;
 

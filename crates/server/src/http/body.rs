@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use hearth_protocol::wire::{BATCH_CONTENT_TYPE, decode_batch};
+use hearth_protocol::wire::{BATCH_CONTENT_TYPE, BUNDLE_CONTENT_TYPE, decode_batch};
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState, blocking};
@@ -173,6 +173,28 @@ impl FromRequest<AppState> for BatchBody {
         decode_batch(&bytes)
             .map(BatchBody)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
+    }
+}
+
+/// A receipt bundle relayed by a kiosk (`Content-Type: application/vnd.hearth.bundle`, usually
+/// `Content-Encoding: zstd`), checked for framing by the domain.
+#[derive(Debug)]
+pub struct BundleBody(pub Vec<u8>);
+
+impl FromRequest<AppState> for BundleBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if !content_type_is(req.headers(), BUNDLE_CONTENT_TYPE) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request.unsupported_media_type",
+                format!("the body must be {BUNDLE_CONTENT_TYPE}"),
+            ));
+        }
+        Ok(BundleBody(
+            read_body(req, state.limits.batch_wire, state.limits.batch_decoded).await?,
+        ))
     }
 }
 

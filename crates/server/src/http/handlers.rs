@@ -5,14 +5,15 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_protocol::wire::{
-    AnchorJson, Catalog, ClassProgress, EnrollRequest, EnrollResponse, FlagsReport, HeadJson,
-    LearnerRecord, OrgJson, Rejection, RosterEntry, SyncState, UploadResponse,
+    AnchorJson, BundleResponse, BundleSectionResult, Catalog, ClassProgress, EnrollRequest,
+    EnrollResponse, FlagsReport, HeadJson, LearnerRecord, OrgJson, Rejection, RosterEntry,
+    SyncState, UploadResponse,
 };
 use hearth_protocol::{ContentHash, LearnerId};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::body::{Auth, BatchBody, DeviceAuth, JsonBody};
+use super::body::{Auth, BatchBody, BundleBody, DeviceAuth, JsonBody};
 use super::{ApiError, AppState, blocking};
 use crate::domain::{ReceiptOutcome, RosterPerson};
 
@@ -107,10 +108,22 @@ pub async fn upload(
 ) -> Result<Json<UploadResponse>, ApiError> {
     let id = d.id;
     let out = blocking(&state, move |svc| svc.ingest(&d, envelopes)).await?;
-    let mut results = String::with_capacity(out.results.len());
+    let (results, rejections) = letters(&out.results);
+    Ok(Json(UploadResponse {
+        results,
+        rejections,
+        head: HeadJson::from(out.head),
+        anchor: AnchorJson::from(&state.svc.anchor_for(id)),
+        flagged: out.flagged,
+    }))
+}
+
+/// One status letter per receipt, and the rejections by index.
+fn letters(outcomes: &[ReceiptOutcome]) -> (String, Vec<Rejection>) {
+    let mut results = String::with_capacity(outcomes.len());
     let mut rejections = Vec::new();
-    for (i, r) in out.results.iter().enumerate() {
-        let letter = match r {
+    for (i, r) in outcomes.iter().enumerate() {
+        results.push(match r {
             ReceiptOutcome::Accepted => 'A',
             ReceiptOutcome::Duplicate => 'D',
             ReceiptOutcome::Pending => 'P',
@@ -122,16 +135,43 @@ pub async fn upload(
                 });
                 'R'
             }
-        };
-        results.push(letter);
+        });
     }
-    Ok(Json(UploadResponse {
-        results,
-        rejections,
-        head: HeadJson::from(out.head),
-        anchor: AnchorJson::from(&state.svc.anchor_for(id)),
-        flagged: out.flagged,
-    }))
+    (results, rejections)
+}
+
+/// `POST /v1/sync/bundle`: receipts of other devices of the caller's organisation, carried by a
+/// kiosk (or a trainer), each section verified under its own device's key.
+pub async fn relay(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    BundleBody(bytes): BundleBody,
+) -> Result<Json<BundleResponse>, ApiError> {
+    let org = who.org();
+    let sections = blocking(&state, move |svc| svc.ingest_bundle(Some(org), &bytes)).await?;
+    let sections = sections
+        .into_iter()
+        .map(|s| match s.result {
+            Ok(out) => {
+                let (results, rejections) = letters(&out.results);
+                BundleSectionResult {
+                    device_id: s.device,
+                    code: None,
+                    results,
+                    rejections,
+                    head: Some(out.head.into()),
+                }
+            }
+            Err(code) => BundleSectionResult {
+                device_id: s.device,
+                code: Some(code.into()),
+                results: String::new(),
+                rejections: Vec::new(),
+                head: None,
+            },
+        })
+        .collect();
+    Ok(Json(BundleResponse { sections }))
 }
 
 fn parse_uuid(s: &str, code: &'static str) -> Result<Uuid, ApiError> {

@@ -102,6 +102,7 @@ pub fn router(svc: Service, limits: Limits) -> Router {
         .route("/v1/roster", get(handlers::roster))
         .route("/v1/sync/state", get(handlers::sync_state))
         .route("/v1/sync/receipts", post(handlers::upload))
+        .route("/v1/sync/bundle", post(handlers::relay))
         .route("/v1/learners/{id}/record", get(handlers::learner_record))
         .route("/v1/classes/{id}/progress", get(handlers::class_progress))
         .route("/v1/admin/flags", get(handlers::admin_flags))
