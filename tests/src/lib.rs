@@ -1,5 +1,8 @@
 //! hearth-e2e: cross-process tests of Hearth. The tests live in `tests/`; helper binaries that
 //! the tests start as separate processes live in `src/bin/`.
 
+#[cfg(target_os = "linux")]
+pub mod gui;
 pub mod proxy;
 pub mod service;
+pub mod webdriver;
