@@ -12,7 +12,7 @@ NPM ?= npm
 # One virtual X server for the whole GUI test run (see shared notes: one xvfb-run per run).
 XVFB_RUN := xvfb-run -a -s "-screen 0 1280x800x24"
 
-.PHONY: run test bench deps deps-e2e ui app lint ui-test rust-test e2e
+.PHONY: run test bench bundle deps deps-e2e ui lint ui-test rust-test e2e
 
 ## make run: install what is missing, build the UI and the app, start it.
 run: deps ui
@@ -52,3 +52,9 @@ rust-test: ui
 e2e: deps-e2e ui
 	$(CARGO) build -p hearth-desktop --locked
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture
+
+# Installable packages (.deb and .rpm here; the Windows nsis/msi settings are in tauri.conf.json
+# and need a Windows machine). The tauri CLI comes from ui/'s npm packages and runs from the root,
+# where tauri.conf.json and the hearth-desktop [package] are.
+bundle: deps
+	ui/node_modules/.bin/tauri build --bundles deb,rpm

@@ -14,7 +14,7 @@ describe("translate", () => {
       "王小明 已登录，已记录第 3 条学习记录",
     );
     expect(translator("en")("ledger.summary", { head: 5, acked: 2, pending: 3 })).toBe(
-      "5 records, 2 synced, 3 waiting to sync",
+      "Records: 5 · synced: 2 · waiting to sync: 3",
     );
   });
 

@@ -38,7 +38,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "receipts.pending": "Waiting",
   "receipts.unknownLearner": "Unknown learner",
 
-  "ledger.summary": "{head} records, {acked} synced, {pending} waiting to sync",
+  "ledger.summary": "Records: {head} · synced: {acked} · waiting to sync: {pending}",
   "ledger.allSynced": "All synced",
   "ledger.note": "Records are kept on this computer and uploaded when online.",
 
