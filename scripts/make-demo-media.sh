@@ -156,8 +156,8 @@ make_video() { # course dir-of-slides out.mp4
     render_card "$title" "$work/body$i.txt" $SLIDE_W $SLIDE_H "$colour" "$work/slide$i.png" \
       "$ctitle  $i/$n"
     say_wav "$work/say$i.txt" "$work/raw$i.wav"
-    # 0.4 s before and 0.8 s after each slide's narration
-    ffmpeg -v error -y -i "$work/raw$i.wav" -af "adelay=400,apad=pad_dur=0.8" -ar 22050 -ac 1 \
+    # 0.4 s before and 0.8 s after each slide's narration; 3 dB down so the encoded peaks do not clip
+    ffmpeg -v error -y -i "$work/raw$i.wav" -af "adelay=400,apad=pad_dur=0.8,volume=-3dB" -ar 22050 -ac 1 \
       "$work/say$i.wav"
     local d; d=$(duration "$work/say$i.wav")
     printf "file '%s'\nduration %s\n" "$work/slide$i.png" "$d" >>"$list"
@@ -186,7 +186,7 @@ make_audio() { # text out.mp3
   for p in "$work"/p*.txt; do
     i=$((i + 1))
     say_wav "$p" "$work/raw$i.wav"
-    ffmpeg -v error -y -i "$work/raw$i.wav" -af "apad=pad_dur=0.7" -ar 22050 -ac 1 "$work/s$i.wav"
+    ffmpeg -v error -y -i "$work/raw$i.wav" -af "apad=pad_dur=0.7,volume=-3dB" -ar 22050 -ac 1 "$work/s$i.wav"
     wavs+=("-i" "$work/s$i.wav")
   done
   ffmpeg -v error -y "${wavs[@]}" -filter_complex "concat=n=$i:v=0:a=1" \
