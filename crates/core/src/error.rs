@@ -51,6 +51,36 @@ pub enum CoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("the system has no randomness available")]
     Entropy,
+    #[error("the course manifest was refused: {0}")]
+    Manifest(#[from] hearth_protocol::manifest::ManifestError),
+    #[error("this device is not enrolled, so it trusts no course publisher yet")]
+    ContentNotEnrolled,
+    #[error(
+        "not enough room for this course: it needs {needed} more bytes and {available} are available"
+    )]
+    BudgetExceeded { needed: u64, available: u64 },
+    #[error(
+        "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed, download the course again"
+    )]
+    CorruptMedia { sha: String },
+    #[error("the file {sha} is not in the course cache")]
+    MediaMissing { sha: String },
+    #[error("the downloaded file {path} does not match the manifest: {detail}")]
+    FileMismatch { path: String, detail: String },
+    #[error("the service sent the manifest of another course or version")]
+    ManifestMismatch,
+    #[error("the content service cannot be reached: {0}")]
+    ContentNetwork(String),
+    #[error("the content service answered {status} ({code}): {message}")]
+    ContentService {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("course {course} version {version} is not installed")]
+    CourseNotInstalled { course: String, version: u32 },
+    #[error("no lesson {lesson} in the installed course")]
+    LessonNotFound { lesson: String },
 }
 
 impl CoreError {
@@ -75,6 +105,17 @@ impl CoreError {
             CoreError::Io { .. } => "io",
             CoreError::Sqlite(_) | CoreError::Migration(_) => "store.sqlite",
             CoreError::Entropy => "entropy.unavailable",
+            CoreError::Manifest(m) => m.code(),
+            CoreError::ContentNotEnrolled => "content.not_enrolled",
+            CoreError::BudgetExceeded { .. } => "content.budget_exceeded",
+            CoreError::CorruptMedia { .. } => "content.corrupt_media",
+            CoreError::MediaMissing { .. } => "content.media_missing",
+            CoreError::FileMismatch { .. } => "content.file_mismatch",
+            CoreError::ManifestMismatch => "content.manifest_mismatch",
+            CoreError::ContentNetwork(_) => "content.network",
+            CoreError::ContentService { .. } => "content.service",
+            CoreError::CourseNotInstalled { .. } => "content.not_installed",
+            CoreError::LessonNotFound { .. } => "content.lesson_not_found",
         }
     }
 

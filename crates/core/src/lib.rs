@@ -11,6 +11,7 @@
 //! DATA_DIR/device.key   the device's Ed25519 key, owner-only
 //! ```
 
+pub mod content;
 pub mod env;
 mod error;
 pub mod identity;

@@ -10,6 +10,7 @@
 //!   creation never leaves a half-made store behind.
 //! - All writes go through [`Store::write`], one immediate transaction that reports what changed.
 
+mod content;
 mod device;
 mod enrollment;
 mod learners;
@@ -27,6 +28,9 @@ use serde::Serialize;
 use crate::error::{CoreError, Result};
 use crate::identity::sync_dir;
 
+pub use content::{
+    CourseSummary, ExamItemView, ExamView, FileRow, LessonSummary, LessonText, QuizItemView,
+};
 pub use enrollment::{Enrollment, RosterPerson};
 pub use learners::Learner;
 pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
@@ -38,12 +42,13 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("sql/001_init.sql")),
         M::up(include_str!("sql/002_enrollment.sql")),
+        M::up(include_str!("sql/003_content.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    2
+    3
 }
 
 /// What a write changed, so a front end knows what to refresh.
