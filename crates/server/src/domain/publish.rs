@@ -199,6 +199,17 @@ impl Service {
 
     /// Publishes the course in `dir` (see docs/course-source-format.md).
     pub fn publish(&self, dir: &Path) -> ServiceResult<Published> {
+        if super::authoring::is_authoring_folder(dir) {
+            // The authoring layout (assets/courses/*) is staged into the publisher's layout first.
+            let staging =
+                tempfile::tempdir().map_err(|e| invalid(format!("staging folder: {e}")))?;
+            super::authoring::stage(dir, staging.path())?;
+            return self.publish_source(staging.path());
+        }
+        self.publish_source(dir)
+    }
+
+    fn publish_source(&self, dir: &Path) -> ServiceResult<Published> {
         let text = fs::read_to_string(dir.join("course.toml"))
             .map_err(|e| invalid(format!("course.toml: {e}")))?;
         let src: Source =

@@ -1,0 +1,61 @@
+//! Every demo course in assets/courses publishes from its authoring layout, and what is shipped
+//! to learners holds no exam key and none of the media sources.
+
+mod common;
+
+use std::sync::Arc;
+
+use hearth_server::env::ManualClock;
+
+#[test]
+fn every_demo_course_publishes_without_its_exam_key() {
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/courses");
+    let dir = tempfile::tempdir().unwrap();
+    let svc = common::open_service(dir.path(), Arc::new(ManualClock::new(1_790_000_000_000)), 3);
+    let mut published = 0;
+    for entry in std::fs::read_dir(&assets).unwrap() {
+        let course = entry.unwrap().path();
+        if !course.join("course.toml").exists() {
+            continue;
+        }
+        let p = svc
+            .publish(&course)
+            .unwrap_or_else(|e| panic!("{}: {e}", course.display()));
+        assert!(
+            p.files >= 5,
+            "{}: lessons and media are shipped",
+            course.display()
+        );
+        let sha = svc.manifest_sha(&p.course.to_string(), p.version).unwrap();
+        let signed = std::fs::read(svc.blob_path(&sha)).unwrap();
+        let body =
+            String::from_utf8_lossy(&signed[hearth_protocol::manifest::MANIFEST_HEADER_LEN..])
+                .into_owned();
+        let manifest: serde_json::Value = serde_json::from_str(&body).unwrap();
+        for exam in manifest["exams"].as_array().unwrap() {
+            for item in exam["items"].as_array().unwrap() {
+                assert!(
+                    item.get("correct").is_none(),
+                    "{}: exam keys never leave the service",
+                    course.display()
+                );
+            }
+        }
+        assert!(
+            !manifest["exams"].as_array().unwrap().is_empty(),
+            "{}: the final exam is published",
+            course.display()
+        );
+        for f in manifest["files"].as_array().unwrap() {
+            let path = f["path"].as_str().unwrap();
+            assert!(
+                path.starts_with("lessons/") && path.ends_with(".md") || path.starts_with("media/"),
+                "{}: only lesson texts and media are shipped, not {path}",
+                course.display()
+            );
+        }
+        published += 1;
+    }
+    assert!(published >= 3, "at least three demo courses");
+    assert_eq!(svc.catalog().unwrap().0.courses.len(), published);
+}
