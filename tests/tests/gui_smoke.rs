@@ -16,6 +16,8 @@ use hearth_e2e::webdriver::{Session, png_size};
 
 const WAIT: Duration = Duration::from_secs(15);
 const LEARNER: &str = "王小明";
+/// WebDriver's code for the Enter key.
+const ENTER: char = '\u{E007}';
 
 /// A screenshot right after a DOM change may show the previous frame: let it paint first.
 async fn screenshot(session: &Session, name: &str) -> Result<()> {
@@ -54,19 +56,15 @@ async fn drive(session: &Session) -> Result<String> {
     );
     screenshot(session, "01-first-run.png").await?;
 
-    // Add a learner by typing a name and pressing the button.
+    // Add a learner with the keyboard alone: type the name, press Enter.
     let input = session
         .find_all("[data-testid=learner-name-input]")
         .await?
         .pop()
         .context("no name input")?;
-    session.send_keys(&input, LEARNER).await?;
-    let add = session
-        .find_all("[data-testid=add-learner]")
-        .await?
-        .pop()
-        .context("no add button")?;
-    session.click(&add).await?;
+    session
+        .send_keys(&input, &format!("{LEARNER}{ENTER}"))
+        .await?;
     let (row, _) = session
         .wait_for("[data-testid=learner-row]", WAIT, |t| t.contains(LEARNER))
         .await
