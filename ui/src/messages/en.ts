@@ -40,7 +40,7 @@ export const en: Partial<Record<MessageKey, string>> = {
 
   "ledger.summary": "Records: {head} · synced: {acked} · waiting to sync: {pending}",
   "ledger.allSynced": "All synced",
-  "ledger.note": "Records are kept on this computer and uploaded when online.",
+  "ledger.note": "Records are signed and kept on this computer; they count once synced to the training service.",
 
   "kind.lesson_opened": "Lesson opened",
   "kind.active_study": "Study time",

@@ -39,7 +39,7 @@ export const zhCN = {
 
   "ledger.summary": "共 {head} 条记录，已同步 {acked} 条，待同步 {pending} 条",
   "ledger.allSynced": "全部已同步",
-  "ledger.note": "记录保存在本机，联网后会自动上传。",
+  "ledger.note": "记录已签名保存在本机，同步到培训服务中心后计入学时。",
 
   "kind.lesson_opened": "打开课程",
   "kind.active_study": "学习时长",
