@@ -225,8 +225,10 @@ fn capabilities_grant_the_commands_to_the_main_window_only() {
     let other_dir = tempfile::tempdir().unwrap();
     let other = shell_with_context(other_dir.path(), hearth_desktop::context(), "other");
     let refused = other.err("device_info", json!({}));
+    let refused = refused.as_str().unwrap_or_default();
     assert!(
-        refused.to_string().contains("not allowed"),
-        "a window outside the capability is refused: {refused}"
+        refused.contains(r#"device_info not allowed on window "other""#),
+        "a window outside the capability is refused by the ACL: {refused}"
     );
+    assert!(refused.contains("main-window"), "{refused}");
 }
