@@ -16,7 +16,7 @@ XVFB_RUN := xvfb-run -a -s "-screen 0 1280x800x24"
 
 ## make run: install what is missing, build the UI and the app, start it.
 run: deps ui
-	$(CARGO) build -p hearth-desktop
+	$(CARGO) build -p hearth-desktop -p hearth-server
 	scripts/run-app.sh
 
 ## make test: everything CI runs (.ci/run).

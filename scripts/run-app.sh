@@ -7,17 +7,45 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 app=${HEARTH_DESKTOP_BIN:-target/debug/hearth-desktop}
 
-# --- Hook: services the app talks to -----------------------------------------------------------
-# Later issues start the local central service (hearth-server) and load the demo courses here,
-# in the background, stopping them when the app exits:
-#   start_services() { ...; trap 'kill $service_pid' EXIT; }
-start_services() { :; }
+# --- The local central service, with the demo courses published ------------------------------
+# hearth-server runs on 127.0.0.1:8470 with its data in .hearth-dev/service (HEARTH_SERVICE_DATA),
+# and is stopped when the app exits. Each demo course in assets/courses is published once; a
+# version already published is reported and skipped.
+service_pid=
+start_services() {
+  local server=${HEARTH_SERVER_BIN:-target/debug/hearth-server}
+  local data=${HEARTH_SERVICE_DATA:-.hearth-dev/service}
+  local listen=${HEARTH_SERVICE_LISTEN:-127.0.0.1:8470}
+  if [[ ! -x $server ]]; then
+    echo "run-app: $server not built; starting the app without the local service" >&2
+    return 0
+  fi
+  mkdir -p "$data"
+  for course in assets/courses/*/; do
+    if out=$(RUST_LOG=warn RUST_BACKTRACE=0 "$server" --data "$data" publish "$course" 2>&1); then
+      echo "run-app: $out" >&2
+    else
+      echo "run-app: ${course}: $(tail -n 1 <<<"$out" | sed "s/^ *//")" >&2
+    fi
+  done
+  "$server" --data "$data" serve --listen "$listen" &
+  service_pid=$!
+  echo "run-app: central service on http://$listen (data in $data)" >&2
+}
+stop_services() {
+  if [[ -n $service_pid ]]; then
+    kill "$service_pid" 2>/dev/null || true
+    wait "$service_pid" 2>/dev/null || true
+  fi
+}
+trap stop_services EXIT
 start_services
 # -----------------------------------------------------------------------------------------------
 
 if [[ -z ${DISPLAY:-} && -z ${WAYLAND_DISPLAY:-} ]]; then
   echo "run-app: no display found; opening the window on a virtual display (Xvfb)." >&2
   echo "run-app: to see it, run 'make run' from a desktop session." >&2
-  exec xvfb-run -a -s "-screen 0 1280x800x24" "$app" "$@"
+  xvfb-run -a -s "-screen 0 1280x800x24" "$app" "$@"
+  exit
 fi
-exec "$app" "$@"
+"$app" "$@"
