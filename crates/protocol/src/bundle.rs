@@ -13,7 +13,7 @@
 //! receipts (which the chain rules detect) but cannot alter or invent any.
 
 use crate::ids::DeviceId;
-use crate::wire::{self, BatchError};
+use crate::wire::{self, BatchError, put_varint, take_varint};
 
 pub const BUNDLE_MAGIC: &[u8; 4] = b"HRX1";
 /// Most device sections in one bundle (a classroom has at most a few dozen kiosks).
@@ -52,27 +52,6 @@ impl BundleError {
             BundleError::Batch(e) => e.code(),
         }
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn take_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 /// Encodes sections into one bundle.
