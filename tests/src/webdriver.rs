@@ -117,24 +117,19 @@ impl Session {
 
     /// All elements matching a CSS selector (possibly none).
     pub async fn find_all(&self, css: &str) -> Result<Vec<Element>> {
-        let value = self
-            .post("/elements", json!({"using": "css selector", "value": css}))
-            .await?;
-        value
-            .as_array()
-            .ok_or_else(|| anyhow!("elements: not a list: {value}"))?
-            .iter()
-            .map(element)
-            .collect()
+        self.elements("/elements", css).await
     }
 
     /// Elements inside `parent` matching a CSS selector.
     pub async fn find_in(&self, parent: &Element, css: &str) -> Result<Vec<Element>> {
+        self.elements(&format!("/element/{}/elements", parent.0), css)
+            .await
+    }
+
+    /// Posts a CSS selector to a "find elements" endpoint and reads the list it answers.
+    async fn elements(&self, path: &str, css: &str) -> Result<Vec<Element>> {
         let value = self
-            .post(
-                &format!("/element/{}/elements", parent.0),
-                json!({"using": "css selector", "value": css}),
-            )
+            .post(path, json!({"using": "css selector", "value": css}))
             .await?;
         value
             .as_array()
