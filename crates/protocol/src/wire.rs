@@ -512,6 +512,48 @@ pub struct LearnerRecord {
     pub certificates: Vec<CertificateJson>,
     /// Receipts of this learner whose time claims cannot be true.
     pub flagged_receipts: u64,
+    /// Study credited on two devices at once: the overlapping time is credited once and flagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overlaps: Vec<StudyOverlap>,
+}
+
+/// Study spans of one learner on two devices that overlap in real time (one person cannot study
+/// on two machines at once). The overlap is credited once; the pair is reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudyOverlap {
+    /// The device whose span came second (in real time).
+    pub device_id: DeviceId,
+    /// The device already credited for that time.
+    pub other_device_id: DeviceId,
+    /// Total overlapping time not credited again.
+    pub overlap_ms: u64,
+    /// Service time (Unix ms) where the first overlap starts.
+    pub first_ms: i64,
+}
+
+/// A trainer's signed attendance attestation for a class session, as reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationJson {
+    /// The receipt that carries it (hex id), kept byte for byte on the service.
+    pub receipt_id: String,
+    pub device_id: DeviceId,
+    /// The trainer who signed in on the device and attested.
+    pub trainer_id: LearnerId,
+    /// The device's wall clock when attesting (Unix ms; may be wrong).
+    pub wall_ms: i64,
+    pub received_ms: i64,
+    pub present: Vec<LearnerId>,
+}
+
+/// A learner with overlapping study on two devices, in the administrator's report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverlapFlag {
+    pub learner_id: LearnerId,
+    pub name: String,
+    pub overlaps: Vec<StudyOverlap>,
 }
 
 /// `GET /v1/classes/{id}/progress`: a class's learners for its trainer.
@@ -521,6 +563,9 @@ pub struct ClassProgress {
     pub class_id: String,
     pub name: String,
     pub learners: Vec<LearnerRecord>,
+    /// The class's trainer attestations of who was present, oldest first.
+    #[serde(default)]
+    pub attestations: Vec<AttestationJson>,
 }
 
 /// A flagged device in the administrator's report.
@@ -554,6 +599,9 @@ pub struct RejectedReceipt {
 pub struct FlagsReport {
     pub devices: Vec<FlaggedDevice>,
     pub rejections: Vec<RejectedReceipt>,
+    /// Learners credited on two devices for overlapping time.
+    #[serde(default)]
+    pub overlaps: Vec<OverlapFlag>,
 }
 
 #[cfg(test)]

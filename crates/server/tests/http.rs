@@ -874,3 +874,122 @@ async fn catalog_etag_and_ranges() {
     let err = w.svc.publish(&fixture_course()).unwrap_err();
     assert_eq!(err.code(), "publish.version_exists");
 }
+
+/// One learner cannot study on two machines at once: when two kiosks claim the same real time for
+/// them, that time is credited once and the pair of devices is flagged; a learner who moves from
+/// one kiosk to the other is credited in full and not flagged.
+#[tokio::test]
+async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
+    let w = World::new().await;
+    w.svc.publish(&fixture_course()).unwrap();
+    let (k1, k2) = (key(21), key(22));
+    let e1 = w.enroll(w.org_a, None, &k1).await;
+    let e2 = w.enroll(w.org_a, None, &k2).await;
+    let mut d1 = Dev::new(21, w.learner_a1);
+    let mut d2 = Dev::new(22, w.learner_a1);
+    // Both kiosks hold an anchor issued at the same service time.
+    d1.take_anchor(&e1.anchor);
+    d2.take_anchor(&e2.anchor);
+    let study = || Event::ActiveStudy {
+        course: course(),
+        lesson: lesson("l1"),
+        active_ms: 60_000,
+    };
+    let (mut b1, mut b2) = (Vec::new(), Vec::new());
+    // Learner 1: four minutes on each kiosk in the same four minutes.
+    for _ in 0..4 {
+        b1.push(d1.next(60_000, study()));
+        b2.push(d2.next(60_000, study()));
+    }
+    // Learner 2: four minutes on kiosk 1, then four on kiosk 2.
+    d1.learner = w.learner_a2;
+    d2.learner = w.learner_a2;
+    for _ in 0..4 {
+        b1.push(d1.next(60_000, study()));
+    }
+    d2.mono.elapsed_ms = d1.mono.elapsed_ms;
+    for _ in 0..4 {
+        b2.push(d2.next(60_000, study()));
+    }
+    w.clock.advance(60 * 60_000);
+    for (e, b) in [(&e1, &b1), (&e2, &b2)] {
+        let (_, body) = w.upload(&e.credential, b).await;
+        assert!(upload_response(body).results.chars().all(|c| c == 'A'));
+    }
+
+    let (_, rec) = w
+        .get(&format!("/v1/learners/{}/record", w.learner_a1), &w.admin_a)
+        .await;
+    assert_eq!(
+        rec["courses"][0]["lessons"][0]["creditedMs"], 240_000,
+        "the same four minutes on two kiosks count once: {rec}"
+    );
+    assert_eq!(rec["courses"][0]["lessons"][0]["claimedMs"], 480_000);
+    let overlaps = rec["overlaps"].as_array().expect("overlap reported");
+    assert_eq!(overlaps.len(), 1, "{rec}");
+    assert_eq!(overlaps[0]["overlapMs"], 240_000);
+    let pair = [
+        overlaps[0]["deviceId"].as_str().unwrap(),
+        overlaps[0]["otherDeviceId"].as_str().unwrap(),
+    ];
+    let (id1, id2) = (device_of(&k1).to_string(), device_of(&k2).to_string());
+    assert!(
+        pair == [id1.as_str(), id2.as_str()] || pair == [id2.as_str(), id1.as_str()],
+        "{pair:?}"
+    );
+
+    let (_, rec2) = w
+        .get(&format!("/v1/learners/{}/record", w.learner_a2), &w.admin_a)
+        .await;
+    assert_eq!(
+        rec2["courses"][0]["lessons"][0]["creditedMs"], 480_000,
+        "moving between kiosks is no overlap: {rec2}"
+    );
+    assert!(rec2.get("overlaps").is_none(), "{rec2}");
+
+    // The administrator's flags name learner 1 only.
+    let (s, flags) = w.get("/v1/admin/flags", &w.admin_a).await;
+    assert_eq!(s, 200);
+    let flagged = flags["overlaps"].as_array().unwrap();
+    assert_eq!(flagged.len(), 1, "{flags}");
+    assert_eq!(flagged[0]["learnerId"], w.learner_a1.to_string());
+}
+
+/// A trainer's attendance attestation, signed on a kiosk in the trainer's name, verifies at
+/// ingest and appears in the class report; one naming another class does not.
+#[tokio::test]
+async fn trainer_attestation_shows_in_the_class_report() {
+    let w = World::new().await;
+    let k = key(23);
+    let e = w.enroll(w.org_a, None, &k).await;
+    let mut kiosk = Dev::new(23, LearnerId(w.trainer_a_id));
+    kiosk.take_anchor(&e.anchor);
+    let attest = |class: uuid::Uuid, present: Vec<LearnerId>| {
+        Event::AttendanceCheck(hearth_protocol::AttendanceCheck::TrainerAttested {
+            class: hearth_protocol::ClassId(class),
+            present,
+        })
+    };
+    let batch = vec![
+        kiosk.next(1000, attest(w.class_a, vec![w.learner_a1, w.learner_a2])),
+        kiosk.next(1000, attest(uuid::Uuid::from_u128(7), vec![w.learner_a1])),
+    ];
+    let (_, body) = w.upload(&e.credential, &batch).await;
+    assert_eq!(upload_response(body).results, "AA");
+    let (s, class) = w
+        .get(&format!("/v1/classes/{}/progress", w.class_a), &w.trainer_a)
+        .await;
+    assert_eq!(s, 200, "{class}");
+    let att = class["attestations"].as_array().unwrap();
+    assert_eq!(att.len(), 1, "only this class's attestation: {class}");
+    assert_eq!(att[0]["trainerId"], w.trainer_a_id.to_string());
+    assert_eq!(att[0]["deviceId"], device_of(&k).to_string());
+    assert_eq!(
+        att[0]["present"],
+        serde_json::json!([w.learner_a1.to_string(), w.learner_a2.to_string()])
+    );
+    // The receipt it names is the one stored byte for byte.
+    let stored = w.svc.store.receipts_of_device(device_of(&k), 1, 1).unwrap();
+    assert_eq!(att[0]["receiptId"], stored[0].id.to_hex());
+    assert_eq!(stored[0].envelope, batch[0]);
+}

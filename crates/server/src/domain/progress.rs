@@ -23,10 +23,13 @@ use std::collections::{BTreeMap, HashMap};
 use hearth_protocol::manifest::{self, Manifest};
 use hearth_protocol::receipt::HEADER_LEN;
 use hearth_protocol::wire::{
-    CertificateJson, ClassProgress, CourseProgress, ExamResult, FlaggedDevice, FlagsReport,
-    LearnerRecord, LessonProgress, QuizResult, RejectedReceipt,
+    AttestationJson, CertificateJson, ClassProgress, CourseProgress, ExamResult, FlaggedDevice,
+    FlagsReport, LearnerRecord, LessonProgress, OverlapFlag, QuizResult, RejectedReceipt,
+    StudyOverlap,
 };
-use hearth_protocol::{Answer, ContentHash, DeviceId, Event, ItemAnswer, ReceiptBody};
+use hearth_protocol::{
+    Answer, AttendanceCheck, ContentHash, DeviceId, Event, ItemAnswer, ReceiptBody,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -109,6 +112,68 @@ fn covered(intervals: &mut [(u64, u64)]) -> u64 {
     total
 }
 
+/// A span of active study placed in real (service) time, before cross-device checks.
+struct Span {
+    course: String,
+    lesson: String,
+    device: DeviceId,
+    start: i64,
+    end: i64,
+}
+
+/// Overlap between devices shorter than this is not reported: a learner who moves from a kiosk to
+/// their laptop can show a few seconds of overlap from the anchors' trip time alone. It is still
+/// credited only once.
+pub const OVERLAP_REPORT_MS: u64 = 60_000;
+
+/// Credits each moment of real time once, whichever device it was studied on: spans are swept in
+/// order of start and each is credited only for the part after everything credited before it.
+/// Time that another device had already been credited for is reported per device pair.
+fn credit_spans_once(
+    mut spans: Vec<Span>,
+    courses: &mut BTreeMap<String, CourseAcc>,
+) -> Vec<StudyOverlap> {
+    spans.sort_by_key(|s| (s.start, s.end));
+    // The furthest real time credited so far, overall and per device.
+    let mut frontier = i64::MIN;
+    let mut device_frontier: HashMap<DeviceId, i64> = HashMap::new();
+    let mut pairs: BTreeMap<(DeviceId, DeviceId), (u64, i64)> = BTreeMap::new();
+    for s in spans {
+        let credit = u64::try_from(s.end - s.start.max(frontier)).unwrap_or(0);
+        // The other device whose credited time reaches furthest into this span.
+        if let Some((&other, &f)) = device_frontier
+            .iter()
+            .filter(|&(d, &f)| *d != s.device && f > s.start)
+            .max_by_key(|&(_, &f)| f)
+        {
+            let overlap = u64::try_from(f.min(s.end) - s.start).unwrap_or(0);
+            let e = pairs.entry((s.device, other)).or_insert((0, s.start));
+            e.0 += overlap;
+            e.1 = e.1.min(s.start);
+        }
+        courses
+            .entry(s.course)
+            .or_default()
+            .lessons
+            .entry(s.lesson)
+            .or_default()
+            .credited += credit;
+        frontier = frontier.max(s.end);
+        let d = device_frontier.entry(s.device).or_insert(s.end);
+        *d = (*d).max(s.end);
+    }
+    pairs
+        .into_iter()
+        .filter(|(_, (ms, _))| *ms >= OVERLAP_REPORT_MS)
+        .map(|((device_id, other_device_id), (overlap_ms, first_ms))| StudyOverlap {
+            device_id,
+            other_device_id,
+            overlap_ms,
+            first_ms,
+        })
+        .collect()
+}
+
 impl Service {
     fn course_info(&self, course: &str) -> ServiceResult<Option<CourseInfo>> {
         let Some(pkg) = self.store.latest_package(course)? else {
@@ -142,6 +207,7 @@ impl Service {
         let mut courses: BTreeMap<String, CourseAcc> = BTreeMap::new();
         let mut infos: HashMap<String, Option<CourseInfo>> = HashMap::new();
         let mut flagged = 0u64;
+        let mut spans: Vec<Span> = Vec::new();
         let skew = self.config.clock_skew_ms;
 
         // Group by device (the store returns them by device, then chain order).
@@ -237,7 +303,21 @@ impl Service {
                         let left = budget.entry(a.anchor.issued_ms).or_insert(0);
                         credit = credit.min(*left);
                         *left -= credit;
-                        l.credited += credit;
+                        if a.received.run == b.mono.run && b.mono.elapsed_ms >= a.received.elapsed_ms
+                        {
+                            // The span's place in real time is known (to within the anchor's
+                            // trip to the device): it is credited after checking other devices.
+                            let end = a.earliest_real_time(b.mono);
+                            spans.push(Span {
+                                course: course.clone(),
+                                lesson: lesson.to_string(),
+                                device: dev,
+                                start: end.saturating_sub(credit as i64),
+                                end,
+                            });
+                        } else {
+                            l.credited += credit;
+                        }
                     }
                     Event::MediaWatched {
                         media,
@@ -310,6 +390,8 @@ impl Service {
                 }
             }
         }
+
+        let overlaps = credit_spans_once(spans, &mut courses);
 
         let mut out_courses = Vec::new();
         let mut total = 0u64;
@@ -397,6 +479,7 @@ impl Service {
             courses: out_courses,
             certificates,
             flagged_receipts: flagged,
+            overlaps,
         })
     }
 
@@ -426,7 +509,58 @@ impl Service {
             class_id: class.id.to_string(),
             name: class.name.clone(),
             learners,
+            attestations: self.attestations(class)?,
         })
+    }
+
+    /// The class's trainer attestations: `attendance_check` receipts signed in the trainer's
+    /// name on a device of the class's organisation, naming this class.
+    fn attestations(&self, class: &Class) -> ServiceResult<Vec<AttestationJson>> {
+        let mut out = Vec::new();
+        let mut orgs: HashMap<DeviceId, Option<Uuid>> = HashMap::new();
+        for r in self
+            .store
+            .receipts_of_learner(hearth_protocol::LearnerId(class.trainer))?
+        {
+            if r.kind != "attendance_check" {
+                continue;
+            }
+            let org = match orgs.get(&r.device) {
+                Some(o) => *o,
+                None => {
+                    let o = self.store.device(r.device)?.map(|d| d.org);
+                    orgs.insert(r.device, o);
+                    o
+                }
+            };
+            if org != Some(class.org) {
+                continue;
+            }
+            let Some(body) = r
+                .envelope
+                .get(HEADER_LEN..)
+                .and_then(|b| postcard::from_bytes::<ReceiptBody>(b).ok())
+            else {
+                continue;
+            };
+            if let Event::AttendanceCheck(AttendanceCheck::TrainerAttested {
+                class: attested,
+                present,
+            }) = body.event
+                && attested.0 == class.id
+            {
+                out.push(AttestationJson {
+                    receipt_id: r.id.to_hex(),
+                    device_id: r.device,
+                    trainer_id: r.learner,
+                    wall_ms: body.wall_ms,
+                    received_ms: r.received_ms,
+                    present,
+                });
+            }
+        }
+        out.sort_by_key(|a| (a.received_ms, a.wall_ms));
+        Ok(out)
     }
 
     pub fn flags_report(&self, org: Uuid) -> ServiceResult<FlagsReport> {
@@ -454,9 +588,22 @@ impl Service {
                 envelope: hex::encode(&r.envelope),
             })
             .collect();
+        // Overlaps are derived, like credit, so they are found by deriving every record.
+        let mut overlaps = Vec::new();
+        for l in self.store.learners_of_org(org)? {
+            let rec = self.learner_record(&l)?;
+            if !rec.overlaps.is_empty() {
+                overlaps.push(OverlapFlag {
+                    learner_id: rec.learner_id,
+                    name: rec.name,
+                    overlaps: rec.overlaps,
+                });
+            }
+        }
         Ok(FlagsReport {
             devices,
             rejections,
+            overlaps,
         })
     }
 }
