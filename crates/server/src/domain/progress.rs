@@ -165,12 +165,14 @@ fn credit_spans_once(
     pairs
         .into_iter()
         .filter(|(_, (ms, _))| *ms >= OVERLAP_REPORT_MS)
-        .map(|((device_id, other_device_id), (overlap_ms, first_ms))| StudyOverlap {
-            device_id,
-            other_device_id,
-            overlap_ms,
-            first_ms,
-        })
+        .map(
+            |((device_id, other_device_id), (overlap_ms, first_ms))| StudyOverlap {
+                device_id,
+                other_device_id,
+                overlap_ms,
+                first_ms,
+            },
+        )
         .collect()
 }
 
@@ -303,7 +305,8 @@ impl Service {
                         let left = budget.entry(a.anchor.issued_ms).or_insert(0);
                         credit = credit.min(*left);
                         *left -= credit;
-                        if a.received.run == b.mono.run && b.mono.elapsed_ms >= a.received.elapsed_ms
+                        if a.received.run == b.mono.run
+                            && b.mono.elapsed_ms >= a.received.elapsed_ms
                         {
                             // The span's place in real time is known (to within the anchor's
                             // trip to the device): it is credited after checking other devices.
