@@ -81,6 +81,8 @@ pub enum CoreError {
     CourseNotInstalled { course: String, version: u32 },
     #[error("no lesson {lesson} in the installed course")]
     LessonNotFound { lesson: String },
+    #[error(transparent)]
+    Kiosk(crate::kiosk::KioskError),
 }
 
 impl CoreError {
@@ -116,6 +118,7 @@ impl CoreError {
             CoreError::ContentService { .. } => "content.service",
             CoreError::CourseNotInstalled { .. } => "content.not_installed",
             CoreError::LessonNotFound { .. } => "content.lesson_not_found",
+            CoreError::Kiosk(k) => k.code(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod content;
 pub mod env;
 mod error;
 pub mod identity;
+pub mod kiosk;
 mod store;
 pub mod sync;
 

@@ -139,3 +139,22 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// One person as this device knows them: name, role and PIN verifier (roster people), or
+    /// `None` when the id is not on this device.
+    pub fn roster_person(&self, id: LearnerId) -> Result<Option<RosterPerson>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT display_name, role, pin_hash FROM learners WHERE id = ?1")?
+            .query_row([id.0.as_bytes()], |r| {
+                Ok(RosterPerson {
+                    id,
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    pin_hash: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+}

@@ -154,13 +154,9 @@ pub fn mask_national_id(tail: &str, len: usize) -> String {
     format!("{}{}", "*".repeat(len.saturating_sub(tail.len())), tail)
 }
 
-/// The kiosk PIN verifier handed out in rosters.
+/// The kiosk PIN verifier handed out in rosters (the format is shared with the kiosk).
 pub fn pin_hash(learner: LearnerId, pin: &str) -> String {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(b"HEARTH/pin/1\0");
-    ctx.update(learner.0.as_bytes());
-    ctx.update(pin.as_bytes());
-    hex::encode(ctx.finish())
+    hearth_protocol::pin::pin_verifier(learner, pin)
 }
 
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";

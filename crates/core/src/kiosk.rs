@@ -1,0 +1,328 @@
+//! Kiosk mode: one shared machine in a training room, many learners a day, often offline.
+//!
+//! The organisation's roster (names, roles, PIN verifiers) came from the service at enrollment
+//! and with every sync, so sign-in is checked here with no network. A [`Kiosk`] holds who is
+//! signed in now and the open class session; it lives in memory for one app run (a restart signs
+//! everyone out, which is what a shared machine should do). Every study event on a kiosk is
+//! recorded for the person signed in and nobody else ([`Hearth::kiosk_record`]), so no learner
+//! is credited for another's study.
+//!
+//! Rules:
+//!
+//! - A PIN opens only its own person (the verifier binds the learner id: `hearth_protocol::pin`).
+//! - After [`KioskPolicy::max_pin_failures`] wrong PINs for one person, that person is locked out
+//!   for [`KioskPolicy::lockout_ms`] (four-digit PINs must not be guessable at the keyboard).
+//! - After [`KioskPolicy::idle_sign_out_ms`] without input, [`Hearth::kiosk_tick`] signs the
+//!   learner out (`learner_signed_out { reason: idle }`); ending a class signs out with
+//!   `class_ended`. Signing in while someone else is signed in signs them out first.
+//! - Trainer actions (opening a class, attesting attendance, ending it) need a trainer signed in;
+//!   an attestation is a receipt in the trainer's name naming the class and who was present.
+
+use std::collections::HashMap;
+
+use hearth_protocol::pin::pin_matches;
+use hearth_protocol::{AttendanceCheck, ClassId, Event, LearnerId, SignInMethod, SignOutReason};
+use serde::Serialize;
+
+use crate::{CoreError, Hearth, RecordedReceipt, Result};
+
+/// Most learners one attestation can name (the protocol's own limit is checked when signing).
+pub const MAX_ATTESTED: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KioskPolicy {
+    /// Sign a learner out after this long without input.
+    pub idle_sign_out_ms: u64,
+    /// Wrong PINs in a row before a person is locked out.
+    pub max_pin_failures: u32,
+    /// How long a lock-out lasts.
+    pub lockout_ms: u64,
+}
+
+impl Default for KioskPolicy {
+    fn default() -> Self {
+        Self {
+            // Longer than the study player's "are you still here?" check (5 minutes), so a
+            // learner who answers it stays signed in.
+            idle_sign_out_ms: 10 * 60_000,
+            max_pin_failures: 5,
+            lockout_ms: 5 * 60_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KioskRole {
+    Learner,
+    Trainer,
+}
+
+/// Why a kiosk action was refused. Codes are stable (`kiosk.*`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KioskError {
+    #[error("this device is not enrolled as a shared kiosk")]
+    NotAKiosk,
+    #[error("this person is not on the kiosk's roster")]
+    NotOnRoster,
+    #[error("this person has no PIN; ask the trainer to set one on the service")]
+    NoPin,
+    #[error("wrong PIN ({left} tries left)")]
+    WrongPin { left: u32 },
+    #[error("too many wrong PINs; try again in {retry_after_ms} ms")]
+    LockedOut { retry_after_ms: u64 },
+    #[error("nobody is signed in")]
+    NotSignedIn,
+    #[error("a trainer must be signed in for this")]
+    NotTrainer,
+    #[error("no class session is open")]
+    NoClass,
+    #[error("an attestation names between 1 and {MAX_ATTESTED} learners of the roster")]
+    BadAttendance,
+}
+
+impl KioskError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            KioskError::NotAKiosk => "kiosk.not_a_kiosk",
+            KioskError::NotOnRoster => "kiosk.not_on_roster",
+            KioskError::NoPin => "kiosk.no_pin",
+            KioskError::WrongPin { .. } => "kiosk.wrong_pin",
+            KioskError::LockedOut { .. } => "kiosk.locked_out",
+            KioskError::NotSignedIn => "kiosk.not_signed_in",
+            KioskError::NotTrainer => "kiosk.not_trainer",
+            KioskError::NoClass => "kiosk.no_class",
+            KioskError::BadAttendance => "kiosk.bad_attendance",
+        }
+    }
+}
+
+/// Who is at the kiosk now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    pub person: LearnerId,
+    pub name: String,
+    pub role: KioskRole,
+}
+
+/// An open class session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassSession {
+    pub class: ClassId,
+    pub trainer: LearnerId,
+    pub opened_wall_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Failures {
+    count: u32,
+    locked_until_mono: Option<u64>,
+}
+
+/// The kiosk's state for one app run.
+#[derive(Debug)]
+pub struct Kiosk {
+    policy: KioskPolicy,
+    current: Option<SignedIn>,
+    last_input_mono: u64,
+    failures: HashMap<LearnerId, Failures>,
+    class: Option<ClassSession>,
+}
+
+impl Kiosk {
+    /// Kiosk mode for `hearth`, which must be enrolled as a shared device (no owner).
+    pub fn start(hearth: &Hearth, policy: KioskPolicy) -> Result<Self> {
+        match hearth.enrollment()? {
+            Some(e) if e.owner.is_none() => Ok(Self {
+                policy,
+                current: None,
+                last_input_mono: 0,
+                failures: HashMap::new(),
+                class: None,
+            }),
+            _ => Err(KioskError::NotAKiosk.into()),
+        }
+    }
+
+    pub fn policy(&self) -> KioskPolicy {
+        self.policy
+    }
+
+    pub fn signed_in(&self) -> Option<&SignedIn> {
+        self.current.as_ref()
+    }
+
+    pub fn class(&self) -> Option<&ClassSession> {
+        self.class.as_ref()
+    }
+
+    fn require_trainer(&self) -> Result<LearnerId> {
+        match &self.current {
+            Some(s) if s.role == KioskRole::Trainer => Ok(s.person),
+            Some(_) => Err(KioskError::NotTrainer.into()),
+            None => Err(KioskError::NotSignedIn.into()),
+        }
+    }
+}
+
+impl Hearth {
+    /// Signs `person` in with their PIN, checked against the roster on this machine. Whoever was
+    /// signed in before is signed out first. Records `learner_signed_in { method: pin }`.
+    pub fn kiosk_sign_in(
+        &mut self,
+        kiosk: &mut Kiosk,
+        person: LearnerId,
+        pin: &str,
+    ) -> Result<SignedIn> {
+        let now = self.env.clock.mono_ms();
+        let entry = kiosk.failures.entry(person).or_default();
+        if let Some(until) = entry.locked_until_mono {
+            if now < until {
+                return Err(KioskError::LockedOut {
+                    retry_after_ms: until - now,
+                }
+                .into());
+            }
+            *entry = Failures::default();
+        }
+        let Some(p) = self.store.roster_person(person)? else {
+            return Err(KioskError::NotOnRoster.into());
+        };
+        let Some(verifier) = p.pin_hash.as_deref() else {
+            return Err(KioskError::NoPin.into());
+        };
+        if !pin_matches(verifier, person, pin) {
+            entry.count += 1;
+            let max = kiosk.policy.max_pin_failures;
+            if entry.count >= max {
+                entry.locked_until_mono = Some(now + kiosk.policy.lockout_ms);
+                return Err(KioskError::LockedOut {
+                    retry_after_ms: kiosk.policy.lockout_ms,
+                }
+                .into());
+            }
+            return Err(KioskError::WrongPin {
+                left: max - entry.count,
+            }
+            .into());
+        }
+        kiosk.failures.remove(&person);
+        if kiosk.current.is_some() {
+            self.kiosk_sign_out(kiosk, SignOutReason::Requested)?;
+        }
+        self.record(
+            person,
+            Event::LearnerSignedIn {
+                method: SignInMethod::Pin,
+            },
+        )?;
+        let role = if p.role == "trainer" {
+            KioskRole::Trainer
+        } else {
+            KioskRole::Learner
+        };
+        let signed = SignedIn {
+            person,
+            name: p.name,
+            role,
+        };
+        kiosk.current = Some(signed.clone());
+        kiosk.last_input_mono = now;
+        Ok(signed)
+    }
+
+    /// Signs out whoever is signed in (recording why); `None` when nobody was.
+    pub fn kiosk_sign_out(
+        &mut self,
+        kiosk: &mut Kiosk,
+        reason: SignOutReason,
+    ) -> Result<Option<RecordedReceipt>> {
+        let Some(s) = kiosk.current.take() else {
+            return Ok(None);
+        };
+        self.record(s.person, Event::LearnerSignedOut { reason })
+            .map(Some)
+    }
+
+    /// The person at the kiosk touched it: the idle clock starts again.
+    pub fn kiosk_input(&self, kiosk: &mut Kiosk) {
+        kiosk.last_input_mono = self.env.clock.mono_ms();
+    }
+
+    /// Called every few seconds by the app: signs the person out after the idle limit. Returns
+    /// the sign-out receipt when it happened.
+    pub fn kiosk_tick(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
+        let now = self.env.clock.mono_ms();
+        if kiosk.current.is_some()
+            && now.saturating_sub(kiosk.last_input_mono) >= kiosk.policy.idle_sign_out_ms
+        {
+            return self.kiosk_sign_out(kiosk, SignOutReason::Idle);
+        }
+        Ok(None)
+    }
+
+    /// Records a study event for the person signed in, and only for them.
+    pub fn kiosk_record(&mut self, kiosk: &mut Kiosk, event: Event) -> Result<RecordedReceipt> {
+        let person = kiosk
+            .current
+            .as_ref()
+            .ok_or(KioskError::NotSignedIn)?
+            .person;
+        kiosk.last_input_mono = self.env.clock.mono_ms();
+        self.record(person, event)
+    }
+
+    /// The signed-in trainer opens a class session on this kiosk.
+    pub fn kiosk_open_class(&mut self, kiosk: &mut Kiosk, class: ClassId) -> Result<ClassSession> {
+        let trainer = kiosk.require_trainer()?;
+        let session = ClassSession {
+            class,
+            trainer,
+            opened_wall_ms: self.env.clock.wall_ms(),
+        };
+        kiosk.class = Some(session.clone());
+        Ok(session)
+    }
+
+    /// The signed-in trainer attests who is present in the open class: a signed receipt in the
+    /// trainer's name, naming the class and the learners.
+    pub fn kiosk_attest(
+        &mut self,
+        kiosk: &mut Kiosk,
+        present: Vec<LearnerId>,
+    ) -> Result<RecordedReceipt> {
+        let trainer = kiosk.require_trainer()?;
+        let class = kiosk.class.as_ref().ok_or(KioskError::NoClass)?.class;
+        if present.is_empty() || present.len() > MAX_ATTESTED {
+            return Err(KioskError::BadAttendance.into());
+        }
+        for p in &present {
+            match self.store.roster_person(*p)? {
+                Some(r) if r.role == "learner" => {}
+                _ => return Err(KioskError::BadAttendance.into()),
+            }
+        }
+        kiosk.last_input_mono = self.env.clock.mono_ms();
+        self.record(
+            trainer,
+            Event::AttendanceCheck(AttendanceCheck::TrainerAttested { class, present }),
+        )
+    }
+
+    /// Ends the class: whoever is signed in is signed out (`class_ended`).
+    pub fn kiosk_end_class(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
+        if kiosk.class.is_none() {
+            return Err(KioskError::NoClass.into());
+        }
+        kiosk.class = None;
+        self.kiosk_sign_out(kiosk, SignOutReason::ClassEnded)
+    }
+}
+
+impl From<KioskError> for CoreError {
+    fn from(e: KioskError) -> Self {
+        CoreError::Kiosk(e)
+    }
+}
