@@ -48,6 +48,18 @@ enum Cmd {
         org: Uuid,
         #[arg(long)]
         name: String,
+        /// A kiosk sign-in PIN (4-12 digits), to open classes and attest attendance on kiosks.
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Sets or changes the kiosk sign-in PIN of a learner or a trainer (kiosks get it with
+    /// their next roster).
+    SetPin {
+        /// The learner's or trainer's id.
+        #[arg(long)]
+        person: Uuid,
+        #[arg(long)]
+        pin: String,
     },
     /// Issues a new token for an administrator or trainer.
     Token {
@@ -176,9 +188,13 @@ fn main() -> Result<()> {
             let (u, token) = svc.add_user(org, Role::Admin, &name)?;
             println!("user {}\ntoken {token}", u.id);
         }
-        Cmd::AddTrainer { org, name } => {
-            let (u, token) = svc.add_user(org, Role::Trainer, &name)?;
+        Cmd::AddTrainer { org, name, pin } => {
+            let (u, token) = svc.add_trainer(org, &name, pin.as_deref())?;
             println!("user {}\ntoken {token}", u.id);
+        }
+        Cmd::SetPin { person, pin } => {
+            svc.set_pin(person, &pin)?;
+            println!("PIN set");
         }
         Cmd::Token { user, days } => {
             if days <= 0 {

@@ -993,3 +993,63 @@ async fn trainer_attestation_shows_in_the_class_report() {
     assert_eq!(att[0]["receiptId"], stored[0].id.to_hex());
     assert_eq!(stored[0].envelope, batch[0]);
 }
+
+/// Kiosks sign trainers in offline too: a trainer's PIN reaches the kiosk in the roster in the
+/// same verifier form as learners', and a PIN set later arrives with the next roster.
+#[tokio::test]
+async fn trainer_and_learner_pins_reach_kiosk_rosters() {
+    use hearth_protocol::pin::pin_matches;
+    let w = World::new().await;
+    let before = w.svc.store.users_of_org(w.org_a).unwrap().len();
+    let bad = w
+        .svc
+        .add_trainer(w.org_a, "李老师", Some("12a4"))
+        .unwrap_err();
+    assert_eq!(bad.code(), "learner.invalid_pin");
+    assert_eq!(
+        w.svc.store.users_of_org(w.org_a).unwrap().len(),
+        before,
+        "a refused PIN stores no trainer"
+    );
+    let (t, _) = w.svc.add_trainer(w.org_a, "李老师", Some("2468")).unwrap();
+    let k = key(24);
+    let e = w.enroll(w.org_a, None, &k).await;
+    let entry = |roster: &[hearth_protocol::wire::RosterEntry], id: LearnerId| {
+        roster
+            .iter()
+            .find(|p| p.learner_id == id)
+            .cloned()
+            .expect("on the roster")
+    };
+    let trainer = entry(&e.roster, LearnerId(t.id));
+    assert_eq!(trainer.role, "trainer");
+    assert!(pin_matches(
+        trainer.pin_hash.as_deref().unwrap(),
+        LearnerId(t.id),
+        "2468"
+    ));
+    assert!(entry(&e.roster, w.learner_a2).pin_hash.is_none());
+
+    w.svc.set_pin(w.learner_a2.0, "13579").unwrap();
+    assert_eq!(
+        w.svc
+            .set_pin(uuid::Uuid::from_u128(5), "13579")
+            .unwrap_err()
+            .code(),
+        "person.not_found"
+    );
+    let (s, roster) = w.get("/v1/roster", &e.credential).await;
+    assert_eq!(s, 200);
+    let roster: Vec<hearth_protocol::wire::RosterEntry> = serde_json::from_value(roster).unwrap();
+    let a2 = entry(&roster, w.learner_a2);
+    assert!(pin_matches(
+        a2.pin_hash.as_deref().unwrap(),
+        w.learner_a2,
+        "13579"
+    ));
+    assert!(!pin_matches(
+        a2.pin_hash.as_deref().unwrap(),
+        LearnerId(t.id),
+        "13579"
+    ));
+}

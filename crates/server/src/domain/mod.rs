@@ -154,6 +154,17 @@ pub fn mask_national_id(tail: &str, len: usize) -> String {
     format!("{}{}", "*".repeat(len.saturating_sub(tail.len())), tail)
 }
 
+/// A kiosk PIN: 4 to 12 digits.
+fn check_pin(pin: &str) -> ServiceResult<()> {
+    if pin.len() < 4 || pin.len() > 12 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ServiceError::Invalid(
+            "learner.invalid_pin",
+            "a PIN has 4 to 12 digits".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The kiosk PIN verifier handed out in rosters (the format is shared with the kiosk).
 pub fn pin_hash(learner: LearnerId, pin: &str) -> String {
     hearth_protocol::pin::pin_verifier(learner, pin)
@@ -246,10 +257,45 @@ impl Service {
             role,
             name: name.trim().into(),
             created_ms: self.now(),
+            pin_hash: None,
         };
         self.store.create_user(&user)?;
         let token = self.issue_user_token(user.id, self.config.user_token_days)?;
         Ok((user, token))
+    }
+
+    /// Adds a trainer, with a kiosk PIN when given (checked before anything is stored).
+    pub fn add_trainer(
+        &self,
+        org: Uuid,
+        name: &str,
+        pin: Option<&str>,
+    ) -> ServiceResult<(User, String)> {
+        if let Some(p) = pin {
+            check_pin(p)?;
+        }
+        let (mut user, token) = self.add_user(org, Role::Trainer, name)?;
+        if let Some(p) = pin {
+            self.set_pin(user.id, p)?;
+            user.pin_hash = Some(pin_hash(LearnerId(user.id), p));
+        }
+        Ok((user, token))
+    }
+
+    /// Sets (or changes) the kiosk sign-in PIN of a learner or a trainer. Kiosks get it with
+    /// their next roster.
+    pub fn set_pin(&self, person: Uuid, pin: &str) -> ServiceResult<()> {
+        check_pin(pin)?;
+        if !self
+            .store
+            .set_pin(person, &pin_hash(LearnerId(person), pin))?
+        {
+            return Err(ServiceError::NotFound(
+                "person.not_found",
+                "no learner or trainer with this id",
+            ));
+        }
+        Ok(())
     }
 
     pub fn issue_user_token(&self, user: Uuid, days: i64) -> ServiceResult<String> {
@@ -315,13 +361,8 @@ impl Service {
                 ));
             }
         }
-        if let Some(p) = pin
-            && (p.len() < 4 || p.len() > 12 || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(ServiceError::Invalid(
-                "learner.invalid_pin",
-                "a PIN has 4 to 12 digits".into(),
-            ));
+        if let Some(p) = pin {
+            check_pin(p)?;
         }
         let lid = LearnerId(self.new_uuid());
         let learner = Learner {
@@ -516,7 +557,7 @@ impl Service {
                     id: LearnerId(u.id),
                     name: u.name,
                     role: "trainer",
-                    pin_hash: None,
+                    pin_hash: u.pin_hash,
                 }),
         );
         Ok(out)

@@ -70,6 +70,8 @@ pub struct User {
     pub role: Role,
     pub name: String,
     pub created_ms: i64,
+    /// Kiosk PIN verifier (trainers), as for learners.
+    pub pin_hash: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +226,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
     fn org(&self, id: Uuid) -> StoreResult<Option<Org>>;
     fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Sets the kiosk PIN verifier of a learner or trainer; false when there is no such person.
+    fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool>;
     fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
     fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>>;
     fn create_class(&self, class: &Class) -> StoreResult<()>;

@@ -14,11 +14,14 @@ use uuid::Uuid;
 use super::*;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("sql/001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("sql/001_init.sql")),
+        M::up(include_str!("sql/002_trainer_pins.sql")),
+    ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -130,6 +133,7 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
         role: Role::parse(&role).unwrap_or(Role::Trainer),
         name: row.get(3)?,
         created_ms: row.get(4)?,
+        pin_hash: row.get(5)?,
     })
 }
 
@@ -363,13 +367,15 @@ impl Store for SqliteStore {
 
     fn create_user(&self, user: &User) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT INTO users (id, org_id, role, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO users (id, org_id, role, name, created_ms, pin_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 user.id.to_string(),
                 user.org.to_string(),
                 user.role.as_str(),
                 user.name,
-                user.created_ms
+                user.created_ms,
+                user.pin_hash
             ],
         )?;
         Ok(())
@@ -379,7 +385,7 @@ impl Store for SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, org_id, role, name, created_ms FROM users WHERE id = ?1",
+                "SELECT id, org_id, role, name, created_ms, pin_hash FROM users WHERE id = ?1",
                 [id.to_string()],
                 user_row,
             )
@@ -389,12 +395,25 @@ impl Store for SqliteStore {
     fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT id, org_id, role, name, created_ms FROM users WHERE org_id = ?1 ORDER BY name",
+            "SELECT id, org_id, role, name, created_ms, pin_hash FROM users WHERE org_id = ?1\n             ORDER BY name",
         )?;
         let out = st
             .query_map([org.to_string()], user_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
+    }
+
+    fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool> {
+        let conn = self.conn();
+        let id = person.to_string();
+        let n = conn.execute(
+            "UPDATE learners SET pin_hash = ?2 WHERE id = ?1",
+            params![id, pin_hash],
+        )? + conn.execute(
+            "UPDATE users SET pin_hash = ?2 WHERE id = ?1 AND role = 'trainer'",
+            params![id, pin_hash],
+        )?;
+        Ok(n > 0)
     }
 
     fn create_class(&self, c: &Class) -> StoreResult<()> {
