@@ -1,0 +1,161 @@
+//! A class on one kiosk, end to end with the real service: two learners sign in one after the
+//! other with their PINs (checked offline against the roster) and study; the trainer signs in,
+//! attests who was present and ends the class; one sync later the trainer's class report shows
+//! each learner credited for their own study only, and the signed attestation.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hearth_core::kiosk::{Kiosk, KioskPolicy};
+use hearth_core::sync::http::HttpTransport;
+use hearth_core::sync::sync_round;
+use hearth_core::{Env, Hearth};
+use hearth_e2e::gui::workspace_root;
+use hearth_e2e::service::{Service, binaries};
+use hearth_protocol::{ClassId, CourseId, Event, LearnerId, LessonId};
+
+fn hearth_cli(data: &Path, args: &[&str]) {
+    let out = Command::new(&binaries().client)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hearth {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The value after `label ` on the line that starts with it (`user ID`, `token T`).
+fn field(out: &str, label: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(label)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {label} in {out:?}"))
+        .trim()
+        .to_owned()
+}
+
+fn study(ms: u32) -> Event {
+    Event::ActiveStudy {
+        course: CourseId::new("electrician-safety").unwrap(),
+        lesson: LessonId::new("shock-dangers").unwrap(),
+        active_ms: ms,
+    }
+}
+
+#[tokio::test]
+async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let service = Service::start().unwrap();
+    let course = workspace_root().join("assets/courses/electrician-safety");
+    service
+        .admin(&["publish", course.to_str().unwrap()])
+        .unwrap();
+    let org = service.org.clone();
+    let t = service
+        .admin(&[
+            "add-trainer",
+            "--org",
+            &org,
+            "--name",
+            "王老师",
+            "--pin",
+            "2468",
+        ])
+        .unwrap();
+    let (trainer_id, trainer_token) = (field(&t, "user"), field(&t, "token"));
+    let class = service
+        .admin(&["add-class", "--trainer", &trainer_id, "--name", "电工一班"])
+        .unwrap();
+    let learner = |name: &str, id: &str, pin: &str| -> LearnerId {
+        service
+            .admin(&[
+                "add-learner",
+                "--org",
+                &org,
+                "--name",
+                name,
+                "--national-id",
+                id,
+                "--class",
+                &class,
+                "--pin",
+                pin,
+            ])
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let ana = learner("安娜", "110101199001011234", "1111");
+    let bo = learner("博文", "110101199202023456", "2222");
+
+    // The kiosk enrolls while online, then works from its roster.
+    let dir = tempfile::tempdir().unwrap();
+    let code = service.enrollment_code(None).unwrap();
+    hearth_cli(
+        dir.path(),
+        &["enroll", "--service", &service.url(), "--code", &code],
+    );
+    let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
+    let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
+
+    // Bo's PIN does not open Ana.
+    assert_eq!(
+        h.kiosk_sign_in(&mut kiosk, ana, "2222").unwrap_err().code(),
+        "kiosk.wrong_pin"
+    );
+    h.kiosk_sign_in(&mut kiosk, ana, "1111").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.kiosk_record(&mut kiosk, study(1500)).unwrap();
+    h.kiosk_sign_in(&mut kiosk, bo, "2222").unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    h.kiosk_record(&mut kiosk, study(1000)).unwrap();
+    let trainer: LearnerId = trainer_id.parse().unwrap();
+    h.kiosk_sign_in(&mut kiosk, trainer, "2468").unwrap();
+    let class_id = ClassId(class.parse().unwrap());
+    h.kiosk_open_class(&mut kiosk, class_id).unwrap();
+    h.kiosk_attest(&mut kiosk, vec![ana, bo]).unwrap();
+    h.kiosk_end_class(&mut kiosk).unwrap();
+
+    // One sync.
+    let enrollment = h.enrollment().unwrap().unwrap();
+    let transport = HttpTransport::new(&enrollment).unwrap();
+    let h = Mutex::new(h);
+    let report = sync_round(&h, &transport, &enrollment.anchor_key, 100)
+        .await
+        .unwrap();
+    assert_eq!((report.rejected, report.left), (0, 0), "{report:?}");
+
+    // The trainer's view of the class.
+    let progress: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/classes/{class}/progress", service.url()))
+        .bearer_auth(&trainer_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credited = |who: LearnerId| -> u64 {
+        let l = progress["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["learnerId"] == who.to_string())
+            .unwrap_or_else(|| panic!("{who} in {progress}"));
+        l["creditedMs"].as_u64().unwrap()
+    };
+    assert_eq!(credited(ana), 1500, "Ana's own study: {progress}");
+    assert_eq!(credited(bo), 1000, "Bo's own study, not Ana's: {progress}");
+    let att = progress["attestations"].as_array().unwrap();
+    assert_eq!(att.len(), 1, "{progress}");
+    assert_eq!(att[0]["trainerId"], trainer_id);
+    assert_eq!(
+        att[0]["present"],
+        serde_json::json!([ana.to_string(), bo.to_string()])
+    );
+}
