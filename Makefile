@@ -23,8 +23,11 @@ run: deps ui
 test: deps-e2e ui-test ui lint rust-test e2e
 	@echo "make test: all checks passed"
 
-bench:
-	$(CARGO) bench --workspace
+# The app benchmark (tests/benches/app.rs) launches the release app in a real window, so every
+# benchmark runs under one xvfb-run, after the UI and the release app are built.
+bench: deps-e2e ui
+	$(CARGO) build --release -p hearth-desktop
+	$(XVFB_RUN) $(CARGO) bench --workspace
 
 deps:
 	scripts/install-deps.sh
