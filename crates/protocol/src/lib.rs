@@ -10,6 +10,7 @@
 //! - [`chain`]: where a receipt stands in its device's chain (gap, fork, duplicate, ...);
 //! - [`wire`]: the messages of the sync and enrollment API;
 //! - [`manifest`]: the signed course-package manifest;
+//! - [`package`]: one-file course packages for USB sticks and shared folders;
 //! - [`pin`]: kiosk PIN verifiers, computed by the service and checked on the kiosk;
 //! - [`error`]: the `{code, message}` body every boundary answers with, and receipt reject
 //!   reasons with their stable codes.
@@ -20,6 +21,7 @@ pub mod chain;
 pub mod error;
 pub mod ids;
 pub mod manifest;
+pub mod package;
 pub mod pin;
 pub mod receipt;
 pub mod wire;
