@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use hearth_core::sync::http::HttpTransport;
 use hearth_core::sync::{SyncTransport, TransportError, UploadOutcome, sync_round};
 use hearth_core::{Env, Hearth};
-use hearth_e2e::service::{Service, binaries};
+use hearth_e2e::service::{Service, binaries, hearth_cli};
 use hearth_protocol::{CourseId, Event, LearnerId, LessonId, TimeAnchor};
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -54,20 +54,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn hearth_cli(data: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new(&binaries().client)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("running hearth");
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::main]
 async fn main() {
     let kiosks = env_or("HEARTH_BENCH_KIOSKS", 40);
@@ -94,7 +80,8 @@ async fn main() {
         hearth_cli(
             dir.path(),
             &["enroll", "--service", &service.url(), "--code", &code],
-        );
+        )
+        .expect("enroll");
         let mut h = Hearth::open(dir.path(), Env::system()).expect("open store");
         for i in 0..per_kiosk {
             let learner = learners[(k + i / 50) % learners.len()];

@@ -117,8 +117,19 @@ impl Service {
 
     /// Adds a learner to the organisation; returns their id.
     pub fn add_learner(&self, name: &str, national_id: &str) -> Result<String> {
+        self.add_learner_in(name, national_id, None, None)
+    }
+
+    /// Adds a learner, in a class and with a kiosk PIN when given; returns their id.
+    pub fn add_learner_in(
+        &self,
+        name: &str,
+        national_id: &str,
+        class: Option<&str>,
+        pin: Option<&str>,
+    ) -> Result<String> {
         let org = self.org.clone();
-        self.admin(&[
+        let mut args = vec![
             "add-learner",
             "--org",
             &org,
@@ -126,7 +137,14 @@ impl Service {
             name,
             "--national-id",
             national_id,
-        ])
+        ];
+        if let Some(c) = class {
+            args.extend(["--class", c]);
+        }
+        if let Some(p) = pin {
+            args.extend(["--pin", p]);
+        }
+        self.admin(&args)
     }
 
     /// A one-time enrollment code, for a learner's own device or (None) a kiosk.
@@ -187,4 +205,22 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs the `hearth` CLI on a data folder and returns its standard output; fails with its error
+/// output when it exits non-zero.
+pub fn hearth_cli(data: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(&binaries().client)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .context("running hearth")?;
+    if !out.status.success() {
+        bail!(
+            "hearth {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }

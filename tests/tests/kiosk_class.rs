@@ -3,8 +3,6 @@
 //! attests who was present and ends the class; one sync later the trainer's class report shows
 //! each learner credited for their own study only, and the signed attestation.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -13,22 +11,8 @@ use hearth_core::sync::http::HttpTransport;
 use hearth_core::sync::sync_round;
 use hearth_core::{Env, Hearth};
 use hearth_e2e::gui::workspace_root;
-use hearth_e2e::service::{Service, binaries};
+use hearth_e2e::service::{Service, hearth_cli};
 use hearth_protocol::{ClassId, CourseId, Event, LearnerId, LessonId};
-
-fn hearth_cli(data: &Path, args: &[&str]) {
-    let out = Command::new(&binaries().client)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The value after `label ` on the line that starts with it (`user ID`, `token T`).
 fn field(out: &str, label: &str) -> String {
@@ -73,19 +57,7 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
         .unwrap();
     let learner = |name: &str, id: &str, pin: &str| -> LearnerId {
         service
-            .admin(&[
-                "add-learner",
-                "--org",
-                &org,
-                "--name",
-                name,
-                "--national-id",
-                id,
-                "--class",
-                &class,
-                "--pin",
-                pin,
-            ])
+            .add_learner_in(name, id, Some(&class), Some(pin))
             .unwrap()
             .parse()
             .unwrap()
@@ -99,7 +71,8 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
     hearth_cli(
         dir.path(),
         &["enroll", "--service", &service.url(), "--code", &code],
-    );
+    )
+    .unwrap();
     let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
     let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
 

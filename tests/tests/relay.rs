@@ -4,27 +4,15 @@
 //! nothing is ever counted twice.
 
 use std::path::Path;
-use std::process::Command;
 
 use hearth_core::sync::http::HttpTransport;
 use hearth_core::{Env, Hearth};
-use hearth_e2e::service::{Service, binaries};
+use hearth_e2e::service::{Service, hearth_cli};
 use hearth_protocol::{CourseId, Event, LessonId};
 
 fn hearth(data: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(&binaries().client)
-        .arg("--data")
-        .arg(data)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    let out = hearth_cli(data, &[&["--json"], args].concat()).unwrap();
+    serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
 }
 
 fn record(data: &Path, n: u32) {
