@@ -60,6 +60,12 @@ pub enum CoreError {
     )]
     BudgetExceeded { needed: u64, available: u64 },
     #[error(
+        "not enough free disk space: the course needs {needed} bytes and the disk has {available} available"
+    )]
+    DiskFull { needed: u64, available: u64 },
+    #[error("the course package was refused: {0}")]
+    Package(#[from] hearth_protocol::package::PackageError),
+    #[error(
         "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed, download the course again"
     )]
     CorruptMedia { sha: String },
@@ -110,6 +116,8 @@ impl CoreError {
             CoreError::Manifest(m) => m.code(),
             CoreError::ContentNotEnrolled => "content.not_enrolled",
             CoreError::BudgetExceeded { .. } => "content.budget_exceeded",
+            CoreError::DiskFull { .. } => "content.disk_full",
+            CoreError::Package(p) => p.code(),
             CoreError::CorruptMedia { .. } => "content.corrupt_media",
             CoreError::MediaMissing { .. } => "content.media_missing",
             CoreError::FileMismatch { .. } => "content.file_mismatch",

@@ -19,6 +19,7 @@
 
 mod http;
 mod memory;
+mod package;
 mod source;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +39,7 @@ pub use crate::store::{
 };
 pub use http::{HttpBody, HttpSource};
 pub use memory::{MEMORY_CHUNK, MemoryBody, MemorySource, MemoryStats};
+pub use package::{DISK_RESERVE, ExportedPackage};
 pub use source::{CatalogAnswer, ContentSource, FileBody, FileStart};
 
 use crate::error::{CoreError, Result};
@@ -341,6 +343,7 @@ impl Downloader {
                 available,
             });
         }
+        package::check_disk_space(self.media.dir(), plan.needed_bytes)?;
         let mut tracker = Tracker {
             p: Progress {
                 bytes_done: plan.present_bytes + plan.partial_bytes,

@@ -319,6 +319,18 @@ impl Store {
             .exists(params![course.as_str(), version])?)
     }
 
+    /// The signed manifest bytes of an installed course version, as they were verified.
+    pub fn course_manifest(&self, course: &CourseId, version: u32) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT manifest FROM courses WHERE course = ?1 AND version = ?2",
+                params![course.as_str(), version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Whether any installed course version uses the file.
     pub fn media_referenced(&self, sha: &ContentHash) -> Result<bool> {
         Ok(self

@@ -1,0 +1,364 @@
+//! One-file course packages (`hearth_protocol::package`, docs/package-format.md): import from a
+//! USB stick or a shared folder, and export of an installed course for another device.
+//!
+//! A package file is untrusted input. Import goes:
+//!
+//! 1. the device must be enrolled: the manifest is verified against the publisher keys pinned at
+//!    enrollment, exactly as for a download (`content.not_enrolled` before that — a device that
+//!    never met a service trusts no publisher, and a key typed in by whoever holds the USB stick
+//!    would be no check at all);
+//! 2. header, manifest signature and package limits, before any file byte is read;
+//! 3. the file's length against the length the signed manifest implies (a cut-off copy is
+//!    refused before anything is written), the storage budget and the free disk space;
+//! 4. each file streamed into a temporary file in `media/partial/`, hashed as it is written and
+//!    checked against its manifest entry; files already in the cache are read past, not written;
+//! 5. only when every file verified and nothing follows the last one: the temporary files are
+//!    renamed into the cache and the course is installed in one transaction
+//!    ([`Hearth::install_fetched`], the same step a download ends with).
+//!
+//! On any failure every temporary file is removed and no course appears; file names in the
+//! package never become paths on disk (the cache is content-addressed), so nothing is written
+//! outside `DATA_DIR/media`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use hearth_protocol::manifest::VerifiedManifest;
+use hearth_protocol::package::{
+    self, CHUNK, PackageError, PackageReader, PackageWriteError, package_len,
+};
+use hearth_protocol::{CourseId, PublicKey};
+use serde::Serialize;
+
+use super::{CourseSummary, FetchedCourse, MediaCache, remove_if_exists};
+use crate::Hearth;
+use crate::error::{CoreError, Result};
+use crate::identity::sync_dir;
+
+/// Free disk space kept back beyond what a course needs: the database, its WAL, the file
+/// system's own needs.
+pub const DISK_RESERVE: u64 = 64 * 1024 * 1024;
+
+/// A package written by [`Hearth::export_course`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedPackage {
+    pub course: CourseId,
+    pub version: u32,
+    /// Distinct files in the package.
+    pub files: u32,
+    /// Bytes of the package file.
+    pub bytes: u64,
+    pub path: PathBuf,
+}
+
+/// Refuses with `content.disk_full` when the file system holding `dir` has less than `needed`
+/// bytes (plus [`DISK_RESERVE`]) available.
+pub(super) fn check_disk_space(dir: &Path, needed: u64) -> Result<()> {
+    if needed == 0 {
+        return Ok(());
+    }
+    let available = fs4::available_space(dir).map_err(CoreError::io(format!(
+        "reading free space of {}",
+        dir.display()
+    )))?;
+    disk_fits(needed, available)
+}
+
+fn disk_fits(needed: u64, available: u64) -> Result<()> {
+    if needed.saturating_add(DISK_RESERVE) > available {
+        return Err(CoreError::DiskFull { needed, available });
+    }
+    Ok(())
+}
+
+/// Temporary files of one import; whatever is still listed when it is dropped is removed.
+struct Temps {
+    paths: Vec<PathBuf>,
+}
+
+impl Drop for Temps {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            if let Err(e) = fs::remove_file(p)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %p.display(), error = %e, "could not remove a temporary file");
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Hearth {
+    /// Imports a course package file (see the module documentation for every check). Returns
+    /// the installed course; importing a version that is installed already verifies the file
+    /// and changes nothing.
+    pub fn import_course(&mut self, path: &Path) -> Result<CourseSummary> {
+        let trusted: Vec<PublicKey> = self
+            .store
+            .enrollment()?
+            .ok_or(CoreError::ContentNotEnrolled)?
+            .publisher_keys;
+        let ctx = |what: &str| CoreError::io(format!("{what} {}", path.display()));
+        let file = fs::File::open(path).map_err(ctx("opening"))?;
+        let meta = file.metadata().map_err(ctx("reading"))?;
+        let mut reader = PackageReader::open(BufReader::with_capacity(CHUNK, file), &trusted)?;
+        let expected = package_len(reader.manifest().bytes.len(), reader.entries());
+        if meta.is_file() && meta.len() < expected {
+            // The signed manifest says how long the file must be: refuse a cut-off copy (a
+            // stick pulled out too early) before writing anything. A longer file is read on,
+            // so the refusal can say what is wrong with it.
+            return Err(PackageError::Truncated(format!(
+                "the file is {} bytes, its manifest needs {expected}",
+                meta.len()
+            ))
+            .into());
+        }
+
+        let media = self.media();
+        media.ensure_dirs()?;
+        let entries = reader.entries().to_vec();
+        let mut wanted = Vec::with_capacity(entries.len());
+        let mut needed = 0u64;
+        for e in &entries {
+            let want = !media.verify(&e.sha256, Some(e.size))?;
+            if want {
+                needed += e.size;
+            }
+            wanted.push(want);
+        }
+        let available = self.content_budget()?.saturating_sub(media.usage()?);
+        if needed > available {
+            return Err(CoreError::BudgetExceeded { needed, available });
+        }
+        check_disk_space(media.dir(), needed)?;
+
+        let nonce = hex(&self.env.random::<8>()?);
+        let mut temps = Temps { paths: Vec::new() };
+        // (entry index, temporary file) of each file written.
+        let mut written: Vec<(usize, PathBuf)> = Vec::new();
+        for (i, want) in wanted.iter().enumerate() {
+            let mut out = if *want {
+                let tmp = media
+                    .dir()
+                    .join("partial")
+                    .join(format!("import-{nonce}-{i}.tmp"));
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+                    .map_err(CoreError::io(format!("creating {}", tmp.display())))?;
+                temps.paths.push(tmp.clone());
+                Some((BufWriter::with_capacity(CHUNK, f), tmp))
+            } else {
+                None
+            };
+            let got = reader.next_entry(|_, chunk| match &mut out {
+                Some((w, tmp)) => w
+                    .write_all(chunk)
+                    .map_err(CoreError::io(format!("writing {}", tmp.display()))),
+                None => Ok(()),
+            })?;
+            if got.is_none() {
+                return Err(
+                    PackageError::Truncated("fewer entries than the manifest".into()).into(),
+                );
+            }
+            if let Some((w, tmp)) = out {
+                let f = w.into_inner().map_err(|e| {
+                    CoreError::io(format!("writing {}", tmp.display()))(e.into_error())
+                })?;
+                f.sync_all()
+                    .map_err(CoreError::io(format!("syncing {}", tmp.display())))?;
+                written.push((i, tmp));
+            }
+        }
+        let verified = reader.finish()?;
+
+        let source_of = |sha| {
+            written
+                .iter()
+                .find(|(i, _)| entries[*i].sha256 == sha)
+                .map_or_else(|| media.path(&sha), |(_, tmp)| tmp.clone())
+        };
+        let bodies = lesson_bodies(&verified, source_of)?;
+
+        // Everything verified: move the files into the cache, then install.
+        let mut placed = Vec::new();
+        for (i, tmp) in &written {
+            let dest = media.path(&entries[*i].sha256);
+            let existed = dest.exists();
+            fs::rename(tmp, &dest)
+                .map_err(CoreError::io(format!("installing {}", dest.display())))?;
+            if !existed {
+                placed.push(entries[*i].sha256);
+            }
+        }
+        temps.paths.clear();
+        sync_dir(media.dir())?;
+        let fetched = FetchedCourse {
+            manifest: verified,
+            bodies,
+        };
+        match self.install_fetched(&fetched) {
+            Ok(summary) => {
+                tracing::info!(course = %summary.course, version = summary.version, "course package imported");
+                Ok(summary)
+            }
+            Err(e) => {
+                // Take back the files this import added that nothing installed uses.
+                for sha in placed {
+                    if !self.store.media_referenced(&sha).unwrap_or(true) {
+                        let _ = remove_if_exists(&media.path(&sha));
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes an installed course version as a package file at `path` (for a USB stick or
+    /// another device), through a temporary file beside it that is fsynced and renamed, so a
+    /// removed stick or a crash leaves no half package under the final name. Every file is
+    /// checked against its hash as it is copied: a damaged cache file is removed and the export
+    /// refused with `content.corrupt_media` (download or import the course again).
+    pub fn export_course(
+        &self,
+        course: &CourseId,
+        version: u32,
+        path: &Path,
+    ) -> Result<ExportedPackage> {
+        let bytes = self
+            .store
+            .course_manifest(course, version)?
+            .ok_or_else(|| super::not_installed(course, version))?;
+        // The stored manifest verified when it was installed; check it was not altered since,
+        // under the key that signed it.
+        let publisher =
+            bytes
+                .get(1..33)
+                .and_then(PublicKey::from_slice)
+                .ok_or(CoreError::Manifest(
+                    hearth_protocol::manifest::ManifestError::Truncated,
+                ))?;
+        let verified = hearth_protocol::manifest::verify(&bytes, &[publisher])?;
+        let media = self.media();
+
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        let temps = Temps {
+            paths: vec![tmp.clone()],
+        };
+        let written = write_package(&media, &verified, &tmp)?;
+        fs::rename(&tmp, path).map_err(CoreError::io(format!("writing {}", path.display())))?;
+        drop(temps);
+        sync_dir(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
+        Ok(ExportedPackage {
+            course: course.clone(),
+            version,
+            files: written.0,
+            bytes: written.1,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Writes the package of `verified` from the media cache to `tmp`; gives (files, bytes).
+fn write_package(
+    media: &MediaCache,
+    verified: &VerifiedManifest,
+    tmp: &Path,
+) -> Result<(u32, u64)> {
+    let ctx = |what: &str| CoreError::io(format!("{what} {}", tmp.display()));
+    let file = fs::File::create(tmp).map_err(ctx("creating"))?;
+    let mut out = BufWriter::with_capacity(CHUNK, file);
+    let entries = package::write_start(&mut out, verified).map_err(|e| write_error(e, tmp))?;
+    for e in &entries {
+        let src_path = media.path(&e.sha256);
+        let src = match fs::File::open(&src_path) {
+            Ok(f) => f,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CoreError::MediaMissing {
+                    sha: e.sha256.to_hex(),
+                });
+            }
+            Err(err) => {
+                return Err(CoreError::io(format!("opening {}", src_path.display()))(
+                    err,
+                ));
+            }
+        };
+        match package::write_entry(&mut out, e, &mut BufReader::with_capacity(CHUNK, src)) {
+            Ok(()) => {}
+            Err(PackageWriteError::SourceMismatch { .. }) => {
+                tracing::warn!(sha = %e.sha256.to_hex(), "cached media damaged; removed");
+                remove_if_exists(&src_path)?;
+                return Err(CoreError::CorruptMedia {
+                    sha: e.sha256.to_hex(),
+                });
+            }
+            Err(err) => return Err(write_error(err, tmp)),
+        }
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| ctx("writing")(e.into_error()))?;
+    file.sync_all().map_err(ctx("syncing"))?;
+    let files = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+    Ok((files, package_len(verified.bytes.len(), &entries)))
+}
+
+fn write_error(e: PackageWriteError, path: &Path) -> CoreError {
+    match e {
+        PackageWriteError::Package(p) => p.into(),
+        PackageWriteError::Io(io) => CoreError::io(format!("writing {}", path.display()))(io),
+        PackageWriteError::SourceMismatch { path } => CoreError::FileMismatch {
+            path,
+            detail: "the cached copy differs from the manifest".into(),
+        },
+    }
+}
+
+/// The lesson texts by package path, read from where each verified file is now.
+fn lesson_bodies(
+    verified: &VerifiedManifest,
+    source_of: impl Fn(hearth_protocol::ContentHash) -> PathBuf,
+) -> Result<HashMap<String, String>> {
+    let m = &verified.manifest;
+    let mut bodies = HashMap::new();
+    for l in &m.lessons {
+        let f = m.file(&l.body).ok_or(CoreError::ManifestMismatch)?;
+        let p = source_of(f.sha256);
+        let raw = fs::read(&p).map_err(CoreError::io(format!("reading {}", p.display())))?;
+        let text = String::from_utf8(raw).map_err(|_| CoreError::FileMismatch {
+            path: l.body.clone(),
+            detail: "a lesson text is not UTF-8".into(),
+        })?;
+        bodies.insert(l.body.clone(), text);
+    }
+    Ok(bodies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_space_keeps_a_reserve() {
+        assert!(disk_fits(100, DISK_RESERVE + 100).is_ok());
+        let err = disk_fits(100, DISK_RESERVE + 99).unwrap_err();
+        assert_eq!(err.code(), "content.disk_full");
+        assert!(disk_fits(u64::MAX, u64::MAX).is_err());
+    }
+}
