@@ -102,6 +102,18 @@ enum Cmd {
     },
     /// Publishes a course source folder as a signed package.
     Publish { source: PathBuf },
+    /// Writes a published course version as one package file, for a USB stick or a shared
+    /// folder (imported on a device with `hearth import-course FILE`).
+    ExportPackage {
+        /// The course id, e.g. electrician-safety
+        course: String,
+        /// The version (the latest published one if not given).
+        #[arg(long)]
+        version: Option<u32>,
+        /// The package file to write, e.g. /media/usb/electrician-safety.hcp
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Imports a receipt bundle from a USB stick (written by `hearth export-receipts`), with the
     /// same verification as an upload; prints one JSON line per device section.
     ImportReceipts { file: PathBuf },
@@ -232,6 +244,23 @@ fn main() -> Result<()> {
             println!(
                 "published {} version {} ({} files, {} bytes), manifest {}",
                 p.course, p.version, p.files, p.total_size, p.manifest_sha256
+            );
+        }
+        Cmd::ExportPackage {
+            course,
+            version,
+            out,
+        } => {
+            let e = svc
+                .export_package(&course, version, &out)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!(
+                "exported {} version {} ({} files, {} bytes) to {}",
+                e.course,
+                e.version,
+                e.files,
+                e.bytes,
+                out.display()
             );
         }
         Cmd::ImportReceipts { file } => {

@@ -3,6 +3,7 @@
 
 pub mod authoring;
 pub mod ingest;
+pub mod package_export;
 pub mod progress;
 pub mod publish;
 pub mod relay;
