@@ -532,6 +532,37 @@ pub struct StudyOverlap {
     pub first_ms: i64,
 }
 
+/// `POST /v1/classes/{id}/assignments`: what a trainer asks the class to do. With neither
+/// `lesson` nor `exam`, the whole course.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAssignment {
+    pub course: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exam: Option<String>,
+    /// Due date, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<i64>,
+}
+
+/// An assignment as devices and trainers see it (`GET /v1/assignments`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentJson {
+    pub id: String,
+    pub class_id: String,
+    pub course: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exam: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<i64>,
+    pub created_ms: i64,
+}
+
 /// A trainer's signed attendance attestation for a class session, as reported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

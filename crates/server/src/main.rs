@@ -52,6 +52,21 @@ enum Cmd {
         #[arg(long)]
         pin: Option<String>,
     },
+    /// Assigns a lesson, a whole course or an exam to a class (in its trainer's name); devices
+    /// get it with their next sync.
+    Assign {
+        #[arg(long)]
+        class: Uuid,
+        #[arg(long)]
+        course: String,
+        #[arg(long, conflicts_with = "exam")]
+        lesson: Option<String>,
+        #[arg(long)]
+        exam: Option<String>,
+        /// Due this many days from now.
+        #[arg(long)]
+        due_days: Option<u32>,
+    },
     /// Sets or changes the kiosk sign-in PIN of a learner or a trainer (kiosks get it with
     /// their next roster).
     SetPin {
@@ -203,6 +218,25 @@ fn main() -> Result<()> {
         Cmd::AddTrainer { org, name, pin } => {
             let (u, token) = svc.add_trainer(org, &name, pin.as_deref())?;
             println!("user {}\ntoken {token}", u.id);
+        }
+        Cmd::Assign {
+            class,
+            course,
+            lesson,
+            exam,
+            due_days,
+        } => {
+            let due_ms = due_days.map(|d| svc.now() + i64::from(d) * 86_400_000);
+            let a = svc.assign_for_trainer(
+                class,
+                hearth_protocol::wire::NewAssignment {
+                    course,
+                    lesson,
+                    exam,
+                    due_ms,
+                },
+            )?;
+            println!("{}", a.id);
         }
         Cmd::SetPin { person, pin } => {
             svc.set_pin(person, &pin)?;

@@ -1053,3 +1053,113 @@ async fn trainer_and_learner_pins_reach_kiosk_rosters() {
         "13579"
     ));
 }
+
+/// A trainer assigns a lesson and an exam to their class; the devices that concern the class see
+/// them, others do not; bad assignments are refused with their codes and store nothing.
+#[tokio::test]
+async fn trainer_assigns_work_and_devices_pull_it() {
+    let w = World::new().await;
+    w.svc.publish(&fixture_course()).unwrap();
+    let path = format!("/v1/classes/{}/assignments", w.class_a);
+    let post = |token: &str, body: serde_json::Value| {
+        let token = token.to_owned();
+        let path = path.clone();
+        let w = &w;
+        async move {
+            w.post_raw(
+                &path,
+                &token,
+                "application/json",
+                None,
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await
+        }
+    };
+    let day = 86_400_000;
+    let now = w.svc.now();
+    let (s, a) = post(
+        &w.trainer_a,
+        serde_json::json!({"course": "electrician-safety", "lesson": "l1", "dueMs": now + day}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["lesson"], "l1");
+    let (s, _) = post(
+        &w.trainer_a,
+        serde_json::json!({"course": "electrician-safety", "exam": "final"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    for (token, body, status, code) in [
+        (
+            &w.trainer_a,
+            serde_json::json!({"course": "electrician-safety", "lesson": "nope"}),
+            400,
+            "assignment.unknown_lesson",
+        ),
+        (
+            &w.trainer_a,
+            serde_json::json!({"course": "electrician-safety", "lesson": "l1", "exam": "final"}),
+            400,
+            "assignment.invalid",
+        ),
+        (
+            &w.trainer_a,
+            serde_json::json!({"course": "no-such-course"}),
+            400,
+            "assignment.unknown_course",
+        ),
+        (
+            &w.trainer_a,
+            serde_json::json!({"course": "electrician-safety", "dueMs": now - 1}),
+            400,
+            "assignment.due_in_past",
+        ),
+        (
+            &w.trainer_a,
+            serde_json::json!({"course": "electrician-safety", "points": 3}),
+            400,
+            "request.malformed_json",
+        ),
+        (
+            &w.other_trainer_a,
+            serde_json::json!({"course": "electrician-safety"}),
+            403,
+            "auth.forbidden",
+        ),
+        (
+            &w.admin_b,
+            serde_json::json!({"course": "electrician-safety"}),
+            403,
+            "auth.wrong_org",
+        ),
+    ] {
+        let (s, body) = post(token, body).await;
+        assert_eq!(
+            (s, body["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{body}"
+        );
+    }
+    let (_, list) = w.get(&path, &w.trainer_a).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "refusals stored nothing");
+
+    // A kiosk of the organisation and the personal device of a learner in the class see both;
+    // a learner outside any class sees none.
+    let kiosk = w.enroll(w.org_a, None, &key(25)).await;
+    let own = w.enroll(w.org_a, Some(w.learner_a1), &key(26)).await;
+    let other = w.enroll(w.org_a, Some(w.learner_a2), &key(27)).await;
+    for (e, n) in [(&kiosk, 2), (&own, 2), (&other, 0)] {
+        let (s, list) = w.get("/v1/assignments", &e.credential).await;
+        assert_eq!(s, 200);
+        assert_eq!(list.as_array().unwrap().len(), n, "{list}");
+    }
+    let (s, body) = w.get("/v1/assignments", &w.trainer_a).await;
+    assert_eq!(
+        (s, body["code"].as_str().unwrap()),
+        (403, "auth.forbidden"),
+        "{body}"
+    );
+}

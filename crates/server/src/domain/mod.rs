@@ -1,6 +1,7 @@
 //! The service's rules, independent of HTTP and of the storage backend: people and roles,
 //! credentials, enrollment, time anchors, receipt ingest, derived progress, publishing.
 
+pub mod assignments;
 pub mod authoring;
 pub mod ingest;
 pub mod package_export;

@@ -5,9 +5,9 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_protocol::wire::{
-    AnchorJson, BundleResponse, BundleSectionResult, Catalog, ClassProgress, EnrollRequest,
-    EnrollResponse, FlagsReport, HeadJson, LearnerRecord, OrgJson, Rejection, RosterEntry,
-    SyncState, UploadResponse,
+    AnchorJson, AssignmentJson, BundleResponse, BundleSectionResult, Catalog, ClassProgress,
+    EnrollRequest, EnrollResponse, FlagsReport, HeadJson, LearnerRecord, NewAssignment, OrgJson,
+    Rejection, RosterEntry, SyncState, UploadResponse,
 };
 use hearth_protocol::{ContentHash, LearnerId};
 use tower::ServiceExt;
@@ -204,6 +204,39 @@ pub async fn class_progress(
     })
     .await?;
     Ok(Json(r))
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    JsonBody(new): JsonBody<NewAssignment>,
+) -> Result<(StatusCode, Json<AssignmentJson>), ApiError> {
+    let id = parse_uuid(&id, "class.invalid_id")?;
+    let a = blocking(&state, move |svc| svc.assign(&who, id, new)).await?;
+    Ok((StatusCode::CREATED, Json(a.into())))
+}
+
+pub async fn class_assignments(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AssignmentJson>>, ApiError> {
+    let id = parse_uuid(&id, "class.invalid_id")?;
+    let list = blocking(&state, move |svc| {
+        let c = svc.class_for(&who, id)?;
+        Ok(svc.store.assignments(c.org, Some(c.id))?)
+    })
+    .await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+pub async fn device_assignments(
+    State(state): State<AppState>,
+    DeviceAuth(d): DeviceAuth,
+) -> Result<Json<Vec<AssignmentJson>>, ApiError> {
+    let list = blocking(&state, move |svc| svc.assignments_for_device(&d)).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
 pub async fn admin_flags(

@@ -105,6 +105,11 @@ pub fn router(svc: Service, limits: Limits) -> Router {
         .route("/v1/sync/bundle", post(handlers::relay))
         .route("/v1/learners/{id}/record", get(handlers::learner_record))
         .route("/v1/classes/{id}/progress", get(handlers::class_progress))
+        .route(
+            "/v1/classes/{id}/assignments",
+            get(handlers::class_assignments).post(handlers::assign),
+        )
+        .route("/v1/assignments", get(handlers::device_assignments))
         .route("/v1/admin/flags", get(handlers::admin_flags))
         .route("/v1/catalog", get(handlers::catalog))
         .route(

@@ -63,6 +63,21 @@ pub struct Org {
     pub created_ms: i64,
 }
 
+/// A trainer's assignment to a class: a lesson, a whole course (neither lesson nor exam), or an
+/// exam.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub class: Uuid,
+    pub course: String,
+    pub lesson: Option<String>,
+    pub exam: Option<String>,
+    pub due_ms: Option<i64>,
+    pub created_by: Uuid,
+    pub created_ms: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub id: Uuid,
@@ -226,6 +241,9 @@ pub trait Store: Send + Sync + 'static {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
     fn org(&self, id: Uuid) -> StoreResult<Option<Org>>;
     fn create_user(&self, user: &User) -> StoreResult<()>;
+    fn create_assignment(&self, a: &Assignment) -> StoreResult<()>;
+    /// An organisation's assignments, or one class's, oldest first.
+    fn assignments(&self, org: Uuid, class: Option<Uuid>) -> StoreResult<Vec<Assignment>>;
     /// Sets the kiosk PIN verifier of a learner or trainer; false when there is no such person.
     fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool>;
     fn user(&self, id: Uuid) -> StoreResult<Option<User>>;

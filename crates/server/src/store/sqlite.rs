@@ -17,11 +17,12 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("sql/001_init.sql")),
         M::up(include_str!("sql/002_trainer_pins.sql")),
+        M::up(include_str!("sql/003_assignments.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -414,6 +415,54 @@ impl Store for SqliteStore {
             params![id, pin_hash],
         )?;
         Ok(n > 0)
+    }
+
+    fn create_assignment(&self, a: &Assignment) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO assignments (id, org_id, class_id, course, lesson, exam, due_ms,
+                                      created_by, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                a.id.to_string(),
+                a.org.to_string(),
+                a.class.to_string(),
+                a.course,
+                a.lesson,
+                a.exam,
+                a.due_ms,
+                a.created_by.to_string(),
+                a.created_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn assignments(&self, org: Uuid, class: Option<Uuid>) -> StoreResult<Vec<Assignment>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT id, org_id, class_id, course, lesson, exam, due_ms, created_by, created_ms
+             FROM assignments WHERE org_id = ?1 AND (?2 IS NULL OR class_id = ?2)
+             ORDER BY created_ms, id",
+        )?;
+        let out = st
+            .query_map(
+                params![org.to_string(), class.map(|c| c.to_string())],
+                |r| {
+                    Ok(Assignment {
+                        id: uuid_col(r, 0)?,
+                        org: uuid_col(r, 1)?,
+                        class: uuid_col(r, 2)?,
+                        course: r.get(3)?,
+                        lesson: r.get(4)?,
+                        exam: r.get(5)?,
+                        due_ms: r.get(6)?,
+                        created_by: uuid_col(r, 7)?,
+                        created_ms: r.get(8)?,
+                    })
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
     }
 
     fn create_class(&self, c: &Class) -> StoreResult<()> {

@@ -1,0 +1,104 @@
+//! Assignments: a trainer asks a class to study a lesson or a course, or to sit an exam, maybe by
+//! a due date. Devices pull the assignments that concern them with every sync: a learner's own
+//! device those of the learner's class, a kiosk those of every class of its organisation.
+
+use hearth_protocol::wire::{AssignmentJson, NewAssignment};
+use uuid::Uuid;
+
+use super::{Principal, Service, ServiceError, ServiceResult};
+use crate::store::{Assignment, Device};
+
+impl From<Assignment> for AssignmentJson {
+    fn from(a: Assignment) -> Self {
+        AssignmentJson {
+            id: a.id.to_string(),
+            class_id: a.class.to_string(),
+            course: a.course,
+            lesson: a.lesson,
+            exam: a.exam,
+            due_ms: a.due_ms,
+            created_ms: a.created_ms,
+        }
+    }
+}
+
+impl Service {
+    /// The class's trainer (or an administrator) assigns work to the class. The course, and the
+    /// lesson or exam named, must be published.
+    pub fn assign(
+        &self,
+        who: &Principal,
+        class: Uuid,
+        new: NewAssignment,
+    ) -> ServiceResult<Assignment> {
+        let class = self.class_for(who, class)?;
+        let Principal::User(user) = who else {
+            return Err(ServiceError::Forbidden(
+                "auth.forbidden",
+                "assigning needs the class's trainer",
+            ));
+        };
+        let invalid = |code, msg: &str| Err(ServiceError::Invalid(code, msg.into()));
+        if new.lesson.is_some() && new.exam.is_some() {
+            return invalid(
+                "assignment.invalid",
+                "an assignment names a lesson or an exam, not both",
+            );
+        }
+        let Some(m) = self.latest_manifest(&new.course)? else {
+            return invalid("assignment.unknown_course", "no such course is published");
+        };
+        if let Some(l) = &new.lesson
+            && !m.manifest.lessons.iter().any(|x| x.id.as_str() == l)
+        {
+            return invalid("assignment.unknown_lesson", "the course has no such lesson");
+        }
+        if let Some(e) = &new.exam
+            && !m.manifest.exams.iter().any(|x| x.id.as_str() == e)
+        {
+            return invalid("assignment.unknown_exam", "the course has no such exam");
+        }
+        let now = self.now();
+        if new.due_ms.is_some_and(|d| d <= now) {
+            return invalid("assignment.due_in_past", "the due date has passed");
+        }
+        let a = Assignment {
+            id: self.new_uuid(),
+            org: class.org,
+            class: class.id,
+            course: new.course,
+            lesson: new.lesson,
+            exam: new.exam,
+            due_ms: new.due_ms,
+            created_by: user.id,
+            created_ms: now,
+        };
+        self.store.create_assignment(&a)?;
+        Ok(a)
+    }
+
+    /// `hearth-server assign`: the operator assigns in the name of the class's trainer.
+    pub fn assign_for_trainer(&self, class: Uuid, new: NewAssignment) -> ServiceResult<Assignment> {
+        let c = self
+            .store
+            .class(class)?
+            .ok_or(ServiceError::NotFound("class.not_found", "no such class"))?;
+        let trainer = self.store.user(c.trainer)?.ok_or(ServiceError::NotFound(
+            "user.not_found",
+            "the class has no trainer",
+        ))?;
+        self.assign(&Principal::User(trainer), class, new)
+    }
+
+    /// The assignments `device` should show: its learner's class (personal device) or all the
+    /// organisation's (kiosk).
+    pub fn assignments_for_device(&self, device: &Device) -> ServiceResult<Vec<Assignment>> {
+        match device.learner {
+            None => Ok(self.store.assignments(device.org, None)?),
+            Some(l) => match self.store.learner(l)?.and_then(|l| l.class) {
+                Some(class) => Ok(self.store.assignments(device.org, Some(class))?),
+                None => Ok(Vec::new()),
+            },
+        }
+    }
+}
