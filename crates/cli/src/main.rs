@@ -9,6 +9,10 @@
 //! | 2 | wrong usage (from clap) |
 //! | 3 | `sync`: the service cannot be reached (offline); nothing was lost |
 //! | 4 | `sync`: the service answered, but receipts are still waiting (a gap or a rejection) |
+//!
+//! `import-course` refuses a package it cannot trust with exit code 1 and the refusal's code
+//! (`package.*`, `manifest.*`, `content.*`; docs/package-format.md lists them); nothing of a
+//! refused package is kept.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +22,7 @@ use clap::{Parser, Subcommand};
 use hearth_core::sync::http::{self, HttpTransport};
 use hearth_core::sync::{SyncError, TransportError, sync_round};
 use hearth_core::{CoreError, Env, Hearth};
+use hearth_protocol::CourseId;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +83,29 @@ enum Command {
         /// A file written by `hearth export-receipts` on another device.
         file: PathBuf,
     },
+    /// List the courses on this device (installed, with their sizes) and the service's catalog
+    /// as last fetched.
+    Courses,
+    /// Import a course package file from a USB stick or a shared folder. The device must be
+    /// enrolled: the package must be signed by a publisher this device trusts.
+    #[command(after_help = IMPORT_HELP)]
+    ImportCourse {
+        /// The package file, e.g. /media/usb/electrician-safety.hcp
+        file: PathBuf,
+    },
+    /// Write an installed course as one package file, for another device (`hearth
+    /// import-course`).
+    ExportCourse {
+        /// The course id, e.g. electrician-safety
+        #[arg(value_parser = parse_course)]
+        course: CourseId,
+        /// The version (the newest installed one if not given).
+        #[arg(long)]
+        version: Option<u32>,
+        /// The package file to write, e.g. /media/usb/electrician-safety.hcp
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Send every waiting receipt to the service now.
     Sync {
         /// Receipts per upload batch.
@@ -92,6 +120,20 @@ enum LearnersCommand {
     List,
     /// Add a local learner profile.
     Add { name: String },
+}
+
+const IMPORT_HELP: &str = "\
+Every check is made before the course appears: the publisher's signature, the package's limits,
+each file's size and SHA-256. A refused package exits with code 1 and `error[CODE]: message`
+(for example package.truncated, package.hash_mismatch, manifest.unknown_publisher,
+content.not_enrolled, content.budget_exceeded, content.disk_full); nothing of it is kept.";
+
+fn parse_course(s: &str) -> Result<CourseId, String> {
+    CourseId::new(s).map_err(|_| format!("{s:?} is not a course id (a-z 0-9 . _ -)"))
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 /// Exit code for "the service cannot be reached".
@@ -270,6 +312,147 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+        Command::Courses => {
+            let installed = hearth.installed_courses()?;
+            let catalog = hearth.cached_catalog()?;
+            let usage = hearth.content_usage()?;
+            let budget = hearth.content_budget()?;
+            let is_installed =
+                |c: &CourseId, v: u32| installed.iter().any(|i| i.course == *c && i.version == v);
+            let catalog_json = catalog.as_ref().map(|cat| {
+                cat.courses
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "course": e.course,
+                            "version": e.version,
+                            "title": e.title,
+                            "totalSize": e.total_size,
+                            "installed": is_installed(&e.course, e.version),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let installed_json: Vec<_> = installed
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "course": c.course,
+                        "version": c.version,
+                        "title": c.title,
+                        "language": c.language,
+                        "totalSize": c.total_size,
+                        "lessons": c.lessons.len(),
+                        "installedMs": c.installed_ms,
+                    })
+                })
+                .collect();
+            print(
+                cli.json,
+                serde_json::json!({
+                    "installed": installed_json,
+                    "catalog": catalog_json,
+                    "cacheBytes": usage,
+                    "budgetBytes": budget,
+                }),
+                || {
+                    let mut out = vec!["installed:".to_owned()];
+                    if installed.is_empty() {
+                        out.push("  (none)".into());
+                    }
+                    for c in &installed {
+                        out.push(format!(
+                            "  {}  v{}  {}  {}  {} lessons",
+                            c.course,
+                            c.version,
+                            c.title,
+                            megabytes(c.total_size),
+                            c.lessons.len()
+                        ));
+                    }
+                    match &catalog {
+                        None => out.push("catalog: not fetched yet".into()),
+                        Some(cat) => {
+                            out.push("catalog (as last fetched):".into());
+                            for e in &cat.courses {
+                                out.push(format!(
+                                    "  {}  v{}  {}  {}  {}",
+                                    e.course,
+                                    e.version,
+                                    e.title,
+                                    megabytes(e.total_size),
+                                    if is_installed(&e.course, e.version) {
+                                        "installed"
+                                    } else {
+                                        "not installed"
+                                    }
+                                ));
+                            }
+                        }
+                    }
+                    out.push(format!(
+                        "cache: {} of a {} budget",
+                        megabytes(usage),
+                        megabytes(budget)
+                    ));
+                    out.join("\n")
+                },
+            );
+        }
+        Command::ImportCourse { file } => {
+            let c = hearth.import_course(&file)?;
+            print(
+                cli.json,
+                serde_json::json!({
+                    "course": c.course,
+                    "version": c.version,
+                    "title": c.title,
+                    "totalSize": c.total_size,
+                    "lessons": c.lessons.len(),
+                }),
+                || {
+                    format!(
+                        "imported {} version {} ({}, {} lessons, {})",
+                        c.course,
+                        c.version,
+                        c.title,
+                        c.lessons.len(),
+                        megabytes(c.total_size)
+                    )
+                },
+            );
+        }
+        Command::ExportCourse {
+            course,
+            version,
+            to,
+        } => {
+            let version = match version {
+                Some(v) => v,
+                None => hearth
+                    .installed_courses()?
+                    .iter()
+                    .filter(|c| c.course == course)
+                    .map(|c| c.version)
+                    .max()
+                    .ok_or_else(|| Exit {
+                        code: "content.not_installed".into(),
+                        message: format!("no version of course {course} is installed"),
+                        status: 1,
+                    })?,
+            };
+            let e = hearth.export_course(&course, version, &to)?;
+            print(cli.json, serde_json::json!(e), || {
+                format!(
+                    "wrote {} version {} ({} files, {}) to {}",
+                    e.course,
+                    e.version,
+                    e.files,
+                    megabytes(e.bytes),
+                    e.path.display()
+                )
             });
         }
         Command::Sync { batch } => {
