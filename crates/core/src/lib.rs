@@ -11,6 +11,7 @@
 //! DATA_DIR/device.key   the device's Ed25519 key, owner-only
 //! ```
 
+mod assignments;
 pub mod content;
 pub mod env;
 mod error;
@@ -32,7 +33,8 @@ pub use env::{Clock, Entropy, Env, ManualClock, SeededEntropy, SystemClock};
 pub use error::{CoreError, Result};
 pub use identity::DeviceKey;
 pub use store::{
-    Changes, Enrollment, Learner, LedgerStatus, OutboxItem, ReceiptSummary, RosterPerson,
+    Assignment, Changes, Enrollment, Learner, LedgerStatus, OutboxItem, ReceiptSummary,
+    RosterPerson,
 };
 
 use store::Store;

@@ -10,6 +10,7 @@
 //!   creation never leaves a half-made store behind.
 //! - All writes go through [`Store::write`], one immediate transaction that reports what changed.
 
+mod assignments;
 mod content;
 mod device;
 mod enrollment;
@@ -28,6 +29,7 @@ use serde::Serialize;
 use crate::error::{CoreError, Result};
 use crate::identity::sync_dir;
 
+pub use assignments::Assignment;
 pub use content::{
     CourseSummary, ExamItemView, ExamView, FileRow, LessonSummary, LessonText, QuizItemView,
 };
@@ -43,12 +45,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/001_init.sql")),
         M::up(include_str!("sql/002_enrollment.sql")),
         M::up(include_str!("sql/003_content.sql")),
+        M::up(include_str!("sql/004_assignments.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    3
+    4
 }
 
 /// What a write changed, so a front end knows what to refresh.
@@ -58,6 +61,7 @@ pub struct Changes {
     pub device: bool,
     pub learners: bool,
     pub receipts: bool,
+    pub assignments: bool,
 }
 
 /// An open write transaction; its methods (in the submodules) record what they change.

@@ -7,11 +7,48 @@ use hearth_protocol::wire::{
     self, AnchorJson, BATCH_CONTENT_TYPE, EnrollRequest, EnrollResponse, ReceiptStatus, SyncState,
     UploadResponse,
 };
-use hearth_protocol::{DeviceId, ErrorBody, PublicKey, TimeAnchor};
+use hearth_protocol::{CourseId, DeviceId, ErrorBody, ExamId, LessonId, PublicKey, TimeAnchor};
 use serde::de::DeserializeOwned;
 
 use super::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome};
-use crate::{Enrollment, RosterPerson};
+use crate::{Assignment, Enrollment, RosterPerson};
+
+/// The most assignments one pull keeps (a class gets a handful a week).
+pub const MAX_ASSIGNMENTS: usize = 10_000;
+
+fn assignments_from_wire(
+    list: Vec<wire::AssignmentJson>,
+) -> Result<Vec<Assignment>, TransportError> {
+    if list.len() > MAX_ASSIGNMENTS {
+        return Err(TransportError::Malformed(format!(
+            "{} assignments (at most {MAX_ASSIGNMENTS})",
+            list.len()
+        )));
+    }
+    let bad = |what: &str| TransportError::Malformed(format!("assignment with a bad {what}"));
+    list.into_iter()
+        .map(|a| {
+            CourseId::new(&a.course).map_err(|_| bad("course"))?;
+            if let Some(l) = &a.lesson {
+                LessonId::new(l).map_err(|_| bad("lesson"))?;
+            }
+            if let Some(e) = &a.exam {
+                ExamId::new(e).map_err(|_| bad("exam"))?;
+            }
+            let id = uuid::Uuid::parse_str(&a.id).map_err(|_| bad("id"))?;
+            let class = uuid::Uuid::parse_str(&a.class_id).map_err(|_| bad("class"))?;
+            Ok(Assignment {
+                id: id.to_string(),
+                class_id: class.to_string(),
+                course: a.course,
+                lesson: a.lesson,
+                exam: a.exam,
+                due_ms: a.due_ms,
+                created_ms: a.created_ms,
+            })
+        })
+        .collect()
+}
 
 /// zstd level for uploads: receipts compress well at low levels, and cheap laptops pay for more.
 const ZSTD_LEVEL: i32 = 3;
@@ -151,6 +188,20 @@ impl HttpTransport {
             .await
             .map_err(unreachable)?;
         answer(resp).await
+    }
+
+    /// `GET /v1/assignments`: what the trainers of this device's classes assigned. The answer is
+    /// checked like any untrusted input: ids must be slugs, at most [`MAX_ASSIGNMENTS`] of them.
+    pub async fn assignments(&self) -> Result<Vec<Assignment>, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, "/v1/assignments"))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let list: Vec<wire::AssignmentJson> = answer(resp).await?;
+        assignments_from_wire(list)
     }
 
     /// `GET /v1/sync/state`: the service's view of this device.
