@@ -89,6 +89,8 @@ pub enum CoreError {
     LessonNotFound { lesson: String },
     #[error(transparent)]
     Kiosk(crate::kiosk::KioskError),
+    #[error(transparent)]
+    Study(crate::study::StudyError),
 }
 
 impl CoreError {
@@ -127,6 +129,7 @@ impl CoreError {
             CoreError::CourseNotInstalled { .. } => "content.not_installed",
             CoreError::LessonNotFound { .. } => "content.lesson_not_found",
             CoreError::Kiosk(k) => k.code(),
+            CoreError::Study(s) => s.code(),
         }
     }
 

@@ -18,6 +18,7 @@ mod error;
 pub mod identity;
 pub mod kiosk;
 mod store;
+pub mod study;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +72,8 @@ pub struct Hearth {
     data_dir: PathBuf,
     /// This app run's number; receipts' monotonic stamps name it.
     run: u32,
+    /// The open lesson of this app run, if any.
+    study: study::Study,
 }
 
 impl Hearth {
@@ -127,6 +130,7 @@ impl Hearth {
             env,
             data_dir: data_dir.to_owned(),
             run,
+            study: study::Study::default(),
         })
     }
 
@@ -183,6 +187,17 @@ impl Hearth {
     /// and commits it in one transaction. When this returns `Ok`, the receipt is on disk and
     /// survives a crash or a power cut.
     pub fn record(&mut self, learner: LearnerId, event: Event) -> Result<RecordedReceipt> {
+        self.record_with(learner, event, |_, _| Ok(()))
+    }
+
+    /// [`Hearth::record`], also running `also` in the receipt's transaction (state kept beside
+    /// the ledger is then never out of step with it).
+    pub(crate) fn record_with(
+        &mut self,
+        learner: LearnerId,
+        event: Event,
+        also: impl FnOnce(&mut store::Tx<'_>, &RecordedReceipt) -> Result<()>,
+    ) -> Result<RecordedReceipt> {
         let mono = self.mono();
         let wall_ms = self.env.clock.wall_ms();
         let (device, key) = (self.key.device_id(), &self.key);
@@ -204,13 +219,15 @@ impl Hearth {
             };
             let signed = body.sign(key.pair())?;
             tx.insert_receipt(&signed)?;
-            Ok(RecordedReceipt {
+            let recorded = RecordedReceipt {
                 seq: body.seq,
                 id: signed.id(),
                 learner,
                 kind: body.event.kind(),
                 wall_ms,
-            })
+            };
+            also(tx, &recorded)?;
+            Ok(recorded)
         })?;
         Ok(recorded)
     }

@@ -16,6 +16,7 @@ mod device;
 mod enrollment;
 mod learners;
 mod ledger;
+mod study;
 
 use std::fs;
 use std::io::Read;
@@ -36,6 +37,7 @@ pub use content::{
 pub use enrollment::{Enrollment, RosterPerson};
 pub use learners::Learner;
 pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
+pub(crate) use study::{AttemptRow, AttemptState};
 
 /// `PRAGMA application_id` of a Hearth store: "HRTH".
 const APPLICATION_ID: u32 = 0x4852_5448;
@@ -46,12 +48,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/002_enrollment.sql")),
         M::up(include_str!("sql/003_content.sql")),
         M::up(include_str!("sql/004_assignments.sql")),
+        M::up(include_str!("sql/005_study.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    4
+    5
 }
 
 /// What a write changed, so a front end knows what to refresh.

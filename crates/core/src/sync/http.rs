@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use hearth_protocol::wire::{
-    self, AnchorJson, BATCH_CONTENT_TYPE, EnrollRequest, EnrollResponse, ReceiptStatus, SyncState,
-    UploadResponse,
+    self, AnchorJson, BATCH_CONTENT_TYPE, EnrollRequest, EnrollResponse, LearnerRecord,
+    ReceiptStatus, SyncState, UploadResponse,
 };
-use hearth_protocol::{CourseId, DeviceId, ErrorBody, ExamId, LessonId, PublicKey, TimeAnchor};
+use hearth_protocol::{
+    CourseId, DeviceId, ErrorBody, ExamId, LearnerId, LessonId, PublicKey, TimeAnchor,
+};
 use serde::de::DeserializeOwned;
 
 use super::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome};
@@ -204,6 +206,20 @@ impl HttpTransport {
         assignments_from_wire(list)
     }
 
+    /// `GET /v1/learners/{id}/record`: a learner's derived record (credit, results,
+    /// certificates); a device may read the learners of its organisation (a personal device
+    /// only its own).
+    pub async fn record(&self, learner: LearnerId) -> Result<LearnerRecord, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, &format!("/v1/learners/{learner}/record")))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        answer(resp).await
+    }
+
     /// `GET /v1/sync/state`: the service's view of this device.
     pub async fn state(&self) -> Result<SyncState, TransportError> {
         let resp = self
@@ -220,6 +236,13 @@ impl HttpTransport {
 impl SyncTransport for HttpTransport {
     async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
         anchor(&self.state().await?.anchor)
+    }
+
+    async fn learner_record(
+        &self,
+        learner: LearnerId,
+    ) -> Result<Option<LearnerRecord>, TransportError> {
+        self.record(learner).await.map(Some)
     }
 
     async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {

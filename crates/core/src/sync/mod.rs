@@ -1,5 +1,6 @@
 //! The sync engine: one round uploads the outbox in chain order and marks what the service
-//! acknowledged; [`schedule`] decides when rounds run.
+//! acknowledged, then pulls the learners' records (credit, grades, certificates) that may have
+//! changed ([`pull`] decides which); [`schedule`] decides when rounds run.
 //!
 //! The network is injected through [`SyncTransport`]; the HTTP implementation converts the wire
 //! messages of `hearth_protocol::wire` into the domain types here at once. A round holds the
@@ -7,12 +8,14 @@
 //! at a time, so memory does not grow with the outbox.
 
 pub mod http;
+pub mod pull;
 pub mod schedule;
 
 use std::future::Future;
 use std::sync::Mutex;
 
-use hearth_protocol::{ChainHead, ErrorBody, PublicKey, TimeAnchor};
+use hearth_protocol::wire::LearnerRecord;
+use hearth_protocol::{ChainHead, ErrorBody, LearnerId, PublicKey, TimeAnchor};
 use serde::Serialize;
 
 use crate::{CoreError, Hearth};
@@ -63,6 +66,15 @@ pub trait SyncTransport: Send + Sync {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> impl Future<Output = Result<UploadOutcome, TransportError>> + Send;
+    /// A learner's record as the service derives it. `Ok(None)`: this transport does not pull
+    /// records (the default), and the round skips the pull step.
+    fn learner_record(
+        &self,
+        learner: LearnerId,
+    ) -> impl Future<Output = Result<Option<LearnerRecord>, TransportError>> + Send {
+        let _ = learner;
+        std::future::ready(Ok(None))
+    }
 }
 
 /// What one round did.
@@ -79,6 +91,10 @@ pub struct RoundReport {
     pub acked_seq: u64,
     /// Receipts still waiting after the round.
     pub left: u64,
+    /// Learners' records pulled and kept.
+    pub records_pulled: u32,
+    /// Records that could not be pulled (tried again next round; receipts are not affected).
+    pub records_failed: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +172,66 @@ pub async fn sync_round(
     let status = locked(hearth).ledger_status()?;
     report.acked_seq = status.acked_seq;
     report.left = status.pending;
+    pull_records(hearth, transport, &mut report).await?;
     Ok(report)
+}
+
+/// The pull step: fetches the records [`pull::plan_pulls`] picks and keeps them. It runs after
+/// every acknowledgement is marked and changes nothing about receipts; a failed request is
+/// counted and tried again next round (an unreachable service ends the step).
+async fn pull_records(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    report: &mut RoundReport,
+) -> Result<(), SyncError> {
+    let (plan, acked) = {
+        let h = locked(hearth);
+        (h.records_to_pull()?, h.ledger_status()?.acked_seq)
+    };
+    for learner in plan {
+        match transport.learner_record(learner).await {
+            Ok(None) => break,
+            Ok(Some(record)) if record.learner_id != learner => {
+                tracing::warn!(%learner, "the service sent another learner's record");
+                report.records_failed += 1;
+            }
+            Ok(Some(record)) => {
+                locked(hearth).keep_learner_record(&record, acked)?;
+                report.records_pulled += 1;
+            }
+            Err(e) => {
+                tracing::warn!(%learner, error = %e, "could not pull a learner's record");
+                report.records_failed += 1;
+                if matches!(e, TransportError::Unreachable(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Hearth {
+    /// The learners whose records the next sync round pulls (see [`pull`]).
+    pub fn records_to_pull(&self) -> Result<Vec<LearnerId>, CoreError> {
+        let owner = self.store.enrollment()?.and_then(|e| e.owner);
+        let acked = self.store.status()?.acked_seq;
+        let candidates: Vec<pull::PullCandidate> = self
+            .store
+            .pull_rows(owner)?
+            .into_iter()
+            .map(|r| pull::PullCandidate {
+                learner: r.learner,
+                last_seq: r.last_seq,
+                pulled: r.pulled,
+            })
+            .collect();
+        Ok(pull::plan_pulls(
+            &candidates,
+            acked,
+            self.env.clock.wall_ms(),
+        ))
+    }
 }
 
 /// What the UI shows about sync, always up to date.

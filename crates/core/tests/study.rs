@@ -1,0 +1,718 @@
+//! Studying on a real temporary store with a manual clock: the lesson player's active time,
+//! first viewing of media, practice feedback, timed exams, the progress page, and the sync
+//! round's pull of the learner's record (against an in-memory service).
+
+use std::sync::{Arc, Mutex};
+
+use hearth_core::content::{DownloadOptions, MemorySource, Progress};
+use hearth_core::study::{AttemptStatus, EXAM_GRACE_MS, IDLE_AFTER_MS, SessionState};
+use hearth_core::sync::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome, sync_round};
+use hearth_core::{Clock, Enrollment, Env, Hearth, ManualClock, RosterPerson};
+use hearth_protocol::manifest::{Exam, ExamItem, FileEntry, Lesson, Manifest, Quiz, QuizItem};
+use hearth_protocol::wire::{CertificateJson, CourseProgress, ExamResult, LearnerRecord};
+use hearth_protocol::{
+    Answer, ChainHead, ContentHash, CourseId, DeviceId, Envelope, Event, ExamId, ItemAnswer,
+    ItemId, LearnerId, LessonId, PublicKey, QuizId, ReceiptBody, TimeAnchor,
+};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+const T0: i64 = 1_795_939_200_000; // 2026-11-29T08:00:00Z
+
+fn key(seed: u8) -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap()
+}
+
+fn pk(k: &Ed25519KeyPair) -> PublicKey {
+    PublicKey::from_slice(k.public_key().as_ref()).unwrap()
+}
+
+fn course() -> CourseId {
+    CourseId::new("electrician-safety").unwrap()
+}
+
+fn l1() -> LessonId {
+    LessonId::new("l1").unwrap()
+}
+
+fn exam_id() -> ExamId {
+    "final".parse().unwrap()
+}
+
+const VIDEO: &[u8] = b"not really a video, but 60 seconds long";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    h: Hearth,
+    clock: Arc<ManualClock>,
+    learner: LearnerId,
+    video: ContentHash,
+}
+
+/// A personal device enrolled for one roster learner, with a course installed: one lesson with
+/// a 60 s video, a practice quiz (one single-choice, one multiple-choice item) and a 30-minute
+/// exam.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let (env, clock) = Env::deterministic(T0, 11);
+    let mut h = Hearth::open(&path, env).unwrap();
+    let learner = LearnerId::from_random_bytes([7; 16]);
+    let anchor_key = key(9);
+    let enrollment = Enrollment {
+        service_url: "http://127.0.0.1:1".into(),
+        credential: "hd1_test".into(),
+        credential_expires_ms: i64::MAX,
+        org_id: "org".into(),
+        org_name: "培训中心".into(),
+        owner: Some(learner),
+        anchor_key: pk(&anchor_key),
+        publisher_keys: vec![pk(&key(1))],
+        enrolled_ms: T0,
+    };
+    let roster = [RosterPerson {
+        id: learner,
+        name: "李娜".into(),
+        role: "learner".into(),
+        pin_hash: None,
+    }];
+    let anchor = TimeAnchor::issue(&anchor_key, DeviceId::for_key(&h.device().public_key), T0);
+    h.apply_enrollment(&enrollment, &roster, anchor).unwrap();
+
+    let src = MemorySource::new();
+    let body = "# 安全用电\n\n断电后再检修。\n".to_owned();
+    let entry = |path: &str, bytes: &[u8], media_type: &str, duration_ms| FileEntry {
+        path: path.into(),
+        sha256: ContentHash::of(bytes),
+        size: bytes.len() as u64,
+        media_type: media_type.into(),
+        duration_ms,
+    };
+    let m = Manifest {
+        course: course(),
+        version: 1,
+        title: "电工安全".into(),
+        description: "安全基础".into(),
+        language: "zh-CN".into(),
+        published_ms: 1,
+        lessons: vec![Lesson {
+            id: l1(),
+            title: "第一课".into(),
+            body: "lessons/l1.md".into(),
+            media: vec!["media/intro.mp4".into()],
+            credit_ms: 3_600_000,
+        }],
+        quizzes: vec![Quiz {
+            id: "q1".parse().unwrap(),
+            lesson: l1(),
+            items: vec![
+                QuizItem {
+                    id: ItemId::new("i1").unwrap(),
+                    prompt: "检修前要做什么？".into(),
+                    options: vec!["断电".into(), "唱歌".into()],
+                    correct: vec![0],
+                },
+                QuizItem {
+                    id: ItemId::new("i2").unwrap(),
+                    prompt: "哪些是绝缘工具？".into(),
+                    options: vec!["绝缘手套".into(), "铁丝".into(), "绝缘鞋".into()],
+                    correct: vec![0, 2],
+                },
+            ],
+        }],
+        exams: vec![Exam {
+            id: exam_id(),
+            title: "结业考试".into(),
+            duration_min: 30,
+            pass_percent: 60,
+            items: vec![
+                ExamItem {
+                    id: ItemId::new("e1").unwrap(),
+                    prompt: "验电用什么？".into(),
+                    options: vec!["验电笔".into(), "手指".into()],
+                    multiple: false,
+                    points: 10,
+                },
+                ExamItem {
+                    id: ItemId::new("e2").unwrap(),
+                    prompt: "触电后先做什么？".into(),
+                    options: vec!["切断电源".into(), "拉人".into()],
+                    multiple: false,
+                    points: 10,
+                },
+            ],
+        }],
+        files: vec![
+            entry("lessons/l1.md", body.as_bytes(), "text/markdown", None),
+            entry("media/intro.mp4", VIDEO, "video/mp4", Some(60_000)),
+        ],
+    };
+    src.add_manifest(&course(), 1, m.sign(&key(1)).unwrap());
+    src.add_file(body.into_bytes());
+    let video = src.add_file(VIDEO.to_vec());
+    let mut ignore = |_: &Progress| {};
+    h.download_course(&src, &course(), 1, DownloadOptions::default(), &mut ignore)
+        .await
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        dir: path,
+        h,
+        clock,
+        learner,
+        video,
+    }
+}
+
+/// Every receipt on the device, decoded: (seq, event).
+fn events(h: &Hearth) -> Vec<(u64, Event)> {
+    let key = h.device().public_key;
+    h.outbox(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            let r = Envelope::from_bytes(o.envelope).verify(&key).unwrap();
+            let body: &ReceiptBody = r.body();
+            (o.seq, body.event.clone())
+        })
+        .collect()
+}
+
+fn active_total(h: &Hearth) -> u64 {
+    events(h)
+        .into_iter()
+        .map(|(_, e)| match e {
+            Event::ActiveStudy { active_ms, .. } => u64::from(active_ms),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn active_time_counts_only_while_focused_and_active_and_becomes_receipts() {
+    let Fixture {
+        mut h,
+        clock,
+        learner,
+        ..
+    } = fixture().await;
+    let opened = h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    assert_eq!(opened.lesson.title, "第一课");
+    assert_eq!(opened.media.len(), 1);
+    assert_eq!(opened.media[0].seek_limit_ms, Some(2_000));
+    assert_eq!(opened.practice.len(), 2);
+    assert!(opened.practice[1].multiple);
+    assert_eq!(opened.session.state, SessionState::Active);
+    assert!(matches!(
+        events(&h).last().unwrap().1,
+        Event::LessonOpened { .. }
+    ));
+
+    // 30 s focused with input: one active_study receipt of 30 s.
+    for _ in 0..6 {
+        clock.advance(5_000);
+        h.study_activity(true, true).unwrap();
+    }
+    assert_eq!(active_total(&h), 30_000);
+    // 10 s more, then the window loses focus: flushed at once.
+    clock.advance(10_000);
+    let v = h.study_activity(false, false).unwrap();
+    assert_eq!((v.state, v.recorded_ms), (SessionState::Unfocused, 10_000));
+    // A minute unfocused counts nothing.
+    clock.advance(60_000);
+    h.study_activity(false, true).unwrap();
+    clock.advance(5_000);
+    h.study_activity(true, true).unwrap();
+    clock.advance(5_000);
+    let left = h.leave_lesson().unwrap().unwrap();
+    assert_eq!(left.state, SessionState::Closed);
+    assert_eq!(left.counted_ms, 45_000);
+    assert_eq!(active_total(&h), 45_000);
+    assert!(h.study_session().is_none());
+    assert_eq!(
+        h.study_activity(true, true).unwrap_err().code(),
+        "study.no_open_lesson"
+    );
+
+    let p = h.learner_progress(learner, 480).unwrap();
+    assert_eq!((p.local_study_ms, p.waiting_ms), (45_000, 45_000));
+    assert_eq!(p.credited_ms, None, "no record pulled yet");
+    assert_eq!(p.days.len(), 1);
+    assert_eq!(p.days[0].day, "2026-11-29");
+    assert_eq!(p.days[0].active_ms, 45_000);
+}
+
+#[tokio::test]
+async fn the_presence_check_stops_credit_until_answered_and_is_recorded() {
+    let Fixture {
+        mut h,
+        clock,
+        learner,
+        ..
+    } = fixture().await;
+    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    // Focused, no input (a video playing): counted up to the idle limit, then the check opens.
+    let mut state = SessionState::Active;
+    for _ in 0..70 {
+        clock.advance(5_000);
+        state = h.study_activity(true, false).unwrap().state;
+    }
+    assert_eq!(state, SessionState::AwaitingPresence);
+    assert_eq!(active_total(&h), IDLE_AFTER_MS);
+    clock.advance(40_000);
+    let v = h.confirm_presence().unwrap();
+    assert_eq!(v.state, SessionState::Active);
+    let checks: Vec<u32> = events(&h)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::AttendanceCheck(hearth_protocol::AttendanceCheck::PresencePrompt {
+                waited_ms,
+                ..
+            }) => Some(waited_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks, vec![50_000 + 40_000]);
+    clock.advance(10_000);
+    h.study_activity(true, true).unwrap();
+    let v = h.complete_lesson().unwrap();
+    assert_eq!(v.recorded_ms, 10_000);
+    assert!(matches!(
+        events(&h).last().unwrap().1,
+        Event::LessonCompleted { .. }
+    ));
+    assert_eq!(active_total(&h), IDLE_AFTER_MS + 10_000);
+    assert!(active_total(&h) <= clock.mono_ms());
+}
+
+#[tokio::test]
+async fn a_video_cannot_be_skipped_ahead_on_first_viewing() {
+    let Fixture {
+        mut h,
+        clock,
+        learner,
+        video,
+        dir,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    assert_eq!(
+        h.media_watched(&video, 0, 10_000).unwrap_err().code(),
+        "study.no_open_lesson"
+    );
+    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    clock.advance(10_000);
+    let p = h.media_watched(&video, 0, 10_000).unwrap();
+    assert_eq!((p.furthest_ms, p.finished), (10_000, false));
+    let before = events(&h).len();
+    let err = h.media_watched(&video, 30_000, 40_000).unwrap_err();
+    assert_eq!(err.code(), "study.skip_ahead");
+    assert_eq!(
+        events(&h).len(),
+        before,
+        "a refused segment records nothing"
+    );
+    assert!(!h.check_seek(&video, 40_000).unwrap().allowed);
+    assert!(h.check_seek(&video, 5_000).unwrap().allowed);
+    assert_eq!(h.check_seek(&video, 0).unwrap().limit_ms, Some(12_000));
+    assert_eq!(
+        h.media_watched(&ContentHash::of(b"other"), 0, 1)
+            .unwrap_err()
+            .code(),
+        "study.unknown_media"
+    );
+    assert_eq!(
+        h.media_watched(&video, 5_000, 5_000).unwrap_err().code(),
+        "study.bad_segment"
+    );
+    clock.advance(50_000);
+    let p = h.media_watched(&video, 10_000, 60_000).unwrap();
+    assert!(p.finished);
+    assert!(h.check_seek(&video, 50_000).unwrap().allowed);
+    let segments: Vec<(u32, u32)> = events(&h)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::MediaWatched { from_ms, to_ms, .. } => Some((from_ms, to_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(segments, vec![(0, 10_000), (10_000, 60_000)]);
+    h.leave_lesson().unwrap();
+    drop(h);
+
+    // The position is stored: after a restart the video is still free to seek.
+    let mut h = Hearth::open(&dir, Env::deterministic(T0 + 100_000, 12).0).unwrap();
+    assert!(h.media_progress(learner, &video).unwrap().finished);
+    let opened = h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    assert_eq!(opened.media[0].seek_limit_ms, None);
+}
+
+#[tokio::test]
+async fn practice_answers_get_immediate_feedback_and_are_recorded() {
+    let Fixture { mut h, learner, .. } = fixture().await;
+    let q1: QuizId = "q1".parse().unwrap();
+    let i1 = ItemId::new("i1").unwrap();
+    let i2 = ItemId::new("i2").unwrap();
+    let wrong = h
+        .answer_practice(learner, &course(), 1, &q1, &i1, Answer::Choices(vec![1]))
+        .unwrap();
+    assert!(!wrong.correct);
+    assert_eq!(wrong.correct_options, vec![0]);
+    let right = h
+        .answer_practice(learner, &course(), 1, &q1, &i1, Answer::Choices(vec![0]))
+        .unwrap();
+    assert!(right.correct);
+    let multi = h
+        .answer_practice(learner, &course(), 1, &q1, &i2, Answer::Choices(vec![2, 0]))
+        .unwrap();
+    assert!(multi.correct);
+    let recorded: Vec<Answer> = events(&h)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::QuizAnswered { answer, lesson, .. } => {
+                assert_eq!(lesson, l1());
+                Some(answer)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded.len(), 3);
+
+    let mut bad = |item: &ItemId, a: Answer| {
+        h.answer_practice(learner, &course(), 1, &q1, item, a)
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(bad(&i1, Answer::Choices(vec![5])), "study.bad_answer");
+    assert_eq!(bad(&i1, Answer::Choices(vec![0, 1])), "study.bad_answer");
+    assert_eq!(bad(&i1, Answer::Text("断电".into())), "study.bad_answer");
+    assert_eq!(
+        bad(&ItemId::new("nope").unwrap(), Answer::Choices(vec![0])),
+        "study.unknown_item"
+    );
+
+    let p = h.learner_progress(learner, 0).unwrap();
+    assert_eq!(p.quizzes.len(), 1);
+    assert_eq!((p.quizzes[0].answered, p.quizzes[0].correct), (2, 2));
+}
+
+fn answers() -> Vec<ItemAnswer> {
+    vec![
+        ItemAnswer {
+            item: ItemId::new("e1").unwrap(),
+            answer: Answer::Choices(vec![0]),
+        },
+        ItemAnswer {
+            item: ItemId::new("e2").unwrap(),
+            answer: Answer::Choices(vec![1]),
+        },
+    ]
+}
+
+#[tokio::test]
+async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
+    let Fixture {
+        mut h,
+        clock,
+        learner,
+        ..
+    } = fixture().await;
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (1, true));
+    assert_eq!(s.duration_ms, 30 * 60_000);
+    assert_eq!(s.deadline_wall_ms, T0 + 30 * 60_000);
+    assert_eq!(s.items.len(), 2);
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.contains("\"deadlineWallMs\""), "camelCase: {json}");
+    assert!(!json.contains("correct"), "no keys on the device: {json}");
+
+    clock.advance(60_000);
+    let again = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((again.attempt, again.new_attempt), (1, false));
+    assert_eq!(again.remaining_ms, 29 * 60_000);
+    let started = events(&h)
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::ExamStarted { .. }))
+        .count();
+    assert_eq!(started, 1, "resuming records nothing");
+
+    // Bad answers are refused before anything is recorded.
+    let dup = vec![answers()[0].clone(), answers()[0].clone()];
+    assert_eq!(
+        h.submit_exam(learner, &course(), &exam_id(), 1, dup)
+            .unwrap_err()
+            .code(),
+        "study.bad_answer"
+    );
+    assert_eq!(
+        h.submit_exam(learner, &course(), &exam_id(), 2, answers())
+            .unwrap_err()
+            .code(),
+        "exam.not_open"
+    );
+    let v = h
+        .submit_exam(learner, &course(), &exam_id(), 1, answers())
+        .unwrap();
+    assert_eq!(v.status, AttemptStatus::WaitingForGrading);
+    assert_eq!(v.answered, 2);
+    assert!(matches!(
+        events(&h).last().unwrap().1,
+        Event::ExamSubmitted { attempt: 1, .. }
+    ));
+    assert_eq!(
+        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
+            .unwrap_err()
+            .code(),
+        "exam.already_submitted"
+    );
+
+    // A second attempt runs out of time: within the grace it is accepted, after it refused.
+    let s2 = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!(s2.attempt, 2);
+    clock.advance(30 * 60_000 + EXAM_GRACE_MS + 1);
+    let err = h
+        .submit_exam(learner, &course(), &exam_id(), 2, answers())
+        .unwrap_err();
+    assert_eq!(err.code(), "exam.time_up");
+    let attempts = h.exam_attempts(learner).unwrap();
+    let statuses: Vec<_> = attempts.iter().map(|a| (a.attempt, a.status)).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (1, AttemptStatus::WaitingForGrading),
+            (2, AttemptStatus::Expired)
+        ]
+    );
+    let s3 = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!(s3.attempt, 3);
+    clock.advance(30 * 60_000 + EXAM_GRACE_MS - 1);
+    h.submit_exam(learner, &course(), &exam_id(), 3, answers())
+        .unwrap();
+    assert_eq!(
+        h.start_exam(learner, &course(), 1, &"nope".parse().unwrap())
+            .unwrap_err()
+            .code(),
+        "exam.not_found"
+    );
+}
+
+#[tokio::test]
+async fn an_exam_in_progress_survives_a_restart_on_the_wall_clock() {
+    let Fixture {
+        h,
+        clock,
+        learner,
+        dir,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    let mut h = h;
+    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    clock.advance(5 * 60_000);
+    drop(h);
+    // The app restarts 10 minutes after the start: a new run, the monotonic clock from 0.
+    let mut h = Hearth::open(&dir, Env::deterministic(T0 + 10 * 60_000, 13).0).unwrap();
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (1, false));
+    assert_eq!(s.remaining_ms, 20 * 60_000);
+    let views = h.exam_attempts(learner).unwrap();
+    assert_eq!(views[0].status, AttemptStatus::InProgress);
+    assert_eq!(views[0].remaining_ms, Some(20 * 60_000));
+}
+
+/// A service in memory: accepts every receipt in order, and answers a learner's record with
+/// the credit of the active study it holds and a grade for each submitted exam.
+struct FakeService {
+    anchor_key: Ed25519KeyPair,
+    device_key: PublicKey,
+    head: Mutex<ChainHead>,
+    held: Mutex<Vec<ReceiptBody>>,
+    records_offline: std::sync::atomic::AtomicBool,
+    record_calls: std::sync::atomic::AtomicU32,
+}
+
+impl SyncTransport for FakeService {
+    async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
+        Ok(TimeAnchor::issue(
+            &self.anchor_key,
+            DeviceId::for_key(&self.device_key),
+            T0,
+        ))
+    }
+
+    async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {
+        let mut head = self.head.lock().unwrap();
+        let mut results = Vec::new();
+        for bytes in envelopes {
+            let r = Envelope::from_bytes(bytes)
+                .verify(&self.device_key)
+                .unwrap();
+            if r.body().seq == head.seq + 1 {
+                *head = head.advanced(&r.link());
+                self.held.lock().unwrap().push(r.body().clone());
+                results.push(ReceiptOutcome::Accepted);
+            } else {
+                results.push(ReceiptOutcome::Duplicate);
+            }
+        }
+        Ok(UploadOutcome {
+            results,
+            acked: *head,
+        })
+    }
+
+    async fn learner_record(
+        &self,
+        learner: LearnerId,
+    ) -> Result<Option<LearnerRecord>, TransportError> {
+        self.record_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self
+            .records_offline
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(TransportError::Unreachable("connection reset".into()));
+        }
+        let held = self.held.lock().unwrap();
+        let mut credited = 0;
+        let mut exams = Vec::new();
+        for b in held.iter().filter(|b| b.learner == learner) {
+            match &b.event {
+                Event::ActiveStudy { active_ms, .. } => credited += u64::from(*active_ms),
+                Event::ExamSubmitted { attempt, .. } => exams.push(ExamResult {
+                    exam: "final".into(),
+                    attempt: *attempt,
+                    score: 10,
+                    max_score: 20,
+                    passed: false,
+                }),
+                _ => {}
+            }
+        }
+        Ok(Some(LearnerRecord {
+            learner_id: learner,
+            name: "李娜".into(),
+            national_id_masked: "**************1234".into(),
+            credited_ms: credited,
+            courses: vec![CourseProgress {
+                course: "electrician-safety".into(),
+                credited_ms: credited,
+                lessons: vec![],
+                quizzes: vec![],
+                exams,
+                completed: false,
+            }],
+            certificates: vec![CertificateJson {
+                serial: "HC-TEST".into(),
+                course: "other-course".into(),
+                learner_id: learner,
+                issued_ms: T0,
+            }],
+            flagged_receipts: 0,
+            overlaps: vec![],
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
+    let Fixture {
+        h, clock, learner, ..
+    } = fixture().await;
+    let device_key = h.device().public_key;
+    let hearth = Mutex::new(h);
+    let service = FakeService {
+        anchor_key: key(9),
+        device_key,
+        head: Mutex::new(ChainHead::EMPTY),
+        held: Mutex::new(Vec::new()),
+        records_offline: true.into(),
+        record_calls: 0.into(),
+    };
+    {
+        let mut h = hearth.lock().unwrap();
+        h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+        clock.advance(40_000);
+        h.study_activity(true, true).unwrap();
+        h.leave_lesson().unwrap();
+        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
+            .unwrap();
+        assert_eq!(h.records_to_pull().unwrap(), vec![learner]);
+    }
+
+    // The pull fails: the upload still counts, nothing about receipts changes.
+    let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    assert_eq!((r.left, r.records_pulled, r.records_failed), (0, 0, 1));
+    {
+        let h = hearth.lock().unwrap();
+        assert_eq!(h.ledger_status().unwrap().pending, 0);
+        let p = h.learner_progress(learner, 480).unwrap();
+        assert_eq!(p.credited_ms, None);
+        assert_eq!(p.waiting_ms, 40_000);
+        assert_eq!(p.exams[0].status, AttemptStatus::WaitingForGrading);
+    }
+
+    service
+        .records_offline
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.records_pulled, r.records_failed), (0, 1, 0));
+    {
+        let h = hearth.lock().unwrap();
+        let p = h.learner_progress(learner, 480).unwrap();
+        assert_eq!(p.credited_ms, Some(40_000));
+        assert_eq!(p.waiting_ms, 0);
+        assert_eq!(p.local_study_ms, 40_000);
+        assert_eq!(p.exams[0].status, AttemptStatus::Graded);
+        assert_eq!(
+            (p.exams[0].score, p.exams[0].max_score, p.exams[0].passed),
+            (Some(10), Some(20), Some(false))
+        );
+        assert_eq!(p.certificates[0].serial, "HC-TEST");
+        assert_eq!(p.courses[0].credited_ms, 40_000);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["creditedMs"], 40_000);
+        assert_eq!(json["exams"][0]["status"], "graded");
+        assert!(h.records_to_pull().unwrap().is_empty());
+    }
+
+    // Nothing new: the next round asks for no record.
+    let calls = service
+        .record_calls
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.records_pulled, 0);
+    assert_eq!(
+        service
+            .record_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        calls
+    );
+
+    // New study: waiting until synced, then credited.
+    {
+        let mut h = hearth.lock().unwrap();
+        h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+        clock.advance(20_000);
+        h.leave_lesson().unwrap();
+        let p = h.learner_progress(learner, 480).unwrap();
+        assert_eq!((p.credited_ms, p.waiting_ms), (Some(40_000), 20_000));
+    }
+    let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.records_pulled, 1);
+    let p = hearth
+        .lock()
+        .unwrap()
+        .learner_progress(learner, 480)
+        .unwrap();
+    assert_eq!((p.credited_ms, p.waiting_ms), (Some(60_000), 0));
+}
