@@ -194,6 +194,7 @@ async fn active_time_counts_only_while_focused_and_active_and_becomes_receipts()
         mut h,
         clock,
         learner,
+        _dir: _keep,
         ..
     } = fixture().await;
     let opened = h.open_lesson(learner, &course(), 1, &l1()).unwrap();
@@ -248,6 +249,7 @@ async fn the_presence_check_stops_credit_until_answered_and_is_recorded() {
         mut h,
         clock,
         learner,
+        _dir: _keep,
         ..
     } = fixture().await;
     h.open_lesson(learner, &course(), 1, &l1()).unwrap();
@@ -325,6 +327,12 @@ async fn a_video_cannot_be_skipped_ahead_on_first_viewing() {
         h.media_watched(&video, 5_000, 5_000).unwrap_err().code(),
         "study.bad_segment"
     );
+    clock.advance(1_000);
+    assert_eq!(
+        h.media_watched(&video, 10_000, 20_000).unwrap_err().code(),
+        "study.segment_too_fast",
+        "10 s of video in 1 s of real time"
+    );
     clock.advance(50_000);
     let p = h.media_watched(&video, 10_000, 60_000).unwrap();
     assert!(p.finished);
@@ -349,7 +357,12 @@ async fn a_video_cannot_be_skipped_ahead_on_first_viewing() {
 
 #[tokio::test]
 async fn practice_answers_get_immediate_feedback_and_are_recorded() {
-    let Fixture { mut h, learner, .. } = fixture().await;
+    let Fixture {
+        mut h,
+        learner,
+        _dir: _keep,
+        ..
+    } = fixture().await;
     let q1: QuizId = "q1".parse().unwrap();
     let i1 = ItemId::new("i1").unwrap();
     let i2 = ItemId::new("i2").unwrap();
@@ -415,6 +428,7 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
         mut h,
         clock,
         learner,
+        _dir: _keep,
         ..
     } = fixture().await;
     let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
@@ -617,7 +631,11 @@ impl SyncTransport for FakeService {
 #[tokio::test]
 async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
     let Fixture {
-        h, clock, learner, ..
+        h,
+        clock,
+        learner,
+        _dir: _keep,
+        ..
     } = fixture().await;
     let device_key = h.device().public_key;
     let hearth = Mutex::new(h);

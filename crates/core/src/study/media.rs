@@ -8,6 +8,9 @@
 //!   it (plus the slack): a segment starting beyond it is a skip and is refused.
 //! - The end counts as reached within [`END_SLACK_MS`] of the duration (players stop a little
 //!   short of it).
+//! - A segment cannot be longer than the real time since the previous one (or since the lesson
+//!   opened) allows at [`MAX_PLAYBACK_RATE`] (plus [`SEEK_SLACK_MS`]): a player cannot claim a
+//!   whole video watched in a moment.
 
 use serde::Serialize;
 
@@ -15,6 +18,14 @@ use serde::Serialize;
 pub const SEEK_SLACK_MS: u64 = 2_000;
 /// A position this close to the end counts as the end.
 pub const END_SLACK_MS: u64 = 1_000;
+
+/// The fastest playback a player offers (2x).
+pub const MAX_PLAYBACK_RATE: u64 = 2;
+
+/// Whether a segment of `len_ms` can have been played in `elapsed_ms` of real time.
+pub fn segment_plausible(len_ms: u64, elapsed_ms: u64) -> bool {
+    len_ms <= elapsed_ms.saturating_mul(MAX_PLAYBACK_RATE) + SEEK_SLACK_MS
+}
 
 /// How far one learner has got in one media file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -124,6 +135,22 @@ mod tests {
         p.watch(0, 1_000).unwrap();
         p.watch(50_000, 90_000).unwrap(); // free after the end; clipped to the duration
         assert_eq!(p.furthest_ms, 60_000);
+    }
+
+    #[test]
+    fn segments_cannot_outrun_real_time() {
+        // (segment length, real time since the previous one, plausible)
+        let cases = [
+            (10_000, 10_000, true),
+            (20_000, 10_000, true),
+            (22_000, 10_000, true),
+            (22_001, 10_000, false),
+            (60_000, 0, false),
+            (2_000, 0, true),
+        ];
+        for (i, (len, elapsed, ok)) in cases.into_iter().enumerate() {
+            assert_eq!(segment_plausible(len, elapsed), ok, "case {i}");
+        }
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub enum StudyError {
     UnknownMedia,
     #[error("a media segment must end after it starts")]
     BadSegment,
+    #[error("this media segment is longer than the time that passed allows")]
+    SegmentTooFast,
     #[error(
         "this video or audio cannot be skipped ahead on first viewing (watched up to {furthest_ms} ms)"
     )]
@@ -77,6 +79,7 @@ impl StudyError {
             StudyError::NoOpenLesson => "study.no_open_lesson",
             StudyError::UnknownMedia => "study.unknown_media",
             StudyError::BadSegment => "study.bad_segment",
+            StudyError::SegmentTooFast => "study.segment_too_fast",
             StudyError::SkipAhead { .. } => "study.skip_ahead",
             StudyError::UnknownItem { .. } => "study.unknown_item",
             StudyError::BadAnswer(_) => "study.bad_answer",
@@ -102,6 +105,8 @@ struct OpenLesson {
     version: u32,
     lesson: LessonId,
     media: Vec<FileRow>,
+    /// Monotonic time of the last segment accepted per media file.
+    media_clock: std::collections::HashMap<ContentHash, u64>,
     session: StudySession,
 }
 
@@ -448,6 +453,7 @@ impl Hearth {
             version,
             lesson: lesson.clone(),
             media: text.media.clone(),
+            media_clock: std::collections::HashMap::new(),
             session: StudySession::open(self.env.clock.mono_ms()),
         });
         let session = self.session_view(0).expect("just opened");
@@ -544,7 +550,9 @@ impl Hearth {
     /// The player watched `[from_ms, to_ms)` of a media file of the open lesson: records
     /// `media_watched` and moves the first-viewing position. A segment starting beyond the
     /// furthest point watched, before the media was watched to its end once, is refused
-    /// (`study.skip_ahead`) and nothing is recorded.
+    /// (`study.skip_ahead`), and so is one longer than the real time since the previous segment
+    /// allows at 2x speed (`study.segment_too_fast`); nothing is recorded then. Report segments
+    /// every few seconds while playing, and when playback pauses or seeks.
     pub fn media_watched(
         &mut self,
         media: &ContentHash,
@@ -561,6 +569,13 @@ impl Hearth {
         if to_ms <= from_ms {
             return Err(StudyError::BadSegment.into());
         }
+        let mono = self.env.clock.mono_ms();
+        let since = o
+            .media_clock
+            .get(media)
+            .copied()
+            .unwrap_or(o.session.opened_ms());
+        let plausible = media::segment_plausible(to_ms - from_ms, mono.saturating_sub(since));
         let (learner, course, lesson, duration) =
             (o.learner, o.course.clone(), o.lesson.clone(), f.duration_ms);
         let clip = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
@@ -580,9 +595,15 @@ impl Hearth {
             p.watch(from_ms, to_ms).map_err(|s| StudyError::SkipAhead {
                 furthest_ms: s.furthest_ms,
             })?;
+            if !plausible {
+                return Err(StudyError::SegmentTooFast.into());
+            }
             progress = p;
             tx.set_media_progress(learner, media, &p, now)
         })?;
+        if let Some(o) = self.study.open.as_mut() {
+            o.media_clock.insert(*media, mono);
+        }
         Ok(progress)
     }
 
