@@ -62,6 +62,31 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
             .parse()
             .unwrap()
     };
+    // The trainer assigns the lesson (due in a week) and the final exam before the class.
+    service
+        .admin(&[
+            "assign",
+            "--class",
+            &class,
+            "--course",
+            "electrician-safety",
+            "--lesson",
+            "shock-dangers",
+            "--due-days",
+            "7",
+        ])
+        .unwrap();
+    service
+        .admin(&[
+            "assign",
+            "--class",
+            &class,
+            "--course",
+            "electrician-safety",
+            "--exam",
+            "final",
+        ])
+        .unwrap();
     let ana = learner("安娜", "110101199001011234", "1111");
     let bo = learner("博文", "110101199202023456", "2222");
 
@@ -74,6 +99,20 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
     )
     .unwrap();
     let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
+    // The kiosk keeps the class's assignments for the offline week, the dated one first.
+    let enrollment = h.enrollment().unwrap().unwrap();
+    let pulled = HttpTransport::new(&enrollment)
+        .unwrap()
+        .assignments()
+        .await
+        .unwrap();
+    h.apply_assignments(&pulled).unwrap();
+    let kept = h.assignments().unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0].lesson.as_deref(), Some("shock-dangers"));
+    assert!(kept[0].due_ms.is_some());
+    assert_eq!(kept[1].exam.as_deref(), Some("final"));
+    assert_eq!(kept[0].class_id, class);
     let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
 
     // Bo's PIN does not open Ana.
