@@ -431,10 +431,18 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
         _dir: _keep,
         ..
     } = fixture().await;
+    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    clock.advance(3_000);
     let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert!(
+        h.study_session().is_none(),
+        "starting an exam leaves the lesson"
+    );
+    assert_eq!(active_total(&h), 3_000);
     assert_eq!((s.attempt, s.new_attempt), (1, true));
     assert_eq!(s.duration_ms, 30 * 60_000);
-    assert_eq!(s.deadline_wall_ms, T0 + 30 * 60_000);
+    assert_eq!(s.started_wall_ms, T0 + 3_000);
+    assert_eq!(s.deadline_wall_ms, T0 + 3_000 + 30 * 60_000);
     assert_eq!(s.items.len(), 2);
     let json = serde_json::to_string(&s).unwrap();
     assert!(json.contains("\"deadlineWallMs\""), "camelCase: {json}");

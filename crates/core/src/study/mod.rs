@@ -668,7 +668,8 @@ impl Hearth {
 
     /// Starts an exam attempt: records `exam_started` with the next attempt number and returns
     /// the items (without keys) and the deadline. An attempt still in progress is resumed
-    /// instead (no new receipt); one whose time ran out is closed as expired first.
+    /// instead (no new receipt); one whose time ran out is closed as expired first. A lesson
+    /// still open is left first (exam time is not lesson study).
     pub fn start_exam(
         &mut self,
         learner: LearnerId,
@@ -684,6 +685,8 @@ impl Hearth {
         if !self.store.learner_exists(learner)? {
             return Err(CoreError::UnknownLearner(learner));
         }
+        // Exam time is not lesson study: a lesson still open is left first.
+        self.leave_lesson()?;
         let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
         let last = self.store.last_attempt(learner, course, exam)?;
         if let Some(a) = &last
