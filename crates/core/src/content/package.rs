@@ -189,30 +189,34 @@ impl Hearth {
         };
         let bodies = lesson_bodies(&verified, source_of)?;
 
-        // Everything verified: move the files into the cache, then install.
+        // Everything verified: move the files into the cache, then install. Files this import
+        // added are taken back if either step fails and nothing installed uses them.
         let mut placed = Vec::new();
-        for (i, tmp) in &written {
-            let dest = media.path(&entries[*i].sha256);
-            let existed = dest.exists();
-            fs::rename(tmp, &dest)
-                .map_err(CoreError::io(format!("installing {}", dest.display())))?;
-            if !existed {
-                placed.push(entries[*i].sha256);
+        let installed = (|| {
+            for (i, tmp) in &written {
+                let dest = media.path(&entries[*i].sha256);
+                let existed = dest.exists();
+                fs::rename(tmp, &dest)
+                    .map_err(CoreError::io(format!("installing {}", dest.display())))?;
+                if !existed {
+                    placed.push(entries[*i].sha256);
+                }
             }
-        }
-        temps.paths.clear();
-        sync_dir(media.dir())?;
-        let fetched = FetchedCourse {
-            manifest: verified,
-            bodies,
-        };
-        match self.install_fetched(&fetched) {
+            sync_dir(media.dir())
+        })()
+        .and_then(|()| {
+            self.install_fetched(&FetchedCourse {
+                manifest: verified,
+                bodies,
+            })
+        });
+        match installed {
             Ok(summary) => {
+                temps.paths.clear();
                 tracing::info!(course = %summary.course, version = summary.version, "course package imported");
                 Ok(summary)
             }
             Err(e) => {
-                // Take back the files this import added that nothing installed uses.
                 for sha in placed {
                     if !self.store.media_referenced(&sha).unwrap_or(true) {
                         let _ = remove_if_exists(&media.path(&sha));
