@@ -1,10 +1,16 @@
 //! The commands the UI calls: each a few lines over hearth-core. Transport types are camelCase.
 
+use hearth_core::content::{CourseSummary, ExamView, HttpSource, Removed};
+use hearth_core::sync::schedule::Trigger;
+use hearth_core::sync::{SyncError, SyncStatus, http};
 use hearth_core::{Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
-use hearth_protocol::{DeviceId, Event, LearnerId, SignInMethod};
+use hearth_protocol::wire::CatalogEntry;
+use hearth_protocol::{CourseId, DeviceId, Event, LearnerId, SignInMethod};
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
+use crate::downloads::{DownloadView, Downloads};
+use crate::sync::SyncEngine;
 use crate::{CommandError, HearthState, Session};
 
 /// The most receipts one `recent_receipts` call returns.
@@ -79,4 +85,202 @@ pub fn recent_receipts(
 #[tauri::command]
 pub fn ledger_status(hearth: State<'_, HearthState>) -> Result<LedgerStatus, CommandError> {
     hearth.with(|h| h.ledger_status())
+}
+
+// ---- enrollment and sync -------------------------------------------------------------------
+
+/// The device's link to the service, for the first-run screen, the sync bar and settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncView {
+    pub enrolled: bool,
+    pub service_url: Option<String>,
+    pub org_name: Option<String>,
+    /// The learner this personal device belongs to, if any.
+    pub owner: Option<LearnerId>,
+    /// The background loop's status (offline/online, syncing, last sync, last error).
+    pub status: SyncStatus,
+    /// Receipts not yet acknowledged, read from the store now.
+    pub pending: u64,
+}
+
+pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, CommandError> {
+    value
+        .parse()
+        .map_err(|_| CommandError::new("input.invalid", format!("not a valid {what}")))
+}
+
+#[tauri::command]
+pub fn sync_status(
+    hearth: State<'_, HearthState>,
+    engine: State<'_, SyncEngine>,
+) -> Result<SyncView, CommandError> {
+    let (enrollment, ledger) = hearth.with(|h| Ok((h.enrollment()?, h.ledger_status()?)))?;
+    Ok(SyncView {
+        enrolled: enrollment.is_some(),
+        service_url: enrollment.as_ref().map(|e| e.service_url.clone()),
+        org_name: enrollment.as_ref().map(|e| e.org_name.clone()),
+        owner: enrollment.and_then(|e| e.owner),
+        status: engine.status().unwrap_or_default(),
+        pending: ledger.pending,
+    })
+}
+
+/// Enrolls this device with a one-time code, keeps what the service gave, signs the device's
+/// owner in and starts the background sync.
+#[tauri::command]
+pub async fn enroll(
+    hearth: State<'_, HearthState>,
+    engine: State<'_, SyncEngine>,
+    session: State<'_, Session>,
+    service_url: String,
+    code: String,
+) -> Result<SyncView, CommandError> {
+    let url = service_url.trim().to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CommandError::new(
+            "enroll.bad_url",
+            "the address must start with http:// or https://",
+        ));
+    }
+    let key = hearth.with(|h| Ok(h.device().public_key))?;
+    let now = hearth_core::Clock::wall_ms(&hearth_core::SystemClock::new());
+    let answer = http::enroll(&url, code.trim(), key, Some("Hearth desktop".into()), now)
+        .await
+        .map_err(|e| CommandError::from_sync(SyncError::Transport(e)))?;
+    hearth.with(|h| h.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor))?;
+    if let Some(owner) = answer.enrollment.owner {
+        let event = Event::LearnerSignedIn {
+            method: SignInMethod::SoleLearner,
+        };
+        hearth.with(|h| h.record(owner, event))?;
+        session.set(Some(owner));
+    }
+    engine.start(hearth.shared()?, &answer.enrollment)?;
+    sync_status(hearth, engine)
+}
+
+/// "Sync now".
+#[tauri::command]
+pub fn sync_now(engine: State<'_, SyncEngine>) {
+    engine.trigger(Trigger::Demand);
+}
+
+/// The learner signed in on this window, if any.
+#[tauri::command]
+pub fn current_learner(session: State<'_, Session>) -> Option<LearnerId> {
+    session.signed_in()
+}
+
+// ---- library -------------------------------------------------------------------------------
+
+/// Installed and available courses, downloads in progress and the storage they take.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LibraryView {
+    pub installed: Vec<CourseSummary>,
+    /// The catalog as last fetched (empty before the first fetch).
+    pub catalog: Vec<CatalogEntry>,
+    pub downloads: Vec<DownloadView>,
+    pub used_bytes: u64,
+    pub budget_bytes: u64,
+}
+
+#[tauri::command]
+pub fn library(
+    hearth: State<'_, HearthState>,
+    downloads: State<'_, Downloads>,
+) -> Result<LibraryView, CommandError> {
+    hearth.with(|h| {
+        Ok(LibraryView {
+            installed: h.installed_courses()?,
+            catalog: h.cached_catalog()?.map(|c| c.courses).unwrap_or_default(),
+            downloads: downloads.list(),
+            used_bytes: h.content_usage()?,
+            budget_bytes: h.content_budget()?,
+        })
+    })
+}
+
+/// Fetches the catalog from the service (conditional request); offline keeps the stored copy.
+#[tauri::command]
+pub async fn refresh_catalog(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
+    let shared = hearth.shared()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut h = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let enrollment = h
+            .enrollment()?
+            .ok_or(hearth_core::CoreError::ContentNotEnrolled)?;
+        let source = HttpSource::new(&enrollment)?;
+        tauri::async_runtime::block_on(h.refresh_catalog(&source)).map(|_| ())
+    })
+    .await
+    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+    .map_err(CommandError::from)
+}
+
+#[tauri::command]
+pub fn start_download<R: Runtime>(
+    app: AppHandle<R>,
+    downloads: State<'_, Downloads>,
+    course: String,
+    version: u32,
+) -> Result<(), CommandError> {
+    downloads.start(&app, parse(&course, "course id")?, version)
+}
+
+#[tauri::command]
+pub fn pause_download(downloads: State<'_, Downloads>, course: String) -> Result<(), CommandError> {
+    downloads.pause(&parse(&course, "course id")?);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn remove_course(
+    hearth: State<'_, HearthState>,
+    downloads: State<'_, Downloads>,
+    course: String,
+    version: u32,
+) -> Result<Removed, CommandError> {
+    let course: CourseId = parse(&course, "course id")?;
+    let removed = hearth.with(|h| h.remove_course(&course, version))?;
+    downloads.forget(&course);
+    Ok(removed)
+}
+
+/// Imports a course package file (USB stick, shared folder) by its path.
+#[tauri::command]
+pub async fn import_course(
+    hearth: State<'_, HearthState>,
+    path: String,
+) -> Result<CourseSummary, CommandError> {
+    let shared = hearth.shared()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut h = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.import_course(std::path::Path::new(path.trim()))
+    })
+    .await
+    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+    .map_err(CommandError::from)
+}
+
+#[tauri::command]
+pub fn set_storage_budget(hearth: State<'_, HearthState>, bytes: u64) -> Result<(), CommandError> {
+    hearth.with(|h| h.set_content_budget(bytes))
+}
+
+// ---- course content ------------------------------------------------------------------------
+
+#[tauri::command]
+pub fn exams(
+    hearth: State<'_, HearthState>,
+    course: String,
+    version: u32,
+) -> Result<Vec<ExamView>, CommandError> {
+    let course = parse(&course, "course id")?;
+    hearth.with(|h| h.exams(&course, version))
 }

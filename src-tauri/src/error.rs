@@ -35,6 +35,15 @@ impl From<CoreError> for CommandError {
     }
 }
 
+impl CommandError {
+    /// A failed call to the service, with the sync engine's codes (`sync.offline`, the
+    /// service's own code, `sync.bad_answer`).
+    pub fn from_sync(error: hearth_core::sync::SyncError) -> Self {
+        tracing::warn!(code = error.code(), %error, "service call failed");
+        Self(ErrorBody::new(error.code(), error.to_string()))
+    }
+}
+
 impl Serialize for CommandError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)

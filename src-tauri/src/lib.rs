@@ -5,15 +5,21 @@
 //! else happens in hearth-core.
 
 pub mod commands;
+pub mod downloads;
 pub mod error;
+pub mod media;
 pub mod state;
+pub mod study_commands;
+pub mod sync;
 
 use std::path::PathBuf;
 
 use tauri::{Manager, Runtime};
 
+pub use downloads::Downloads;
 pub use error::CommandError;
 pub use state::{HearthState, Session};
+pub use sync::SyncEngine;
 
 /// Environment variable that overrides the data folder (tests and demos use a temporary one).
 pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
@@ -29,6 +35,30 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::sign_in,
         commands::recent_receipts,
         commands::ledger_status,
+        commands::sync_status,
+        commands::enroll,
+        commands::sync_now,
+        commands::current_learner,
+        commands::library,
+        commands::refresh_catalog,
+        commands::start_download,
+        commands::pause_download,
+        commands::remove_course,
+        commands::import_course,
+        commands::set_storage_budget,
+        commands::exams,
+        study_commands::open_lesson,
+        study_commands::study_activity,
+        study_commands::confirm_presence,
+        study_commands::leave_lesson,
+        study_commands::complete_lesson,
+        study_commands::check_seek,
+        study_commands::media_watched,
+        study_commands::answer_practice,
+        study_commands::start_exam,
+        study_commands::submit_exam,
+        study_commands::exam_attempts,
+        study_commands::my_progress,
     ]
 }
 
@@ -53,13 +83,20 @@ pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
         .invoke_handler(invoke_handler())
+        .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
         .setup(|app| {
             let dir = data_dir(app.handle())?;
             tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
             // A store that cannot be opened still gets a window: every command then answers
             // with the open error, and the UI explains it instead of the app vanishing.
-            app.manage(HearthState::open(&dir, hearth_core::Env::system()));
-            app.manage(Session::default());
+            let state = HearthState::open(&dir, hearth_core::Env::system());
+            let engine = SyncEngine::default();
+            let session = Session::default();
+            start_if_enrolled(&state, &engine, &session);
+            app.manage(state);
+            app.manage(engine);
+            app.manage(session);
+            app.manage(Downloads::default());
             Ok(())
         })
         .run(context());
@@ -67,6 +104,19 @@ pub fn run() {
         tracing::error!(%error, "the desktop app failed");
         eprintln!("hearth-desktop: {error}");
         std::process::exit(1);
+    }
+}
+
+/// An enrolled device syncs from the start, and a personal device's owner is signed in.
+fn start_if_enrolled(state: &HearthState, engine: &SyncEngine, session: &Session) {
+    let Ok(Some(enrollment)) = state.with(|h| h.enrollment()) else {
+        return;
+    };
+    if let Some(owner) = enrollment.owner {
+        session.set(Some(owner));
+    }
+    if let Err(error) = state.shared().and_then(|h| engine.start(h, &enrollment)) {
+        tracing::warn!(%error, "the sync engine did not start");
     }
 }
 

@@ -1,8 +1,9 @@
 //! Managed state. [`hearth_core::Hearth`] is Send but not Sync (it holds an SQLite connection),
-//! so it sits behind a mutex; commands are short, so contention is not a concern.
+//! so it sits behind a mutex, shared (`Arc`) with the background sync loop and downloads;
+//! commands are short, so contention is not a concern.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hearth_core::{Env, Hearth};
 use hearth_protocol::LearnerId;
@@ -11,7 +12,7 @@ use crate::CommandError;
 
 /// The open data folder, or why it could not be opened.
 #[derive(Debug)]
-pub struct HearthState(Mutex<Result<Hearth, CommandError>>);
+pub struct HearthState(Result<Arc<Mutex<Hearth>>, CommandError>);
 
 impl HearthState {
     /// Opens (or on first run creates) the store in `dir`. A failure is kept and returned by
@@ -21,11 +22,16 @@ impl HearthState {
             tracing::error!(code = error.code(), %error, dir = %dir.display(), "cannot open the store");
             CommandError::from(error)
         });
-        Self(Mutex::new(opened))
+        Self(opened.map(|h| Arc::new(Mutex::new(h))))
     }
 
     pub fn from_hearth(hearth: Hearth) -> Self {
-        Self(Mutex::new(Ok(hearth)))
+        Self(Ok(Arc::new(Mutex::new(hearth))))
+    }
+
+    /// The shared store, for work that outlives one command (sync loop, downloads).
+    pub fn shared(&self) -> Result<Arc<Mutex<Hearth>>, CommandError> {
+        self.0.clone()
     }
 
     /// Runs `f` on the open store, or answers with the error that kept it from opening.
@@ -33,13 +39,12 @@ impl HearthState {
         &self,
         f: impl FnOnce(&mut Hearth) -> Result<T, hearth_core::CoreError>,
     ) -> Result<T, CommandError> {
+        let shared = self.0.as_ref().map_err(Clone::clone)?;
         // A panic inside `f` cannot leave a half-written receipt (each write is one SQLite
         // transaction), so a poisoned lock is safe to reuse.
-        let mut guard: MutexGuard<'_, _> = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match guard.as_mut() {
-            Ok(hearth) => f(hearth).map_err(CommandError::from),
-            Err(open_error) => Err(open_error.clone()),
-        }
+        let mut guard: MutexGuard<'_, Hearth> =
+            shared.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard).map_err(CommandError::from)
     }
 }
 
@@ -54,5 +59,11 @@ impl Session {
 
     pub fn set(&self, learner: Option<LearnerId>) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = learner;
+    }
+
+    /// The signed-in learner, or `session.none` for commands that record study.
+    pub fn require(&self) -> Result<LearnerId, CommandError> {
+        self.signed_in()
+            .ok_or_else(|| CommandError::new("session.none", "no learner is signed in"))
     }
 }

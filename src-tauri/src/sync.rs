@@ -1,0 +1,73 @@
+//! The background sync engine of hearth-core (`sync::run_loop`), started once the device is
+//! enrolled, and its status for the always-visible sync bar (polled by the UI).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use hearth_core::sync::http::HttpTransport;
+use hearth_core::sync::schedule::Trigger;
+use hearth_core::sync::{LoopConfig, SyncStatus, run_loop};
+use hearth_core::{Enrollment, Hearth};
+use tokio::sync::{mpsc, watch};
+
+use crate::CommandError;
+
+#[derive(Debug)]
+struct Running {
+    triggers: mpsc::Sender<Trigger>,
+    status: watch::Receiver<SyncStatus>,
+}
+
+/// The running sync loop, if the device is enrolled.
+#[derive(Debug, Default)]
+pub struct SyncEngine(Mutex<Option<Running>>);
+
+impl SyncEngine {
+    /// Starts the loop for this enrollment (once; later calls only trigger a round).
+    pub fn start(
+        &self,
+        hearth: Arc<Mutex<Hearth>>,
+        enrollment: &Enrollment,
+    ) -> Result<(), CommandError> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            let transport = HttpTransport::new(enrollment)
+                .map_err(|e| CommandError::new("sync.offline", e.to_string()))?;
+            let (triggers, rx) = mpsc::channel(32);
+            let (status_tx, status) = watch::channel(SyncStatus::default());
+            let key = enrollment.anchor_key;
+            tauri::async_runtime::spawn(run_loop(
+                hearth,
+                transport,
+                key,
+                LoopConfig::default(),
+                rx,
+                status_tx,
+            ));
+            *slot = Some(Running { triggers, status });
+        }
+        drop(slot);
+        self.trigger(Trigger::Start);
+        Ok(())
+    }
+
+    /// Asks for a round (a full channel means one is asked for already).
+    pub fn trigger(&self, trigger: Trigger) {
+        if let Some(r) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = r.triggers.try_send(trigger);
+        }
+    }
+
+    /// The loop's latest status (`None` before enrollment).
+    pub fn status(&self) -> Option<SyncStatus> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|r| r.status.borrow().clone())
+    }
+}
