@@ -428,6 +428,11 @@ pub struct SyncState {
     pub flagged: bool,
     /// Receipts held pending a gap.
     pub pending: u64,
+    /// A digest of this device's roster and assignments: when it differs from the one the
+    /// device kept, the round pulls them again (`GET /v1/roster`, `GET /v1/assignments`), so a
+    /// round with nothing new costs no more than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classroom_tag: Option<String>,
 }
 
 /// One course in the catalog (`GET /v1/catalog`).

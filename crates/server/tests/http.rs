@@ -1163,3 +1163,43 @@ async fn trainer_assigns_work_and_devices_pull_it() {
         "{body}"
     );
 }
+
+/// The sync state carries a digest of the device's roster and assignments: the same while
+/// nothing changes, different after a new assignment or a new PIN, so devices pull only then.
+#[tokio::test]
+async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
+    let w = World::new().await;
+    w.svc.publish(&fixture_course()).unwrap();
+    let kiosk = w.enroll(w.org_a, None, &key(28)).await;
+    let other_org = w.enroll(w.org_b, None, &key(29)).await;
+    let tag = |e: &hearth_protocol::wire::EnrollResponse| {
+        let token = e.credential.clone();
+        let w = &w;
+        async move {
+            let (s, st) = w.get("/v1/sync/state", &token).await;
+            assert_eq!(s, 200);
+            st["classroomTag"].as_str().unwrap().to_owned()
+        }
+    };
+    let t0 = tag(&kiosk).await;
+    assert_eq!(t0.len(), 32);
+    assert_eq!(tag(&kiosk).await, t0, "nothing changed");
+    let b0 = tag(&other_org).await;
+    w.svc
+        .assign_for_trainer(
+            w.class_a,
+            hearth_protocol::wire::NewAssignment {
+                course: "electrician-safety".into(),
+                lesson: Some("l1".into()),
+                exam: None,
+                due_ms: None,
+            },
+        )
+        .unwrap();
+    let t1 = tag(&kiosk).await;
+    assert_ne!(t1, t0, "a new assignment");
+    w.svc.set_pin(w.learner_a2.0, "8642").unwrap();
+    let t2 = tag(&kiosk).await;
+    assert_ne!(t2, t1, "a new PIN");
+    assert_eq!(tag(&other_org).await, b0, "another organisation's changes");
+}

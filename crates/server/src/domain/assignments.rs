@@ -90,6 +90,31 @@ impl Service {
         self.assign(&Principal::User(trainer), class, new)
     }
 
+    /// A digest of what a device pulls besides receipts: its roster (with PIN verifiers) and its
+    /// assignments. Sent in every sync state, so a device pulls them only when they changed.
+    pub fn classroom_tag(&self, device: &Device) -> ServiceResult<String> {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"HEARTH/classroom/1\0");
+        for p in self.roster(device)? {
+            for field in [
+                p.id.to_string().as_str(),
+                p.name.as_str(),
+                p.role,
+                p.pin_hash.as_deref().unwrap_or(""),
+            ] {
+                ctx.update(&(field.len() as u64).to_le_bytes());
+                ctx.update(field.as_bytes());
+            }
+        }
+        for a in self.assignments_for_device(device)? {
+            let json = serde_json::to_vec(&AssignmentJson::from(a))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            ctx.update(&(json.len() as u64).to_le_bytes());
+            ctx.update(&json);
+        }
+        Ok(hex::encode(&ctx.finish().as_ref()[..16]))
+    }
+
     /// The assignments `device` should show: its learner's class (personal device) or all the
     /// organisation's (kiosk).
     pub fn assignments_for_device(&self, device: &Device) -> ServiceResult<Vec<Assignment>> {

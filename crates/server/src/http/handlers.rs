@@ -91,13 +91,17 @@ pub async fn sync_state(
     DeviceAuth(d): DeviceAuth,
 ) -> Result<Json<SyncState>, ApiError> {
     let id = d.id;
-    let st = blocking(&state, move |svc| Ok(svc.store.chain_state(id)?)).await?;
+    let (st, tag) = blocking(&state, move |svc| {
+        Ok((svc.store.chain_state(id)?, svc.classroom_tag(&d)?))
+    })
+    .await?;
     Ok(Json(SyncState {
         device_id: id,
         head: HeadJson::from(st.head),
         anchor: AnchorJson::from(&state.svc.anchor_for(id)),
         flagged: st.flag.is_some(),
         pending: st.pending,
+        classroom_tag: Some(tag),
     }))
 }
 
