@@ -40,6 +40,247 @@ export interface LedgerStatus {
   pending: number;
 }
 
+export interface ErrorBodyView {
+  code: string;
+  message: string;
+}
+
+export interface SyncStatus {
+  online: boolean | null;
+  syncing: boolean;
+  lastSuccessMs: number | null;
+  pending: number;
+  lastError: ErrorBodyView | null;
+}
+
+export interface SyncView {
+  enrolled: boolean;
+  serviceUrl: string | null;
+  orgName: string | null;
+  owner: string | null;
+  status: SyncStatus;
+  pending: number;
+}
+
+export interface LessonSummary {
+  id: string;
+  title: string;
+  creditMs: number;
+}
+
+export interface CourseSummary {
+  course: string;
+  version: number;
+  title: string;
+  description: string;
+  language: string;
+  totalSize: number;
+  installedMs: number;
+  lessons: LessonSummary[];
+}
+
+export interface CatalogEntry {
+  course: string;
+  version: number;
+  title: string;
+  manifestSha256: string;
+  manifestSize: number;
+  totalSize: number;
+  publishedMs: number;
+}
+
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesPerSec: number;
+  etaMs: number | null;
+}
+
+export type DownloadState = "running" | "paused" | "failed" | "done";
+
+export interface DownloadView {
+  course: string;
+  version: number;
+  state: DownloadState;
+  progress: Progress;
+  error: ErrorBodyView | null;
+}
+
+export interface LibraryView {
+  installed: CourseSummary[];
+  catalog: CatalogEntry[];
+  downloads: DownloadView[];
+  usedBytes: number;
+  budgetBytes: number;
+}
+
+export interface FileRow {
+  path: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  durationMs: number | null;
+}
+
+export interface LessonText {
+  id: string;
+  title: string;
+  bodyType: string;
+  body: string;
+  creditMs: number;
+  media: FileRow[];
+}
+
+export interface PracticeItem {
+  quiz: string;
+  id: string;
+  prompt: string;
+  options: string[];
+  multiple: boolean;
+}
+
+export type SessionState = "active" | "unfocused" | "awaitingPresence" | "closed";
+
+export interface SessionView {
+  learner: string;
+  course: string;
+  version: number;
+  lesson: string;
+  state: SessionState;
+  countedMs: number;
+  idleInMs: number;
+  recordedMs: number;
+}
+
+export interface MediaProgress {
+  furthestMs: number;
+  durationMs: number | null;
+  finished: boolean;
+}
+
+export interface LessonMedia {
+  file: FileRow;
+  progress: MediaProgress;
+  seekLimitMs: number | null;
+}
+
+export interface OpenedLesson {
+  lesson: LessonText;
+  media: LessonMedia[];
+  practice: PracticeItem[];
+  session: SessionView;
+}
+
+export interface SeekCheck {
+  allowed: boolean;
+  limitMs: number | null;
+}
+
+export interface QuizFeedback {
+  correct: boolean;
+  correctOptions: number[];
+  seq: number;
+}
+
+export interface ExamSession {
+  course: string;
+  version: number;
+  exam: string;
+  title: string;
+  attempt: number;
+  passPercent: number;
+  items: ExamItem[];
+  durationMs: number;
+  startedWallMs: number;
+  deadlineWallMs: number;
+  remainingMs: number;
+  newAttempt: boolean;
+}
+
+export type AttemptStatus = "inProgress" | "waitingForGrading" | "graded" | "expired";
+
+export interface ExamAttemptView {
+  course: string;
+  exam: string;
+  attempt: number;
+  status: AttemptStatus;
+  startedWallMs: number | null;
+  submittedWallMs: number | null;
+  answered: number;
+  remainingMs: number | null;
+  score: number | null;
+  maxScore: number | null;
+  passed: boolean | null;
+}
+
+export interface DayStudy {
+  day: string;
+  activeMs: number;
+}
+
+export interface LessonCredit {
+  lesson: string;
+  creditedMs: number;
+  completed: boolean;
+}
+
+export interface CourseCredit {
+  course: string;
+  creditedMs: number;
+  completed: boolean;
+  lessons: LessonCredit[];
+}
+
+export interface QuizScore {
+  course: string;
+  quiz: string;
+  answered: number;
+  correct: number;
+}
+
+export interface CertificateView {
+  serial: string;
+  course: string;
+  issuedMs: number;
+}
+
+export interface LearnerProgress {
+  learner: string;
+  creditedMs: number | null;
+  recordPulledMs: number | null;
+  waitingMs: number;
+  localStudyMs: number;
+  days: DayStudy[];
+  courses: CourseCredit[];
+  quizzes: QuizScore[];
+  exams: ExamAttemptView[];
+  certificates: CertificateView[];
+  flaggedReceipts: number;
+}
+
+export interface ExamItem {
+  id: string;
+  prompt: string;
+  options: string[];
+  multiple: boolean;
+  points: number;
+}
+
+export interface Exam {
+  id: string;
+  title: string;
+  durationMin: number;
+  passPercent: number;
+  items: ExamItem[];
+}
+
+export interface Removed {
+  files: number;
+  bytes: number;
+}
+
 function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
@@ -63,6 +304,35 @@ export const api = {
   signIn: (learnerId: string) => call<RecordedReceipt>("sign_in", { learnerId }),
   recentReceipts: (limit = 50) => call<ReceiptSummary[]>("recent_receipts", { limit }),
   ledgerStatus: () => call<LedgerStatus>("ledger_status"),
+  syncStatus: () => call<SyncView>("sync_status"),
+  enroll: (serviceUrl: string, code: string) => call<SyncView>("enroll", { serviceUrl, code }),
+  syncNow: () => call<void>("sync_now"),
+  currentLearner: () => call<string | null>("current_learner"),
+  library: () => call<LibraryView>("library"),
+  refreshCatalog: () => call<void>("refresh_catalog"),
+  startDownload: (course: string, version: number) => call<void>("start_download", { course, version }),
+  pauseDownload: (course: string) => call<void>("pause_download", { course }),
+  removeCourse: (course: string, version: number) => call<Removed>("remove_course", { course, version }),
+  importCourse: (path: string) => call<CourseSummary>("import_course", { path }),
+  setStorageBudget: (bytes: number) => call<void>("set_storage_budget", { bytes }),
+  exams: (course: string, version: number) => call<Exam[]>("exams", { course, version }),
+  openLesson: (course: string, version: number, lesson: string) =>
+    call<OpenedLesson>("open_lesson", { course, version, lesson }),
+  studyActivity: (focused: boolean, input: boolean) => call<SessionView>("study_activity", { focused, input }),
+  confirmPresence: () => call<SessionView>("confirm_presence"),
+  leaveLesson: () => call<SessionView | null>("leave_lesson"),
+  completeLesson: () => call<SessionView>("complete_lesson"),
+  checkSeek: (media: string, targetMs: number) => call<SeekCheck>("check_seek", { media, targetMs }),
+  mediaWatched: (media: string, fromMs: number, toMs: number) =>
+    call<MediaProgress>("media_watched", { media, fromMs, toMs }),
+  answerPractice: (course: string, version: number, quiz: string, item: string, choices: number[]) =>
+    call<QuizFeedback>("answer_practice", { course, version, quiz, item, choices }),
+  startExam: (course: string, version: number, exam: string) =>
+    call<ExamSession>("start_exam", { course, version, exam }),
+  submitExam: (course: string, exam: string, attempt: number, answers: { item: string; choices: number[] }[]) =>
+    call<ExamAttemptView>("submit_exam", { course, exam, attempt, answers }),
+  examAttempts: () => call<ExamAttemptView[]>("exam_attempts"),
+  myProgress: (utcOffsetMin: number) => call<LearnerProgress>("my_progress", { utcOffsetMin }),
 };
 
 export type Api = typeof api;

@@ -49,3 +49,17 @@ describe("translate", () => {
     expect(initialLocale("en")).toBe("en");
   });
 });
+
+describe("message files", () => {
+  it("have the same keys in both languages", () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(zhCN).sort());
+  });
+  it("cover the keys the screens build at run time", () => {
+    for (const kind of ["notEnrolled", "syncing", "offline", "online", "unknown", "error"]) {
+      expect(hasMessage(`sync.${kind}`), kind).toBe(true);
+    }
+    for (const status of ["inProgress", "waitingForGrading", "graded", "expired"]) {
+      expect(hasMessage(`exam.status.${status}`), status).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,49 @@
+// Shared app state: the current screen, the sync view (polled), the signed-in learner.
+import { api, type SyncView } from "../api";
+
+export type Screen =
+  | { name: "firstRun" }
+  | { name: "library" }
+  | { name: "course"; course: string; version: number }
+  | { name: "lesson"; course: string; version: number; lesson: string }
+  | { name: "exam"; course: string; version: number; exam: string }
+  | { name: "progress" }
+  | { name: "settings" }
+  | { name: "records" };
+
+/** Set when the learner chose "start offline" on the first-run screen. */
+export const OFFLINE_KEY = "hearth.offlineStart";
+
+export const app = $state({
+  screen: { name: "library" } as Screen,
+  sync: null as SyncView | null,
+  learner: null as string | null,
+  learnerName: null as string | null,
+  /** The last failure of a screen, shown in the alert bar. */
+  failure: null as unknown,
+});
+
+export function go(screen: Screen): void {
+  app.failure = null;
+  app.screen = screen;
+}
+
+export async function refreshSync(): Promise<void> {
+  try {
+    app.sync = await api.syncStatus();
+  } catch (e) {
+    app.failure = e;
+  }
+}
+
+/** Runs a screen action; a failure lands in the alert bar. */
+export async function attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+  try {
+    const r = await action();
+    app.failure = null;
+    return r;
+  } catch (e) {
+    app.failure = e;
+    return undefined;
+  }
+}

@@ -1,0 +1,20 @@
+// URLs of cached media, served by the shell's `hearth-media` scheme (src-tauri/src/media.rs).
+// WebKitGTK and WKWebView use `scheme://localhost/`, WebView2 on Windows `http://scheme.localhost/`.
+
+export function mediaUrl(sha256: string, userAgent: string = globalThis.navigator?.userAgent ?? ""): string {
+  const base = /Windows/i.test(userAgent) ? "http://hearth-media.localhost/" : "hearth-media://localhost/";
+  return base + encodeURIComponent(sha256);
+}
+
+/** The file an image reference in a lesson names: matched by its last path segment. */
+export function findMedia<T extends { path: string }>(ref: string, files: readonly T[]): T | undefined {
+  const name = ref.split(/[\\/]/).pop() ?? ref;
+  return files.find((f) => f.path === ref) ?? files.find((f) => (f.path.split("/").pop() ?? "") === name);
+}
+
+/** First viewing of a video or audio file cannot skip ahead: the furthest allowed position. */
+export const SEEK_SLACK_S = 2;
+
+export function seekAllowed(targetS: number, furthestS: number, finished: boolean): boolean {
+  return finished || targetS <= furthestS + SEEK_SLACK_S;
+}
