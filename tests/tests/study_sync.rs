@@ -178,5 +178,26 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
         .expect("the course is in the record");
     assert_eq!(c.credited_ms, credited);
     assert!(!c.completed, "two of four lessons studied");
+    let lessons = h.lock().unwrap().course_study(learner, &course, 1).unwrap();
+    assert_eq!(lessons.len(), 4);
+    let studied: Vec<(&str, u64, bool)> = lessons
+        .iter()
+        .map(|l| {
+            (
+                l.lesson.as_str(),
+                l.studied_ms,
+                l.credited_ms.unwrap_or(0) > 0,
+            )
+        })
+        .collect();
+    assert_eq!(
+        studied,
+        vec![
+            ("shock-dangers", first, true),
+            ("lockout-tagout", second, true),
+            ("ppe-and-tools", 0, false),
+            ("shock-first-aid", 0, false),
+        ]
+    );
     assert!(synced.certificates.is_empty());
 }

@@ -235,6 +235,13 @@ async fn active_time_counts_only_while_focused_and_active_and_becomes_receipts()
         "study.no_open_lesson"
     );
 
+    let lessons = h.course_study(learner, &course(), 1).unwrap();
+    assert_eq!(lessons.len(), 1);
+    assert_eq!(lessons[0].studied_ms, 45_000);
+    assert_eq!(lessons[0].credit_ms, 3_600_000);
+    assert!(!lessons[0].completed_here);
+    assert_eq!(lessons[0].credited_ms, None);
+
     let p = h.learner_progress(learner, 480).unwrap();
     assert_eq!((p.local_study_ms, p.waiting_ms), (45_000, 45_000));
     assert_eq!(p.credited_ms, None, "no record pulled yet");
@@ -284,6 +291,7 @@ async fn the_presence_check_stops_credit_until_answered_and_is_recorded() {
         Event::LessonCompleted { .. }
     ));
     assert_eq!(active_total(&h), IDLE_AFTER_MS + 10_000);
+    assert!(h.course_study(learner, &course(), 1).unwrap()[0].completed_here);
     assert!(active_total(&h) <= clock.mono_ms());
 }
 

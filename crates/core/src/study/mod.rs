@@ -16,8 +16,9 @@
 //! Exams: [`Hearth::start_exam`] records `exam_started` with the next attempt number and returns
 //! the items (no keys exist on the device) and a deadline from the exam's duration. Within one
 //! app run the time left is measured on the monotonic clock; after a restart, on the wall clock
-//! from the start (a clock set back gives no extra time beyond what the service can see in the
-//! receipts). [`Hearth::submit_exam`] records `exam_submitted` until the deadline plus
+//! from the start but never less than the new run has lasted (a clock set back during a restart
+//! can still gain the earlier run's time: the receipts' monotonic stamps and anchors show the
+//! service what really elapsed). [`Hearth::submit_exam`] records `exam_submitted` until the deadline plus
 //! [`EXAM_GRACE_MS`]; later it refuses with `exam.time_up` and closes the attempt as expired
 //! (no receipt: the front end submits what was answered when the time runs out; a closed app
 //! loses the attempt, and the learner may start a new one). A submitted attempt shows "waiting
@@ -282,6 +283,24 @@ pub struct CertificateView {
     pub issued_ms: i64,
 }
 
+/// One lesson on the course page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonStudy {
+    pub lesson: LessonId,
+    pub title: String,
+    /// The most study time the lesson can be credited with.
+    pub credit_ms: u64,
+    /// Active study recorded on this device.
+    pub studied_ms: u64,
+    /// The learner marked the lesson done on this device.
+    pub completed_here: bool,
+    /// The service's credit (`None`: no record pulled yet).
+    pub credited_ms: Option<u64>,
+    /// The service counts the lesson complete.
+    pub completed: bool,
+}
+
 /// The "my progress" page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -353,13 +372,16 @@ pub fn local_day(wall_ms: i64, offset_min: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Time left in an attempt: on the monotonic clock within the run that started it, else on
-/// the wall clock (never more than the duration).
+/// Time left in an attempt and how late it is: on the monotonic clock within the run that
+/// started it; after a restart on the wall clock, but never less than this run has lasted (the
+/// attempt started before it), so a clock set back gains at most the earlier runs' time.
 fn remaining(a: &AttemptRow, run: u32, mono_ms: u64, wall_ms: i64) -> (u64, u64) {
     let elapsed = if a.started_run == run && mono_ms >= a.started_mono_ms {
         mono_ms - a.started_mono_ms
     } else {
-        u64::try_from(wall_ms - a.started_wall_ms).unwrap_or(0)
+        u64::try_from(wall_ms - a.started_wall_ms)
+            .unwrap_or(0)
+            .max(mono_ms)
     };
     (
         a.duration_ms.saturating_sub(elapsed),
@@ -1039,6 +1061,68 @@ impl Hearth {
         })
     }
 
+    /// Per-lesson progress in one course, for the course page: active study recorded on this
+    /// device, whether the learner marked the lesson done here, and the service's credit and
+    /// completion from the last pulled record. Lessons in the installed version's order.
+    pub fn course_study(
+        &self,
+        learner: LearnerId,
+        course: &CourseId,
+        version: u32,
+    ) -> Result<Vec<LessonStudy>> {
+        let summary = self.installed_course(course, version)?;
+        let record = self.learner_record(learner)?;
+        let service = record
+            .as_ref()
+            .and_then(|r| r.courses.iter().find(|c| c.course == course.as_str()));
+        let mut out: Vec<LessonStudy> = summary
+            .lessons
+            .iter()
+            .map(|l| {
+                let s = service.and_then(|c| c.lessons.iter().find(|x| x.lesson == l.id.as_str()));
+                LessonStudy {
+                    lesson: l.id.clone(),
+                    title: l.title.clone(),
+                    credit_ms: l.credit_ms,
+                    studied_ms: 0,
+                    completed_here: false,
+                    credited_ms: s.map(|s| s.credited_ms),
+                    completed: s.is_some_and(|s| s.completed),
+                }
+            })
+            .collect();
+        for kind in ["active_study", "lesson_completed"] {
+            self.store
+                .for_each_receipt_of(learner, kind, |_, _, envelope| {
+                    let Some(body) = envelope
+                        .get(hearth_protocol::receipt::HEADER_LEN..)
+                        .and_then(|b| postcard::from_bytes::<ReceiptBody>(b).ok())
+                    else {
+                        return Ok(());
+                    };
+                    match body.event {
+                        Event::ActiveStudy {
+                            course: c,
+                            lesson,
+                            active_ms,
+                        } if c == *course => {
+                            if let Some(l) = out.iter_mut().find(|l| l.lesson == lesson) {
+                                l.studied_ms += u64::from(active_ms);
+                            }
+                        }
+                        Event::LessonCompleted { course: c, lesson } if c == *course => {
+                            if let Some(l) = out.iter_mut().find(|l| l.lesson == lesson) {
+                                l.completed_here = true;
+                            }
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                })?;
+        }
+        Ok(out)
+    }
+
     /// Keeps a learner's record pulled from the service. `reflects_seq` is this device's
     /// acknowledged position read before the request was sent: every receipt up to it is in
     /// the record. Touches nothing about receipts.
@@ -1071,6 +1155,37 @@ mod tests {
         assert_eq!(local_day(t - 1, 480), "2026-11-29");
         assert_eq!(local_day(951_782_400_000, 0), "2000-02-29");
         assert_eq!(local_day(-1, 0), "1969-12-31");
+    }
+
+    #[test]
+    fn exam_time_left() {
+        let a = AttemptRow {
+            learner: LearnerId::from_random_bytes([1; 16]),
+            course: CourseId::new("c").unwrap(),
+            exam: "e".parse().unwrap(),
+            attempt: 1,
+            version: 1,
+            started_seq: 1,
+            started_wall_ms: 1_000_000,
+            started_run: 3,
+            started_mono_ms: 5_000,
+            duration_ms: 60_000,
+            state: AttemptState::Open,
+            submitted_wall_ms: None,
+            answered: 0,
+        };
+        // (run, mono, wall) -> (left, late)
+        let cases = [
+            ((3, 5_000, 1_000_000), (60_000, 0)),
+            ((3, 35_000, 0), (30_000, 0)), // same run: the wall clock is ignored
+            ((3, 70_000, 1_000_000), (0, 5_000)), // late by 5 s
+            ((4, 1_000, 1_020_000), (40_000, 0)), // restarted: wall clock
+            ((4, 50_000, 900_000), (10_000, 0)), // clock set back: this run's length
+            ((4, 1_000, 1_100_000), (0, 40_000)), // restarted too late
+        ];
+        for (i, ((run, mono, wall), want)) in cases.into_iter().enumerate() {
+            assert_eq!(remaining(&a, run, mono, wall), want, "case {i}");
+        }
     }
 
     #[test]
