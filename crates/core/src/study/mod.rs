@@ -140,7 +140,7 @@ pub struct SessionView {
 pub struct LessonMedia {
     pub file: FileRow,
     pub progress: MediaProgress,
-    /// The furthest position the player may seek to (`None`: anywhere).
+    /// The furthest position the player may seek to (`None`: anywhere, and for pictures).
     pub seek_limit_ms: Option<u64>,
 }
 
@@ -463,9 +463,10 @@ impl Hearth {
         for f in &text.media {
             let mut progress = self.store.media_progress(learner, &f.sha256)?;
             progress.duration_ms = progress.duration_ms.or(f.duration_ms);
+            let playable = f.media_type.starts_with("video/") || f.media_type.starts_with("audio/");
             media.push(LessonMedia {
                 file: f.clone(),
-                seek_limit_ms: progress.seek_limit_ms(),
+                seek_limit_ms: progress.seek_limit_ms().filter(|_| playable),
                 progress,
             });
         }
