@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use hearth_protocol::manifest::VerifiedManifest;
 use hearth_protocol::package::{
@@ -91,6 +92,44 @@ impl Drop for Temps {
     }
 }
 
+const WRITER_STOPPED: &str = "the import's writer stopped";
+
+fn writer_stopped() -> CoreError {
+    CoreError::io(WRITER_STOPPED)(std::io::Error::other("stopped"))
+}
+
+/// Work for the import's writer thread.
+enum Job {
+    /// Write what follows into this (new, empty) temporary file.
+    Open(fs::File, PathBuf),
+    Data(Vec<u8>),
+    /// The file is complete: make it durable.
+    Close,
+}
+
+/// Writes and fsyncs the files of an import as [`Job`]s arrive; hands emptied buffers back for
+/// reuse. Returns the first error (dropping `inbox`, which stops the reader).
+fn write_jobs(inbox: mpsc::Receiver<Job>, spare: mpsc::SyncSender<Vec<u8>>) -> Result<()> {
+    let mut current: Option<(fs::File, PathBuf)> = None;
+    for job in inbox {
+        match job {
+            Job::Open(f, path) => current = Some((f, path)),
+            Job::Data(buf) => {
+                let (f, path) = current.as_mut().ok_or_else(writer_stopped)?;
+                f.write_all(&buf)
+                    .map_err(CoreError::io(format!("writing {}", path.display())))?;
+                let _ = spare.try_send(buf);
+            }
+            Job::Close => {
+                let (f, path) = current.take().ok_or_else(writer_stopped)?;
+                f.sync_all()
+                    .map_err(CoreError::io(format!("syncing {}", path.display())))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -143,42 +182,59 @@ impl Hearth {
         let mut temps = Temps { paths: Vec::new() };
         // (entry index, temporary file) of each file written.
         let mut written: Vec<(usize, PathBuf)> = Vec::new();
-        for (i, want) in wanted.iter().enumerate() {
-            let mut out = if *want {
-                let tmp = media
-                    .dir()
-                    .join("partial")
-                    .join(format!("import-{nonce}-{i}.tmp"));
-                let f = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&tmp)
-                    .map_err(CoreError::io(format!("creating {}", tmp.display())))?;
-                temps.paths.push(tmp.clone());
-                Some((BufWriter::with_capacity(CHUNK, f), tmp))
-            } else {
-                None
-            };
-            let got = reader.next_entry(|_, chunk| match &mut out {
-                Some((w, tmp)) => w
-                    .write_all(chunk)
-                    .map_err(CoreError::io(format!("writing {}", tmp.display()))),
-                None => Ok(()),
-            })?;
-            if got.is_none() {
-                return Err(
-                    PackageError::Truncated("fewer entries than the manifest".into()).into(),
-                );
+        // Reading and hashing run here; writing and fsyncing on a second thread, so the disk
+        // works while the next bytes are read and hashed.
+        std::thread::scope(|scope| -> Result<()> {
+            let (jobs, inbox) = mpsc::sync_channel::<Job>(8);
+            let (spare_tx, spare) = mpsc::sync_channel::<Vec<u8>>(16);
+            let writer = scope.spawn(move || write_jobs(inbox, spare_tx));
+            let read = (|| -> Result<()> {
+                for (i, want) in wanted.iter().enumerate() {
+                    if *want {
+                        let tmp = media
+                            .dir()
+                            .join("partial")
+                            .join(format!("import-{nonce}-{i}.tmp"));
+                        let f = fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&tmp)
+                            .map_err(CoreError::io(format!("creating {}", tmp.display())))?;
+                        temps.paths.push(tmp.clone());
+                        jobs.send(Job::Open(f, tmp.clone()))
+                            .map_err(|_| writer_stopped())?;
+                        written.push((i, tmp));
+                    }
+                    let got = reader.next_entry(|_, chunk| {
+                        if !*want {
+                            return Ok(());
+                        }
+                        let mut buf = spare.try_recv().unwrap_or_default();
+                        buf.clear();
+                        buf.extend_from_slice(chunk);
+                        jobs.send(Job::Data(buf)).map_err(|_| writer_stopped())
+                    })?;
+                    if got.is_none() {
+                        return Err(PackageError::Truncated(
+                            "fewer entries than the manifest".into(),
+                        )
+                        .into());
+                    }
+                    if *want {
+                        jobs.send(Job::Close).map_err(|_| writer_stopped())?;
+                    }
+                }
+                Ok(())
+            })();
+            drop(jobs);
+            let wrote = writer.join().unwrap_or_else(|_| Err(writer_stopped()));
+            match (read, wrote) {
+                // The reader stopped because the writer did: the writer's error says why.
+                (Err(CoreError::Io { context, .. }), Err(w)) if context == WRITER_STOPPED => Err(w),
+                (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+                (Ok(()), Ok(())) => Ok(()),
             }
-            if let Some((w, tmp)) = out {
-                let f = w.into_inner().map_err(|e| {
-                    CoreError::io(format!("writing {}", tmp.display()))(e.into_error())
-                })?;
-                f.sync_all()
-                    .map_err(CoreError::io(format!("syncing {}", tmp.display())))?;
-                written.push((i, tmp));
-            }
-        }
+        })?;
         let verified = reader.finish()?;
 
         let source_of = |sha| {
