@@ -111,6 +111,7 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
     }
     let r = sync_round(&h, &transport, &service_key, 100).await.unwrap();
     assert_eq!((r.left, r.records_pulled, r.records_failed), (0, 1, 0));
+    assert!(r.roster_refreshed);
     let online = h.lock().unwrap().learner_progress(learner, 480).unwrap();
     let credited_online = online.credited_ms.expect("the record was pulled");
     assert!(

@@ -591,6 +591,15 @@ impl SyncTransport for FakeService {
         })
     }
 
+    async fn roster(&self) -> Result<Option<Vec<RosterPerson>>, TransportError> {
+        Ok(Some(vec![RosterPerson {
+            id: LearnerId::from_random_bytes([8; 16]),
+            name: "新学员".into(),
+            role: "learner".into(),
+            pin_hash: None,
+        }]))
+    }
+
     async fn learner_record(
         &self,
         learner: LearnerId,
@@ -680,6 +689,16 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
         .await
         .unwrap();
     assert_eq!((r.left, r.records_pulled, r.records_failed), (0, 0, 1));
+    assert!(r.roster_refreshed, "the first round fetches the roster");
+    assert!(
+        hearth
+            .lock()
+            .unwrap()
+            .learners()
+            .unwrap()
+            .iter()
+            .any(|l| l.display_name == "新学员")
+    );
     {
         let h = hearth.lock().unwrap();
         assert_eq!(h.ledger_status().unwrap().pending, 0);
@@ -696,6 +715,7 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
         .await
         .unwrap();
     assert_eq!((r.sent, r.records_pulled, r.records_failed), (0, 1, 0));
+    assert!(!r.roster_refreshed, "at most once an hour");
     {
         let h = hearth.lock().unwrap();
         let p = h.learner_progress(learner, 480).unwrap();

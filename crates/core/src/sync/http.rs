@@ -245,6 +245,34 @@ impl SyncTransport for HttpTransport {
         self.record(learner).await.map(Some)
     }
 
+    async fn roster(&self) -> Result<Option<Vec<RosterPerson>>, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, "/v1/roster"))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let list: Vec<wire::RosterEntry> = answer(resp).await?;
+        list.into_iter()
+            .map(|p| {
+                if !matches!(p.role.as_str(), "learner" | "trainer") {
+                    return Err(TransportError::Malformed(format!(
+                        "unknown role {:?} in the roster",
+                        p.role
+                    )));
+                }
+                Ok(RosterPerson {
+                    id: p.learner_id,
+                    name: p.name,
+                    role: p.role,
+                    pin_hash: p.pin_hash,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {
         let batch = wire::encode_batch(&envelopes);
         let body = zstd::bulk::compress(&batch, ZSTD_LEVEL)

@@ -66,6 +66,13 @@ pub trait SyncTransport: Send + Sync {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> impl Future<Output = Result<UploadOutcome, TransportError>> + Send;
+    /// The organisation's roster as the service gives it to this device. `Ok(None)`: this
+    /// transport does not fetch rosters (the default), and the round skips the step.
+    fn roster(
+        &self,
+    ) -> impl Future<Output = Result<Option<Vec<crate::RosterPerson>>, TransportError>> + Send {
+        std::future::ready(Ok(None))
+    }
     /// A learner's record as the service derives it. `Ok(None)`: this transport does not pull
     /// records (the default), and the round skips the pull step.
     fn learner_record(
@@ -95,6 +102,8 @@ pub struct RoundReport {
     pub records_pulled: u32,
     /// Records that could not be pulled (tried again next round; receipts are not affected).
     pub records_failed: u32,
+    /// The roster was fetched and kept in this round (see [`pull::roster_due`]).
+    pub roster_refreshed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,8 +181,30 @@ pub async fn sync_round(
     let status = locked(hearth).ledger_status()?;
     report.acked_seq = status.acked_seq;
     report.left = status.pending;
+    refresh_roster(hearth, transport, &mut report).await?;
     pull_records(hearth, transport, &mut report).await?;
     Ok(report)
+}
+
+/// The roster step, when [`pull::roster_due`]: new learners and changed PINs reach a kiosk
+/// without a new enrollment. A failure is logged and tried again next round.
+async fn refresh_roster(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    report: &mut RoundReport,
+) -> Result<(), SyncError> {
+    if !locked(hearth).roster_refresh_due()? {
+        return Ok(());
+    }
+    match transport.roster().await {
+        Ok(None) => {}
+        Ok(Some(roster)) => {
+            locked(hearth).keep_roster(&roster)?;
+            report.roster_refreshed = true;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not refresh the roster"),
+    }
+    Ok(())
 }
 
 /// The pull step: fetches the records [`pull::plan_pulls`] picks and keeps them. It runs after
@@ -211,7 +242,33 @@ async fn pull_records(
     Ok(())
 }
 
+/// `content_meta` key of the wall time the roster was last refreshed.
+const META_ROSTER_REFRESHED: &str = "roster_refreshed_ms";
+
 impl Hearth {
+    /// Whether the next round fetches the roster (see [`pull::roster_due`]).
+    pub fn roster_refresh_due(&self) -> Result<bool, CoreError> {
+        if self.store.enrollment()?.is_none() {
+            return Ok(false);
+        }
+        let last = self
+            .store
+            .content_meta(META_ROSTER_REFRESHED)?
+            .and_then(|v| v.try_into().ok().map(i64::from_be_bytes));
+        Ok(pull::roster_due(last, self.env.clock.wall_ms()))
+    }
+
+    /// Keeps a roster fetched by a sync round (adds and updates people, as
+    /// [`Hearth::update_roster`]) and notes when.
+    pub fn keep_roster(&mut self, roster: &[crate::RosterPerson]) -> Result<(), CoreError> {
+        let now = self.env.clock.wall_ms();
+        self.store.write(|tx| {
+            tx.upsert_roster(roster, now)?;
+            tx.set_content_meta(META_ROSTER_REFRESHED, &now.to_be_bytes())
+        })?;
+        Ok(())
+    }
+
     /// The learners whose records the next sync round pulls (see [`pull`]).
     pub fn records_to_pull(&self) -> Result<Vec<LearnerId>, CoreError> {
         let owner = self.store.enrollment()?.and_then(|e| e.owner);

@@ -1,4 +1,4 @@
-//! Which learners' records a sync round pulls: a pure decision over what the store says, so a
+//! What a sync round pulls after its upload: pure decisions over what the store says, so a
 //! round with nothing new costs no request.
 //!
 //! A learner known to the service (on the roster, with receipts on this device, or the owner of
@@ -10,11 +10,23 @@
 //!   moved past it too): new credit, a grade or a certificate may be waiting;
 //! - the stored record is older than [`REFRESH_MS`] (study on another device, a course
 //!   republished), or dated in the future (the wall clock was set back).
+//!
+//! The roster (new learners, changed kiosk PINs) is fetched at most once per [`ROSTER_EVERY_MS`]:
+//! it has no conditional request, and a kiosk's roster is some kilobytes that a round with
+//! nothing to do must not spend each time.
 
 use hearth_protocol::LearnerId;
 
 /// Pull a record again at least this often even with nothing new on this device.
 pub const REFRESH_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Fetch the roster at most this often.
+pub const ROSTER_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// Whether a round fetches the roster, given when it was last fetched (device wall time).
+pub fn roster_due(last_ms: Option<i64>, now_ms: i64) -> bool {
+    last_ms.is_none_or(|last| now_ms.saturating_sub(last) >= ROSTER_EVERY_MS || now_ms < last)
+}
 
 /// Where one learner's stored record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +57,15 @@ pub fn plan_pulls(candidates: &[PullCandidate], acked_seq: u64, now_ms: i64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roster() {
+        let now = 1_800_000_000_000;
+        assert!(roster_due(None, now));
+        assert!(!roster_due(Some(now - 60_000), now));
+        assert!(roster_due(Some(now - ROSTER_EVERY_MS), now));
+        assert!(roster_due(Some(now + 60_000), now), "clock set back");
+    }
 
     #[test]
     fn cases() {
