@@ -17,12 +17,14 @@
 //! the items (no keys exist on the device) and a deadline from the exam's duration. Within one
 //! app run the time left is measured on the monotonic clock; after a restart, on the wall clock
 //! from the start but never less than the new run has lasted (a clock set back during a restart
-//! can still gain the earlier run's time: the receipts' monotonic stamps and anchors show the
-//! service what really elapsed). [`Hearth::submit_exam`] records `exam_submitted` until the deadline plus
-//! [`EXAM_GRACE_MS`]; later it refuses with `exam.time_up` and closes the attempt as expired
-//! (no receipt: the front end submits what was answered when the time runs out; a closed app
-//! loses the attempt, and the learner may start a new one). A submitted attempt shows "waiting
-//! for grading" until a sync pulls the service's graded result.
+//! can still gain the earlier run's time; the receipts' monotonic stamps and anchors show the
+//! service what really elapsed). Calling [`Hearth::start_exam`] again while time is left resumes
+//! the attempt (after a crash too) without a new receipt. [`Hearth::submit_exam`] records
+//! `exam_submitted` until the deadline plus [`EXAM_GRACE_MS`]; later it refuses with
+//! `exam.time_up` and closes the attempt as expired, recording nothing: the front end submits
+//! what was answered when its countdown reaches zero, and answers never submitted in time are
+//! not sent. A submitted attempt shows "waiting for grading" until a sync pulls the service's
+//! graded result.
 
 pub mod media;
 pub mod session;
