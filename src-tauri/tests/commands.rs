@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hearth_core::Env;
-use hearth_desktop::{HearthState, Session};
+use hearth_desktop::{Downloads, HearthState, Session, SyncEngine};
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -27,6 +27,8 @@ fn shell_with_context(dir: &Path, context: tauri::Context<MockRuntime>, label: &
         .invoke_handler(hearth_desktop::invoke_handler())
         .manage(HearthState::open(dir, env))
         .manage(Session::default())
+        .manage(SyncEngine::default())
+        .manage(Downloads::default())
         .build(context)
         .expect("mock app builds");
     let window = WebviewWindowBuilder::new(&app, label, Default::default())
@@ -231,4 +233,96 @@ fn capabilities_grant_the_commands_to_the_main_window_only() {
         "a window outside the capability is refused by the ACL: {refused}"
     );
     assert!(refused.contains("main-window"), "{refused}");
+}
+
+#[test]
+fn a_new_device_is_not_enrolled_and_has_an_empty_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    let sync = s.ok("sync_status", json!({}));
+    assert_eq!(sync["enrolled"], false, "{sync}");
+    assert_eq!(sync["serviceUrl"], Value::Null);
+    assert_eq!(sync["pending"], 0);
+    assert_eq!(sync["status"]["online"], Value::Null);
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+    // "Sync now" before enrollment is harmless.
+    s.ok("sync_now", json!({}));
+
+    let lib = s.ok("library", json!({}));
+    assert_eq!(lib["installed"], json!([]));
+    assert_eq!(lib["catalog"], json!([]));
+    assert_eq!(lib["downloads"], json!([]));
+    assert_eq!(lib["usedBytes"], 0);
+    assert_eq!(lib["budgetBytes"], 4u64 * 1024 * 1024 * 1024);
+    s.ok("set_storage_budget", json!({"bytes": 1_000_000}));
+    assert_eq!(s.ok("library", json!({}))["budgetBytes"], 1_000_000);
+}
+
+#[test]
+fn content_and_study_commands_refuse_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    let code = |cmd: &str, args: Value| s.err(cmd, args)["code"].as_str().unwrap().to_owned();
+    // Downloads and imports need an enrolled device (pinned publisher keys).
+    assert_eq!(
+        code(
+            "start_download",
+            json!({"course": "electrician-safety", "version": 1})
+        ),
+        "content.not_enrolled"
+    );
+    assert_eq!(
+        code("import_course", json!({"path": "/nonexistent.hcp"})),
+        "content.not_enrolled"
+    );
+    assert_eq!(
+        code("start_download", json!({"course": "../etc", "version": 1})),
+        "input.invalid"
+    );
+    // Study needs a signed-in learner.
+    let args = json!({"course": "electrician-safety", "version": 1, "lesson": "shock-dangers"});
+    assert_eq!(code("open_lesson", args), "session.none");
+    assert_eq!(
+        code("my_progress", json!({"utcOffsetMin": 480})),
+        "session.none"
+    );
+    // No lesson open.
+    assert_eq!(
+        code("study_activity", json!({"focused": true, "input": true})),
+        "study.no_open_lesson"
+    );
+    assert_eq!(s.ok("leave_lesson", json!({})), Value::Null);
+    // A signed-in learner, a course that is not installed.
+    let learner = s.ok("add_learner", json!({"displayName": "李娜"}));
+    s.ok("sign_in", json!({"learnerId": learner["id"]}));
+    assert_eq!(
+        s.ok("current_learner", json!({})),
+        learner["id"],
+        "the window remembers who signed in"
+    );
+    let args = json!({"course": "electrician-safety", "version": 1, "lesson": "shock-dangers"});
+    assert_eq!(code("open_lesson", args), "content.not_installed");
+    let progress = s.ok("my_progress", json!({"utcOffsetMin": 480}));
+    assert_eq!(progress["creditedMs"], Value::Null, "{progress}");
+    assert_eq!(progress["waitingMs"], 0);
+}
+
+#[test]
+fn enrollment_checks_the_address_and_reports_an_unreachable_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    let e = s.err("enroll", json!({"serviceUrl": "ftp://x", "code": "ABC"}));
+    assert_eq!(e["code"], "enroll.bad_url");
+    // A port nobody listens on: offline, and nothing is kept.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = s.err(
+        "enroll",
+        json!({"serviceUrl": format!("http://127.0.0.1:{port}"), "code": "ABC"}),
+    );
+    assert_eq!(e["code"], "sync.offline", "{e}");
+    assert_eq!(s.ok("sync_status", json!({}))["enrolled"], false);
 }
