@@ -28,6 +28,20 @@ start_services() {
       echo "run-app: ${course}: $(tail -n 1 <<<"$out" | sed "s/^ *//")" >&2
     fi
   done
+  # A demo organisation and learner (made once, ids kept beside the data) and a fresh one-time
+  # enrollment code for the app's first-run screen.
+  if [[ ! -s $data/demo-learner ]]; then
+    org=$(RUST_LOG=warn "$server" --data "$data" create-org "城关镇职业技能培训中心 (演示)") &&
+      learner=$(RUST_LOG=warn "$server" --data "$data" add-learner --org "$org" --name 王小明 \
+        --national-id 110101199003071234) &&
+      echo "$org" >"$data/demo-org" && echo "$learner" >"$data/demo-learner" || true
+  fi
+  if [[ -s $data/demo-learner ]]; then
+    if code=$(RUST_LOG=warn "$server" --data "$data" issue-code --org "$(cat "$data/demo-org")" \
+      --learner "$(cat "$data/demo-learner")" 2>/dev/null); then
+      echo "run-app: enrollment code for the demo learner 王小明: $code (service http://$listen)" >&2
+    fi
+  fi
   "$server" --data "$data" serve --listen "$listen" &
   service_pid=$!
   echo "run-app: central service on http://$listen (data in $data)" >&2
