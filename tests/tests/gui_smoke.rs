@@ -19,9 +19,15 @@ const LEARNER: &str = "王小明";
 /// WebDriver's code for the Enter key.
 const ENTER: char = '\u{E007}';
 
+/// WebKitWebDriver takes a screenshot at the page's next paint; on a page where nothing changes,
+/// that paint may not come. A 1-pixel, nearly transparent mark in a corner flickers for a few
+/// seconds so there always is one (invisible in the picture).
+const NUDGE_PAINT: &str = "let m = document.getElementById('wd-paint'); if (!m) { m = document.createElement('div'); m.id = 'wd-paint'; m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:99'; document.body.appendChild(m); } let i = 0; const t = setInterval(() => { m.style.background = 'rgba(0,0,0,' + (i % 2 ? 0.01 : 0.02) + ')'; if (++i > 40) { clearInterval(t); m.remove(); } }, 100);";
+
 /// A screenshot right after a DOM change may show the previous frame: let it paint first.
 async fn screenshot(session: &Session, name: &str) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(600)).await;
+    session.execute(NUDGE_PAINT, serde_json::json!([])).await?;
     let png = session.screenshot().await?;
     let (w, h) = png_size(&png).context("screenshot has no PNG header")?;
     ensure!(w >= 600 && h >= 400, "screenshot {name} is only {w}x{h}");
@@ -31,7 +37,14 @@ async fn screenshot(session: &Session, name: &str) -> Result<()> {
 }
 
 async fn drive(session: &Session) -> Result<String> {
-    // The first screen, in Chinese, with this device's id.
+    // A fresh PC first offers enrollment or starting offline: start offline, which leads to the
+    // learners-and-records screen.
+    let (start, _) = session
+        .wait_for("[data-testid=start-offline]", WAIT, |_| true)
+        .await
+        .context("the first-run screen never appeared")?;
+    session.click(&start).await?;
+    // The learners-and-records screen, in Chinese, with this device's id.
     let (_, device_id) = session
         .wait_for("[data-testid=device-id]", WAIT, |t| t.len() == 36)
         .await
