@@ -572,3 +572,46 @@ fn a_package_round_trips_between_devices_byte_for_byte() {
         .unwrap_err();
     assert_eq!(err.code(), "content.not_installed");
 }
+
+#[test]
+fn staging_reports_progress_and_a_dropped_staging_leaves_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let c = course("elderly-care-basics", 33);
+    let file = root.path().join("c.hcp");
+    std::fs::write(&file, package(&c, &key(1))).unwrap();
+    let data = root.path().join("data");
+    let mut h = device(&data);
+    let importer = h.package_importer().unwrap();
+    let before = snapshot(root.path());
+
+    let mut seen = Vec::new();
+    let staged = importer
+        .stage(&file, &mut |p: &hearth_core::content::Progress| {
+            seen.push(*p)
+        })
+        .unwrap();
+    let total: u64 = c.manifest.files.iter().map(|f| f.size).sum();
+    let last = seen.last().unwrap();
+    assert_eq!((last.bytes_done, last.bytes_total), (total, total));
+    assert_eq!((last.files_done, last.files_total), (5, 5));
+    assert!(seen.windows(2).all(|w| w[0].bytes_done <= w[1].bytes_done));
+    // Staged is not installed: the store, still usable meanwhile, shows no course.
+    assert!(h.installed_courses().unwrap().is_empty());
+    assert_eq!(staged.manifest().manifest.course, c.manifest.course);
+    drop(staged);
+    assert_eq!(
+        snapshot(root.path()),
+        before,
+        "the dropped staging left files"
+    );
+
+    let staged = importer.stage(&file, &mut |_| {}).unwrap();
+    let summary = h.install_staged(staged).unwrap();
+    assert_eq!(summary.course, c.manifest.course);
+    assert_eq!(
+        std::fs::read_dir(data.join("media").join("partial"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

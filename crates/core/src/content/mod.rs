@@ -39,7 +39,7 @@ pub use crate::store::{
 };
 pub use http::{HttpBody, HttpSource};
 pub use memory::{MEMORY_CHUNK, MemoryBody, MemorySource, MemoryStats};
-pub use package::{DISK_RESERVE, ExportedPackage};
+pub use package::{DISK_RESERVE, ExportedPackage, PackageImporter, StagedCourse};
 pub use source::{CatalogAnswer, ContentSource, FileBody, FileStart};
 
 use crate::error::{CoreError, Result};

@@ -16,6 +16,10 @@
 //!    renamed into the cache and the course is installed in one transaction
 //!    ([`Hearth::install_fetched`], the same step a download ends with).
 //!
+//! Steps 1–4 are [`PackageImporter::stage`], which does not borrow [`Hearth`] (an app runs it on
+//! a worker thread, with progress, while the store stays usable); step 5 is
+//! [`Hearth::install_staged`]. [`Hearth::import_course`] does both.
+//!
 //! On any failure every temporary file is removed and no course appears; file names in the
 //! package never become paths on disk (the cache is content-addressed), so nothing is written
 //! outside `DATA_DIR/media`.
@@ -24,16 +28,18 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 
 use hearth_protocol::manifest::VerifiedManifest;
 use hearth_protocol::package::{
     self, CHUNK, PackageError, PackageReader, PackageWriteError, package_len,
 };
-use hearth_protocol::{CourseId, PublicKey};
+use hearth_protocol::{ContentHash, CourseId, PublicKey};
 use serde::Serialize;
 
-use super::{CourseSummary, FetchedCourse, MediaCache, remove_if_exists};
+use super::{CourseSummary, FetchedCourse, MediaCache, Progress, Tracker, remove_if_exists};
 use crate::Hearth;
 use crate::error::{CoreError, Result};
 use crate::identity::sync_dir;
@@ -76,6 +82,7 @@ fn disk_fits(needed: u64, available: u64) -> Result<()> {
 }
 
 /// Temporary files of one import; whatever is still listed when it is dropped is removed.
+#[derive(Debug)]
 struct Temps {
     paths: Vec<PathBuf>,
 }
@@ -134,20 +141,50 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Hearth {
-    /// Imports a course package file (see the module documentation for every check). Returns
-    /// the installed course; importing a version that is installed already verifies the file
-    /// and changes nothing.
-    pub fn import_course(&mut self, path: &Path) -> Result<CourseSummary> {
-        let trusted: Vec<PublicKey> = self
-            .store
-            .enrollment()?
-            .ok_or(CoreError::ContentNotEnrolled)?
-            .publisher_keys;
+/// Reads and verifies a package file into temporary files of the media cache without borrowing
+/// [`Hearth`], so a front end can run it (a slow USB stick takes a while) on a worker thread
+/// while the store stays usable, then call [`Hearth::install_staged`].
+/// [`Hearth::import_course`] does both.
+#[derive(Clone, Debug)]
+pub struct PackageImporter {
+    media: MediaCache,
+    trusted: Vec<PublicKey>,
+    budget: u64,
+    nonce: String,
+}
+
+/// A package whose every file verified, waiting in temporary files to be installed by
+/// [`Hearth::install_staged`]. Dropping it removes the temporary files.
+#[derive(Debug)]
+pub struct StagedCourse {
+    temps: Temps,
+    /// Each file written: its hash and its temporary file.
+    written: Vec<(ContentHash, PathBuf)>,
+    verified: VerifiedManifest,
+    bodies: HashMap<String, String>,
+}
+
+impl StagedCourse {
+    pub fn manifest(&self) -> &VerifiedManifest {
+        &self.verified
+    }
+}
+
+/// Numbers the stagings of one process, so two never share a temporary file name.
+static STAGINGS: AtomicU64 = AtomicU64::new(0);
+
+impl PackageImporter {
+    /// Every check of the module documentation up to the install: the course's files end up
+    /// verified and fsynced in temporary files. `progress` is called as bytes are read.
+    pub fn stage(
+        &self,
+        path: &Path,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<StagedCourse> {
         let ctx = |what: &str| CoreError::io(format!("{what} {}", path.display()));
         let file = fs::File::open(path).map_err(ctx("opening"))?;
         let meta = file.metadata().map_err(ctx("reading"))?;
-        let mut reader = PackageReader::open(BufReader::with_capacity(CHUNK, file), &trusted)?;
+        let mut reader = PackageReader::open(BufReader::with_capacity(CHUNK, file), &self.trusted)?;
         let expected = package_len(reader.manifest().bytes.len(), reader.entries());
         if meta.is_file() && meta.len() < expected {
             // The signed manifest says how long the file must be: refuse a cut-off copy (a
@@ -160,7 +197,7 @@ impl Hearth {
             .into());
         }
 
-        let media = self.media();
+        let media = &self.media;
         media.ensure_dirs()?;
         let entries = reader.entries().to_vec();
         let mut wanted = Vec::with_capacity(entries.len());
@@ -172,16 +209,34 @@ impl Hearth {
             }
             wanted.push(want);
         }
-        let available = self.content_budget()?.saturating_sub(media.usage()?);
+        let available = self.budget.saturating_sub(media.usage()?);
         if needed > available {
             return Err(CoreError::BudgetExceeded { needed, available });
         }
         check_disk_space(media.dir(), needed)?;
 
-        let nonce = hex(&self.env.random::<8>()?);
+        let total: u64 = entries.iter().map(|e| e.size).sum();
+        let mut tracker = Tracker {
+            p: Progress {
+                bytes_done: total - needed,
+                bytes_total: total,
+                files_done: u32::try_from(wanted.iter().filter(|w| !**w).count()).unwrap_or(0),
+                files_total: u32::try_from(entries.len()).unwrap_or(u32::MAX),
+                ..Progress::default()
+            },
+            started: Instant::now(),
+            fetched: 0,
+            report: progress,
+        };
+        (tracker.report)(&tracker.p);
+
+        let stem = format!(
+            "import-{}-{}",
+            self.nonce,
+            STAGINGS.fetch_add(1, Ordering::Relaxed)
+        );
         let mut temps = Temps { paths: Vec::new() };
-        // (entry index, temporary file) of each file written.
-        let mut written: Vec<(usize, PathBuf)> = Vec::new();
+        let mut written: Vec<(ContentHash, PathBuf)> = Vec::new();
         // Reading and hashing run here; writing and fsyncing on a second thread, so the disk
         // works while the next bytes are read and hashed.
         std::thread::scope(|scope| -> Result<()> {
@@ -191,10 +246,7 @@ impl Hearth {
             let read = (|| -> Result<()> {
                 for (i, want) in wanted.iter().enumerate() {
                     if *want {
-                        let tmp = media
-                            .dir()
-                            .join("partial")
-                            .join(format!("import-{nonce}-{i}.tmp"));
+                        let tmp = media.dir().join("partial").join(format!("{stem}-{i}.tmp"));
                         let f = fs::OpenOptions::new()
                             .write(true)
                             .create_new(true)
@@ -203,16 +255,18 @@ impl Hearth {
                         temps.paths.push(tmp.clone());
                         jobs.send(Job::Open(f, tmp.clone()))
                             .map_err(|_| writer_stopped())?;
-                        written.push((i, tmp));
+                        written.push((entries[i].sha256, tmp));
                     }
-                    let got = reader.next_entry(|_, chunk| {
+                    let got = reader.next_entry(|_, chunk| -> Result<()> {
                         if !*want {
                             return Ok(());
                         }
                         let mut buf = spare.try_recv().unwrap_or_default();
                         buf.clear();
                         buf.extend_from_slice(chunk);
-                        jobs.send(Job::Data(buf)).map_err(|_| writer_stopped())
+                        jobs.send(Job::Data(buf)).map_err(|_| writer_stopped())?;
+                        tracker.add(chunk.len() as u64);
+                        Ok(())
                     })?;
                     if got.is_none() {
                         return Err(PackageError::Truncated(
@@ -222,6 +276,7 @@ impl Hearth {
                     }
                     if *want {
                         jobs.send(Job::Close).map_err(|_| writer_stopped())?;
+                        tracker.file_done();
                     }
                 }
                 Ok(())
@@ -240,35 +295,71 @@ impl Hearth {
         let source_of = |sha| {
             written
                 .iter()
-                .find(|(i, _)| entries[*i].sha256 == sha)
+                .find(|(h, _)| *h == sha)
                 .map_or_else(|| media.path(&sha), |(_, tmp)| tmp.clone())
         };
         let bodies = lesson_bodies(&verified, source_of)?;
+        Ok(StagedCourse {
+            temps,
+            written,
+            verified,
+            bodies,
+        })
+    }
+}
 
-        // Everything verified: move the files into the cache, then install. Files this import
-        // added are taken back if either step fails and nothing installed uses them.
+impl Hearth {
+    /// An importer for this device: its media folder, the publisher keys pinned at enrollment
+    /// (`content.not_enrolled` before enrollment) and the budget.
+    pub fn package_importer(&self) -> Result<PackageImporter> {
+        let trusted = self
+            .store
+            .enrollment()?
+            .ok_or(CoreError::ContentNotEnrolled)?
+            .publisher_keys;
+        Ok(PackageImporter {
+            media: self.media(),
+            trusted,
+            budget: self.content_budget()?,
+            nonce: hex(&self.env.random::<8>()?),
+        })
+    }
+
+    /// Imports a course package file (see the module documentation for every check). Returns
+    /// the installed course; importing a version that is installed already verifies the file
+    /// and changes nothing.
+    pub fn import_course(&mut self, path: &Path) -> Result<CourseSummary> {
+        let staged = self.package_importer()?.stage(path, &mut |_| {})?;
+        self.install_staged(staged)
+    }
+
+    /// Moves a staged package's files into the cache and installs the course in one
+    /// transaction. Files this import added are taken back if either step fails and nothing
+    /// installed uses them.
+    pub fn install_staged(&mut self, mut staged: StagedCourse) -> Result<CourseSummary> {
+        let media = self.media();
         let mut placed = Vec::new();
-        let installed = (|| {
-            for (i, tmp) in &written {
-                let dest = media.path(&entries[*i].sha256);
+        let moved = (|| {
+            for (sha, tmp) in &staged.written {
+                let dest = media.path(sha);
                 let existed = dest.exists();
                 fs::rename(tmp, &dest)
                     .map_err(CoreError::io(format!("installing {}", dest.display())))?;
                 if !existed {
-                    placed.push(entries[*i].sha256);
+                    placed.push(*sha);
                 }
             }
             sync_dir(media.dir())
-        })()
-        .and_then(|()| {
+        })();
+        let installed = moved.and_then(|()| {
             self.install_fetched(&FetchedCourse {
-                manifest: verified,
-                bodies,
+                manifest: staged.verified.clone(),
+                bodies: std::mem::take(&mut staged.bodies),
             })
         });
         match installed {
             Ok(summary) => {
-                temps.paths.clear();
+                staged.temps.paths.clear();
                 tracing::info!(course = %summary.course, version = summary.version, "course package imported");
                 Ok(summary)
             }
@@ -282,7 +373,9 @@ impl Hearth {
             }
         }
     }
+}
 
+impl Hearth {
     /// Writes an installed course version as a package file at `path` (for a USB stick or
     /// another device), through a temporary file beside it that is fsynced and renamed, so a
     /// removed stick or a crash leaves no half package under the final name. Every file is
@@ -393,7 +486,7 @@ fn write_error(e: PackageWriteError, path: &Path) -> CoreError {
 /// The lesson texts by package path, read from where each verified file is now.
 fn lesson_bodies(
     verified: &VerifiedManifest,
-    source_of: impl Fn(hearth_protocol::ContentHash) -> PathBuf,
+    source_of: impl Fn(ContentHash) -> PathBuf,
 ) -> Result<HashMap<String, String>> {
     let m = &verified.manifest;
     let mut bodies = HashMap::new();
