@@ -98,15 +98,27 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
         &["enroll", "--service", &service.url(), "--code", &code],
     )
     .unwrap();
-    let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
-    // The kiosk keeps the class's assignments for the offline week, the dated one first.
+    let h = Hearth::open(dir.path(), Env::system()).unwrap();
+    // A sync round before the class brings the class's assignments (the classroom tag is new to
+    // the kiosk); the kiosk keeps them for the offline week, the dated one first.
     let enrollment = h.enrollment().unwrap().unwrap();
-    let pulled = HttpTransport::new(&enrollment)
-        .unwrap()
-        .assignments()
+    let transport = HttpTransport::new(&enrollment).unwrap();
+    let h = Mutex::new(h);
+    let first = sync_round(&h, &transport, &enrollment.anchor_key, 100)
         .await
         .unwrap();
-    h.apply_assignments(&pulled).unwrap();
+    assert!(
+        first.roster_refreshed && first.assignments_pulled == 2,
+        "{first:?}"
+    );
+    let again = sync_round(&h, &transport, &enrollment.anchor_key, 100)
+        .await
+        .unwrap();
+    assert!(
+        !again.roster_refreshed && again.assignments_pulled == 0,
+        "nothing changed, nothing pulled: {again:?}"
+    );
+    let mut h = h.into_inner().unwrap();
     let kept = h.assignments().unwrap();
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert_eq!(kept[0].lesson.as_deref(), Some("shock-dangers"));
@@ -134,8 +146,6 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
     h.kiosk_end_class(&mut kiosk).unwrap();
 
     // One sync.
-    let enrollment = h.enrollment().unwrap().unwrap();
-    let transport = HttpTransport::new(&enrollment).unwrap();
     let h = Mutex::new(h);
     let report = sync_round(&h, &transport, &enrollment.anchor_key, 100)
         .await

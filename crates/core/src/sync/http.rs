@@ -163,6 +163,8 @@ pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
     credential: String,
+    /// The classroom tag of the last sync state fetched (shared by clones).
+    classroom_tag: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl HttpTransport {
@@ -171,6 +173,7 @@ impl HttpTransport {
             client: client()?,
             base: enrollment.service_url.clone(),
             credential: enrollment.credential.clone(),
+            classroom_tag: Default::default(),
         })
     }
 
@@ -190,20 +193,6 @@ impl HttpTransport {
             .await
             .map_err(unreachable)?;
         answer(resp).await
-    }
-
-    /// `GET /v1/assignments`: what the trainers of this device's classes assigned. The answer is
-    /// checked like any untrusted input: ids must be slugs, at most [`MAX_ASSIGNMENTS`] of them.
-    pub async fn assignments(&self) -> Result<Vec<Assignment>, TransportError> {
-        let resp = self
-            .client
-            .get(url(&self.base, "/v1/assignments"))
-            .bearer_auth(&self.credential)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let list: Vec<wire::AssignmentJson> = answer(resp).await?;
-        assignments_from_wire(list)
     }
 
     /// `GET /v1/learners/{id}/record`: a learner's derived record (credit, results,
@@ -235,7 +224,33 @@ impl HttpTransport {
 
 impl SyncTransport for HttpTransport {
     async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
-        anchor(&self.state().await?.anchor)
+        let state = self.state().await?;
+        *self
+            .classroom_tag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state.classroom_tag;
+        anchor(&state.anchor)
+    }
+
+    fn classroom_tag(&self) -> Option<String> {
+        self.classroom_tag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// `GET /v1/assignments`: what the trainers of this device's classes assigned. The answer is
+    /// checked like any untrusted input: ids must be slugs, at most [`MAX_ASSIGNMENTS`] of them.
+    async fn assignments(&self) -> Result<Option<Vec<Assignment>>, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, "/v1/assignments"))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let list: Vec<wire::AssignmentJson> = answer(resp).await?;
+        assignments_from_wire(list).map(Some)
     }
 
     async fn learner_record(

@@ -66,6 +66,19 @@ pub trait SyncTransport: Send + Sync {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> impl Future<Output = Result<UploadOutcome, TransportError>> + Send;
+    /// The digest of this device's roster and assignments that came with the last anchor
+    /// (`None`: unknown, and the round falls back to refreshing them every
+    /// [`pull::ROSTER_EVERY_MS`]).
+    fn classroom_tag(&self) -> Option<String> {
+        None
+    }
+    /// What trainers assigned to this device's classes. `Ok(None)`: this transport does not
+    /// fetch assignments (the default).
+    fn assignments(
+        &self,
+    ) -> impl Future<Output = Result<Option<Vec<crate::Assignment>>, TransportError>> + Send {
+        std::future::ready(Ok(None))
+    }
     /// The organisation's roster as the service gives it to this device. `Ok(None)`: this
     /// transport does not fetch rosters (the default), and the round skips the step.
     fn roster(
@@ -102,8 +115,10 @@ pub struct RoundReport {
     pub records_pulled: u32,
     /// Records that could not be pulled (tried again next round; receipts are not affected).
     pub records_failed: u32,
-    /// The roster was fetched and kept in this round (see [`pull::roster_due`]).
+    /// The roster was fetched and kept in this round (see [`pull::classroom_due`]).
     pub roster_refreshed: bool,
+    /// Assignments fetched and kept in this round (with the roster, when it is due).
+    pub assignments_pulled: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,23 +201,39 @@ pub async fn sync_round(
     Ok(report)
 }
 
-/// The roster step, when [`pull::roster_due`]: new learners and changed PINs reach a kiosk
-/// without a new enrollment. A failure is logged and tried again next round.
+/// The classroom step: the roster (new learners, changed PINs) and the assignments, fetched when
+/// [`pull::classroom_due`] says they changed, so they reach a kiosk without re-enrolling and a
+/// round with nothing new costs nothing. A failure is logged and tried again next round.
 async fn refresh_roster(
     hearth: &Mutex<Hearth>,
     transport: &impl SyncTransport,
     report: &mut RoundReport,
 ) -> Result<(), SyncError> {
-    if !locked(hearth).roster_refresh_due()? {
+    let tag = transport.classroom_tag();
+    if !locked(hearth).roster_refresh_due(tag.as_deref())? {
         return Ok(());
     }
-    match transport.roster().await {
-        Ok(None) => {}
-        Ok(Some(roster)) => {
-            locked(hearth).keep_roster(&roster)?;
-            report.roster_refreshed = true;
+    let roster = match transport.roster().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not refresh the roster");
+            return Ok(());
         }
-        Err(e) => tracing::warn!(error = %e, "could not refresh the roster"),
+    };
+    let assignments = match transport.assignments().await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not fetch the assignments");
+            return Ok(());
+        }
+    };
+    if let Some(a) = &assignments {
+        locked(hearth).apply_assignments(a)?;
+        report.assignments_pulled = a.len() as u32;
+    }
+    if let Some(roster) = roster {
+        locked(hearth).keep_roster(&roster, tag.as_deref())?;
+        report.roster_refreshed = true;
     }
     Ok(())
 }
@@ -244,10 +275,13 @@ async fn pull_records(
 
 /// `content_meta` key of the wall time the roster was last refreshed.
 const META_ROSTER_REFRESHED: &str = "roster_refreshed_ms";
+/// `content_meta` key of the classroom tag the kept roster and assignments answer.
+const META_CLASSROOM_TAG: &str = "classroom_tag";
 
 impl Hearth {
-    /// Whether the next round fetches the roster (see [`pull::roster_due`]).
-    pub fn roster_refresh_due(&self) -> Result<bool, CoreError> {
+    /// Whether the next round fetches the roster and assignments (see [`pull::classroom_due`]),
+    /// given the classroom tag the service just sent.
+    pub fn roster_refresh_due(&self, tag: Option<&str>) -> Result<bool, CoreError> {
         if self.store.enrollment()?.is_none() {
             return Ok(false);
         }
@@ -255,16 +289,27 @@ impl Hearth {
             .store
             .content_meta(META_ROSTER_REFRESHED)?
             .and_then(|v| v.try_into().ok().map(i64::from_be_bytes));
-        Ok(pull::roster_due(last, self.env.clock.wall_ms()))
+        let kept = self.store.content_meta(META_CLASSROOM_TAG)?;
+        Ok(pull::classroom_due(
+            tag.map(str::as_bytes),
+            kept.as_deref(),
+            last,
+            self.env.clock.wall_ms(),
+        ))
     }
 
     /// Keeps a roster fetched by a sync round (adds and updates people, as
-    /// [`Hearth::update_roster`]) and notes when.
-    pub fn keep_roster(&mut self, roster: &[crate::RosterPerson]) -> Result<(), CoreError> {
+    /// [`Hearth::update_roster`]), notes when, and the classroom tag it answers.
+    pub fn keep_roster(
+        &mut self,
+        roster: &[crate::RosterPerson],
+        tag: Option<&str>,
+    ) -> Result<(), CoreError> {
         let now = self.env.clock.wall_ms();
         self.store.write(|tx| {
             tx.upsert_roster(roster, now)?;
-            tx.set_content_meta(META_ROSTER_REFRESHED, &now.to_be_bytes())
+            tx.set_content_meta(META_ROSTER_REFRESHED, &now.to_be_bytes())?;
+            tx.set_content_meta(META_CLASSROOM_TAG, tag.unwrap_or("").as_bytes())
         })?;
         Ok(())
     }

@@ -11,7 +11,9 @@
 //! - the stored record is older than [`REFRESH_MS`] (study on another device, a course
 //!   republished), or dated in the future (the wall clock was set back).
 //!
-//! The roster (new learners, changed kiosk PINs) is fetched at most once per [`ROSTER_EVERY_MS`]:
+//! The roster (new learners, changed kiosk PINs) and the assignments are fetched when the
+//! classroom tag of the sync state changed (see [`classroom_due`]); from a service that sends no
+//! tag, at most once per [`ROSTER_EVERY_MS`]:
 //! it has no conditional request, and a kiosk's roster is some kilobytes that a round with
 //! nothing to do must not spend each time.
 
@@ -23,9 +25,20 @@ pub const REFRESH_MS: i64 = 24 * 60 * 60 * 1000;
 /// Fetch the roster at most this often.
 pub const ROSTER_EVERY_MS: i64 = 60 * 60 * 1000;
 
-/// Whether a round fetches the roster, given when it was last fetched (device wall time).
-pub fn roster_due(last_ms: Option<i64>, now_ms: i64) -> bool {
-    last_ms.is_none_or(|last| now_ms.saturating_sub(last) >= ROSTER_EVERY_MS || now_ms < last)
+/// Whether a round fetches the roster and assignments. With a classroom tag from the service
+/// (a digest of both): exactly when it differs from the one kept. Without one (an older
+/// service): at most every [`ROSTER_EVERY_MS`] of device wall time.
+pub fn classroom_due(
+    tag: Option<&[u8]>,
+    kept_tag: Option<&[u8]>,
+    last_ms: Option<i64>,
+    now_ms: i64,
+) -> bool {
+    match tag {
+        Some(t) => kept_tag != Some(t),
+        None => last_ms
+            .is_none_or(|last| now_ms.saturating_sub(last) >= ROSTER_EVERY_MS || now_ms < last),
+    }
 }
 
 /// Where one learner's stored record stands.
@@ -59,12 +72,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roster() {
+    fn classroom() {
         let now = 1_800_000_000_000;
-        assert!(roster_due(None, now));
-        assert!(!roster_due(Some(now - 60_000), now));
-        assert!(roster_due(Some(now - ROSTER_EVERY_MS), now));
-        assert!(roster_due(Some(now + 60_000), now), "clock set back");
+        let hour = ROSTER_EVERY_MS;
+        // (tag from the service, tag kept, last refresh, due?)
+        type Case<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<i64>, bool);
+        let cases: [Case; 8] = [
+            (Some(b"a"), None, None, true),                        // never fetched
+            (Some(b"a"), Some(b"a"), Some(now - 2 * hour), false), // unchanged, however old
+            (Some(b"b"), Some(b"a"), Some(now - 1000), true),      // changed a second ago
+            (Some(b"a"), Some(b""), Some(now - 1000), true),       // kept without a tag
+            (None, None, None, true),                              // old service, never fetched
+            (None, Some(b"a"), Some(now - 60_000), false),         // old service, fetched recently
+            (None, None, Some(now - hour), true),                  // old service, an hour ago
+            (None, None, Some(now + 60_000), true),                // clock set back
+        ];
+        for (i, (tag, kept, last, want)) in cases.into_iter().enumerate() {
+            assert_eq!(classroom_due(tag, kept, last, now), want, "case {i}");
+        }
     }
 
     #[test]
