@@ -1,0 +1,410 @@
+//! A learner's week in the real window, against the real service: enroll with a code, download
+//! a demo course (its progress shown, paused and resumed), study a lesson, pass its practice
+//! quiz, lose the service, study another lesson and take the timed exam offline, get the service
+//! back, and see the sync complete with credited hours and the exam's grade.
+//!
+//! The app talks to the service through a loopback proxy that holds back every 16 KB chunk a
+//! little, so the download lasts long enough to watch; the service itself is killed and
+//! restarted (same port) for the offline part. Screenshots of the main screens go to
+//! docs/screenshots/. Needs Xvfb, tauri-driver and WebKitWebDriver: ignored by plain
+//! `cargo test`, run under one `xvfb-run` with `-- --ignored` like gui_smoke.
+#![cfg(target_os = "linux")]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use hearth_e2e::gui::{self, Driver};
+use hearth_e2e::proxy::{Fault, FaultProxy};
+use hearth_e2e::service::Service;
+use hearth_e2e::webdriver::{Session, png_size};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+const COURSE: &str = "electrician-safety";
+/// The practice items of the first lesson with their right options (assets/courses/
+/// electrician-safety/quizzes/shock-dangers.toml).
+const PRACTICE: &[(&str, &[u8])] = &[
+    ("safe-voltage", &[2]),
+    ("untested-wire", &[1]),
+    ("fallen-wire", &[1]),
+    ("risk-factors", &[0, 1, 3]),
+];
+/// The final exam's key (exam/final.key.toml): all right, so the grade is a pass.
+const EXAM: &[(&str, &[u8])] = &[
+    ("e01", &[2]),
+    ("e02", &[0]),
+    ("e03", &[0]),
+    ("e04", &[1]),
+    ("e05", &[2]),
+    ("e06", &[0, 1, 2]),
+    ("e07", &[1]),
+    ("e08", &[0, 1, 3]),
+    ("e09", &[1]),
+    ("e10", &[0]),
+    ("e11", &[2]),
+    ("e12", &[0]),
+];
+
+/// WebKitWebDriver takes a screenshot at the page's next paint; on a page where nothing changes,
+/// that paint may not come. A 1-pixel, nearly transparent mark in a corner flickers for a few
+/// seconds so there always is one (invisible in the picture).
+const NUDGE_PAINT: &str = "let m = document.getElementById('wd-paint'); if (!m) { m = document.createElement('div'); m.id = 'wd-paint'; m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:99'; document.body.appendChild(m); } let i = 0; const t = setInterval(() => { m.style.background = 'rgba(0,0,0,' + (i % 2 ? 0.01 : 0.02) + ')'; if (++i > 40) { clearInterval(t); m.remove(); } }, 100);";
+
+async fn screenshot(session: &Session, name: &str) -> Result<()> {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    session.execute(NUDGE_PAINT, serde_json::json!([])).await?;
+    let state = session
+        .execute(
+            "return [document.visibilityState, document.hasFocus()].join(' ');",
+            json!([]),
+        )
+        .await?;
+    let png = match tokio::time::timeout(Duration::from_secs(20), session.screenshot()).await {
+        Ok(png) => png?,
+        Err(_) => {
+            eprintln!("screenshot {name} timed out (page {state}); going on without it");
+            return Ok(());
+        }
+    };
+    let (w, h) = png_size(&png).context("screenshot has no PNG header")?;
+    ensure!(w >= 600 && h >= 400, "screenshot {name} is only {w}x{h}");
+    let path = gui::save_screenshot(name, &png)?;
+    eprintln!("screenshot: {} ({w}x{h})", path.display());
+    Ok(())
+}
+
+async fn click(session: &Session, css: &str) -> Result<()> {
+    let (el, _) = session
+        .wait_for(css, WAIT, |_| true)
+        .await
+        .with_context(|| format!("no {css} to click"))?;
+    session.click(&el).await
+}
+
+/// An attribute of the first element matching `css` (None when there is none).
+async fn attr(session: &Session, css: &str, name: &str) -> Result<Option<String>> {
+    let v = session
+        .execute(
+            "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+            json!([css, name]),
+        )
+        .await?;
+    Ok(v.as_str().map(str::to_owned))
+}
+
+/// Waits until an attribute satisfies `ok`; returns its value.
+async fn wait_attr(
+    session: &Session,
+    css: &str,
+    name: &str,
+    timeout: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String> {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        let v = attr(session, css, name).await?;
+        if let Some(v) = &v
+            && ok(v)
+        {
+            return Ok(v.clone());
+        }
+        if v.is_some() {
+            last = v;
+        }
+        if Instant::now() > deadline {
+            bail!("waited {timeout:?} for {css}[{name}]; last value {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn set_value(session: &Session, css: &str, value: &str) -> Result<()> {
+    let (el, _) = session.wait_for(css, WAIT, |_| true).await?;
+    // Clear what is there (the address field has a default), then type like a user.
+    session
+        .execute(
+            "const e = document.querySelector(arguments[0]); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true}));",
+            json!([css]),
+        )
+        .await?;
+    session.send_keys(&el, value).await
+}
+
+/// Studies the open lesson for about `secs` seconds, with a click every second as a learner
+/// scrolling and reading would give input.
+async fn study(session: &Session, secs: u64) -> Result<()> {
+    for _ in 0..secs {
+        click(session, "[data-testid=lesson-title]").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
+fn ms(v: &str) -> u64 {
+    v.parse().unwrap_or(0)
+}
+
+async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) -> Result<()> {
+    // First run: enroll with the code.
+    set_value(session, "[data-testid=enroll-url]", url).await?;
+    set_value(session, "[data-testid=enroll-code]", code).await?;
+    screenshot(session, "10-enroll.png").await?;
+    click(session, "[data-testid=enroll-submit]").await?;
+
+    // The library lists the service's courses; download one and watch its progress.
+    click(session, &format!("[data-testid=download-{COURSE}]")).await?;
+    let pct = wait_attr(
+        session,
+        &format!("[data-testid=progress-{COURSE}]"),
+        "data-percent",
+        WAIT,
+        |p| ms(p) > 0 && ms(p) < 100,
+    )
+    .await
+    .context("no download progress seen")?;
+    eprintln!("download progress seen: {pct}%");
+    let (_, text) = session
+        .wait_for(
+            &format!("[data-testid=progress-text-{COURSE}]"),
+            WAIT,
+            |t| t.contains("已下载"),
+        )
+        .await?;
+    eprintln!("progress text: {text}");
+    screenshot(session, "11-downloading.png").await?;
+    // Pause, then resume: the partial files stay and the download continues from them.
+    click(session, &format!("[data-testid=pause-{COURSE}]")).await?;
+    click(session, &format!("[data-testid=resume-{COURSE}]")).await?;
+    session
+        .wait_for(
+            &format!("[data-testid=installed-{COURSE}]"),
+            Duration::from_secs(60),
+            |_| true,
+        )
+        .await
+        .context("the course was never installed")?;
+    session
+        .wait_for("[data-testid=storage-used]", WAIT, |t| {
+            t.contains("已用空间") && !t.contains(" 0 B")
+        })
+        .await?;
+    screenshot(session, "12-library.png").await?;
+
+    // The course page and the first lesson: study, answer the practice quiz, complete it.
+    click(session, &format!("[data-testid=open-{COURSE}]")).await?;
+    session
+        .wait_for("[data-testid=lesson-shock-dangers]", WAIT, |_| true)
+        .await?;
+    screenshot(session, "13-course.png").await?;
+    click(session, "[data-testid=lesson-shock-dangers]").await?;
+    session
+        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
+        .await?;
+    study(session, 8).await?;
+    let counted = wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-ms",
+        WAIT,
+        |v| ms(v) > 0,
+    )
+    .await
+    .context("no active study time counted")?;
+    eprintln!("counted in lesson 1: {counted} ms");
+    screenshot(session, "14-lesson.png").await?;
+    for (item, options) in PRACTICE {
+        for o in *options {
+            click(session, &format!("[data-testid=option-{item}-{o}]")).await?;
+        }
+        click(session, &format!("[data-testid=check-{item}]")).await?;
+        wait_attr(
+            session,
+            &format!("[data-testid=feedback-{item}]"),
+            "data-correct",
+            WAIT,
+            |v| v == "true",
+        )
+        .await
+        .with_context(|| format!("practice item {item} not judged right"))?;
+    }
+    screenshot(session, "15-practice.png").await?;
+    click(session, "[data-testid=complete-lesson]").await?;
+    session
+        .wait_for("[data-testid=lesson-completed]", WAIT, |_| true)
+        .await?;
+    click(session, "[data-testid=back]").await?;
+
+    // Online: sync now, everything is acknowledged.
+    click(session, "[data-testid=sync-now]").await?;
+    session
+        .wait_for("[data-testid=sync-pending]", WAIT, |t| {
+            t.contains("已全部同步")
+        })
+        .await
+        .context("the first sync never completed")?;
+
+    // The service goes away: the bar says offline after the next attempt.
+    service.kill();
+    click(session, "[data-testid=sync-now]").await?;
+    wait_attr(session, "[data-testid=sync-bar]", "data-state", WAIT, |s| {
+        s == "offline"
+    })
+    .await
+    .context("the sync bar never said offline")?;
+
+    // Offline: another lesson.
+    click(session, "[data-testid=lesson-lockout-tagout]").await?;
+    session
+        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
+        .await?;
+    study(session, 7).await?;
+    wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-ms",
+        WAIT,
+        |v| ms(v) > 0,
+    )
+    .await?;
+    click(session, "[data-testid=back]").await?;
+
+    // Offline: the timed exam.
+    click(session, "[data-testid=exam-final]").await?;
+    click(session, "[data-testid=exam-start]").await?;
+    session
+        .wait_for("[data-testid=exam-countdown]", WAIT, |t| {
+            t.contains("剩余时间")
+        })
+        .await?;
+    for (item, options) in EXAM {
+        for o in *options {
+            click(session, &format!("[data-testid=exam-option-{item}-{o}]")).await?;
+        }
+    }
+    screenshot(session, "16-exam.png").await?;
+    click(session, "[data-testid=exam-submit]").await?;
+    wait_attr(
+        session,
+        "[data-testid=exam-status]",
+        "data-status",
+        WAIT,
+        |s| s == "waitingForGrading",
+    )
+    .await
+    .context("the submitted exam does not wait for grading")?;
+    session
+        .wait_for("[data-testid=sync-pending]", WAIT, |t| t.contains("待同步"))
+        .await?;
+    // Back to the course and into the exam again: the attempt still waits for grading.
+    click(session, "[data-testid=back]").await?;
+    click(session, "[data-testid=exam-final]").await?;
+    wait_attr(
+        session,
+        "[data-testid=exam-status]",
+        "data-status",
+        WAIT,
+        |s| s == "waitingForGrading",
+    )
+    .await?;
+    screenshot(session, "17-exam-waiting.png").await?;
+
+    // The service is back: sync completes, the grade and the credited hours appear.
+    service.restart()?;
+    click(session, "[data-testid=sync-now]").await?;
+    session
+        .wait_for("[data-testid=sync-pending]", Duration::from_secs(40), |t| {
+            t.contains("已全部同步")
+        })
+        .await
+        .context("the sync after the outage never completed")?;
+    wait_attr(
+        session,
+        "[data-testid=exam-status]",
+        "data-status",
+        Duration::from_secs(40),
+        |s| s == "graded",
+    )
+    .await
+    .context("the exam was never graded on screen")?;
+    let (_, score) = session
+        .wait_for("[data-testid=exam-score]", WAIT, |_| true)
+        .await?;
+    eprintln!("exam: {score}");
+    ensure!(
+        score.contains("及格") && !score.contains("不及格"),
+        "all answers right should pass: {score}"
+    );
+    screenshot(session, "18-exam-graded.png").await?;
+
+    click(session, "[data-testid=nav-progress]").await?;
+    let credited = wait_attr(
+        session,
+        "[data-testid=credited-hours]",
+        "data-ms",
+        WAIT,
+        |v| ms(v) > 0,
+    )
+    .await
+    .context("no credited study time")?;
+    eprintln!("credited: {credited} ms");
+    wait_attr(
+        session,
+        "[data-testid=exam-result-final]",
+        "data-status",
+        WAIT,
+        |s| s == "graded",
+    )
+    .await?;
+    screenshot(session, "19-progress.png").await?;
+    click(session, "[data-testid=switch-language]").await?;
+    session
+        .wait_for("h1", WAIT, |t| t == "Hearth vocational learning")
+        .await?;
+    screenshot(session, "20-progress-en.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb + tauri-driver: run by make test"]
+async fn a_learner_enrolls_downloads_studies_and_is_graded_after_an_outage() -> Result<()> {
+    let app = gui::desktop_binary()?;
+    let mut service = Service::start()?;
+    let course = gui::workspace_root().join("assets/courses").join(COURSE);
+    let published = service.admin(&["publish", course.to_str().context("path")?])?;
+    ensure!(published.starts_with("published"), "{published}");
+    let learner = service.add_learner("王小明", "110101199003071234")?;
+    let code = service.enrollment_code(Some(&learner))?;
+
+    // Every connection through the proxy is slowed a little (each 16 KB chunk held 60 ms).
+    let proxy = FaultProxy::start(service.addr()).await?;
+    proxy.push_faults(std::iter::repeat_n(
+        Fault::Delay {
+            delay: Duration::from_millis(60),
+        },
+        100_000,
+    ));
+    let url = format!("http://{}", proxy.addr());
+
+    let tmp = tempfile::tempdir()?;
+    let data_dir = tmp.path().join("data");
+    let mut driver = Driver::start(&data_dir, &tmp.path().join("driver.log"))?;
+    let started = Instant::now();
+    let session = driver.launch(&app).await?;
+    let outcome = drive(&session, &mut service, &url, &code).await;
+    eprintln!("driven in {:?}", started.elapsed());
+    if outcome.is_err() {
+        if let Ok(png) = session.screenshot().await {
+            let path = std::env::temp_dir().join("hearth-gui-learning-failure.png");
+            let _ = std::fs::write(&path, png);
+            eprintln!("failure screenshot: {}", path.display());
+        }
+        eprintln!("driver and app output:\n{}", driver.log_text());
+    }
+    let closed = session.close().await;
+    driver.stop();
+    proxy.stop().await;
+    outcome?;
+    closed.context("closing the session")?;
+    Ok(())
+}
