@@ -24,7 +24,9 @@ describe("formatBytes", () => {
 
 describe("durations", () => {
   it("formats study time in minutes and hours, rounded down", () => {
-    expect(formatStudy(59_999, zh)).toBe("0 分钟");
+    expect(formatStudy(0, zh)).toBe("0 分钟");
+    expect(formatStudy(59_999, zh)).toBe("59 秒");
+    expect(formatStudy(8_874, en)).toBe("8 s");
     expect(formatStudy(25 * 60_000, zh)).toBe("25 分钟");
     expect(formatStudy(60 * 60_000, zh)).toBe("1 小时");
     expect(formatStudy(65 * 60_000 + 59_000, zh)).toBe("1 小时 5 分钟");

@@ -15,8 +15,9 @@ export function formatBytes(bytes: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** A span of study time: "0 分钟", "25 分钟", "1 小时 5 分钟" (rounded down to minutes). */
+/** A span of study time: "9 秒" under a minute, else "25 分钟", "1 小时 5 分钟" (rounded down). */
 export function formatStudy(ms: number, t: Translate): string {
+  if (ms > 0 && ms < 60_000) return t("units.seconds", { s: Math.floor(ms / 1000) });
   const minutes = Math.max(0, Math.floor(ms / 60_000));
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;

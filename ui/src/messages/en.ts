@@ -189,6 +189,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "settings.budget": "Courses may use at most (GB)",
   "settings.save": "Save",
   "settings.saved": "Saved",
+  "units.seconds": "{s} s",
   "units.minutes": "{m} min",
   "units.hours": "{h} h",
   "units.hoursMinutes": "{h} h {m} min",

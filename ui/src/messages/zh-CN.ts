@@ -188,6 +188,7 @@ export const zhCN = {
   "settings.budget": "课程最多占用（GB）",
   "settings.save": "保存",
   "settings.saved": "已保存",
+  "units.seconds": "{s} 秒",
   "units.minutes": "{m} 分钟",
   "units.hours": "{h} 小时",
   "units.hoursMinutes": "{h} 小时 {m} 分钟",
