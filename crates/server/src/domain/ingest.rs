@@ -89,7 +89,7 @@ impl Service {
                             id,
                             prev,
                             learner,
-                            kind: kind.to_string(),
+                            kind: kind.into(),
                             received_ms: now,
                             envelope: v.into_envelope_bytes(),
                         })

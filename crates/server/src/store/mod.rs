@@ -14,6 +14,8 @@
 
 pub mod sqlite;
 
+use std::borrow::Cow;
+
 use hearth_protocol::{ChainHead, DeviceId, LearnerId, PublicKey, ReceiptId};
 use uuid::Uuid;
 
@@ -172,7 +174,8 @@ pub struct StoredReceipt {
     pub id: ReceiptId,
     pub prev: ReceiptId,
     pub learner: LearnerId,
-    pub kind: String,
+    /// The event kind (`Event::kind`): borrowed when ingesting, so storing allocates nothing.
+    pub kind: Cow<'static, str>,
     pub received_ms: i64,
     pub envelope: Vec<u8>,
 }

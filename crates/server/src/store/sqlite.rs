@@ -18,11 +18,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/001_init.sql")),
         M::up(include_str!("sql/002_trainer_pins.sql")),
         M::up(include_str!("sql/003_assignments.sql")),
+        M::up(include_str!("sql/004_compact_receipts.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -70,6 +71,12 @@ fn b32_col(row: &Row<'_>, i: usize) -> rusqlite::Result<[u8; 32]> {
             "expected 32 bytes".into(),
         )
     })
+}
+
+/// A UUID kept as its 16 raw bytes.
+fn uuid_blob_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let v: [u8; 16] = row.get(i)?;
+    Ok(Uuid::from_bytes(v))
 }
 
 fn seq_col(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
@@ -151,7 +158,8 @@ fn device_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
-const RECEIPT_COLS: &str = "device_id, seq, id, learner_id, kind, received_ms, envelope";
+/// Columns of `receipts r JOIN devices d ON d.num = r.device`, in the order [`receipt_row`] reads.
+const RECEIPT_COLS: &str = "d.id, r.seq, r.id, r.learner, r.kind, r.received_ms, r.envelope";
 
 fn receipt_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt> {
     Ok(StoredReceipt {
@@ -159,11 +167,33 @@ fn receipt_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt> {
         seq: seq_col(row, 1)?,
         id: ReceiptId(b32_col(row, 2)?),
         prev: ReceiptId::ZERO,
-        learner: LearnerId(uuid_col(row, 3)?),
-        kind: row.get(4)?,
+        learner: LearnerId(uuid_blob_col(row, 3)?),
+        kind: row.get::<_, String>(4)?.into(),
         received_ms: row.get(5)?,
         envelope: row.get(6)?,
     })
+}
+
+/// A row of `pending` (ids as text, and the `prev` link).
+fn pending_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt> {
+    Ok(StoredReceipt {
+        device: DeviceId(uuid_col(row, 0)?),
+        seq: seq_col(row, 1)?,
+        id: ReceiptId(b32_col(row, 2)?),
+        prev: ReceiptId(b32_col(row, 7)?),
+        learner: LearnerId(uuid_col(row, 3)?),
+        kind: row.get::<_, String>(4)?.into(),
+        received_ms: row.get(5)?,
+        envelope: row.get(6)?,
+    })
+}
+
+/// The device's integer key (`devices.num`), which the receipts table is keyed by.
+fn device_num(conn: &Connection, device: DeviceId) -> StoreResult<Option<i64>> {
+    let mut st = conn.prepare_cached("SELECT num FROM devices WHERE id = ?1")?;
+    Ok(st
+        .query_row([device.to_string()], |r| r.get(0))
+        .optional()?)
 }
 
 fn package_row(row: &Row<'_>) -> rusqlite::Result<PackageRecord> {
@@ -221,7 +251,10 @@ fn chain_state_in(conn: &Connection, device: DeviceId) -> StoreResult<ChainState
 
 struct SqliteChainTxn<'a> {
     tx: &'a rusqlite::Transaction<'a>,
+    /// The device id as text (the key of `devices`, `pending` and `rejections`).
     device: String,
+    /// The device's integer key in `receipts`.
+    num: i64,
 }
 
 impl ChainTxn for SqliteChainTxn<'_> {
@@ -233,9 +266,9 @@ impl ChainTxn for SqliteChainTxn<'_> {
     fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>> {
         let mut st = self
             .tx
-            .prepare_cached("SELECT id FROM receipts WHERE device_id = ?1 AND seq = ?2")?;
+            .prepare_cached("SELECT id FROM receipts WHERE device = ?1 AND seq = ?2")?;
         Ok(st
-            .query_row(params![self.device, seq as i64], |r| {
+            .query_row(params![self.num, seq as i64], |r| {
                 Ok(ReceiptId(b32_col(r, 0)?))
             })
             .optional()?)
@@ -243,15 +276,15 @@ impl ChainTxn for SqliteChainTxn<'_> {
 
     fn append(&mut self, r: &StoredReceipt) -> StoreResult<()> {
         let mut st = self.tx.prepare_cached(
-            "INSERT INTO receipts (device_id, seq, id, learner_id, kind, received_ms, envelope)
+            "INSERT INTO receipts (device, seq, id, learner, kind, received_ms, envelope)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         st.execute(params![
-            self.device,
+            self.num,
             r.seq as i64,
             &r.id.0[..],
-            r.learner.to_string(),
-            r.kind,
+            &r.learner.0.as_bytes()[..],
+            &*r.kind,
             r.received_ms,
             r.envelope
         ])?;
@@ -285,7 +318,7 @@ impl ChainTxn for SqliteChainTxn<'_> {
             &r.id.0[..],
             &r.prev.0[..],
             r.learner.to_string(),
-            r.kind,
+            &*r.kind,
             r.received_ms,
             r.envelope
         ])?;
@@ -298,12 +331,8 @@ impl ChainTxn for SqliteChainTxn<'_> {
                 "SELECT device_id, seq, id, learner_id, kind, received_ms, envelope, prev
                  FROM pending WHERE device_id = ?1 AND seq = ?2",
             )?;
-            st.query_map(params![self.device, seq as i64], |r| {
-                let mut s = receipt_row(r)?;
-                s.prev = ReceiptId(b32_col(r, 7)?);
-                Ok(s)
-            })?
-            .collect::<Result<Vec<_>, _>>()?
+            st.query_map(params![self.device, seq as i64], pending_row)?
+                .collect::<Result<Vec<_>, _>>()?
         };
         if !out.is_empty() {
             self.tx.execute(
@@ -644,7 +673,9 @@ impl Store for SqliteStore {
         }
         tx.execute(
             &format!(
-                "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)"
+                "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id, num)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7,
+                         (SELECT COALESCE(MAX(num), 0) + 1 FROM devices))"
             ),
             params![
                 device.id.to_string(),
@@ -684,12 +715,17 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
+            let num = device_num(&tx, device)?.ok_or(StoreError::NotFound)?;
             let mut t = SqliteChainTxn {
                 tx: &tx,
                 device: device.to_string(),
+                num,
             };
             f(&mut t)?;
         }
+        // One commit, so one fsync of the WAL, per batch; with synchronous=FULL it is on disk
+        // before this returns and the batch is acknowledged. Do not relax this (NORMAL would
+        // let a power cut lose acknowledged receipts).
         tx.commit()?;
         Ok(())
     }
@@ -697,10 +733,11 @@ impl Store for SqliteStore {
     fn receipts_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<StoredReceipt>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
-            "SELECT {RECEIPT_COLS} FROM receipts WHERE learner_id = ?1 ORDER BY device_id, seq"
+            "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
+             WHERE r.learner = ?1 ORDER BY d.id, r.seq"
         ))?;
         let out = st
-            .query_map([learner.to_string()], receipt_row)?
+            .query_map([&learner.0.as_bytes()[..]], receipt_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
@@ -712,14 +749,15 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<StoredReceipt>> {
         let conn = self.conn();
+        let Some(num) = device_num(&conn, device)? else {
+            return Ok(Vec::new());
+        };
         let mut st = conn.prepare(&format!(
-            "SELECT {RECEIPT_COLS} FROM receipts WHERE device_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+            "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
+             WHERE r.device = ?1 AND r.seq >= ?2 ORDER BY r.seq LIMIT ?3"
         ))?;
         let out = st
-            .query_map(
-                params![device.to_string(), from_seq as i64, limit],
-                receipt_row,
-            )?
+            .query_map(params![num, from_seq as i64, limit], receipt_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
@@ -907,4 +945,162 @@ fn put_token_in(conn: &Connection, t: &TokenRecord) -> StoreResult<()> {
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by a build at schema 3 keeps every receipt, byte for byte and with its
+    /// columns, when this build moves it to the compact receipts table of schema 4; devices
+    /// enrolled afterwards get their own integer keys.
+    #[test]
+    fn schema_4_migration_keeps_every_receipt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.db");
+        let org = Uuid::from_u128(1);
+        let devices = [DeviceId(Uuid::from_u128(10)), DeviceId(Uuid::from_u128(11))];
+        let learners = [
+            LearnerId(Uuid::from_u128(20)),
+            LearnerId(Uuid::from_u128(21)),
+        ];
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(vec![
+                M::up(include_str!("sql/001_init.sql")),
+                M::up(include_str!("sql/002_trainer_pins.sql")),
+                M::up(include_str!("sql/003_assignments.sql")),
+            ])
+            .to_latest(&mut conn)
+            .unwrap();
+            conn.execute(
+                "INSERT INTO orgs (id, name, created_ms) VALUES (?1, 'o', 0)",
+                [org.to_string()],
+            )
+            .unwrap();
+            for (i, d) in devices.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO devices (id, org_id, public_key, enrolled_ms, head_seq, head_id)
+                     VALUES (?1, ?2, ?3, 0, 3, ?4)",
+                    params![
+                        d.to_string(),
+                        org.to_string(),
+                        &[i as u8; 32][..],
+                        &[0u8; 32][..]
+                    ],
+                )
+                .unwrap();
+                for seq in 1..=3u8 {
+                    conn.execute(
+                        "INSERT INTO receipts
+                         (device_id, seq, id, learner_id, kind, received_ms, envelope)
+                         VALUES (?1, ?2, ?3, ?4, 'active_study', ?5, ?6)",
+                        params![
+                            d.to_string(),
+                            seq,
+                            &[i as u8 * 10 + seq; 32][..],
+                            learners[usize::from(seq == 3)].to_string(),
+                            i64::from(seq) * 1000,
+                            vec![i as u8, seq, 0xff, 0x00]
+                        ],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 4);
+        for (i, d) in devices.iter().enumerate() {
+            let got = store.receipts_of_device(*d, 1, 10).unwrap();
+            assert_eq!(got.len(), 3);
+            for (r, seq) in got.iter().zip(1..=3u8) {
+                assert_eq!(r.device, *d);
+                assert_eq!(r.seq, u64::from(seq));
+                assert_eq!(r.id, ReceiptId([i as u8 * 10 + seq; 32]));
+                assert_eq!(r.learner, learners[usize::from(seq == 3)]);
+                assert_eq!(r.kind, "active_study");
+                assert_eq!(r.received_ms, i64::from(seq) * 1000);
+                assert_eq!(r.envelope, vec![i as u8, seq, 0xff, 0x00]);
+            }
+            assert_eq!(store.chain_state(*d).unwrap().head.seq, 3);
+        }
+        let of_first = store.receipts_of_learner(learners[0]).unwrap();
+        assert_eq!(
+            of_first
+                .iter()
+                .map(|r| (r.device, r.seq))
+                .collect::<Vec<_>>(),
+            vec![
+                (devices[0], 1),
+                (devices[0], 2),
+                (devices[1], 1),
+                (devices[1], 2)
+            ]
+        );
+        assert_eq!(store.receipts_of_learner(learners[1]).unwrap().len(), 2);
+
+        // A device enrolled after the migration gets a fresh key: its chain is its own.
+        let code = [7u8; 32];
+        store
+            .put_enrollment_code(&EnrollmentCode {
+                hash: code,
+                org,
+                learner: None,
+                created_ms: 0,
+                expires_ms: i64::MAX,
+            })
+            .unwrap();
+        let new = DeviceId(Uuid::from_u128(12));
+        store
+            .redeem_enrollment(&code, 1, &mut |c| {
+                (
+                    Device {
+                        id: new,
+                        org: c.org,
+                        public_key: PublicKey([9; 32]),
+                        learner: None,
+                        label: None,
+                        enrolled_ms: 1,
+                    },
+                    TokenRecord {
+                        hash: [8; 32],
+                        subject: Subject::Device(new),
+                        org: c.org,
+                        created_ms: 1,
+                        expires_ms: i64::MAX,
+                    },
+                )
+            })
+            .unwrap();
+        store
+            .chain_txn(new, &mut |tx| {
+                assert_eq!(tx.held_at(1)?, None);
+                tx.append(&StoredReceipt {
+                    device: new,
+                    seq: 1,
+                    id: ReceiptId([99; 32]),
+                    prev: ReceiptId::ZERO,
+                    learner: learners[1],
+                    kind: "lesson_opened".into(),
+                    received_ms: 5,
+                    envelope: vec![1, 2, 3],
+                })?;
+                tx.set_head(ChainHead {
+                    seq: 1,
+                    id: ReceiptId([99; 32]),
+                })
+            })
+            .unwrap();
+        assert_eq!(store.receipts_of_device(new, 1, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.receipts_of_device(devices[0], 1, 10).unwrap().len(),
+            3
+        );
+        assert_eq!(store.receipts_of_learner(learners[1]).unwrap().len(), 3);
+    }
 }
