@@ -6,6 +6,12 @@
 //! Each measured batch holds fresh receipts that continue the device's chain (signing them is
 //! done outside the timed part), each carrying the service's time anchor, stored in a SQLite file
 //! with WAL and synchronous=FULL (one fsync per batch).
+//!
+//! Criterion measures the bare verify rate and each batch size one after the other, so on a
+//! machine shared with other work their ratio moves with the load. The figure of record is
+//! therefore the *paired* table printed at the end: every round signs one batch (untimed), times
+//! the bare Ed25519 verification of exactly those envelopes, then times `Service::ingest` of the
+//! same envelopes, so both sides see the same load; the ratio is of the summed times.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,6 +154,123 @@ fn bench(c: &mut Criterion) {
         );
     }
     g.finish();
+    paired();
+}
+
+/// Bytes this process has caused to be written to storage so far (Linux: /proc/self/io), so the
+/// table can show what a receipt costs on disk: WAL frames plus checkpoints into the database.
+fn disk_written() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Bare verification of `envs` (signature only, over the prefixed body, as the service checks
+/// it), with the messages built before the clock starts. Returns the wall and CPU time taken.
+fn bare_verify(pk: &PublicKey, envs: &[Vec<u8>]) -> (Duration, Duration) {
+    let msgs: Vec<(Vec<u8>, &[u8])> = envs
+        .iter()
+        .map(|e| {
+            let mut msg = SIGNING_DOMAIN.to_vec();
+            msg.extend_from_slice(&e[65..]);
+            (msg, &e[1..65])
+        })
+        .collect();
+    let key = UnparsedPublicKey::new(&ED25519, pk.as_bytes());
+    let cpu = thread_cpu();
+    let t = Instant::now();
+    for (msg, sig) in &msgs {
+        key.verify(std::hint::black_box(msg), sig).unwrap();
+    }
+    (t.elapsed(), thread_cpu() - cpu)
+}
+
+/// CPU time this thread has run.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// The paired measurement (see the module documentation): rounds of bare verify then ingest of
+/// the same batch, for about `HEARTH_PAIRED_SECS` (default 8) seconds per batch size.
+fn paired() {
+    // `cargo test --benches` runs this with --test: a few rounds only, as a smoke test.
+    let secs: f64 = if std::env::args().any(|a| a == "--test") {
+        0.0
+    } else {
+        std::env::var("HEARTH_PAIRED_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8.0)
+    };
+    println!();
+    println!("paired (bare verify and ingest of the same envelopes, alternating, one core):");
+    println!(
+        "{:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
+        "batch",
+        "rounds",
+        "bare k/s",
+        "ingest k/s",
+        "ratio",
+        "bare CPU",
+        "ingest CPU",
+        "ratio",
+        "disk B/r"
+    );
+    println!(
+        "{:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
+        "", "", "(wall)", "(wall)", "", "k/s", "k/s", "", "written"
+    );
+    for (i, batch) in [1usize, 100, 1000].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, device, mut w) = setup(dir.path(), 40 + i as u8);
+        // Warm up: the first batches create the tables' first pages.
+        for _ in 0..3 {
+            let envs = w.batch(batch);
+            svc.ingest(&device, envs).unwrap();
+        }
+        let (mut bare, mut ingest, mut rounds, mut n) =
+            (Duration::ZERO, Duration::ZERO, 0u32, 0u64);
+        // CPU time of both (wall time less waits, for ingest mostly the fsync, and less time
+        // other processes took the core): what one core can take when many devices upload at
+        // once and one batch's fsync overlaps another's verification.
+        let (mut bare_cpu, mut ingest_cpu) = (Duration::ZERO, Duration::ZERO);
+        let written = disk_written();
+        let started = Instant::now();
+        while started.elapsed().as_secs_f64() < secs || rounds < 3 {
+            let envs = w.batch(batch);
+            let (wall, cpu) = bare_verify(&device.public_key, &envs);
+            bare += wall;
+            bare_cpu += cpu;
+            let cpu0 = thread_cpu();
+            let t = Instant::now();
+            let out = svc.ingest(&device, envs).unwrap();
+            ingest += t.elapsed();
+            ingest_cpu += thread_cpu() - cpu0;
+            assert_eq!(out.head.seq, w.seq, "every receipt accepted");
+            rounds += 1;
+            n += batch as u64;
+        }
+        let rate = |d: Duration| n as f64 / d.as_secs_f64() / 1000.0;
+        let disk = match (written, disk_written()) {
+            (Some(a), Some(b)) => format!("{:.0}", b.saturating_sub(a) as f64 / n as f64),
+            _ => "-".into(),
+        };
+        let pct = |a: Duration, b: Duration| 100.0 * a.as_secs_f64() / b.as_secs_f64();
+        println!(
+            "{batch:>6} {rounds:>8} {:>10.1} {:>12.1} {:>6.0}% {:>10.1} {:>12.1} {:>6.0}% {disk:>9}",
+            rate(bare),
+            rate(ingest),
+            pct(bare, ingest),
+            rate(bare_cpu),
+            rate(ingest_cpu),
+            pct(bare_cpu, ingest_cpu),
+        );
+    }
 }
 
 criterion_group!(benches, bench);
