@@ -14,7 +14,8 @@
 //!   for [`KioskPolicy::lockout_ms`] (four-digit PINs must not be guessable at the keyboard).
 //! - After [`KioskPolicy::idle_sign_out_ms`] without input, [`Hearth::kiosk_tick`] signs the
 //!   learner out (`learner_signed_out { reason: idle }`); ending a class signs out with
-//!   `class_ended`. Signing in while someone else is signed in signs them out first.
+//!   `class_ended`. Signing in while someone else is signed in signs them out first. Signing
+//!   out leaves the lesson the person had open (its active time so far is recorded for them).
 //! - Trainer actions (opening a class, attesting attendance, ending it) need a trainer signed in;
 //!   an attestation is a receipt in the trainer's name naming the class and who was present.
 
@@ -233,7 +234,9 @@ impl Hearth {
         Ok(signed)
     }
 
-    /// Signs out whoever is signed in (recording why); `None` when nobody was.
+    /// Signs out whoever is signed in (recording why); `None` when nobody was. A lesson they
+    /// had open is left first, so its last active time is recorded for them and nothing more
+    /// is counted for them once they have gone.
     pub fn kiosk_sign_out(
         &mut self,
         kiosk: &mut Kiosk,
@@ -242,6 +245,7 @@ impl Hearth {
         let Some(s) = kiosk.current.take() else {
             return Ok(None);
         };
+        self.leave_lesson()?;
         self.record(s.person, Event::LearnerSignedOut { reason })
             .map(Some)
     }
