@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "import_course",
     "set_storage_budget",
     "exams",
+    "assignments",
     "open_lesson",
     "study_activity",
     "confirm_presence",

@@ -3,7 +3,7 @@
 use hearth_core::content::{CourseSummary, ExamView, HttpSource, Removed};
 use hearth_core::sync::schedule::Trigger;
 use hearth_core::sync::{SyncError, SyncStatus, http};
-use hearth_core::{Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
+use hearth_core::{Assignment, Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
 use hearth_protocol::wire::CatalogEntry;
 use hearth_protocol::{CourseId, DeviceId, Event, LearnerId, SignInMethod};
 use serde::Serialize;
@@ -274,6 +274,12 @@ pub fn set_storage_budget(hearth: State<'_, HearthState>, bytes: u64) -> Result<
 }
 
 // ---- course content ------------------------------------------------------------------------
+
+/// What trainers assigned to this device's classes, soonest due first (kept for offline use).
+#[tauri::command]
+pub fn assignments(hearth: State<'_, HearthState>) -> Result<Vec<Assignment>, CommandError> {
+    hearth.with(|h| h.assignments())
+}
 
 #[tauri::command]
 pub fn exams(

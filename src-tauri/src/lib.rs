@@ -47,6 +47,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         commands::import_course,
         commands::set_storage_budget,
         commands::exams,
+        commands::assignments,
         study_commands::open_lesson,
         study_commands::study_activity,
         study_commands::confirm_presence,

@@ -276,6 +276,16 @@ export interface Exam {
   items: ExamItem[];
 }
 
+export interface Assignment {
+  id: string;
+  classId: string;
+  course: string;
+  lesson: string | null;
+  exam: string | null;
+  dueMs: number | null;
+  createdMs: number;
+}
+
 export interface Removed {
   files: number;
   bytes: number;
@@ -316,6 +326,7 @@ export const api = {
   importCourse: (path: string) => call<CourseSummary>("import_course", { path }),
   setStorageBudget: (bytes: number) => call<void>("set_storage_budget", { bytes }),
   exams: (course: string, version: number) => call<Exam[]>("exams", { course, version }),
+  assignments: () => call<Assignment[]>("assignments"),
   openLesson: (course: string, version: number, lesson: string) =>
     call<OpenedLesson>("open_lesson", { course, version, lesson }),
   studyActivity: (focused: boolean, input: boolean) => call<SessionView>("study_activity", { focused, input }),

@@ -127,6 +127,8 @@ export const en: Partial<Record<MessageKey, string>> = {
   "library.importPath": "Course package file",
   "library.importPlaceholder": "Full path of the package file",
   "library.import": "Import",
+  "course.assigned": "Assigned by your trainer",
+  "course.assignedDue": "Assigned, due {time}",
   "course.lessons": "Lessons",
   "course.credit": "Credit {time}",
   "course.completed": "Completed",

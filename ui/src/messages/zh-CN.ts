@@ -126,6 +126,8 @@ export const zhCN = {
   "library.importPath": "课程包文件位置",
   "library.importPlaceholder": "课程包文件的完整路径",
   "library.import": "导入",
+  "course.assigned": "老师布置的任务",
+  "course.assignedDue": "老师布置，{time} 前完成",
   "course.lessons": "课程内容",
   "course.credit": "学时 {time}",
   "course.completed": "已学完",
