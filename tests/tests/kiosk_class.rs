@@ -101,14 +101,16 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
         .await
         .unwrap();
     assert!(
-        first.roster_refreshed && first.assignments_pulled == 2,
+        first.roster_refreshed && first.assignments_pulled == 2 && first.catalog_changed,
         "{first:?}"
     );
+    let catalog = h.lock().unwrap().cached_catalog().unwrap().expect("kept");
+    assert_eq!(catalog.courses[0].course.as_str(), "electrician-safety");
     let again = sync_round(&h, &transport, &enrollment.anchor_key, 100)
         .await
         .unwrap();
     assert!(
-        !again.roster_refreshed && again.assignments_pulled == 0,
+        !again.roster_refreshed && again.assignments_pulled == 0 && !again.catalog_changed,
         "nothing changed, nothing pulled: {again:?}"
     );
     let mut h = h.into_inner().unwrap();

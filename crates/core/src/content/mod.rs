@@ -531,13 +531,27 @@ impl Hearth {
         &mut self,
         source: &S,
     ) -> Result<CatalogRefresh> {
-        let etag = self
+        let etag = self.catalog_etag()?;
+        let answer = source.catalog(etag.as_deref()).await?;
+        self.keep_catalog(answer)
+    }
+
+    /// The ETag to send when asking for the catalog: the stored one, if a catalog is stored.
+    pub fn catalog_etag(&self) -> Result<Option<String>> {
+        if self.cached_catalog()?.is_none() {
+            return Ok(None);
+        }
+        Ok(self
             .store
             .content_meta(META_CATALOG_ETAG)?
-            .and_then(|b| String::from_utf8(b).ok());
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|e| !e.is_empty()))
+    }
+
+    /// Keeps the service's answer to a catalog request made with [`Hearth::catalog_etag`].
+    pub fn keep_catalog(&mut self, answer: CatalogAnswer) -> Result<CatalogRefresh> {
         let cached = self.cached_catalog()?;
-        let etag = etag.filter(|_| cached.is_some());
-        match source.catalog(etag.as_deref()).await? {
+        match answer {
             CatalogAnswer::NotModified => match cached {
                 Some(catalog) => Ok(CatalogRefresh {
                     catalog,

@@ -163,6 +163,8 @@ pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
     credential: String,
+    /// The catalog is fetched as the content downloads do (conditional, same checks).
+    content: crate::content::HttpSource,
     /// The classroom tag of the last sync state fetched (shared by clones).
     classroom_tag: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -174,6 +176,8 @@ impl HttpTransport {
             base: enrollment.service_url.clone(),
             credential: enrollment.credential.clone(),
             classroom_tag: Default::default(),
+            content: crate::content::HttpSource::new(enrollment)
+                .map_err(|e| TransportError::Unreachable(e.to_string()))?,
         })
     }
 
@@ -230,6 +234,26 @@ impl SyncTransport for HttpTransport {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = state.classroom_tag;
         anchor(&state.anchor)
+    }
+
+    async fn catalog(
+        &self,
+        etag: Option<String>,
+    ) -> Result<Option<crate::content::CatalogAnswer>, TransportError> {
+        use crate::content::ContentSource;
+        match self.content.catalog(etag.as_deref()).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(crate::CoreError::ContentNetwork(m)) => Err(TransportError::Unreachable(m)),
+            Err(crate::CoreError::ContentService {
+                status,
+                code,
+                message,
+            }) => Err(TransportError::Service {
+                status,
+                body: ErrorBody::new(code, message),
+            }),
+            Err(e) => Err(TransportError::Malformed(e.to_string())),
+        }
     }
 
     fn classroom_tag(&self) -> Option<String> {

@@ -79,6 +79,16 @@ pub trait SyncTransport: Send + Sync {
     ) -> impl Future<Output = Result<Option<Vec<crate::Assignment>>, TransportError>> + Send {
         std::future::ready(Ok(None))
     }
+    /// The course catalog, asked with the ETag of the stored copy (`etag`). `Ok(None)`: this
+    /// transport does not fetch the catalog (the default).
+    fn catalog(
+        &self,
+        etag: Option<String>,
+    ) -> impl Future<Output = Result<Option<crate::content::CatalogAnswer>, TransportError>> + Send
+    {
+        let _ = etag;
+        std::future::ready(Ok(None))
+    }
     /// The organisation's roster as the service gives it to this device. `Ok(None)`: this
     /// transport does not fetch rosters (the default), and the round skips the step.
     fn roster(
@@ -119,6 +129,8 @@ pub struct RoundReport {
     pub roster_refreshed: bool,
     /// Assignments fetched and kept in this round (with the roster, when it is due).
     pub assignments_pulled: u32,
+    /// The catalog changed since the copy kept (a conditional request: nothing new costs a 304).
+    pub catalog_changed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +209,7 @@ pub async fn sync_round(
     report.acked_seq = status.acked_seq;
     report.left = status.pending;
     refresh_roster(hearth, transport, &mut report).await?;
+    refresh_catalog(hearth, transport, &mut report).await?;
     pull_records(hearth, transport, &mut report).await?;
     Ok(report)
 }
@@ -234,6 +247,26 @@ async fn refresh_roster(
     if let Some(roster) = roster {
         locked(hearth).keep_roster(&roster, tag.as_deref())?;
         report.roster_refreshed = true;
+    }
+    Ok(())
+}
+
+/// The catalog step: a conditional request (the stored copy's ETag), so new and republished
+/// courses show in the library after any round, and a round with nothing new gets a bodiless
+/// 304. A failure is logged and tried again next round.
+async fn refresh_catalog(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    report: &mut RoundReport,
+) -> Result<(), SyncError> {
+    let etag = locked(hearth).catalog_etag()?;
+    match transport.catalog(etag).await {
+        Ok(None) => {}
+        Ok(Some(answer)) => match locked(hearth).keep_catalog(answer) {
+            Ok(r) => report.catalog_changed = r.changed,
+            Err(e) => tracing::warn!(error = %e, "could not keep the catalog"),
+        },
+        Err(e) => tracing::warn!(error = %e, "could not refresh the catalog"),
     }
     Ok(())
 }
