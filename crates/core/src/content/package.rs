@@ -76,7 +76,10 @@ pub(super) fn check_disk_space(dir: &Path, needed: u64) -> Result<()> {
 
 fn disk_fits(needed: u64, available: u64) -> Result<()> {
     // An absurd `needed` (near u64::MAX) must not wrap or saturate into fitting.
-    if needed.checked_add(DISK_RESERVE).is_none_or(|n| n > available) {
+    if needed
+        .checked_add(DISK_RESERVE)
+        .is_none_or(|n| n > available)
+    {
         return Err(CoreError::DiskFull { needed, available });
     }
     Ok(())
