@@ -134,7 +134,15 @@ pub fn serve(state: &HearthState, request: &Request<Vec<u8>>) -> Response<Vec<u8
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
     match read_answer(&path, range) {
-        Ok(r) => r,
+        Ok(r) => {
+            tracing::info!(
+                sha = name,
+                range,
+                status = r.status().as_u16(),
+                "media served"
+            );
+            r
+        }
         Err(e) => {
             tracing::warn!(error = %e, sha = name, "reading media failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR)

@@ -269,6 +269,34 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     .await?;
     click(session, "[data-testid=back]").await?;
 
+    // Offline: the audio lesson's player loads from the local cache (hearth-media://, answered
+    // with Range/206). Reported, not asserted: under Xvfb on the build machine WebKit's GStreamer
+    // player refuses both demo audio and video (MEDIA_ERR_SRC_NOT_SUPPORTED) for a reason not
+    // pinned down yet (no audio device? codecs?); the Range handling is unit-tested in
+    // src-tauri/src/media.rs, and the app logs every answer ("media served").
+    click(session, "[data-testid=lesson-shock-first-aid]").await?;
+    session
+        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let audio = loop {
+        let v = session
+            .execute(
+                "const a = document.querySelector('audio'); return a ? [a.readyState, a.duration, a.error ? a.error.code : 0, a.currentSrc] : null;",
+                json!([]),
+            )
+            .await?;
+        let ready = v.get(0).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let error = v.get(2).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if ready >= 1 || error != 0 || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!("audio [readyState, duration, error, src]: {audio}");
+    screenshot(session, "21-audio-lesson.png").await?;
+    click(session, "[data-testid=back]").await?;
+
     // Offline: the timed exam.
     click(session, "[data-testid=exam-final]").await?;
     click(session, "[data-testid=exam-start]").await?;
@@ -311,13 +339,25 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
 
     // The service is back: sync completes, the grade and the credited hours appear.
     service.restart()?;
-    click(session, "[data-testid=sync-now]").await?;
-    session
-        .wait_for("[data-testid=sync-pending]", Duration::from_secs(40), |t| {
-            t.contains("已全部同步")
-        })
-        .await
-        .context("the sync after the outage never completed")?;
+    // Like a learner who sees "offline" go on: press "sync now" (again every 10 s if needed).
+    let mut synced = false;
+    for _ in 0..6 {
+        click(session, "[data-testid=sync-now]").await?;
+        if session
+            .wait_for("[data-testid=sync-pending]", Duration::from_secs(10), |t| {
+                t.contains("已全部同步")
+            })
+            .await
+            .is_ok()
+        {
+            synced = true;
+            break;
+        }
+    }
+    if !synced {
+        let state = attr(session, "[data-testid=sync-bar]", "data-state").await?;
+        bail!("the sync after the outage never completed (sync bar: {state:?})");
+    }
     wait_attr(
         session,
         "[data-testid=exam-status]",
