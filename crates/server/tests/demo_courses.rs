@@ -54,6 +54,25 @@ fn every_demo_course_publishes_without_its_exam_key() {
                 course.display()
             );
         }
+        // Every picture a lesson text shows is among that lesson's media, so players find it.
+        for lesson in manifest["lessons"].as_array().unwrap() {
+            let text =
+                std::fs::read_to_string(course.join(lesson["body"].as_str().unwrap())).unwrap();
+            let media: Vec<&str> = lesson["media"]
+                .as_array()
+                .map(|m| m.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            for (i, _) in text.match_indices("](../media/") {
+                let name = &text[i + "](../media/".len()..];
+                let name = &name[..name.find(')').unwrap()];
+                assert!(
+                    media.contains(&format!("media/{name}").as_str()),
+                    "{}: lesson {} shows {name} but its media are {media:?}",
+                    course.display(),
+                    lesson["id"]
+                );
+            }
+        }
         published += 1;
     }
     assert!(published >= 3, "at least three demo courses");

@@ -183,6 +183,21 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
             durations.insert(path.clone(), seconds);
             media.push(path);
         }
+        // The pictures the text shows are the lesson's media too, so a player finds them in the
+        // lesson (and a device serves them from its cache) without knowing the package layout.
+        let text =
+            fs::read_to_string(src.join(&body)).map_err(|e| invalid(format!("{body}: {e}")))?;
+        for name in pictures_in(&text) {
+            if !src.join("media").join(&name).is_file() {
+                return Err(invalid(format!(
+                    "lesson {slug} shows the picture {name}, which is not in media/"
+                )));
+            }
+            let path = format!("media/{name}");
+            if !media.contains(&path) {
+                media.push(path);
+            }
+        }
         lessons.push(StagedLesson {
             id: slug.clone(),
             title: meta.title,
@@ -270,4 +285,37 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
     };
     let text = toml::to_string(&staged).map_err(|e| invalid(e.to_string()))?;
     fs::write(staging.join("course.toml"), text).map_err(|e| invalid(e.to_string()))
+}
+
+/// The file names of the pictures a Markdown lesson shows from `media/`: `![alt](../media/x.png)`
+/// (or `media/x.png`), in order of appearance.
+fn pictures_in(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in markdown.match_indices("](") {
+        let rest = &markdown[i + 2..];
+        let Some(end) = rest.find(')') else { continue };
+        let target = rest[..end].trim();
+        let name = target
+            .strip_prefix("../media/")
+            .or_else(|| target.strip_prefix("media/"));
+        if let Some(n) = name
+            && !n.is_empty()
+            && !n.contains('/')
+            && !out.iter().any(|o| o == n)
+        {
+            out.push(n.to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod picture_tests {
+    use super::pictures_in;
+
+    #[test]
+    fn pictures_are_found_once_in_order() {
+        let md = "# 标题\n\n![标志](../media/sign.png)\n文字 [链接](https://x) ![b](media/b.png) ![标志](../media/sign.png) ![x](../other/x.png)";
+        assert_eq!(pictures_in(md), vec!["sign.png", "b.png"]);
+    }
 }
