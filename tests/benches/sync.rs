@@ -6,6 +6,13 @@
 //! a sync round with nothing to do (bytes and seconds), and the peak memory (max RSS) of the
 //! client process and of the service.
 //!
+//! In the same run it measures the service's own ingest figure for the same receipts: before
+//! the sync, the client's outbox is written as a receipt bundle in sections of 500 (the sync's
+//! batch size) and the service's data folder is copied while the service is stopped; after the
+//! sync, the same release `hearth-server` imports the file into that copy (`import-receipts`:
+//! each section verified, placed and stored durably as one batch, as an upload is, with nothing
+//! over the network). The ratio end to end / ingest is the target of issue #5 (at least 0.8).
+//!
 //! Run: `cargo bench -p hearth-e2e --bench sync` (part of `make bench`). Set
 //! `HEARTH_BENCH_SIZES=10000` to run fewer sizes.
 
@@ -15,7 +22,11 @@ use std::time::Instant;
 use hearth_core::{Env, Hearth};
 use hearth_e2e::proxy::FaultProxy;
 use hearth_e2e::service::{Service, binaries};
+use hearth_protocol::bundle::{Section, encode_bundle};
 use hearth_protocol::{CourseId, Event, LessonId};
+
+/// Receipts per upload batch (and per section of the file the service imports).
+const BATCH: u32 = 500;
 
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -29,8 +40,13 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 /// /proc while it runs (the high-water mark only grows, so the last sample is the peak up to a
 /// millisecond before exit).
 fn hearth(data: &std::path::Path, args: &[&str]) -> (f64, u64) {
+    timed(&binaries().client, data, args)
+}
+
+/// Runs `exe --data DATA ARGS...` to completion; returns its run time and peak memory (kB).
+fn timed(exe: &std::path::Path, data: &std::path::Path, args: &[&str]) -> (f64, u64) {
     let started = Instant::now();
-    let mut child = Command::new(&binaries().client)
+    let mut child = Command::new(exe)
         .arg("--data")
         .arg(data)
         .args(args)
@@ -51,7 +67,7 @@ fn hearth(data: &std::path::Path, args: &[&str]) -> (f64, u64) {
     let secs = started.elapsed().as_secs_f64();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(status.success(), "hearth {args:?}: {err}");
+    assert!(status.success(), "{} {args:?}: {err}", exe.display());
     (secs, peak)
 }
 
@@ -64,19 +80,22 @@ async fn main() {
     binaries();
     println!("sync benchmark (release binaries, loopback, one device, batch 500)");
     println!(
-        "{:>8} {:>10} {:>12} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12}",
+        "{:>8} {:>9} {:>8} {:>8} {:>10} {:>10} {:>7} {:>7} {:>11} {:>8} {:>10} {:>11}",
         "receipts",
         "record s",
         "sync s",
         "rcpt/s",
+        "ingest/s",
+        "e2e/ingest",
         "B/rcpt",
-        "no-op bytes",
+        "no-op B",
         "no-op s",
         "client MB",
-        "service MB"
+        "service MB",
+        "import MB"
     );
     for n in sizes {
-        let service = Service::start().unwrap();
+        let mut service = Service::start().unwrap();
         let learner = service
             .add_learner("基准学员", "110101199003071234")
             .unwrap();
@@ -87,6 +106,7 @@ async fn main() {
         hearth(dir.path(), &["enroll", "--service", &url, "--code", &code]);
 
         let started = Instant::now();
+        let export = dir.path().join("receipts.hrx");
         {
             let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
             let me = h.enrollment().unwrap().unwrap().owner.unwrap();
@@ -105,9 +125,40 @@ async fn main() {
             }
         }
         let record_s = started.elapsed().as_secs_f64();
+        {
+            // (`hearth export-receipts` writes one section, and a section holds at most
+            // wire::MAX_BATCH_RECEIPTS.)
+            let h = Hearth::open(dir.path(), Env::system()).unwrap();
+            let mut sections = Vec::new();
+            let mut cursor = 0;
+            loop {
+                let batch = h.outbox(cursor, BATCH).unwrap();
+                let Some(last) = batch.last() else { break };
+                cursor = last.seq;
+                sections.push(Section {
+                    device: h.device().id,
+                    envelopes: batch.into_iter().map(|o| o.envelope).collect(),
+                });
+            }
+            std::fs::write(&export, encode_bundle(&sections)).unwrap();
+        }
+
+        // For the service's own ingest figure: the service's data as it is now (the device
+        // enrolled, none of its receipts yet), copied while the service is stopped. Restarting
+        // also makes the service's peak memory below that of the sync alone.
+        service.kill();
+        let copy = tempfile::tempdir().unwrap();
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", service.data_dir().display()))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying the service's data");
+        service.restart().unwrap();
 
         let before = proxy.stats();
-        let (sync_s, client_kb) = hearth(dir.path(), &["sync", "--batch", "500"]);
+        let (sync_s, client_kb) = hearth(dir.path(), &["sync", "--batch", &BATCH.to_string()]);
         let after = proxy.stats();
         let wire = (after.bytes_up + after.bytes_down) - (before.bytes_up + before.bytes_down);
         let (noop_s, _) = hearth(dir.path(), &["sync"]);
@@ -115,11 +166,27 @@ async fn main() {
         let noop_bytes = (noop.bytes_up + noop.bytes_down) - (after.bytes_up + after.bytes_down);
         let client_mb = client_kb as f64 / 1024.0;
         let service_mb = service.pid().and_then(vm_hwm_kb).unwrap_or(0) as f64 / 1024.0;
+        drop(service);
+
+        // The service's own ingest of the same receipts (process start-up included, as the
+        // sync time includes the client's).
+        let (import_s, import_kb) = timed(
+            &binaries().server,
+            copy.path(),
+            &["import-receipts", export.to_str().unwrap()],
+        );
+        let sync_rate = n as f64 / sync_s;
+        let ingest_rate = n as f64 / import_s;
         println!(
-            "{n:>8} {record_s:>10.1} {sync_s:>12.2} {:>10.0} {:>10.1} {noop_bytes:>12} {noop_s:>12.3} {client_mb:>12.1} {service_mb:>12.1}",
-            n as f64 / sync_s,
+            "{n:>8} {record_s:>9.1} {sync_s:>8.2} {sync_rate:>8.0} {ingest_rate:>10.0} {:>10.2} {:>7.1} {noop_bytes:>7} {noop_s:>11.3} {client_mb:>8.1} {service_mb:>10.1} {:>11.1}",
+            sync_rate / ingest_rate,
             wire as f64 / n as f64,
+            import_kb as f64 / 1024.0,
         );
     }
     println!("(client MB: peak RSS of the `hearth sync` process; sync s includes its start-up)");
+    println!(
+        "(ingest/s: `hearth-server import-receipts` of the same receipts into a copy of the \
+         service's data taken before the sync, start-up included; import MB: its peak RSS)"
+    );
 }
