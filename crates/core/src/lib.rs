@@ -294,10 +294,17 @@ impl Hearth {
             envelopes.extend(batch.into_iter().map(|o| o.envelope));
         }
         let count = envelopes.len() as u64;
-        let bytes = hearth_protocol::bundle::encode_bundle(&[hearth_protocol::bundle::Section {
-            device: self.key.device_id(),
-            envelopes,
-        }]);
+        // One section holds at most what one upload batch may (the service ingests a section as
+        // one batch), so a week of a busy kiosk becomes several sections of this device.
+        let device = self.key.device_id();
+        let sections: Vec<hearth_protocol::bundle::Section> = envelopes
+            .chunks(hearth_protocol::wire::MAX_BATCH_RECEIPTS)
+            .map(|chunk| hearth_protocol::bundle::Section {
+                device,
+                envelopes: chunk.to_vec(),
+            })
+            .collect();
+        let bytes = hearth_protocol::bundle::encode_bundle(&sections);
         write_durably(path, &bytes)?;
         Ok(count)
     }

@@ -369,3 +369,31 @@ fn exported_receipts_are_the_unacknowledged_ones_exactly_as_signed() {
         "exporting does not empty the outbox; acknowledgement does"
     );
 }
+
+/// A busy kiosk's week does not fit one upload batch: the export splits it into sections of at
+/// most `MAX_BATCH_RECEIPTS`, in chain order, so the service can import every section.
+#[test]
+fn a_large_export_is_split_into_importable_sections() {
+    use hearth_protocol::wire::MAX_BATCH_RECEIPTS;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Hearth::open(dir.path(), env(11).0).unwrap();
+    let l = h.add_learner("赵强").unwrap();
+    let n = MAX_BATCH_RECEIPTS + 3;
+    for i in 0..n {
+        h.record(l.id, opened(i as u32)).unwrap();
+    }
+    let usb = tempfile::tempdir().unwrap();
+    let file = usb.path().join("receipts.hrx");
+    assert_eq!(h.export_receipts(&file).unwrap(), n as u64);
+    let sections = hearth_protocol::bundle::decode_bundle(&std::fs::read(&file).unwrap()).unwrap();
+    let sizes: Vec<usize> = sections.iter().map(|s| s.envelopes.len()).collect();
+    assert_eq!(sizes, vec![MAX_BATCH_RECEIPTS, 3]);
+    let exported: Vec<Vec<u8>> = sections.into_iter().flat_map(|s| s.envelopes).collect();
+    let outbox: Vec<Vec<u8>> = h
+        .outbox(0, n as u32)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.envelope)
+        .collect();
+    assert_eq!(exported, outbox, "every receipt once, in chain order");
+}
