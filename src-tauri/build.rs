@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "submit_exam",
     "exam_attempts",
     "my_progress",
+    "media_base",
 ];
 
 fn main() {

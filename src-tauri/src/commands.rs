@@ -290,3 +290,10 @@ pub fn exams(
     let course = parse(&course, "course id")?;
     hearth.with(|h| h.exams(&course, version))
 }
+
+/// Where the UI loads cached audio and video from: the loopback media server on Linux (see
+/// `media_server`), or empty for the `hearth-media` scheme elsewhere.
+#[tauri::command]
+pub fn media_base(base: State<'_, crate::media_server::MediaBase>) -> String {
+    base.0.clone()
+}

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod downloads;
 pub mod error;
 pub mod media;
+pub mod media_server;
 pub mod state;
 pub mod study_commands;
 pub mod sync;
@@ -60,6 +61,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         study_commands::submit_exam,
         study_commands::exam_attempts,
         study_commands::my_progress,
+        commands::media_base,
     ]
 }
 
@@ -98,6 +100,11 @@ pub fn run() {
             app.manage(engine);
             app.manage(session);
             app.manage(Downloads::default());
+            // WebKitGTK cannot play media from a custom scheme: serve it on loopback too.
+            #[cfg(target_os = "linux")]
+            app.manage(media_server::start(app.handle())?);
+            #[cfg(not(target_os = "linux"))]
+            app.manage(media_server::MediaBase::default());
             Ok(())
         })
         .run(context());

@@ -269,11 +269,9 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     .await?;
     click(session, "[data-testid=back]").await?;
 
-    // Offline: the audio lesson's player loads from the local cache (hearth-media://, answered
-    // with Range/206). Reported, not asserted: under Xvfb on the build machine WebKit's GStreamer
-    // player refuses both demo audio and video (MEDIA_ERR_SRC_NOT_SUPPORTED) for a reason not
-    // pinned down yet (no audio device? codecs?); the Range handling is unit-tested in
-    // src-tauri/src/media.rs, and the app logs every answer ("media served").
+    // Offline: an audio lesson plays from the cache. WebKitGTK loads it from the shell's loopback media
+    // server (it cannot play from a custom scheme), which answers with Range/206 after the
+    // file's hash is checked. The element must know the audio's length, without an error.
     click(session, "[data-testid=lesson-shock-first-aid]").await?;
     session
         .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
@@ -294,6 +292,18 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     eprintln!("audio [readyState, duration, error, src]: {audio}");
+    let ready = audio
+        .get(0)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let duration = audio
+        .get(1)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    ensure!(
+        ready >= 1 && duration > 60.0,
+        "the audio lesson does not load from the cache: {audio}"
+    );
     screenshot(session, "21-audio-lesson.png").await?;
     click(session, "[data-testid=back]").await?;
 

@@ -327,6 +327,7 @@ export const api = {
   setStorageBudget: (bytes: number) => call<void>("set_storage_budget", { bytes }),
   exams: (course: string, version: number) => call<Exam[]>("exams", { course, version }),
   assignments: () => call<Assignment[]>("assignments"),
+  mediaBase: () => call<string>("media_base"),
   openLesson: (course: string, version: number, lesson: string) =>
     call<OpenedLesson>("open_lesson", { course, version, lesson }),
   studyActivity: (focused: boolean, input: boolean) => call<SessionView>("study_activity", { focused, input }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findMedia, mediaUrl, seekAllowed } from "./media";
+import { findMedia, mediaUrl, playUrl, seekAllowed, setPlayBase } from "./media";
 
 describe("mediaUrl", () => {
   it("uses the custom scheme on Linux and macOS and the http form on Windows", () => {
@@ -29,3 +29,14 @@ describe("seekAllowed", () => {
     expect(seekAllowed(45, 30, true)).toBe(true);
   });
 });
+
+describe("playUrl", () => {
+  it("uses the shell's loopback base for audio and video when it gave one, else the scheme", () => {
+    setPlayBase("");
+    expect(playUrl("ab12", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit")).toBe("hearth-media://localhost/ab12");
+    setPlayBase("http://127.0.0.1:4567/0123abcd/");
+    expect(playUrl("ab12")).toBe("http://127.0.0.1:4567/0123abcd/ab12");
+    setPlayBase("");
+  });
+});
+
