@@ -224,3 +224,33 @@ pub fn hearth_cli(data: &Path, args: &[&str]) -> Result<String> {
     }
     Ok(String::from_utf8(out.stdout)?)
 }
+
+/// The answer key of the electrician-safety demo course's final exam, read from the course source
+/// (`assets/courses/electrician-safety/exam/final.key.toml`), in item order: tests that must pass
+/// the exam answer with it, so the key lives in one place.
+pub fn demo_exam_key() -> Result<Vec<(String, Vec<u8>)>> {
+    let path =
+        crate::gui::workspace_root().join("assets/courses/electrician-safety/exam/final.key.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let doc: toml::Table = text.parse().context("the exam key is not TOML")?;
+    let answers = doc
+        .get("answers")
+        .and_then(toml::Value::as_table)
+        .context("the exam key has no [answers]")?;
+    answers
+        .iter()
+        .map(|(item, v)| {
+            let choices = v
+                .as_array()
+                .context("an answer is a list of option indices")?
+                .iter()
+                .map(|c| {
+                    c.as_integer()
+                        .and_then(|c| u8::try_from(c).ok())
+                        .context("an option index is a small integer")
+                })
+                .collect::<Result<Vec<u8>>>()?;
+            Ok((item.clone(), choices))
+        })
+        .collect()
+}

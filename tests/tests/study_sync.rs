@@ -18,22 +18,6 @@ use hearth_protocol::{Answer, CourseId, ExamId, ItemAnswer, ItemId, LearnerId, L
 
 const COURSE: &str = "electrician-safety";
 
-/// The exam's answer key as published (assets/courses/electrician-safety/exam/final.key.toml).
-const KEY: [(&str, &[u8]); 12] = [
-    ("e01", &[2]),
-    ("e02", &[0]),
-    ("e03", &[0]),
-    ("e04", &[1]),
-    ("e05", &[2]),
-    ("e06", &[0, 1, 2]),
-    ("e07", &[1]),
-    ("e08", &[0, 1, 3]),
-    ("e09", &[1]),
-    ("e10", &[0]),
-    ("e11", &[2]),
-    ("e12", &[0]),
-];
-
 /// Studies the lesson for about `ms` of real time, focused and active, then leaves it.
 async fn study(h: &Mutex<Hearth>, learner: LearnerId, lesson: &str, ms: u64) -> u64 {
     let course = CourseId::new(COURSE).unwrap();
@@ -128,13 +112,14 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
     {
         let mut g = h.lock().unwrap();
         let started = g.start_exam(learner, &course, 1, &exam).unwrap();
-        assert_eq!((started.attempt, started.items.len()), (1, KEY.len()));
+        let key = hearth_e2e::service::demo_exam_key().unwrap();
+        assert_eq!((started.attempt, started.items.len()), (1, key.len()));
         assert_eq!(started.duration_ms, 20 * 60_000);
-        let answers = KEY
+        let answers = key
             .iter()
             .map(|(item, choices)| ItemAnswer {
-                item: ItemId::new(*item).unwrap(),
-                answer: Answer::Choices(choices.to_vec()),
+                item: ItemId::new(item).unwrap(),
+                answer: Answer::Choices(choices.clone()),
             })
             .collect();
         let submitted = g
