@@ -31,7 +31,7 @@ use std::time::Instant;
 use hearth_core::content::{ContentSource, DownloadOptions, HttpSource};
 use hearth_core::sync::http::enroll;
 use hearth_core::{Enrollment, Env, Hearth};
-use hearth_e2e::service::{Service, binaries};
+use hearth_e2e::service::{Service, binaries, run_measured};
 use hearth_protocol::CourseId;
 use rand::{RngCore, SeedableRng};
 
@@ -129,39 +129,13 @@ async fn plain_download(svc: &Service, files: &[String], durable: bool) -> (f64,
     (started.elapsed().as_secs_f64(), bytes)
 }
 
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 /// `hearth import-course` of the package into a fresh enrolled device; seconds and peak kB.
 async fn hearth_import(svc: &Service, package: &Path) -> (f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     drop(enrolled(svc, dir.path()).await);
-    let started = Instant::now();
-    let mut child = Command::new(&binaries().client)
-        .arg("--data")
-        .arg(dir.path())
-        .arg("import-course")
-        .arg(package)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kb) = vm_hwm_kb(child.id()) {
-            peak = peak.max(kb);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    assert!(status.success(), "hearth import-course failed");
-    (started.elapsed().as_secs_f64(), peak)
+    let package = package.to_str().expect("a UTF-8 temporary path");
+    run_measured(&binaries().client, dir.path(), &["import-course", package])
+        .expect("hearth import-course")
 }
 
 /// `cp` of the package file to a new file in the same file system (with `durable`, then the

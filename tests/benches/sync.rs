@@ -21,54 +21,20 @@ use std::time::Instant;
 
 use hearth_core::{Env, Hearth};
 use hearth_e2e::proxy::FaultProxy;
-use hearth_e2e::service::{Service, binaries};
+use hearth_e2e::service::{Service, binaries, peak_rss_kb, run_measured};
 use hearth_protocol::bundle::{Section, encode_bundle};
 use hearth_protocol::{CourseId, Event, LessonId};
 
 /// Receipts per upload batch (and per section of the file the service imports).
 const BATCH: u32 = 500;
 
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Runs the `hearth` CLI; returns its run time and its peak memory (VmHWM, kB), sampled from
-/// /proc while it runs (the high-water mark only grows, so the last sample is the peak up to a
-/// millisecond before exit).
+/// Runs the `hearth` CLI; returns its run time and its peak memory (kB).
 fn hearth(data: &std::path::Path, args: &[&str]) -> (f64, u64) {
     timed(&binaries().client, data, args)
 }
 
-/// Runs `exe --data DATA ARGS...` to completion; returns its run time and peak memory (kB).
 fn timed(exe: &std::path::Path, data: &std::path::Path, args: &[&str]) -> (f64, u64) {
-    let started = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kb) = vm_hwm_kb(child.id()) {
-            peak = peak.max(kb);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    };
-    let secs = started.elapsed().as_secs_f64();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(status.success(), "{} {args:?}: {err}", exe.display());
-    (secs, peak)
+    run_measured(exe, data, args).unwrap()
 }
 
 #[tokio::main]
@@ -165,7 +131,7 @@ async fn main() {
         let noop = proxy.stats();
         let noop_bytes = (noop.bytes_up + noop.bytes_down) - (after.bytes_up + after.bytes_down);
         let client_mb = client_kb as f64 / 1024.0;
-        let service_mb = service.pid().and_then(vm_hwm_kb).unwrap_or(0) as f64 / 1024.0;
+        let service_mb = service.pid().and_then(peak_rss_kb).unwrap_or(0) as f64 / 1024.0;
         drop(service);
 
         // The service's own ingest of the same receipts (process start-up included, as the

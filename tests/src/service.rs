@@ -254,3 +254,46 @@ pub fn demo_exam_key() -> Result<Vec<(String, Vec<u8>)>> {
         })
         .collect()
 }
+
+/// The peak resident memory (VmHWM, kB) of a running process, from /proc.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `exe --data DATA ARGS...` to completion (for benchmarks); returns its run time in seconds
+/// and its peak memory in kB, sampled from /proc every millisecond while it runs (the
+/// high-water mark only grows, so the last sample is the peak up to a millisecond before exit).
+pub fn run_measured(exe: &Path, data: &Path, args: &[&str]) -> Result<(f64, u64)> {
+    let started = Instant::now();
+    let mut child = Command::new(exe)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kb) = peak_rss_kb(child.id()) {
+            peak = peak.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let mut err = String::new();
+    if let Some(e) = child.stderr.as_mut() {
+        std::io::Read::read_to_string(e, &mut err)?;
+    }
+    if !status.success() {
+        bail!("{} {args:?}: {err}", exe.display());
+    }
+    Ok((secs, peak))
+}
