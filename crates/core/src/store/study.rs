@@ -2,7 +2,7 @@
 //! learners' records pulled from the service.
 
 use hearth_protocol::{ContentHash, CourseId, ExamId, ItemId, LearnerId, LessonId, QuizId};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::device::uuid_from;
 use super::{Store, Tx};
@@ -149,17 +149,25 @@ pub(crate) struct PullRow {
     pub pulled: Option<(u64, i64)>,
 }
 
+/// A learner's furthest point in a media file, on the store or inside a write transaction.
+fn media_progress_on(
+    conn: &Connection,
+    learner: LearnerId,
+    media: &ContentHash,
+) -> Result<MediaProgress> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT furthest_ms, duration_ms, finished FROM media_progress
+             WHERE learner = ?1 AND media = ?2",
+        )?
+        .query_row(params![learner.0.as_bytes(), media.0], media_row)
+        .optional()?
+        .unwrap_or_default())
+}
+
 impl Tx<'_> {
     pub fn media_progress(&self, learner: LearnerId, media: &ContentHash) -> Result<MediaProgress> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT furthest_ms, duration_ms, finished FROM media_progress
-                 WHERE learner = ?1 AND media = ?2",
-            )?
-            .query_row(params![learner.0.as_bytes(), media.0], media_row)
-            .optional()?
-            .unwrap_or_default())
+        media_progress_on(&self.tx, learner, media)
     }
 
     pub fn set_media_progress(
@@ -346,15 +354,7 @@ impl Store {
     }
 
     pub fn media_progress(&self, learner: LearnerId, media: &ContentHash) -> Result<MediaProgress> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT furthest_ms, duration_ms, finished FROM media_progress
-                 WHERE learner = ?1 AND media = ?2",
-            )?
-            .query_row(params![learner.0.as_bytes(), media.0], media_row)
-            .optional()?
-            .unwrap_or_default())
+        media_progress_on(&self.conn, learner, media)
     }
 
     /// Practice results per (course, quiz): items answered, items whose latest answer is right.
