@@ -158,6 +158,17 @@ pub enum Event {
         reason: SignOutReason,
     },
     AttendanceCheck(AttendanceCheck),
+    /// A trainer (the receipt's learner) assigns work to a class from a kiosk, offline: a lesson,
+    /// an exam, or the whole course (neither), maybe with a due date (wall ms; a past one is
+    /// allowed: "sit this exam now"). The service creates the assignment only when the receipt's
+    /// learner is the class's trainer; its id is [`class_assignment_id`] of this receipt.
+    ClassAssigned {
+        class: ClassId,
+        course: CourseId,
+        lesson: Option<LessonId>,
+        exam: Option<ExamId>,
+        due_wall_ms: Option<i64>,
+    },
 }
 
 impl Event {
@@ -174,6 +185,7 @@ impl Event {
             Event::LearnerSignedIn { .. } => "learner_signed_in",
             Event::LearnerSignedOut { .. } => "learner_signed_out",
             Event::AttendanceCheck(_) => "attendance_check",
+            Event::ClassAssigned { .. } => "class_assigned",
         }
     }
 
@@ -208,6 +220,15 @@ impl Event {
                     "attendance list empty or too long",
                 ))
             }
+            // The same rule as an assignment made over HTTP: one lesson, one exam, or neither
+            // (the whole course), never both.
+            Event::ClassAssigned {
+                lesson: Some(_),
+                exam: Some(_),
+                ..
+            } => Err(RejectReason::InvalidEvent(
+                "an assignment names a lesson or an exam, not both",
+            )),
             _ => Ok(()),
         }
     }
@@ -275,6 +296,22 @@ impl ReceiptBody {
             bytes,
         })
     }
+}
+
+/// Prefix of the hash that names the assignment a `class_assigned` receipt creates.
+pub const ASSIGNMENT_ID_DOMAIN: &[u8] = b"HEARTH/class-assignment/1\0";
+
+/// The id of the assignment created by the `class_assigned` receipt `receipt`: the first 16
+/// bytes of SHA-256(domain || receipt id), stamped as a version-8 UUID. The kiosk that recorded
+/// the receipt and the service derive the same id, so the kiosk's local copy is replaced by the
+/// service's, and ingesting the receipt again creates nothing new.
+pub fn class_assignment_id(receipt: ReceiptId) -> uuid::Uuid {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(ASSIGNMENT_ID_DOMAIN);
+    ctx.update(&receipt.0);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&ctx.finish().as_ref()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 fn receipt_id(body: &[u8]) -> ReceiptId {

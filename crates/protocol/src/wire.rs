@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anchor::{Signature, TimeAnchor};
 use crate::chain::ChainHead;
-use crate::ids::{CourseId, DeviceId, LearnerId, PublicKey, ReceiptId};
+use crate::ids::{ClassId, CourseId, DeviceId, LearnerId, PublicKey, ReceiptId};
 use crate::receipt::{HEADER_LEN, ID_DOMAIN};
 
 /// Media type of a receipt upload batch.
@@ -299,6 +299,18 @@ pub struct RosterEntry {
     /// set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_hash: Option<String>,
+    /// A learner's class (none or one), or the classes a trainer runs. Absent when empty, and
+    /// read as empty from an older service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassRef>,
+}
+
+/// A class as a roster names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassRef {
+    pub id: ClassId,
+    pub name: String,
 }
 
 /// Answer to `POST /v1/enroll`.

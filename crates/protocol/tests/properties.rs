@@ -82,6 +82,15 @@ fn arb_event() -> impl Strategy<Value = Event> {
                 present: (0..n).map(learner).collect()
             })
         ),
+        (0u8..3, proptest::option::of(any::<i64>())).prop_map(|(what, due)| {
+            Event::ClassAssigned {
+                class: ClassId::from_random_bytes([8; 16]),
+                course: course(),
+                lesson: (what == 1).then(|| common::lesson(3)),
+                exam: (what == 2).then(|| ExamId::new("final").unwrap()),
+                due_wall_ms: due,
+            }
+        }),
     ]
 }
 

@@ -90,8 +90,8 @@ impl Service {
         self.assign(&Principal::User(trainer), class, new)
     }
 
-    /// A digest of what a device pulls besides receipts: its roster (with PIN verifiers) and its
-    /// assignments. Sent in every sync state, so a device pulls them only when they changed.
+    /// A digest of what a device pulls besides receipts: its roster (with PIN verifiers and
+    /// classes) and its assignments. Sent in every sync state, so a device pulls them only when they changed.
     pub fn classroom_tag(&self, device: &Device) -> ServiceResult<String> {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(b"HEARTH/classroom/1\0");
@@ -104,6 +104,16 @@ impl Service {
             ] {
                 ctx.update(&(field.len() as u64).to_le_bytes());
                 ctx.update(field.as_bytes());
+            }
+            // A person's classes, count first (so the fields of one person cannot be read as
+            // another's): a class added, renamed or given another trainer changes the tag, and
+            // kiosks pull the roster again.
+            ctx.update(&(p.classes.len() as u64).to_le_bytes());
+            for c in &p.classes {
+                for field in [c.id.to_string().as_str(), c.name.as_str()] {
+                    ctx.update(&(field.len() as u64).to_le_bytes());
+                    ctx.update(field.as_bytes());
+                }
             }
         }
         for a in self.assignments_for_device(device)? {

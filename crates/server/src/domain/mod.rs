@@ -12,7 +12,8 @@ pub mod relay;
 use std::sync::Arc;
 
 use base64::Engine;
-use hearth_protocol::{DeviceId, LearnerId, PublicKey, TimeAnchor};
+use hearth_protocol::wire::ClassRef;
+use hearth_protocol::{ClassId, DeviceId, LearnerId, PublicKey, TimeAnchor};
 use ring::digest;
 use uuid::Uuid;
 
@@ -198,6 +199,9 @@ pub struct RosterPerson {
     pub name: String,
     pub role: &'static str,
     pub pin_hash: Option<String>,
+    /// A learner's class (none or one), or the classes a trainer runs; a kiosk lets a trainer
+    /// open only these.
+    pub classes: Vec<ClassRef>,
 }
 
 impl Service {
@@ -534,12 +538,24 @@ impl Service {
 
     /// The people a device may record receipts for: its learner (personal device), or the whole
     /// organisation with its trainers (kiosk).
+    ///
+    /// Each person carries their classes: a learner's own class, the classes a trainer runs.
     pub fn roster(&self, device: &Device) -> ServiceResult<Vec<RosterPerson>> {
+        let classes = self.store.classes_of_org(device.org)?;
+        let class_ref = |c: &Class| ClassRef {
+            id: ClassId(c.id),
+            name: c.name.clone(),
+        };
         let person = |l: Learner| RosterPerson {
             id: l.id,
             name: l.name,
             role: "learner",
             pin_hash: l.pin_hash,
+            classes: classes
+                .iter()
+                .filter(|c| l.class == Some(c.id))
+                .map(class_ref)
+                .collect(),
         };
         if let Some(l) = device.learner {
             return Ok(self.store.learner(l)?.into_iter().map(person).collect());
@@ -557,6 +573,11 @@ impl Service {
                 .filter(|u| u.role == Role::Trainer)
                 .map(|u| RosterPerson {
                     id: LearnerId(u.id),
+                    classes: classes
+                        .iter()
+                        .filter(|c| c.trainer == u.id)
+                        .map(class_ref)
+                        .collect(),
                     name: u.name,
                     role: "trainer",
                     pin_hash: u.pin_hash,

@@ -46,6 +46,7 @@ fn roster_json(r: Vec<RosterPerson>) -> Vec<RosterEntry> {
             name: p.name,
             role: p.role.into(),
             pin_hash: p.pin_hash,
+            classes: p.classes,
         })
         .collect()
 }

@@ -253,6 +253,8 @@ pub trait Store: Send + Sync + 'static {
     fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>>;
     fn create_class(&self, class: &Class) -> StoreResult<()>;
     fn class(&self, id: Uuid) -> StoreResult<Option<Class>>;
+    /// An organisation's classes, by name.
+    fn classes_of_org(&self, org: Uuid) -> StoreResult<Vec<Class>>;
     fn create_learner(&self, learner: &Learner) -> StoreResult<()>;
     fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>>;
     fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>>;

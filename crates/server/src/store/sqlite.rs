@@ -147,6 +147,16 @@ fn user_row(row: &Row<'_>) -> rusqlite::Result<User> {
 
 const DEVICE_COLS: &str = "id, org_id, public_key, learner_id, label, enrolled_ms";
 
+fn class_row(r: &Row<'_>) -> rusqlite::Result<Class> {
+    Ok(Class {
+        id: uuid_col(r, 0)?,
+        org: uuid_col(r, 1)?,
+        trainer: uuid_col(r, 2)?,
+        name: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
 fn device_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
         id: DeviceId(uuid_col(row, 0)?),
@@ -514,17 +524,21 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT id, org_id, trainer_id, name, created_ms FROM classes WHERE id = ?1",
                 [id.to_string()],
-                |r| {
-                    Ok(Class {
-                        id: uuid_col(r, 0)?,
-                        org: uuid_col(r, 1)?,
-                        trainer: uuid_col(r, 2)?,
-                        name: r.get(3)?,
-                        created_ms: r.get(4)?,
-                    })
-                },
+                class_row,
             )
             .optional()?)
+    }
+
+    fn classes_of_org(&self, org: Uuid) -> StoreResult<Vec<Class>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT id, org_id, trainer_id, name, created_ms FROM classes WHERE org_id = ?1
+             ORDER BY name, id",
+        )?;
+        let out = st
+            .query_map([org.to_string()], class_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
     }
 
     fn create_learner(&self, l: &Learner) -> StoreResult<()> {
