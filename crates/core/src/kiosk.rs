@@ -16,16 +16,26 @@
 //!   learner out (`learner_signed_out { reason: idle }`); ending a class signs out with
 //!   `class_ended`. Signing in while someone else is signed in signs them out first. Signing
 //!   out leaves the lesson the person had open (its active time so far is recorded for them).
-//! - Trainer actions (opening a class, attesting attendance, ending it) need a trainer signed in;
-//!   an attestation is a receipt in the trainer's name naming the class and who was present.
+//! - Trainer actions (opening a class, attesting attendance, assigning, starting an exam, ending
+//!   it) need a trainer signed in; a trainer opens only a class the roster says they run. An
+//!   attestation is a receipt in the trainer's name naming the class and who was present; an
+//!   assignment is a `class_assigned` receipt in the trainer's name, kept as an assignment here at
+//!   once (offline) and created on the service when the receipt arrives there.
 
 use std::collections::HashMap;
 
 use hearth_protocol::pin::pin_matches;
-use hearth_protocol::{AttendanceCheck, ClassId, Event, LearnerId, SignInMethod, SignOutReason};
+use hearth_protocol::receipt::class_assignment_id;
+use hearth_protocol::{
+    AttendanceCheck, ClassId, CourseId, Event, ExamId, LearnerId, LessonId, SignInMethod,
+    SignOutReason,
+};
 use serde::Serialize;
 
-use crate::{CoreError, Hearth, RecordedReceipt, Result};
+use crate::{Assignment, CoreError, Hearth, RecordedReceipt, Result};
+
+/// A class as the roster names it (the protocol's type: `{id, name}`, camelCase).
+pub use hearth_protocol::wire::ClassRef;
 
 /// Most learners one attestation can name (the protocol's own limit is checked when signing).
 pub const MAX_ATTESTED: usize = 500;
@@ -80,6 +90,10 @@ pub enum KioskError {
     NoClass,
     #[error("an attestation names between 1 and {MAX_ATTESTED} learners of the roster")]
     BadAttendance,
+    #[error("the signed-in trainer does not run this class")]
+    ForeignClass,
+    #[error("no installed course version has this exam")]
+    UnknownExam,
 }
 
 impl KioskError {
@@ -94,6 +108,8 @@ impl KioskError {
             KioskError::NotTrainer => "kiosk.not_trainer",
             KioskError::NoClass => "kiosk.no_class",
             KioskError::BadAttendance => "kiosk.bad_attendance",
+            KioskError::ForeignClass => "kiosk.foreign_class",
+            KioskError::UnknownExam => "kiosk.unknown_exam",
         }
     }
 }
@@ -107,13 +123,39 @@ pub struct SignedIn {
     pub role: KioskRole,
 }
 
+/// One person on the kiosk's sign-in list. The PIN verifier never leaves core: only whether
+/// there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskPerson {
+    pub id: LearnerId,
+    pub name: String,
+    pub role: KioskRole,
+    pub has_pin: bool,
+    /// A learner's class (none or one), or the classes a trainer runs.
+    pub classes: Vec<ClassRef>,
+}
+
+/// What the trainer asked the class to do now (the exam learners are sent to when they sign in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassExam {
+    pub course: CourseId,
+    pub version: u32,
+    pub exam: ExamId,
+}
+
 /// An open class session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassSession {
     pub class: ClassId,
+    /// The class's name, from the roster.
+    pub name: String,
     pub trainer: LearnerId,
     pub opened_wall_ms: i64,
+    /// The exam the trainer started for the class, if any.
+    pub exam: Option<ClassExam>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -219,11 +261,7 @@ impl Hearth {
                 method: SignInMethod::Pin,
             },
         )?;
-        let role = if p.role == "trainer" {
-            KioskRole::Trainer
-        } else {
-            KioskRole::Learner
-        };
+        let role = role_of(&p.role);
         let signed = SignedIn {
             person,
             name: p.name,
@@ -278,16 +316,123 @@ impl Hearth {
         self.record(person, event)
     }
 
-    /// The signed-in trainer opens a class session on this kiosk.
+    /// Everyone on this kiosk's roster, sorted by name, for the sign-in list (no PIN verifiers
+    /// leave core). `kiosk.not_a_kiosk` on a personal device.
+    pub fn kiosk_roster(&self) -> Result<Vec<KioskPerson>> {
+        match self.store.enrollment()? {
+            Some(e) if e.owner.is_none() => {}
+            _ => return Err(KioskError::NotAKiosk.into()),
+        }
+        Ok(self
+            .store
+            .kiosk_people()?
+            .into_iter()
+            .map(|p| KioskPerson {
+                id: p.id,
+                name: p.name,
+                role: role_of(&p.role),
+                has_pin: p.has_pin,
+                classes: p.classes,
+            })
+            .collect())
+    }
+
+    /// The signed-in trainer opens a class session on this kiosk: one of the classes the roster
+    /// says they run (`kiosk.foreign_class` otherwise).
     pub fn kiosk_open_class(&mut self, kiosk: &mut Kiosk, class: ClassId) -> Result<ClassSession> {
         let trainer = kiosk.require_trainer()?;
+        let Some(name) = self.store.class_of_person(trainer, class)? else {
+            return Err(KioskError::ForeignClass.into());
+        };
         let session = ClassSession {
             class,
+            name,
             trainer,
             opened_wall_ms: self.env.clock.wall_ms(),
+            exam: None,
         };
+        kiosk.last_input_mono = self.env.clock.mono_ms();
         kiosk.class = Some(session.clone());
         Ok(session)
+    }
+
+    /// Trainer + open class: records `class_assigned` in the trainer's name for the open class
+    /// and keeps the assignment here at once (in the receipt's transaction), so
+    /// [`Hearth::assignments`] shows it offline. A later pull from the service replaces it with
+    /// the service's copy (same id, derived from the receipt id); until its receipt is
+    /// acknowledged, a pull does not drop it.
+    pub fn kiosk_assign(
+        &mut self,
+        kiosk: &mut Kiosk,
+        course: CourseId,
+        lesson: Option<LessonId>,
+        exam: Option<ExamId>,
+        due_wall_ms: Option<i64>,
+    ) -> Result<RecordedReceipt> {
+        let (trainer, class) = self.trainer_of_open_class(kiosk)?;
+        if lesson.is_some() && exam.is_some() {
+            return Err(CoreError::InvalidInput(
+                "an assignment names a lesson or an exam, not both".into(),
+            ));
+        }
+        kiosk.last_input_mono = self.env.clock.mono_ms();
+        let event = Event::ClassAssigned {
+            class,
+            course: course.clone(),
+            lesson: lesson.clone(),
+            exam: exam.clone(),
+            due_wall_ms,
+        };
+        self.record_with(trainer, event, |tx, r| {
+            let a = Assignment {
+                id: class_assignment_id(r.id).to_string(),
+                class_id: class.to_string(),
+                course: course.as_str().to_owned(),
+                lesson: lesson.map(|l| l.as_str().to_owned()),
+                exam: exam.map(|e| e.as_str().to_owned()),
+                due_ms: due_wall_ms,
+                // The receipt's wall time, as the service records it: the copies are equal.
+                created_ms: r.wall_ms,
+            };
+            tx.insert_local_assignment(&a, r.seq)
+        })
+    }
+
+    /// Trainer + open class: starts a timed exam for the class. Records `class_assigned` for
+    /// the exam (no due date: it is now) and sets `kiosk.class().exam`, so the app sends learners
+    /// who sign in during the class to it. The exam must be in an installed course version
+    /// (`kiosk.unknown_exam` otherwise: learners could not sit it on this kiosk).
+    pub fn kiosk_start_exam(
+        &mut self,
+        kiosk: &mut Kiosk,
+        course: CourseId,
+        version: u32,
+        exam: ExamId,
+    ) -> Result<RecordedReceipt> {
+        self.trainer_of_open_class(kiosk)?;
+        if !self.store.exam_installed(&course, version, &exam)? {
+            return Err(KioskError::UnknownExam.into());
+        }
+        let receipt = self.kiosk_assign(kiosk, course.clone(), None, Some(exam.clone()), None)?;
+        if let Some(session) = kiosk.class.as_mut() {
+            session.exam = Some(ClassExam {
+                course,
+                version,
+                exam,
+            });
+        }
+        Ok(receipt)
+    }
+
+    /// The signed-in trainer and the open class, which must be one they run (the service
+    /// creates a class's assignments only from its own trainer's receipts).
+    fn trainer_of_open_class(&self, kiosk: &Kiosk) -> Result<(LearnerId, ClassId)> {
+        let trainer = kiosk.require_trainer()?;
+        let class = kiosk.class.as_ref().ok_or(KioskError::NoClass)?.class;
+        if self.store.class_of_person(trainer, class)?.is_none() {
+            return Err(KioskError::ForeignClass.into());
+        }
+        Ok((trainer, class))
     }
 
     /// The signed-in trainer attests who is present in the open class: a signed receipt in the
@@ -322,6 +467,14 @@ impl Hearth {
         }
         kiosk.class = None;
         self.kiosk_sign_out(kiosk, SignOutReason::ClassEnded)
+    }
+}
+
+fn role_of(role: &str) -> KioskRole {
+    if role == "trainer" {
+        KioskRole::Trainer
+    } else {
+        KioskRole::Learner
     }
 }
 

@@ -35,7 +35,7 @@ pub use error::{CoreError, Result};
 pub use identity::DeviceKey;
 pub use store::{
     Assignment, Changes, Enrollment, Learner, LedgerStatus, OutboxItem, ReceiptSummary,
-    RosterPerson,
+    RosterClasses, RosterPerson,
 };
 
 use store::Store;

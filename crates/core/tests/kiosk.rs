@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use hearth_core::kiosk::{Kiosk, KioskPolicy, KioskRole};
-use hearth_core::{Enrollment, Env, Hearth, ManualClock, RosterPerson};
+use hearth_core::kiosk::{ClassRef, Kiosk, KioskPolicy, KioskRole};
+use hearth_core::{Enrollment, Env, Hearth, ManualClock, RosterClasses, RosterPerson};
 use hearth_protocol::pin::pin_verifier;
 use hearth_protocol::{
     AttendanceCheck, ClassId, CourseId, Envelope, Event, LearnerId, LessonId, PublicKey,
@@ -25,6 +25,21 @@ struct Room {
     bo: LearnerId,
     nopin: LearnerId,
     trainer: LearnerId,
+    /// Another trainer of the organisation, running another class.
+    other: LearnerId,
+}
+
+/// The class the room's trainer runs (Ana and Bo are in it), another class of theirs, and the
+/// other trainer's class.
+const CLASS: u128 = 50;
+const CLASS_2: u128 = 51;
+const FOREIGN_CLASS: u128 = 60;
+
+fn class_ref(n: u128, name: &str) -> ClassRef {
+    ClassRef {
+        id: ClassId(Uuid::from_u128(n)),
+        name: name.into(),
+    }
 }
 
 fn person(id: LearnerId, name: &str, role: &str, pin: Option<&str>) -> RosterPerson {
@@ -63,11 +78,12 @@ fn room(policy: KioskPolicy) -> Room {
     let dir = tempfile::tempdir().unwrap();
     let (env, clock) = Env::deterministic(T0, 3);
     let mut hearth = Hearth::open(dir.path(), env).unwrap();
-    let (ana, bo, nopin, trainer) = (
+    let (ana, bo, nopin, trainer, other) = (
         LearnerId(Uuid::from_u128(1)),
         LearnerId(Uuid::from_u128(2)),
         LearnerId(Uuid::from_u128(3)),
         LearnerId(Uuid::from_u128(4)),
+        LearnerId(Uuid::from_u128(5)),
     );
     enroll(
         &mut hearth,
@@ -77,8 +93,27 @@ fn room(policy: KioskPolicy) -> Room {
             person(bo, "博", "learner", Some("2222")),
             person(nopin, "无密码", "learner", None),
             person(trainer, "王老师", "trainer", Some("9999")),
+            person(other, "李老师", "trainer", Some("8888")),
         ],
     );
+    let in_class = |person| RosterClasses {
+        person,
+        classes: vec![class_ref(CLASS, "电工一班")],
+    };
+    hearth
+        .apply_roster_classes(&[
+            in_class(ana),
+            in_class(bo),
+            RosterClasses {
+                person: trainer,
+                classes: vec![class_ref(CLASS, "电工一班"), class_ref(CLASS_2, "焊工班")],
+            },
+            RosterClasses {
+                person: other,
+                classes: vec![class_ref(FOREIGN_CLASS, "李老师的班")],
+            },
+        ])
+        .unwrap();
     let kiosk = Kiosk::start(&hearth, policy).unwrap();
     Room {
         _dir: dir,
@@ -89,6 +124,7 @@ fn room(policy: KioskPolicy) -> Room {
         bo,
         nopin,
         trainer,
+        other,
     }
 }
 
@@ -269,7 +305,7 @@ fn two_learners_one_after_another_each_get_only_their_own_study() {
 #[test]
 fn trainer_attests_attendance_in_an_open_class() {
     let mut r = room(KioskPolicy::default());
-    let class = ClassId(Uuid::from_u128(50));
+    let class = ClassId(Uuid::from_u128(CLASS));
     // A learner cannot open a class or attest.
     r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
     assert_eq!(

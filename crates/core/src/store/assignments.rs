@@ -21,12 +21,20 @@ pub struct Assignment {
 }
 
 impl Tx<'_> {
-    /// Replaces the stored assignments with the service's current list.
+    /// Replaces the stored assignments with the service's current list. Assignments a trainer
+    /// made on this kiosk whose receipt the service has not acknowledged yet are kept: the
+    /// service cannot know them, and dropping them would hide a trainer's work until the next
+    /// upload. Once acknowledged, the service's list is the truth (its copy has the same id).
     pub fn replace_assignments(&mut self, list: &[Assignment]) -> Result<()> {
-        self.tx.execute("DELETE FROM assignments", [])?;
+        self.tx.execute(
+            "DELETE FROM assignments
+             WHERE local_seq IS NULL OR local_seq <= (SELECT acked_seq FROM device)",
+            [],
+        )?;
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO assignments (id, class_id, course, lesson, exam, due_ms, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO assignments
+                 (id, class_id, course, lesson, exam, due_ms, created_ms, local_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
         )?;
         for a in list {
             stmt.execute(params![
@@ -39,6 +47,28 @@ impl Tx<'_> {
                 a.created_ms
             ])?;
         }
+        self.changes.assignments = true;
+        Ok(())
+    }
+
+    /// Keeps an assignment made on this kiosk by the receipt at `seq` (see
+    /// [`Tx::replace_assignments`]).
+    pub fn insert_local_assignment(&mut self, a: &Assignment, seq: u64) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO assignments
+                 (id, class_id, course, lesson, exam, due_ms, created_ms, local_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                a.id,
+                a.class_id,
+                a.course,
+                a.lesson,
+                a.exam,
+                a.due_ms,
+                a.created_ms,
+                seq as i64
+            ],
+        )?;
         self.changes.assignments = true;
         Ok(())
     }

@@ -14,6 +14,7 @@ mod assignments;
 mod content;
 mod device;
 mod enrollment;
+mod kiosk;
 mod learners;
 mod ledger;
 mod study;
@@ -35,6 +36,7 @@ pub use content::{
     CourseSummary, ExamItemView, ExamView, FileRow, LessonSummary, LessonText, QuizItemView,
 };
 pub use enrollment::{Enrollment, RosterPerson};
+pub use kiosk::RosterClasses;
 pub use learners::Learner;
 pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
 pub(crate) use study::{AttemptRow, AttemptState};
@@ -49,12 +51,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/003_content.sql")),
         M::up(include_str!("sql/004_assignments.sql")),
         M::up(include_str!("sql/005_study.sql")),
+        M::up(include_str!("sql/006_kiosk.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    5
+    6
 }
 
 /// What a write changed, so a front end knows what to refresh.

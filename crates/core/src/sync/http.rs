@@ -8,12 +8,13 @@ use hearth_protocol::wire::{
     ReceiptStatus, SyncState, UploadResponse,
 };
 use hearth_protocol::{
-    CourseId, DeviceId, ErrorBody, ExamId, LearnerId, LessonId, PublicKey, TimeAnchor,
+    ClassId, CourseId, DeviceId, ErrorBody, ExamId, LearnerId, LessonId, PublicKey, TimeAnchor,
 };
 use serde::de::DeserializeOwned;
 
+use super::Roster;
 use super::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome};
-use crate::{Assignment, Enrollment, RosterPerson};
+use crate::{Assignment, Enrollment, RosterClasses, RosterPerson};
 
 /// The most assignments one pull keeps (a class gets a handful a week).
 pub const MAX_ASSIGNMENTS: usize = 10_000;
@@ -97,12 +98,54 @@ fn anchor(a: &AnchorJson) -> Result<TimeAnchor, TransportError> {
         .ok_or_else(|| TransportError::Malformed("time anchor signature".into()))
 }
 
-/// What enrollment gives the device, converted from the wire.
+/// What enrollment gives the device, converted from the wire. Keep it all with
+/// [`crate::Hearth::apply_enroll_answer`].
 #[derive(Clone, Debug)]
 pub struct EnrollAnswer {
     pub enrollment: Enrollment,
     pub roster: Vec<RosterPerson>,
+    /// The classes of the roster's people.
+    pub classes: Vec<RosterClasses>,
     pub anchor: TimeAnchor,
+}
+
+/// The most classes one roster person may name (a trainer runs a few).
+pub const MAX_CLASSES_PER_PERSON: usize = 1_000;
+
+/// Converts the roster from the wire, checked like any untrusted input.
+fn roster_from_wire(list: Vec<wire::RosterEntry>) -> Result<Roster, TransportError> {
+    let mut people = Vec::with_capacity(list.len());
+    let mut classes = Vec::new();
+    for p in list {
+        if !matches!(p.role.as_str(), "learner" | "trainer") {
+            return Err(TransportError::Malformed(format!(
+                "unknown role {:?} in the roster",
+                p.role
+            )));
+        }
+        if p.classes.len() > MAX_CLASSES_PER_PERSON {
+            return Err(TransportError::Malformed(format!(
+                "{} classes for one person (at most {MAX_CLASSES_PER_PERSON})",
+                p.classes.len()
+            )));
+        }
+        if !p.classes.is_empty() {
+            classes.push(RosterClasses {
+                person: p.learner_id,
+                classes: p.classes,
+            });
+        }
+        people.push(RosterPerson {
+            id: p.learner_id,
+            name: p.name,
+            role: p.role,
+            pin_hash: p.pin_hash,
+        });
+    }
+    Ok(Roster {
+        people,
+        classes: Some(classes),
+    })
 }
 
 /// `POST /v1/enroll`: trades a one-time code and the device key for a credential.
@@ -131,18 +174,11 @@ pub async fn enroll(
             "the service enrolled another device id".into(),
         ));
     }
+    let roster = roster_from_wire(e.roster)?;
     Ok(EnrollAnswer {
         anchor: anchor(&e.anchor)?,
-        roster: e
-            .roster
-            .into_iter()
-            .map(|p| RosterPerson {
-                id: p.learner_id,
-                name: p.name,
-                role: p.role,
-                pin_hash: p.pin_hash,
-            })
-            .collect(),
+        roster: roster.people,
+        classes: roster.classes.unwrap_or_default(),
         enrollment: Enrollment {
             service_url: service_url.trim_end_matches('/').to_owned(),
             credential: e.credential,
@@ -206,6 +242,23 @@ impl HttpTransport {
         let resp = self
             .client
             .get(url(&self.base, &format!("/v1/learners/{learner}/record")))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        answer(resp).await
+    }
+
+    /// `GET /v1/classes/{id}/progress`: a class's learners with their records and the trainer's
+    /// attestations, across every device (as far as each has synced). A kiosk may read the
+    /// classes of its organisation; a personal device may not.
+    pub async fn class_progress(
+        &self,
+        class: ClassId,
+    ) -> Result<wire::ClassProgress, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, &format!("/v1/classes/{class}/progress")))
             .bearer_auth(&self.credential)
             .send()
             .await
@@ -285,6 +338,12 @@ impl SyncTransport for HttpTransport {
     }
 
     async fn roster(&self) -> Result<Option<Vec<RosterPerson>>, TransportError> {
+        Ok(self.roster_with_classes().await?.map(|r| r.people))
+    }
+
+    /// `GET /v1/roster`: the people and their classes (an older service sends no classes,
+    /// which reads as none).
+    async fn roster_with_classes(&self) -> Result<Option<Roster>, TransportError> {
         let resp = self
             .client
             .get(url(&self.base, "/v1/roster"))
@@ -293,23 +352,7 @@ impl SyncTransport for HttpTransport {
             .await
             .map_err(unreachable)?;
         let list: Vec<wire::RosterEntry> = answer(resp).await?;
-        list.into_iter()
-            .map(|p| {
-                if !matches!(p.role.as_str(), "learner" | "trainer") {
-                    return Err(TransportError::Malformed(format!(
-                        "unknown role {:?} in the roster",
-                        p.role
-                    )));
-                }
-                Ok(RosterPerson {
-                    id: p.learner_id,
-                    name: p.name,
-                    role: p.role,
-                    pin_hash: p.pin_hash,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        roster_from_wire(list).map(Some)
     }
 
     async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {

@@ -96,6 +96,19 @@ pub trait SyncTransport: Send + Sync {
     ) -> impl Future<Output = Result<Option<Vec<crate::RosterPerson>>, TransportError>> + Send {
         std::future::ready(Ok(None))
     }
+    /// The roster with the classes of its people; what a round keeps. The default is
+    /// [`SyncTransport::roster`] without classes (`classes: None`: the kept classes stay as
+    /// they are), so a transport that knows nothing of classes needs nothing more.
+    fn roster_with_classes(
+        &self,
+    ) -> impl Future<Output = Result<Option<Roster>, TransportError>> + Send {
+        async move {
+            Ok(self.roster().await?.map(|people| Roster {
+                people,
+                classes: None,
+            }))
+        }
+    }
     /// A learner's record as the service derives it. `Ok(None)`: this transport does not pull
     /// records (the default), and the round skips the pull step.
     fn learner_record(
@@ -105,6 +118,15 @@ pub trait SyncTransport: Send + Sync {
         let _ = learner;
         std::future::ready(Ok(None))
     }
+}
+
+/// The roster as a round fetches it: the people and, when the transport knows them, the
+/// classes they belong to or run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    pub people: Vec<crate::RosterPerson>,
+    /// `None`: unknown (the kept classes are left alone); `Some`: the complete list.
+    pub classes: Option<Vec<crate::RosterClasses>>,
 }
 
 /// What one round did.
@@ -226,7 +248,7 @@ async fn refresh_roster(
     if !locked(hearth).roster_refresh_due(tag.as_deref())? {
         return Ok(());
     }
-    let roster = match transport.roster().await {
+    let roster = match transport.roster_with_classes().await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "could not refresh the roster");
@@ -245,7 +267,7 @@ async fn refresh_roster(
         report.assignments_pulled = a.len() as u32;
     }
     if let Some(roster) = roster {
-        locked(hearth).keep_roster(&roster, tag.as_deref())?;
+        locked(hearth).keep_roster(&roster.people, roster.classes.as_deref(), tag.as_deref())?;
         report.roster_refreshed = true;
     }
     Ok(())
@@ -332,17 +354,51 @@ impl Hearth {
     }
 
     /// Keeps a roster fetched by a sync round (adds and updates people, as
-    /// [`Hearth::update_roster`]), notes when, and the classroom tag it answers.
+    /// [`Hearth::update_roster`], and replaces the classes when they are given), notes when, and
+    /// the classroom tag it answers.
     pub fn keep_roster(
         &mut self,
         roster: &[crate::RosterPerson],
+        classes: Option<&[crate::RosterClasses]>,
         tag: Option<&str>,
     ) -> Result<(), CoreError> {
         let now = self.env.clock.wall_ms();
         self.store.write(|tx| {
             tx.upsert_roster(roster, now)?;
+            if let Some(classes) = classes {
+                tx.replace_roster_classes(classes)?;
+            }
             tx.set_content_meta(META_ROSTER_REFRESHED, &now.to_be_bytes())?;
             tx.set_content_meta(META_CLASSROOM_TAG, tag.unwrap_or("").as_bytes())
+        })?;
+        Ok(())
+    }
+
+    /// Keeps the classes of the roster's people (a learner's class, a trainer's classes),
+    /// replacing those kept before. The people must be on this device already.
+    pub fn apply_roster_classes(
+        &mut self,
+        classes: &[crate::RosterClasses],
+    ) -> Result<crate::Changes, CoreError> {
+        Ok(self.store.write(|tx| tx.replace_roster_classes(classes))?.1)
+    }
+
+    /// Keeps everything enrollment gave the device: [`Hearth::apply_enrollment`] with the
+    /// roster's classes, in one transaction, so a kiosk knows its trainers' classes offline
+    /// right after enrolling.
+    pub fn apply_enroll_answer(&mut self, answer: &http::EnrollAnswer) -> Result<(), CoreError> {
+        let e = &answer.enrollment;
+        answer.anchor.verify(&e.anchor_key, self.key.device_id())?;
+        let anchor = hearth_protocol::AnchorRef {
+            anchor: answer.anchor,
+            received: self.mono(),
+        };
+        let now = self.env.clock.wall_ms();
+        self.store.write(|tx| {
+            tx.save_enrollment(e)?;
+            tx.upsert_roster(&answer.roster, now)?;
+            tx.replace_roster_classes(&answer.classes)?;
+            tx.set_anchor(&anchor)
         })?;
         Ok(())
     }
