@@ -1,13 +1,32 @@
 //! Receipt ingest: verify every envelope (outside any lock: it is the only real cost), then place
 //! each in the device's chain and store it, in one durable transaction per batch.
+//!
+//! A receipt that acts on more than its learner's record is applied in the transaction that
+//! appends it to the chain, so it is applied exactly once (a receipt is appended once; sent again
+//! it is a duplicate) and never lost after its acknowledgement:
+//!
+//! - `class_assigned` (a trainer assigns work from a kiosk, maybe offline) creates the class's
+//!   assignment when the receipt comes from a kiosk of the class's organisation and its learner
+//!   is the class's trainer. The assignment's id is derived from the receipt id
+//!   (`hearth_protocol::receipt::class_assignment_id`), which the kiosk also uses for its local
+//!   copy. Any other `class_assigned` receipt stays in the chain (it is a valid, signed record of
+//!   what happened on the device) but creates nothing, and is logged as a warning
+//!   (`class_assigned receipt creates no assignment`) with the device, receipt, class and
+//!   claimed trainer. Due dates in the past are kept: "sit this exam now" is one. The course is
+//!   not checked against the published catalog: the kiosk may hold it from a USB stick.
 
 use std::collections::HashSet;
 
 use hearth_protocol::chain::{self, ChainLink};
-use hearth_protocol::{ChainHead, Envelope, Placement, ReceiptId, RejectReason, TimeAnchor};
+use hearth_protocol::receipt::{HEADER_LEN, class_assignment_id};
+use hearth_protocol::{
+    ChainHead, Envelope, Event, Placement, ReceiptBody, ReceiptId, RejectReason, TimeAnchor,
+};
 
 use super::{Service, ServiceResult};
-use crate::store::{ChainTxn, Device, DeviceFlag, RejectionRecord, StoreResult, StoredReceipt};
+use crate::store::{
+    Assignment, ChainTxn, Device, DeviceFlag, RejectionRecord, StoreResult, StoredReceipt,
+};
 
 /// The code of a receipt refused because another receipt holds its chain position.
 pub const FORK_CODE: &str = "chain.fork";
@@ -140,6 +159,7 @@ impl Service {
                 let outcome = match chain::place(head, &link, |_| held) {
                     Placement::Extends => {
                         tx.append(r)?;
+                        apply(tx, r, device)?;
                         head = head.advanced(&link);
                         if any_pending {
                             promote(tx, &mut head, &mut promoted, &mut flagged, device, now)?;
@@ -228,6 +248,7 @@ fn promote(
         for c in candidates {
             if !advanced && c.prev == head.id {
                 tx.append(&c)?;
+                apply(tx, &c, device)?;
                 *head = ChainHead {
                     seq: c.seq,
                     id: c.id,
@@ -242,4 +263,76 @@ fn promote(
             return Ok(());
         }
     }
+}
+
+/// What an appended receipt does besides joining the chain (see the module documentation).
+fn apply(tx: &mut dyn ChainTxn, r: &StoredReceipt, device: &Device) -> StoreResult<()> {
+    if r.kind != "class_assigned" {
+        return Ok(());
+    }
+    // The envelope was verified on arrival; its body is read again here, as the reports do.
+    let Some(body) = r
+        .envelope
+        .get(HEADER_LEN..)
+        .and_then(|b| postcard::from_bytes::<ReceiptBody>(b).ok())
+    else {
+        tracing::error!(device = %device.id, seq = r.seq, "a stored receipt does not decode");
+        return Ok(());
+    };
+    let Event::ClassAssigned {
+        class,
+        course,
+        lesson,
+        exam,
+        due_wall_ms,
+    } = body.event
+    else {
+        return Ok(());
+    };
+    let refuse = |why: &str| {
+        tracing::warn!(
+            device = %device.id,
+            receipt = %r.id.to_hex(),
+            class = %class,
+            trainer = %r.learner,
+            why,
+            "class_assigned receipt creates no assignment"
+        );
+    };
+    // Trainers sign in on kiosks only; a personal device has one learner and no trainer.
+    if device.learner.is_some() {
+        refuse("recorded on a personal device");
+        return Ok(());
+    }
+    let c = match tx.class(class.0)? {
+        Some(c) if c.org != device.org => {
+            refuse("the class belongs to another organisation");
+            return Ok(());
+        }
+        Some(c) if c.trainer != r.learner.0 => {
+            refuse("the receipt's learner is not the class's trainer");
+            return Ok(());
+        }
+        Some(c) => c,
+        None => {
+            refuse("no such class");
+            return Ok(());
+        }
+    };
+    let a = Assignment {
+        id: class_assignment_id(r.id),
+        org: c.org,
+        class: c.id,
+        course: course.as_str().to_owned(),
+        lesson: lesson.map(|l| l.as_str().to_owned()),
+        exam: exam.map(|e| e.as_str().to_owned()),
+        due_ms: due_wall_ms,
+        created_by: c.trainer,
+        // When the trainer assigned it (the kiosk's clock), as the kiosk's local copy says.
+        created_ms: body.wall_ms,
+    };
+    if tx.put_assignment(&a)? {
+        tracing::info!(assignment = %a.id, class = %c.id, "assignment made on a kiosk");
+    }
+    Ok(())
 }

@@ -634,6 +634,32 @@ impl Service {
         }
     }
 
+    /// May `who` read `class`'s progress? Whoever may manage it ([`Service::class_for`]), and a
+    /// shared (kiosk) device of the class's organisation: a trainer watches the class across
+    /// kiosks from any of them. That reveals nothing new, since such a device may read every
+    /// learner record of its organisation already ([`Service::learner_for`]). A personal device
+    /// may not (it reads only its own learner).
+    pub fn class_view_for(&self, who: &Principal, class: Uuid) -> ServiceResult<Class> {
+        match who {
+            Principal::Device(d) if d.learner.is_none() => {
+                let c = self
+                    .store
+                    .class(class)?
+                    .ok_or(ServiceError::NotFound("class.not_found", "no such class"))?;
+                if c.org != d.org {
+                    return Err(ServiceError::Forbidden(
+                        "auth.wrong_org",
+                        "the class belongs to another organisation",
+                    ));
+                }
+                Ok(c)
+            }
+            _ => self.class_for(who, class),
+        }
+    }
+
+    /// May `who` manage `class` (assign work, read its assignments)? Its trainer and the
+    /// organisation's administrators.
     pub fn class_for(&self, who: &Principal, class: Uuid) -> ServiceResult<Class> {
         let c = self
             .store

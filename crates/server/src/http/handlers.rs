@@ -204,7 +204,7 @@ pub async fn class_progress(
 ) -> Result<Json<ClassProgress>, ApiError> {
     let id = parse_uuid(&id, "class.invalid_id")?;
     let r = blocking(&state, move |svc| {
-        let c = svc.class_for(&who, id)?;
+        let c = svc.class_view_for(&who, id)?;
         svc.class_progress(&c)
     })
     .await?;

@@ -207,6 +207,10 @@ pub trait ChainTxn {
     fn reject(&mut self, r: &RejectionRecord) -> StoreResult<()>;
     /// Flags the device (the first flag is kept).
     fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()>;
+    /// A class, read inside the transaction (receipts that act on a class are checked here).
+    fn class(&mut self, id: Uuid) -> StoreResult<Option<Class>>;
+    /// Stores an assignment unless one with its id exists; true when it was stored.
+    fn put_assignment(&mut self, a: &Assignment) -> StoreResult<bool>;
 }
 
 /// A published package's catalog row.

@@ -377,6 +377,42 @@ impl ChainTxn for SqliteChainTxn<'_> {
         )?;
         Ok(())
     }
+
+    fn class(&mut self, id: Uuid) -> StoreResult<Option<Class>> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT id, org_id, trainer_id, name, created_ms FROM classes WHERE id = ?1",
+        )?;
+        Ok(st.query_row([id.to_string()], class_row).optional()?)
+    }
+
+    fn put_assignment(&mut self, a: &Assignment) -> StoreResult<bool> {
+        Ok(insert_assignment(self.tx, a, true)? > 0)
+    }
+}
+
+/// Inserts an assignment; with `if_new`, an existing one with the same id is kept (the row is
+/// then not written and 0 is returned).
+fn insert_assignment(conn: &Connection, a: &Assignment, if_new: bool) -> StoreResult<usize> {
+    let sql = if if_new {
+        "INSERT INTO assignments (id, org_id, class_id, course, lesson, exam, due_ms,
+                                  created_by, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING"
+    } else {
+        "INSERT INTO assignments (id, org_id, class_id, course, lesson, exam, due_ms,
+                                  created_by, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    };
+    Ok(conn.prepare_cached(sql)?.execute(params![
+        a.id.to_string(),
+        a.org.to_string(),
+        a.class.to_string(),
+        a.course,
+        a.lesson,
+        a.exam,
+        a.due_ms,
+        a.created_by.to_string(),
+        a.created_ms
+    ])?)
 }
 
 impl Store for SqliteStore {
@@ -457,22 +493,7 @@ impl Store for SqliteStore {
     }
 
     fn create_assignment(&self, a: &Assignment) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO assignments (id, org_id, class_id, course, lesson, exam, due_ms,
-                                      created_by, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                a.id.to_string(),
-                a.org.to_string(),
-                a.class.to_string(),
-                a.course,
-                a.lesson,
-                a.exam,
-                a.due_ms,
-                a.created_by.to_string(),
-                a.created_ms
-            ],
-        )?;
+        insert_assignment(&self.conn(), a, false)?;
         Ok(())
     }
 

@@ -1,0 +1,336 @@
+//! Trainer mode on kiosks, as the service sees it: rosters name each person's classes (and the
+//! classroom tag follows them), a trainer's `class_assigned` receipt becomes the class's
+//! assignment exactly once, anyone else's does not, and a kiosk may watch a class's progress
+//! while a personal device may not.
+
+mod common;
+
+use common::*;
+use hearth_protocol::receipt::class_assignment_id;
+use hearth_protocol::wire::{AnchorJson, AssignmentJson, RosterEntry, UploadResponse};
+use hearth_protocol::{
+    AnchorRef, ClassId, CourseId, Envelope, Event, ExamId, LearnerId, LessonId, MonoStamp,
+    ReceiptBody, ReceiptId,
+};
+use ring::signature::Ed25519KeyPair;
+use uuid::Uuid;
+
+/// A device writing receipts in one person's name.
+struct Dev {
+    key: Ed25519KeyPair,
+    seq: u64,
+    prev: ReceiptId,
+    anchor: Option<AnchorRef>,
+    mono: MonoStamp,
+    learner: LearnerId,
+}
+
+impl Dev {
+    fn new(seed: u8, learner: LearnerId, anchor: &AnchorJson) -> Self {
+        let mono = MonoStamp {
+            run: 1,
+            elapsed_ms: 0,
+        };
+        Self {
+            key: key(seed),
+            seq: 0,
+            prev: ReceiptId::ZERO,
+            anchor: Some(AnchorRef {
+                anchor: anchor.to_anchor().unwrap(),
+                received: mono,
+            }),
+            mono,
+            learner,
+        }
+    }
+
+    /// The next receipt: its envelope and id.
+    fn next(&mut self, event: Event) -> (Vec<u8>, ReceiptId) {
+        self.mono.elapsed_ms += 1_000;
+        self.seq += 1;
+        let r = ReceiptBody {
+            device: device_of(&self.key),
+            seq: self.seq,
+            prev: self.prev,
+            learner: self.learner,
+            wall_ms: T0 + self.mono.elapsed_ms as i64,
+            mono: self.mono,
+            anchor: self.anchor,
+            event,
+        }
+        .sign(&self.key)
+        .unwrap();
+        self.prev = r.id();
+        let id = Envelope::from_bytes(r.envelope_bytes().to_vec())
+            .verify(&public(&self.key))
+            .unwrap()
+            .id();
+        (r.into_envelope_bytes(), id)
+    }
+}
+
+fn assigned(class: Uuid, lesson: Option<&str>, exam: Option<&str>, due: Option<i64>) -> Event {
+    Event::ClassAssigned {
+        class: ClassId(class),
+        course: CourseId::new("electrician-safety").unwrap(),
+        lesson: lesson.map(|l| LessonId::new(l).unwrap()),
+        exam: exam.map(|e| ExamId::new(e).unwrap()),
+        due_wall_ms: due,
+    }
+}
+
+fn results(body: serde_json::Value) -> String {
+    serde_json::from_value::<UploadResponse>(body)
+        .unwrap()
+        .results
+}
+
+async fn class_assignments(w: &World, class: Uuid) -> Vec<AssignmentJson> {
+    let (s, list) = w
+        .get(&format!("/v1/classes/{class}/assignments"), &w.trainer_a)
+        .await;
+    assert_eq!(s, 200, "{list}");
+    serde_json::from_value(list).unwrap()
+}
+
+fn user_id(w: &World, name: &str) -> Uuid {
+    w.svc
+        .store
+        .users_of_org(w.org_a)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == name)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_trainers_class_assigned_receipt_creates_the_assignment_once() {
+    let w = World::new().await;
+    let e = w.enroll(w.org_a, None, &key(40)).await;
+    let mut kiosk = Dev::new(40, LearnerId(w.trainer_a_id), &e.anchor);
+    // A lesson due before the receipt arrives (allowed: the kiosk may have been offline), and
+    // an exam started "now" (no due date).
+    let (lesson_env, lesson_id) = kiosk.next(assigned(w.class_a, Some("l1"), None, Some(T0)));
+    let (exam_env, exam_id) = kiosk.next(assigned(w.class_a, None, Some("final"), None));
+    let batch = vec![lesson_env, exam_env];
+    w.clock.advance(86_400_000);
+    let (s, body) = w.upload(&e.credential, &batch).await;
+    assert_eq!(s, 200);
+    assert_eq!(results(body), "AA");
+
+    let list = class_assignments(&w, w.class_a).await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    let lesson = list.iter().find(|a| a.lesson.is_some()).unwrap();
+    assert_eq!(lesson.id, class_assignment_id(lesson_id).to_string());
+    assert_eq!(lesson.class_id, w.class_a.to_string());
+    assert_eq!(lesson.course, "electrician-safety");
+    assert_eq!(lesson.lesson.as_deref(), Some("l1"));
+    assert_eq!(lesson.due_ms, Some(T0), "a past due date is kept");
+    assert_eq!(
+        lesson.created_ms,
+        T0 + 1_000,
+        "the kiosk's time of the assignment"
+    );
+    let exam = list.iter().find(|a| a.exam.is_some()).unwrap();
+    assert_eq!(exam.id, class_assignment_id(exam_id).to_string());
+    assert_eq!(exam.exam.as_deref(), Some("final"));
+    assert_eq!(exam.due_ms, None);
+
+    // The kiosk (and the class's learners) pull them.
+    let (s, pulled) = w.get("/v1/assignments", &e.credential).await;
+    assert_eq!(s, 200);
+    let pulled: Vec<AssignmentJson> = serde_json::from_value(pulled).unwrap();
+    assert_eq!(pulled.len(), 2);
+
+    // Sent again: duplicates, and no second assignment.
+    let (_, body) = w.upload(&e.credential, &batch).await;
+    assert_eq!(results(body), "DD");
+    assert_eq!(class_assignments(&w, w.class_a).await, list);
+}
+
+/// A receipt held back by a gap creates its assignment when the gap is filled (the receipts are
+/// applied when they join the chain, whichever way they join it).
+#[tokio::test]
+async fn a_class_assigned_receipt_after_a_gap_applies_when_the_gap_fills() {
+    let w = World::new().await;
+    let e = w.enroll(w.org_a, None, &key(41)).await;
+    let mut kiosk = Dev::new(41, LearnerId(w.trainer_a_id), &e.anchor);
+    let (first, _) = kiosk.next(Event::LearnerSignedIn {
+        method: hearth_protocol::SignInMethod::Pin,
+    });
+    let (second, id) = kiosk.next(assigned(w.class_a, Some("l2"), None, None));
+    let (_, body) = w.upload(&e.credential, &[second.clone()]).await;
+    assert_eq!(results(body), "P");
+    assert!(class_assignments(&w, w.class_a).await.is_empty());
+    let (_, body) = w.upload(&e.credential, &[first]).await;
+    assert_eq!(results(body), "A");
+    let list = class_assignments(&w, w.class_a).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].id, class_assignment_id(id).to_string());
+    let (_, body) = w.upload(&e.credential, &[second]).await;
+    assert_eq!(results(body), "D");
+    assert_eq!(class_assignments(&w, w.class_a).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_class_assigned_receipt_of_anyone_but_the_classs_trainer_creates_nothing() {
+    let w = World::new().await;
+    let other_trainer = user_id(&w, "李老师");
+    let e = w.enroll(w.org_a, None, &key(42)).await;
+    // Another trainer of the organisation, and a learner, on a kiosk.
+    for (seed, who) in [
+        (42, LearnerId(other_trainer)),
+        (43, w.learner_a1),
+        (44, LearnerId(w.trainer_a_id)),
+    ] {
+        let (enrolled, learner) = match seed {
+            42 => (e.clone(), who),
+            // The class's trainer, but on a personal device (trainers sign in on kiosks only).
+            44 => (w.enroll(w.org_a, Some(w.learner_a1), &key(seed)).await, who),
+            _ => (w.enroll(w.org_a, None, &key(seed)).await, who),
+        };
+        let mut dev = Dev::new(seed, learner, &enrolled.anchor);
+        let (env, _) = dev.next(assigned(w.class_a, Some("l1"), None, None));
+        let (s, body) = w.upload(&enrolled.credential, &[env]).await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            results(body),
+            "A",
+            "a valid receipt is kept in the chain, whoever signed it"
+        );
+        assert!(
+            class_assignments(&w, w.class_a).await.is_empty(),
+            "no assignment from device {seed}"
+        );
+    }
+    // The class's trainer on a kiosk of another organisation.
+    let b = w.enroll(w.org_b, None, &key(45)).await;
+    let mut dev = Dev::new(45, LearnerId(w.trainer_a_id), &b.anchor);
+    let (env, _) = dev.next(assigned(w.class_a, Some("l1"), None, None));
+    let (_, body) = w.upload(&b.credential, &[env]).await;
+    assert_eq!(results(body), "A");
+    assert!(class_assignments(&w, w.class_a).await.is_empty());
+    // An unknown class.
+    let unknown = w.enroll(w.org_a, None, &key(46)).await;
+    let mut dev = Dev::new(46, LearnerId(w.trainer_a_id), &unknown.anchor);
+    let (env, _) = dev.next(assigned(Uuid::from_u128(99), Some("l1"), None, None));
+    let (_, body) = w.upload(&unknown.credential, &[env]).await;
+    assert_eq!(results(body), "A");
+    assert!(w.svc.store.assignments(w.org_a, None).unwrap().is_empty());
+    assert!(w.svc.store.assignments(w.org_b, None).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_kiosk_reads_class_progress_a_personal_device_cannot() {
+    let w = World::new().await;
+    let path = format!("/v1/classes/{}/progress", w.class_a);
+    let kiosk = w.enroll(w.org_a, None, &key(50)).await;
+    let (s, progress) = w.get(&path, &kiosk.credential).await;
+    assert_eq!(s, 200, "{progress}");
+    let progress: hearth_protocol::wire::ClassProgress = serde_json::from_value(progress).unwrap();
+    assert_eq!(progress.class_id, w.class_a.to_string());
+    assert_eq!(progress.name, "电工一班");
+    assert_eq!(progress.learners.len(), 1);
+    assert_eq!(progress.learners[0].learner_id, w.learner_a1);
+
+    let personal = w.enroll(w.org_a, Some(w.learner_a1), &key(51)).await;
+    let (s, body) = w.get(&path, &personal.credential).await;
+    assert_eq!((s, body["code"].as_str()), (403, Some("auth.forbidden")));
+    let foreign = w.enroll(w.org_b, None, &key(52)).await;
+    let (s, body) = w.get(&path, &foreign.credential).await;
+    assert_eq!((s, body["code"].as_str()), (403, Some("auth.wrong_org")));
+    // Reading is all a kiosk may do over HTTP: assigning stays with users.
+    let res = w
+        .http
+        .post(w.url(&format!("/v1/classes/{}/assignments", w.class_a)))
+        .bearer_auth(&kiosk.credential)
+        .json(&serde_json::json!({"course": "electrician-safety"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (s, _) = w
+        .get(
+            &format!("/v1/classes/{}/assignments", w.class_a),
+            &kiosk.credential,
+        )
+        .await;
+    assert_eq!(s, 403);
+}
+
+#[tokio::test]
+async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
+    let w = World::new().await;
+    let kiosk = w.enroll(w.org_a, None, &key(60)).await;
+    let entry = |roster: &[RosterEntry], id: Uuid| {
+        roster
+            .iter()
+            .find(|p| p.learner_id.0 == id)
+            .cloned()
+            .expect("on the roster")
+    };
+    let class_a = hearth_protocol::wire::ClassRef {
+        id: ClassId(w.class_a),
+        name: "电工一班".into(),
+    };
+    assert_eq!(
+        entry(&kiosk.roster, w.trainer_a_id).classes,
+        vec![class_a.clone()]
+    );
+    assert_eq!(
+        entry(&kiosk.roster, w.learner_a1.0).classes,
+        vec![class_a.clone()]
+    );
+    assert!(entry(&kiosk.roster, w.learner_a2.0).classes.is_empty());
+    assert!(
+        entry(&kiosk.roster, user_id(&w, "李老师"))
+            .classes
+            .is_empty()
+    );
+    // Absent from the JSON when empty, so older clients read the same bytes as before.
+    let (_, raw) = w.get("/v1/roster", &kiosk.credential).await;
+    let a2 = raw
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["learnerId"] == w.learner_a2.to_string())
+        .unwrap();
+    assert!(a2.get("classes").is_none(), "{a2}");
+    // A personal device's roster names its learner's class.
+    let personal = w.enroll(w.org_a, Some(w.learner_a1), &key(61)).await;
+    assert_eq!(personal.roster.len(), 1);
+    assert_eq!(personal.roster[0].classes, vec![class_a.clone()]);
+
+    let tag = || async {
+        let (s, st) = w.get("/v1/sync/state", &kiosk.credential).await;
+        assert_eq!(s, 200);
+        st["classroomTag"].as_str().unwrap().to_owned()
+    };
+    let t0 = tag().await;
+    assert_eq!(tag().await, t0, "nothing changed");
+    let new = w.svc.add_class(w.trainer_a_id, "焊工班").unwrap();
+    let t1 = tag().await;
+    assert_ne!(t1, t0, "a class added");
+    let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;
+    let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
+    assert_eq!(entry(&roster, w.trainer_a_id).classes.len(), 2);
+    // Renamed (there is no rename call yet; an operator's SQL does it).
+    let db = rusqlite::Connection::open(w.dir.path().join("hearth.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(
+        "UPDATE classes SET name = '焊工二班' WHERE id = ?1",
+        [new.id.to_string()],
+    )
+    .unwrap();
+    let t2 = tag().await;
+    assert_ne!(t2, t1, "a class renamed");
+    let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;
+    let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
+    assert!(
+        entry(&roster, w.trainer_a_id)
+            .classes
+            .iter()
+            .any(|c| c.name == "焊工二班")
+    );
+}
