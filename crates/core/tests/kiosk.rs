@@ -1,16 +1,21 @@
 //! Kiosk mode on a real store: PIN sign-in checked offline against the roster, lock-out, idle
-//! sign-out, study recorded only for the person signed in, and trainer attestations.
+//! sign-out, study recorded only for the person signed in, trainer attestations, and trainer
+//! mode: the roster's classes, assigning work and starting an exam offline.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use hearth_core::kiosk::{ClassRef, Kiosk, KioskPolicy, KioskRole};
-use hearth_core::{Enrollment, Env, Hearth, ManualClock, RosterClasses, RosterPerson};
+use hearth_core::kiosk::{ClassExam, ClassRef, Kiosk, KioskPolicy, KioskRole};
+use hearth_core::sync::{
+    ReceiptOutcome, Roster, SyncTransport, TransportError, UploadOutcome, sync_round,
+};
+use hearth_core::{Assignment, Enrollment, Env, Hearth, ManualClock, RosterClasses, RosterPerson};
 use hearth_protocol::pin::pin_verifier;
+use hearth_protocol::receipt::class_assignment_id;
 use hearth_protocol::{
-    AttendanceCheck, ClassId, CourseId, Envelope, Event, LearnerId, LessonId, PublicKey,
+    AttendanceCheck, ClassId, CourseId, Envelope, Event, ExamId, LearnerId, LessonId, PublicKey,
     ReceiptBody, TimeAnchor,
 };
-use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
 
@@ -51,13 +56,18 @@ fn person(id: LearnerId, name: &str, role: &str, pin: Option<&str>) -> RosterPer
     }
 }
 
+/// The service's anchor key (fixed, so a fake service can sign anchors for the kiosk).
+fn service_key() -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[0x22; 32]).unwrap()
+}
+
+/// The course publisher pinned at enrollment.
+fn publisher() -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[0x01; 32]).unwrap()
+}
+
 fn enroll(h: &mut Hearth, owner: Option<LearnerId>, roster: &[RosterPerson]) {
-    let service = Ed25519KeyPair::from_pkcs8(
-        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-            .unwrap()
-            .as_ref(),
-    )
-    .unwrap();
+    let service = service_key();
     let anchor_key = PublicKey::from_slice(service.public_key().as_ref()).unwrap();
     let e = Enrollment {
         service_url: "http://127.0.0.1:9".into(),
@@ -67,7 +77,7 @@ fn enroll(h: &mut Hearth, owner: Option<LearnerId>, roster: &[RosterPerson]) {
         org_name: "培训中心".into(),
         owner,
         anchor_key,
-        publisher_keys: vec![],
+        publisher_keys: vec![PublicKey::from_slice(publisher().public_key().as_ref()).unwrap()],
         enrolled_ms: T0,
     };
     let anchor = TimeAnchor::issue(&service, h.device().id, T0);
@@ -379,4 +389,498 @@ fn a_personal_device_is_not_a_kiosk() {
         "kiosk.not_a_kiosk",
         "enrolled to one learner"
     );
+}
+
+// ----- trainer mode: the roster's classes, assigning, starting an exam -----
+
+fn course() -> CourseId {
+    CourseId::new("electrician-safety").unwrap()
+}
+
+fn final_exam() -> ExamId {
+    ExamId::new("final").unwrap()
+}
+
+/// Installs version 1 of a small course (one lesson, one exam) on the kiosk, as a download
+/// from the service would.
+async fn install_course(h: &mut Hearth) {
+    use hearth_core::content::{DownloadOptions, MemorySource, Progress};
+    use hearth_protocol::manifest::{Exam, ExamItem, FileEntry, Lesson, Manifest};
+    use hearth_protocol::{ContentHash, ItemId};
+    let body = b"# \xe5\xae\x89\xe5\x85\xa8\n".to_vec();
+    let m = Manifest {
+        course: course(),
+        version: 1,
+        title: "电工安全".into(),
+        description: "安全基础".into(),
+        language: "zh-CN".into(),
+        published_ms: 1,
+        lessons: vec![Lesson {
+            id: LessonId::new("l1").unwrap(),
+            title: "第一课".into(),
+            body: "lessons/l1.md".into(),
+            media: vec![],
+            credit_ms: 600_000,
+        }],
+        quizzes: vec![],
+        exams: vec![Exam {
+            id: final_exam(),
+            title: "结业考试".into(),
+            duration_min: 20,
+            pass_percent: 60,
+            items: vec![ExamItem {
+                id: ItemId::new("e1").unwrap(),
+                prompt: "验电用什么？".into(),
+                options: vec!["验电笔".into(), "手指".into()],
+                multiple: false,
+                points: 10,
+            }],
+        }],
+        files: vec![FileEntry {
+            path: "lessons/l1.md".into(),
+            sha256: ContentHash::of(&body),
+            size: body.len() as u64,
+            media_type: "text/markdown".into(),
+            duration_ms: None,
+        }],
+    };
+    let src = MemorySource::new();
+    src.add_manifest(&course(), 1, m.sign(&publisher()).unwrap());
+    src.add_file(body);
+    h.download_course(
+        &src,
+        &course(),
+        1,
+        DownloadOptions::default(),
+        &mut |_: &Progress| {},
+    )
+    .await
+    .unwrap();
+}
+
+#[test]
+fn kiosk_roster_lists_everyone_by_name_with_pins_and_classes_but_no_verifiers() {
+    let r = room(KioskPolicy::default());
+    let people = r.hearth.kiosk_roster().unwrap();
+    let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name");
+    assert_eq!(people.len(), 5);
+    let find = |id| people.iter().find(|p| p.id == id).unwrap();
+    let ana = find(r.ana);
+    assert_eq!(ana.role, KioskRole::Learner);
+    assert!(ana.has_pin);
+    assert_eq!(ana.classes, vec![class_ref(CLASS, "电工一班")]);
+    assert!(!find(r.nopin).has_pin);
+    assert!(find(r.nopin).classes.is_empty());
+    let t = find(r.trainer);
+    assert_eq!(t.role, KioskRole::Trainer);
+    // A trainer's classes, by name too.
+    assert_eq!(
+        t.classes,
+        vec![class_ref(CLASS_2, "焊工班"), class_ref(CLASS, "电工一班")]
+    );
+    // Nothing that could check (or brute-force) a PIN leaves core.
+    let json = serde_json::to_string(&people).unwrap();
+    assert!(json.contains("\"hasPin\":true"), "{json}");
+    for (id, pin) in [
+        (r.ana, "1111"),
+        (r.bo, "2222"),
+        (r.trainer, "9999"),
+        (r.other, "8888"),
+    ] {
+        let verifier = pin_verifier(id, pin);
+        assert!(!json.contains(&verifier), "a PIN verifier leaked: {json}");
+    }
+    assert!(!json.to_lowercase().contains("pinhash"), "{json}");
+
+    // A personal device has no kiosk roster.
+    let dir = tempfile::tempdir().unwrap();
+    let (env, _clock) = Env::deterministic(T0, 5);
+    let mut h = Hearth::open(dir.path(), env).unwrap();
+    let me = LearnerId(Uuid::from_u128(1));
+    enroll(
+        &mut h,
+        Some(me),
+        &[person(me, "我", "learner", Some("1234"))],
+    );
+    assert_eq!(code(h.kiosk_roster().unwrap_err()), "kiosk.not_a_kiosk");
+}
+
+#[test]
+fn a_trainer_opens_only_their_own_classes() {
+    let mut r = room(KioskPolicy::default());
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    for foreign in [FOREIGN_CLASS, 77] {
+        assert_eq!(
+            code(
+                r.hearth
+                    .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(foreign)))
+                    .unwrap_err()
+            ),
+            "kiosk.foreign_class",
+            "class {foreign}"
+        );
+        assert!(r.kiosk.class().is_none());
+    }
+    let s = r
+        .hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS_2)))
+        .unwrap();
+    assert_eq!(s.name, "焊工班");
+    assert_eq!(s.trainer, r.trainer);
+    assert_eq!(s.exam, None);
+    assert_eq!(r.kiosk.class(), Some(&s));
+    // The other trainer runs only their own class.
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.other, "8888")
+        .unwrap();
+    assert_eq!(
+        code(
+            r.hearth
+                .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+                .unwrap_err()
+        ),
+        "kiosk.foreign_class"
+    );
+    r.hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(FOREIGN_CLASS)))
+        .unwrap();
+}
+
+#[test]
+fn kiosk_assign_needs_a_trainer_and_an_open_class_and_shows_at_once() {
+    let mut r = room(KioskPolicy::default());
+    let class = ClassId(Uuid::from_u128(CLASS));
+    let assign = |r: &mut Room, due| {
+        r.hearth.kiosk_assign(
+            &mut r.kiosk,
+            course(),
+            Some(LessonId::new("l1").unwrap()),
+            None,
+            due,
+        )
+    };
+    assert_eq!(
+        code(assign(&mut r, None).unwrap_err()),
+        "kiosk.not_signed_in"
+    );
+    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    assert_eq!(code(assign(&mut r, None).unwrap_err()), "kiosk.not_trainer");
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    assert_eq!(code(assign(&mut r, None).unwrap_err()), "kiosk.no_class");
+    r.hearth.kiosk_open_class(&mut r.kiosk, class).unwrap();
+    assert_eq!(
+        code(
+            r.hearth
+                .kiosk_assign(
+                    &mut r.kiosk,
+                    course(),
+                    Some(LessonId::new("l1").unwrap()),
+                    Some(final_exam()),
+                    None
+                )
+                .unwrap_err()
+        ),
+        "input.invalid",
+        "a lesson or an exam, not both"
+    );
+    assert!(r.hearth.assignments().unwrap().is_empty());
+
+    // Offline: recorded in the trainer's name and shown at once.
+    let due = T0 + 7 * 86_400_000;
+    let rec = assign(&mut r, Some(due)).unwrap();
+    assert_eq!((rec.learner, rec.kind), (r.trainer, "class_assigned"));
+    let kept = r.hearth.assignments().unwrap();
+    assert_eq!(kept.len(), 1);
+    let a = &kept[0];
+    assert_eq!(a.id, class_assignment_id(rec.id).to_string());
+    assert_eq!(a.class_id, class.to_string());
+    assert_eq!(a.course, "electrician-safety");
+    assert_eq!(a.lesson.as_deref(), Some("l1"));
+    assert_eq!((a.exam.as_deref(), a.due_ms), (None, Some(due)));
+    assert_eq!(a.created_ms, rec.wall_ms);
+    let last = ledger(&r.hearth).pop().unwrap();
+    assert_eq!(
+        last,
+        (
+            r.trainer,
+            Event::ClassAssigned {
+                class,
+                course: course(),
+                lesson: Some(LessonId::new("l1").unwrap()),
+                exam: None,
+                due_wall_ms: Some(due),
+            }
+        )
+    );
+    r.hearth.verify_ledger().unwrap();
+}
+
+#[test]
+fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
+    let mut r = room(KioskPolicy::default());
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    r.hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .unwrap();
+    let rec = r
+        .hearth
+        .kiosk_assign(&mut r.kiosk, course(), None, None, None)
+        .unwrap();
+    let local = r.hearth.assignments().unwrap().remove(0);
+    let from_service = |id: &str, created_ms| Assignment {
+        id: id.into(),
+        class_id: Uuid::from_u128(CLASS).to_string(),
+        course: "electrician-safety".into(),
+        lesson: Some("l2".into()),
+        exam: None,
+        due_ms: None,
+        created_ms,
+    };
+    let other = from_service(&Uuid::from_u128(500).to_string(), T0 - 1);
+    // A pull from before the service had the receipt: the local one stays.
+    r.hearth.apply_assignments(&[other.clone()]).unwrap();
+    assert_eq!(
+        r.hearth.assignments().unwrap(),
+        vec![other.clone(), local.clone()]
+    );
+    r.hearth.apply_assignments(&[]).unwrap();
+    assert_eq!(r.hearth.assignments().unwrap(), vec![local.clone()]);
+    // The service's copy (same id) replaces it.
+    let mut copy = local.clone();
+    copy.lesson = None;
+    r.hearth.apply_assignments(&[copy.clone()]).unwrap();
+    assert_eq!(r.hearth.assignments().unwrap(), vec![copy]);
+    // Once the receipt is acknowledged, the service's list is the truth.
+    r.hearth
+        .mark_acknowledged(hearth_protocol::ChainHead {
+            seq: rec.seq,
+            id: rec.id,
+        })
+        .unwrap();
+    r.hearth.apply_assignments(&[other.clone()]).unwrap();
+    assert_eq!(r.hearth.assignments().unwrap(), vec![other]);
+}
+
+#[tokio::test]
+async fn kiosk_start_exam_sets_the_class_exam_and_refuses_an_unknown_exam() {
+    let mut r = room(KioskPolicy::default());
+    install_course(&mut r.hearth).await;
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    let start = |r: &mut Room, version, exam: &str| {
+        r.hearth
+            .kiosk_start_exam(&mut r.kiosk, course(), version, ExamId::new(exam).unwrap())
+    };
+    assert_eq!(
+        code(start(&mut r, 1, "final").unwrap_err()),
+        "kiosk.no_class"
+    );
+    r.hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .unwrap();
+    for (version, exam) in [(1, "midterm"), (2, "final")] {
+        assert_eq!(
+            code(start(&mut r, version, exam).unwrap_err()),
+            "kiosk.unknown_exam",
+            "{exam} v{version}"
+        );
+    }
+    assert!(
+        r.hearth.assignments().unwrap().is_empty(),
+        "nothing recorded"
+    );
+    assert_eq!(r.kiosk.class().unwrap().exam, None);
+
+    let rec = start(&mut r, 1, "final").unwrap();
+    assert_eq!(rec.kind, "class_assigned");
+    assert_eq!(
+        r.kiosk.class().unwrap().exam,
+        Some(ClassExam {
+            course: course(),
+            version: 1,
+            exam: final_exam()
+        })
+    );
+    let kept = r.hearth.assignments().unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (
+            kept[0].exam.as_deref(),
+            kept[0].lesson.as_deref(),
+            kept[0].due_ms
+        ),
+        (Some("final"), None, None)
+    );
+    // A learner cannot start one.
+    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    assert_eq!(
+        code(start(&mut r, 1, "final").unwrap_err()),
+        "kiosk.not_trainer"
+    );
+    // Ending the class ends its exam.
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    r.hearth.kiosk_end_class(&mut r.kiosk).unwrap();
+    assert!(r.kiosk.class().is_none());
+}
+
+/// A fake service for sync rounds: answers a roster with classes and a list of assignments,
+/// acknowledges uploads only when told to.
+struct Classroom {
+    device: PublicKey,
+    tag: Mutex<String>,
+    roster: Mutex<Roster>,
+    assignments: Mutex<Vec<Assignment>>,
+    accept: AtomicBool,
+    head: Mutex<hearth_protocol::ChainHead>,
+}
+
+impl SyncTransport for Classroom {
+    async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
+        Ok(TimeAnchor::issue(
+            &service_key(),
+            hearth_protocol::DeviceId::for_key(&self.device),
+            T0,
+        ))
+    }
+
+    async fn upload(&self, envelopes: Vec<Vec<u8>>) -> Result<UploadOutcome, TransportError> {
+        let mut head = self.head.lock().unwrap();
+        let mut results = Vec::new();
+        for bytes in envelopes {
+            if !self.accept.load(Ordering::SeqCst) {
+                results.push(ReceiptOutcome::Pending);
+                continue;
+            }
+            let r = Envelope::from_bytes(bytes).verify(&self.device).unwrap();
+            if r.body().seq == head.seq + 1 {
+                *head = head.advanced(&r.link());
+            }
+            results.push(ReceiptOutcome::Accepted);
+        }
+        Ok(UploadOutcome {
+            results,
+            acked: *head,
+        })
+    }
+
+    fn classroom_tag(&self) -> Option<String> {
+        Some(self.tag.lock().unwrap().clone())
+    }
+
+    async fn assignments(&self) -> Result<Option<Vec<Assignment>>, TransportError> {
+        Ok(Some(self.assignments.lock().unwrap().clone()))
+    }
+
+    async fn roster_with_classes(&self) -> Result<Option<Roster>, TransportError> {
+        Ok(Some(self.roster.lock().unwrap().clone()))
+    }
+}
+
+#[tokio::test]
+async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
+    let mut r = room(KioskPolicy::default());
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    r.hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .unwrap();
+    let rec = r
+        .hearth
+        .kiosk_assign(&mut r.kiosk, course(), None, Some(final_exam()), None)
+        .unwrap();
+    let local = r.hearth.assignments().unwrap();
+    // The service renamed the trainer's class and moved Ana to a new one; it does not have the
+    // kiosk's receipt yet (uploads are held pending).
+    let people = vec![
+        person(r.ana, "安娜", "learner", Some("1111")),
+        person(r.trainer, "王老师", "trainer", Some("9999")),
+    ];
+    let service = Classroom {
+        device: r.hearth.device().public_key,
+        tag: Mutex::new("t1".into()),
+        roster: Mutex::new(Roster {
+            people,
+            classes: Some(vec![
+                RosterClasses {
+                    person: r.ana,
+                    classes: vec![class_ref(70, "新班")],
+                },
+                RosterClasses {
+                    person: r.trainer,
+                    classes: vec![class_ref(CLASS, "电工一班（上午）"), class_ref(70, "新班")],
+                },
+            ]),
+        }),
+        assignments: Mutex::new(vec![]),
+        accept: AtomicBool::new(false),
+        head: Mutex::new(hearth_protocol::ChainHead::EMPTY),
+    };
+    let key = PublicKey::from_slice(service_key().public_key().as_ref()).unwrap();
+    let h = Mutex::new(r.hearth);
+    let report = sync_round(&h, &service, &key, 100).await.unwrap();
+    assert!(report.roster_refreshed, "{report:?}");
+    assert_eq!(report.acked_seq, 0);
+    let mut hearth = h.into_inner().unwrap();
+    assert_eq!(
+        hearth.assignments().unwrap(),
+        local,
+        "not dropped before the service has its receipt"
+    );
+    let roster = hearth.kiosk_roster().unwrap();
+    let classes = |id| roster.iter().find(|p| p.id == id).unwrap().classes.clone();
+    assert_eq!(classes(r.ana), vec![class_ref(70, "新班")]);
+    assert!(
+        classes(r.bo).is_empty(),
+        "the service names no class for Bo any more"
+    );
+    assert_eq!(
+        classes(r.trainer),
+        vec![class_ref(70, "新班"), class_ref(CLASS, "电工一班（上午）")]
+    );
+    assert_eq!(
+        code(
+            hearth
+                .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS_2)))
+                .unwrap_err()
+        ),
+        "kiosk.foreign_class",
+        "a class the trainer no longer runs"
+    );
+    hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(70)))
+        .unwrap();
+
+    // The service acknowledges the receipt and lists its copy of the assignment.
+    service.accept.store(true, Ordering::SeqCst);
+    *service.tag.lock().unwrap() = "t2".into();
+    let copy = Assignment {
+        id: class_assignment_id(rec.id).to_string(),
+        ..local[0].clone()
+    };
+    *service.assignments.lock().unwrap() = vec![copy.clone()];
+    let h = Mutex::new(hearth);
+    let report = sync_round(&h, &service, &key, 100).await.unwrap();
+    assert!(report.acked_seq >= rec.seq, "{report:?}");
+    let mut hearth = h.into_inner().unwrap();
+    assert_eq!(hearth.assignments().unwrap(), vec![copy]);
+    // And when the service drops it, so does the kiosk.
+    *service.tag.lock().unwrap() = "t3".into();
+    service.assignments.lock().unwrap().clear();
+    let h = Mutex::new(hearth);
+    sync_round(&h, &service, &key, 100).await.unwrap();
+    hearth = h.into_inner().unwrap();
+    assert!(hearth.assignments().unwrap().is_empty());
 }

@@ -310,6 +310,80 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_5_store_is_migrated_to_6_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            Migrations::new(migrations_up_to(5))
+                .to_latest(&mut conn)
+                .unwrap();
+            let v: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, 5);
+            conn.execute(
+                "INSERT INTO learners (id, display_name, created_ms, source, role)
+                 VALUES (x'00000000000000000000000000000004', '王老师', 1, 'roster', 'trainer')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO assignments (id, class_id, course, lesson, exam, due_ms, created_ms)
+                 VALUES ('a1', 'c1', 'electrician-safety', 'l1', NULL, 5, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open_existing(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 6);
+        // The pulled assignment is kept, as pulled (a pull may replace it).
+        let kept = store.assignments().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].id, "a1");
+        store.write(|tx| tx.replace_assignments(&[])).unwrap();
+        assert!(store.assignments().unwrap().is_empty());
+        // The trainer has no classes until the next roster names them.
+        let trainer = hearth_protocol::LearnerId(uuid::Uuid::from_u128(4));
+        assert!(store.person_classes(trainer).unwrap().is_empty());
+        let class = hearth_protocol::wire::ClassRef {
+            id: hearth_protocol::ClassId(uuid::Uuid::from_u128(50)),
+            name: "电工一班".into(),
+        };
+        store
+            .write(|tx| {
+                tx.replace_roster_classes(&[RosterClasses {
+                    person: trainer,
+                    classes: vec![class.clone()],
+                }])
+            })
+            .unwrap();
+        assert_eq!(store.person_classes(trainer).unwrap(), vec![class]);
+        let people = store.kiosk_people().unwrap();
+        assert_eq!(people.len(), 1);
+        assert!(!people[0].has_pin);
+    }
+
+    /// The migrations of schema versions 1 to `n`.
+    fn migrations_up_to(n: usize) -> Vec<M<'static>> {
+        let all = [
+            include_str!("sql/001_init.sql"),
+            include_str!("sql/002_enrollment.sql"),
+            include_str!("sql/003_content.sql"),
+            include_str!("sql/004_assignments.sql"),
+            include_str!("sql/005_study.sql"),
+            include_str!("sql/006_kiosk.sql"),
+        ];
+        all[..n].iter().map(|sql| M::up(sql)).collect()
+    }
+
+    #[test]
     #[cfg(unix)]
     fn file_uris_escape_everything_unusual() {
         let uri = super::file_uri(std::path::Path::new("/tmp/学习 100%?#/hearth.db"));
