@@ -647,7 +647,9 @@ fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
     };
     let other = from_service(&Uuid::from_u128(500).to_string(), T0 - 1);
     // A pull from before the service had the receipt: the local one stays.
-    r.hearth.apply_assignments(&[other.clone()]).unwrap();
+    r.hearth
+        .apply_assignments(std::slice::from_ref(&other))
+        .unwrap();
     assert_eq!(
         r.hearth.assignments().unwrap(),
         vec![other.clone(), local.clone()]
@@ -666,7 +668,9 @@ fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
             id: rec.id,
         })
         .unwrap();
-    r.hearth.apply_assignments(&[other.clone()]).unwrap();
+    r.hearth
+        .apply_assignments(std::slice::from_ref(&other))
+        .unwrap();
     assert_eq!(r.hearth.assignments().unwrap(), vec![other]);
 }
 

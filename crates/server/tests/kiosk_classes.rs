@@ -160,7 +160,7 @@ async fn a_class_assigned_receipt_after_a_gap_applies_when_the_gap_fills() {
         method: hearth_protocol::SignInMethod::Pin,
     });
     let (second, id) = kiosk.next(assigned(w.class_a, Some("l2"), None, None));
-    let (_, body) = w.upload(&e.credential, &[second.clone()]).await;
+    let (_, body) = w.upload(&e.credential, std::slice::from_ref(&second)).await;
     assert_eq!(results(body), "P");
     assert!(class_assignments(&w, w.class_a).await.is_empty());
     let (_, body) = w.upload(&e.credential, &[first]).await;
