@@ -888,3 +888,47 @@ async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
     hearth = h.into_inner().unwrap();
     assert!(hearth.assignments().unwrap().is_empty());
 }
+
+#[test]
+fn enrolling_keeps_the_roster_classes_at_once() {
+    use hearth_core::sync::http::EnrollAnswer;
+    let dir = tempfile::tempdir().unwrap();
+    let (env, _clock) = Env::deterministic(T0, 6);
+    let mut h = Hearth::open(dir.path(), env).unwrap();
+    let trainer = LearnerId(Uuid::from_u128(4));
+    let service = service_key();
+    let answer = |anchor_key: &Ed25519KeyPair, h: &Hearth| EnrollAnswer {
+        enrollment: Enrollment {
+            service_url: "http://127.0.0.1:9".into(),
+            credential: "c".into(),
+            credential_expires_ms: T0 + 1_000_000_000,
+            org_id: Uuid::from_u128(9).to_string(),
+            org_name: "培训中心".into(),
+            owner: None,
+            anchor_key: PublicKey::from_slice(service.public_key().as_ref()).unwrap(),
+            publisher_keys: vec![],
+            enrolled_ms: T0,
+        },
+        roster: vec![person(trainer, "王老师", "trainer", Some("9999"))],
+        classes: vec![RosterClasses {
+            person: trainer,
+            classes: vec![class_ref(CLASS, "电工一班")],
+        }],
+        anchor: TimeAnchor::issue(anchor_key, h.device().id, T0),
+    };
+    // An anchor the enrollment's key did not sign: nothing is kept.
+    let forged = answer(&publisher(), &h);
+    assert!(h.apply_enroll_answer(&forged).is_err());
+    assert!(h.enrollment().unwrap().is_none());
+    let good = answer(&service, &h);
+    h.apply_enroll_answer(&good).unwrap();
+    let people = h.kiosk_roster().unwrap();
+    assert_eq!(people.len(), 1);
+    assert_eq!(people[0].classes, vec![class_ref(CLASS, "电工一班")]);
+    let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
+    h.kiosk_sign_in(&mut kiosk, trainer, "9999").unwrap();
+    let s = h
+        .kiosk_open_class(&mut kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .unwrap();
+    assert_eq!(s.name, "电工一班");
+}
