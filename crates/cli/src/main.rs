@@ -263,7 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     now,
                 ))
                 .map_err(|e| sync_exit(SyncError::Transport(e)))?;
-            hearth.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor)?;
+            hearth.apply_enroll_answer(&answer)?;
             let e = &answer.enrollment;
             print(
                 cli.json,

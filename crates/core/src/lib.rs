@@ -322,6 +322,18 @@ impl Hearth {
         roster: &[RosterPerson],
         anchor: TimeAnchor,
     ) -> Result<()> {
+        self.keep_enrollment(enrollment, roster, None, anchor)
+    }
+
+    /// The one write of an enrollment, with the roster's classes when the answer carried them
+    /// (`Hearth::apply_enroll_answer`), all in one transaction.
+    pub(crate) fn keep_enrollment(
+        &mut self,
+        enrollment: &Enrollment,
+        roster: &[RosterPerson],
+        classes: Option<&[RosterClasses]>,
+        anchor: TimeAnchor,
+    ) -> Result<()> {
         anchor.verify(&enrollment.anchor_key, self.key.device_id())?;
         let anchor = AnchorRef {
             anchor,
@@ -331,6 +343,9 @@ impl Hearth {
         self.store.write(|tx| {
             tx.save_enrollment(enrollment)?;
             tx.upsert_roster(roster, now)?;
+            if let Some(classes) = classes {
+                tx.replace_roster_classes(classes)?;
+            }
             tx.set_anchor(&anchor)
         })?;
         Ok(())

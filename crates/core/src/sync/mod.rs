@@ -387,20 +387,12 @@ impl Hearth {
     /// roster's classes, in one transaction, so a kiosk knows its trainers' classes offline
     /// right after enrolling.
     pub fn apply_enroll_answer(&mut self, answer: &http::EnrollAnswer) -> Result<(), CoreError> {
-        let e = &answer.enrollment;
-        answer.anchor.verify(&e.anchor_key, self.key.device_id())?;
-        let anchor = hearth_protocol::AnchorRef {
-            anchor: answer.anchor,
-            received: self.mono(),
-        };
-        let now = self.env.clock.wall_ms();
-        self.store.write(|tx| {
-            tx.save_enrollment(e)?;
-            tx.upsert_roster(&answer.roster, now)?;
-            tx.replace_roster_classes(&answer.classes)?;
-            tx.set_anchor(&anchor)
-        })?;
-        Ok(())
+        self.keep_enrollment(
+            &answer.enrollment,
+            &answer.roster,
+            Some(&answer.classes),
+            answer.anchor,
+        )
     }
 
     /// The learners whose records the next sync round pulls (see [`pull`]).
