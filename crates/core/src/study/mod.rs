@@ -117,6 +117,8 @@ struct OpenLesson {
 #[derive(Debug, Default)]
 pub(crate) struct Study {
     open: Option<OpenLesson>,
+    /// The presence check's idle limit for lessons opened from now on (None: the default).
+    idle_after_ms: Option<u64>,
 }
 
 /// The player's view of the open session.
@@ -430,6 +432,12 @@ impl Hearth {
         }
     }
 
+    /// Sets how long without input opens the "are you still here?" check in lessons opened from
+    /// now on ([`IDLE_AFTER_MS`] unless set; never below [`session::MIN_IDLE_AFTER_MS`]).
+    pub fn set_presence_check_after(&mut self, idle_after_ms: u64) {
+        self.study.idle_after_ms = Some(idle_after_ms);
+    }
+
     /// Opens a lesson for `learner`: records `lesson_opened` and starts counting active time.
     /// A lesson still open is left first. Returns the lesson's text, its media with the
     /// learner's first-viewing positions, and its practice items (without keys).
@@ -479,7 +487,10 @@ impl Hearth {
             lesson: lesson.clone(),
             media: text.media.clone(),
             media_clock: std::collections::HashMap::new(),
-            session: StudySession::open(self.env.clock.mono_ms()),
+            session: StudySession::open_with_idle(
+                self.env.clock.mono_ms(),
+                self.study.idle_after_ms.unwrap_or(IDLE_AFTER_MS),
+            ),
         });
         let session = self.session_view(0).expect("just opened");
         Ok(OpenedLesson {

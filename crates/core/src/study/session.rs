@@ -18,8 +18,11 @@
 
 use serde::Serialize;
 
-/// No input for this long opens the "are you still here?" check.
+/// No input for this long opens the "are you still here?" check (the default; see
+/// [`StudySession::open_with_idle`]).
 pub const IDLE_AFTER_MS: u64 = 5 * 60_000;
+/// The shortest idle limit a session accepts: anything shorter would interrupt reading.
+pub const MIN_IDLE_AFTER_MS: u64 = 1_000;
 /// Counted time is flushed into a receipt once this much has gathered.
 pub const FLUSH_EVERY_MS: u64 = 30_000;
 /// A longer silence between two observations counts nothing (suspend, frozen UI).
@@ -53,12 +56,22 @@ pub struct StudySession {
     /// Counted and flushed.
     flushed_ms: u64,
     closed: bool,
+    /// No input for this long opens the presence check.
+    idle_after_ms: u64,
 }
 
 impl StudySession {
     /// A session opened at `now_ms`, focused, with the opening counting as input.
     pub fn open(now_ms: u64) -> Self {
+        Self::open_with_idle(now_ms, IDLE_AFTER_MS)
+    }
+
+    /// Like [`open`](Self::open), with the presence check after `idle_after_ms` without input
+    /// instead of [`IDLE_AFTER_MS`] (at least [`MIN_IDLE_AFTER_MS`]). An institution may be told
+    /// to check more often; tests use a short limit to see the check in the real window.
+    pub fn open_with_idle(now_ms: u64, idle_after_ms: u64) -> Self {
         Self {
+            idle_after_ms: idle_after_ms.max(MIN_IDLE_AFTER_MS),
             opened_ms: now_ms,
             last_obs_ms: now_ms,
             last_input_ms: now_ms,
@@ -105,7 +118,7 @@ impl StudySession {
         if self.prompt_since.is_some() {
             return 0;
         }
-        (self.last_input_ms + IDLE_AFTER_MS).saturating_sub(now_ms)
+        (self.last_input_ms + self.idle_after_ms).saturating_sub(now_ms)
     }
 
     /// Counts the time since the last observation under the state that held during it.
@@ -118,11 +131,11 @@ impl StudySession {
         }
         let counting = self.focused && self.prompt_since.is_none();
         if counting && now - from <= MAX_GAP_MS {
-            let until = now.min(self.last_input_ms + IDLE_AFTER_MS);
+            let until = now.min(self.last_input_ms + self.idle_after_ms);
             self.pending_ms += until.saturating_sub(from);
         }
-        if self.prompt_since.is_none() && now >= self.last_input_ms + IDLE_AFTER_MS {
-            self.prompt_since = Some(self.last_input_ms + IDLE_AFTER_MS);
+        if self.prompt_since.is_none() && now >= self.last_input_ms + self.idle_after_ms {
+            self.prompt_since = Some(self.last_input_ms + self.idle_after_ms);
         }
     }
 
@@ -387,5 +400,23 @@ mod tests {
             assert_eq!(flushed, s.counted_ms());
             assert!(flushed <= now + 1);
         }
+    }
+
+    #[test]
+    fn a_shorter_idle_limit_opens_the_check_sooner_and_caps_what_counts() {
+        let mut s = StudySession::open_with_idle(0, 4_000);
+        assert_eq!(s.idle_in_ms(1_000), 3_000);
+        s.observe(3_000, true, false);
+        assert_eq!(s.state(), SessionState::Active);
+        s.observe(6_000, true, false);
+        assert_eq!(
+            s.state(),
+            SessionState::AwaitingPresence,
+            "4 s without input"
+        );
+        assert_eq!(s.counted_ms(), 4_000, "nothing counts after the limit");
+        // Below the minimum, the minimum holds.
+        let s = StudySession::open_with_idle(0, 10);
+        assert_eq!(s.idle_in_ms(0), MIN_IDLE_AFTER_MS);
     }
 }
