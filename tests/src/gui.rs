@@ -83,6 +83,12 @@ impl Driver {
     /// Starts tauri-driver with the app's data folder set to `data_dir`; its output (and the
     /// app's, which inherits it) goes to `log`.
     pub fn start(data_dir: &Path, log: &Path) -> Result<Driver> {
+        Self::start_with_env(data_dir, log, &[])
+    }
+
+    /// Like [`start`](Self::start), with more environment for the app (tauri-driver passes its
+    /// own environment on), e.g. a short presence-check limit.
+    pub fn start_with_env(data_dir: &Path, log: &Path, env: &[(&str, &str)]) -> Result<Driver> {
         let tauri_driver = which("tauri-driver").context(
             "tauri-driver not found: `cargo install tauri-driver --locked` (make test does)",
         )?;
@@ -110,6 +116,7 @@ impl Driver {
             .env("XDG_CACHE_HOME", data_dir.join("xdg-cache"))
             .env("XDG_CONFIG_HOME", data_dir.join("xdg-config"))
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

@@ -5,4 +5,6 @@
 pub mod gui;
 pub mod proxy;
 pub mod service;
+#[cfg(target_os = "linux")]
+pub mod steps;
 pub mod webdriver;

@@ -147,6 +147,20 @@ impl Service {
         self.admin(&args)
     }
 
+    /// Adds a trainer with a kiosk PIN; returns their user id and API token.
+    pub fn add_trainer(&self, name: &str, pin: &str) -> Result<(String, String)> {
+        let org = self.org.clone();
+        let out = self.admin(&["add-trainer", "--org", &org, "--name", name, "--pin", pin])?;
+        // The answer has one `label value` line per field: `user ID`, `token T`.
+        let field = |label: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(label)?.strip_prefix(' '))
+                .map(|v| v.trim().to_owned())
+                .with_context(|| format!("no {label} in {out:?}"))
+        };
+        Ok((field("user")?, field("token")?))
+    }
+
     /// A one-time enrollment code, for a learner's own device or (None) a kiosk.
     pub fn enrollment_code(&self, learner: Option<&str>) -> Result<String> {
         let org = self.org.clone();

@@ -187,6 +187,19 @@ impl Session {
             .await
     }
 
+    /// Resizes the app's window (WebDriver "set window rect"); answers the size it got.
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(u64, u64)> {
+        let v = self
+            .post("/window/rect", json!({"width": width, "height": height}))
+            .await?;
+        Ok(rect_size(&v))
+    }
+
+    /// The app window's outer size (WebDriver "get window rect").
+    pub async fn window_size(&self) -> Result<(u64, u64)> {
+        Ok(rect_size(&self.get("/window/rect").await?))
+    }
+
     /// The window's current content as PNG bytes.
     pub async fn screenshot(&self) -> Result<Vec<u8>> {
         let v = self.get("/screenshot").await?;
@@ -215,6 +228,11 @@ impl Drop for Session {
             eprintln!("WebDriver session {} dropped without close()", self.id);
         }
     }
+}
+
+fn rect_size(v: &Value) -> (u64, u64) {
+    let dim = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    (dim("width"), dim("height"))
 }
 
 fn element(v: &Value) -> Result<Element> {

@@ -12,29 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use hearth_core::{Env, Hearth};
 use hearth_e2e::gui::{self, Driver};
-use hearth_e2e::webdriver::{Session, png_size};
+use hearth_e2e::steps::screenshot;
+use hearth_e2e::webdriver::Session;
 
 const WAIT: Duration = Duration::from_secs(15);
 const LEARNER: &str = "王小明";
 /// WebDriver's code for the Enter key.
 const ENTER: char = '\u{E007}';
-
-/// WebKitWebDriver takes a screenshot at the page's next paint; on a page where nothing changes,
-/// that paint may not come. A 1-pixel, nearly transparent mark in a corner flickers for a few
-/// seconds so there always is one (invisible in the picture).
-const NUDGE_PAINT: &str = "let m = document.getElementById('wd-paint'); if (!m) { m = document.createElement('div'); m.id = 'wd-paint'; m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:99'; document.body.appendChild(m); } let i = 0; const t = setInterval(() => { m.style.background = 'rgba(0,0,0,' + (i % 2 ? 0.01 : 0.02) + ')'; if (++i > 40) { clearInterval(t); m.remove(); } }, 100);";
-
-/// A screenshot right after a DOM change may show the previous frame: let it paint first.
-async fn screenshot(session: &Session, name: &str) -> Result<()> {
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    session.execute(NUDGE_PAINT, serde_json::json!([])).await?;
-    let png = session.screenshot().await?;
-    let (w, h) = png_size(&png).context("screenshot has no PNG header")?;
-    ensure!(w >= 600 && h >= 400, "screenshot {name} is only {w}x{h}");
-    let path = gui::save_screenshot(name, &png)?;
-    eprintln!("screenshot: {} ({w}x{h})", path.display());
-    Ok(())
-}
 
 async fn drive(session: &Session) -> Result<String> {
     // A fresh PC first offers enrollment or starting offline: start offline, which leads to the

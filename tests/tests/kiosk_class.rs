@@ -15,15 +15,6 @@ use hearth_e2e::gui::workspace_root;
 use hearth_e2e::service::{Service, hearth_cli};
 use hearth_protocol::{ClassId, CourseId, LearnerId, LessonId};
 
-/// The value after `label ` on the line that starts with it (`user ID`, `token T`).
-fn field(out: &str, label: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix(label)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {label} in {out:?}"))
-        .trim()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -32,19 +23,7 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
     service
         .admin(&["publish", course.to_str().unwrap()])
         .unwrap();
-    let org = service.org.clone();
-    let t = service
-        .admin(&[
-            "add-trainer",
-            "--org",
-            &org,
-            "--name",
-            "王老师",
-            "--pin",
-            "2468",
-        ])
-        .unwrap();
-    let (trainer_id, trainer_token) = (field(&t, "user"), field(&t, "token"));
+    let (trainer_id, trainer_token) = service.add_trainer("王老师", "2468").unwrap();
     let class = service
         .admin(&["add-class", "--trainer", &trainer_id, "--name", "电工一班"])
         .unwrap();
