@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 NPM ?= npm
 # One virtual X server for the whole GUI test run (see shared notes: one xvfb-run per run).
-XVFB_RUN := xvfb-run -a -s "-screen 0 1280x800x24"
+XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1080x24"
 
 .PHONY: run test bench bundle deps deps-e2e ui lint ui-test rust-test e2e
 
@@ -56,6 +56,7 @@ e2e: deps-e2e ui
 	$(CARGO) build -p hearth-desktop --locked
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_learning -- --ignored --nocapture
+	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_kiosk -- --ignored --nocapture
 
 # Installable packages (.deb and .rpm here; the Windows nsis/msi settings are in tauri.conf.json
 # and need a Windows machine). The tauri CLI comes from ui/'s npm packages and runs from the root,

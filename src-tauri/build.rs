@@ -37,6 +37,20 @@ const COMMANDS: &[&str] = &[
     "exam_attempts",
     "my_progress",
     "media_base",
+    "kiosk_status",
+    "kiosk_roster",
+    "kiosk_sign_in",
+    "kiosk_sign_out",
+    "kiosk_input",
+    "kiosk_open_class",
+    "kiosk_attest",
+    "kiosk_end_class",
+    "kiosk_assign",
+    "kiosk_start_exam",
+    "class_progress_here",
+    "class_progress_service",
+    "export_receipts",
+    "kiosk_leave",
 ];
 
 fn main() {

@@ -7,7 +7,7 @@ use hearth_core::{Assignment, Learner, LedgerStatus, ReceiptSummary, RecordedRec
 use hearth_protocol::wire::CatalogEntry;
 use hearth_protocol::{CourseId, DeviceId, Event, LearnerId, SignInMethod};
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::downloads::{DownloadView, Downloads};
 use crate::sync::SyncEngine;
@@ -127,9 +127,10 @@ pub fn sync_status(
 }
 
 /// Enrolls this device with a one-time code, keeps what the service gave, signs the device's
-/// owner in and starts the background sync.
+/// owner in (or, on a shared machine, turns kiosk mode on) and starts the background sync.
 #[tauri::command]
-pub async fn enroll(
+pub async fn enroll<R: Runtime>(
+    app: AppHandle<R>,
     hearth: State<'_, HearthState>,
     engine: State<'_, SyncEngine>,
     session: State<'_, Session>,
@@ -148,7 +149,7 @@ pub async fn enroll(
     let answer = http::enroll(&url, code.trim(), key, Some("Hearth desktop".into()), now)
         .await
         .map_err(|e| CommandError::from_sync(SyncError::Transport(e)))?;
-    hearth.with(|h| h.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor))?;
+    hearth.with(|h| h.apply_enroll_answer(&answer))?;
     if let Some(owner) = answer.enrollment.owner {
         let event = Event::LearnerSignedIn {
             method: SignInMethod::SoleLearner,
@@ -157,6 +158,13 @@ pub async fn enroll(
         session.set(Some(owner));
     }
     engine.start(hearth.shared()?, &answer.enrollment)?;
+    // A shared machine (no owner) becomes a kiosk at once: sign-in list, full screen, locked.
+    if app
+        .state::<crate::KioskState>()
+        .activate(&hearth, hearth_core::kiosk::KioskPolicy::default())
+    {
+        crate::kiosk_commands::lock_window(&app);
+    }
     sync_status(hearth, engine)
 }
 

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod downloads;
 pub mod error;
+pub mod kiosk_commands;
 pub mod media;
 pub mod media_server;
 pub mod state;
@@ -19,11 +20,17 @@ use tauri::{Manager, Runtime};
 
 pub use downloads::Downloads;
 pub use error::CommandError;
+pub use kiosk_commands::{KioskState, LeaveAllowed};
 pub use state::{HearthState, Session};
 pub use sync::SyncEngine;
 
 /// Environment variable that overrides the data folder (tests and demos use a temporary one).
 pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
+
+/// Environment variable that sets how many milliseconds without input open the lesson player's
+/// "are you still here?" check (default 5 minutes; an institution may be told to check more
+/// often, and the GUI test uses a few seconds to see the check in the real window).
+pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
 
 /// The handler of every command the UI may call. Registered once, here; the capability file
 /// `src-tauri/capabilities/main.json` grants the main window exactly these.
@@ -62,6 +69,20 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         study_commands::exam_attempts,
         study_commands::my_progress,
         commands::media_base,
+        kiosk_commands::kiosk_status,
+        kiosk_commands::kiosk_roster,
+        kiosk_commands::kiosk_sign_in,
+        kiosk_commands::kiosk_sign_out,
+        kiosk_commands::kiosk_input,
+        kiosk_commands::kiosk_open_class,
+        kiosk_commands::kiosk_attest,
+        kiosk_commands::kiosk_end_class,
+        kiosk_commands::kiosk_assign,
+        kiosk_commands::kiosk_start_exam,
+        kiosk_commands::class_progress_here,
+        kiosk_commands::class_progress_service,
+        kiosk_commands::export_receipts,
+        kiosk_commands::kiosk_leave,
     ]
 }
 
@@ -87,19 +108,37 @@ pub fn run() {
     let result = tauri::Builder::default()
         .invoke_handler(invoke_handler())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
+        .on_window_event(kiosk_commands::guard_close)
         .setup(|app| {
             let dir = data_dir(app.handle())?;
             tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
             // A store that cannot be opened still gets a window: every command then answers
             // with the open error, and the UI explains it instead of the app vanishing.
             let state = HearthState::open(&dir, hearth_core::Env::system());
+            if let Some(ms) = std::env::var(PRESENCE_AFTER_ENV)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                let _ = state.with(|h| {
+                    h.set_presence_check_after(ms);
+                    Ok(())
+                });
+            }
             let engine = SyncEngine::default();
             let session = Session::default();
             start_if_enrolled(&state, &engine, &session);
+            let kiosk = KioskState::default();
+            let shared_machine = kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
             app.manage(state);
             app.manage(engine);
             app.manage(session);
+            app.manage(kiosk);
+            app.manage(LeaveAllowed::default());
             app.manage(Downloads::default());
+            kiosk_commands::spawn_idle_watch(app.handle());
+            if shared_machine {
+                kiosk_commands::lock_window(app.handle());
+            }
             // WebKitGTK cannot play media from a custom scheme: serve it on loopback too.
             #[cfg(target_os = "linux")]
             app.manage(media_server::start(app.handle())?);

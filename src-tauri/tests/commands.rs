@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hearth_core::Env;
-use hearth_desktop::{Downloads, HearthState, Session, SyncEngine};
+use hearth_desktop::{Downloads, HearthState, KioskState, LeaveAllowed, Session, SyncEngine};
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -23,12 +23,21 @@ struct Shell {
 /// An app like `hearth_desktop::run` builds, on the mock runtime, with a deterministic clock.
 fn shell_with_context(dir: &Path, context: tauri::Context<MockRuntime>, label: &str) -> Shell {
     let (env, _clock) = Env::deterministic(T0, 7);
+    shell_over(HearthState::open(dir, env), context, label)
+}
+
+/// The app around an already open store; kiosk mode is on when the store is a shared device's.
+fn shell_over(state: HearthState, context: tauri::Context<MockRuntime>, label: &str) -> Shell {
+    let kiosk = KioskState::default();
+    kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
     let app = mock_builder()
         .invoke_handler(hearth_desktop::invoke_handler())
-        .manage(HearthState::open(dir, env))
+        .manage(state)
         .manage(Session::default())
         .manage(SyncEngine::default())
         .manage(Downloads::default())
+        .manage(kiosk)
+        .manage(LeaveAllowed::default())
         .build(context)
         .expect("mock app builds");
     let window = WebviewWindowBuilder::new(&app, label, Default::default())
@@ -325,4 +334,154 @@ fn enrollment_checks_the_address_and_reports_an_unreachable_service() {
     );
     assert_eq!(e["code"], "sync.offline", "{e}");
     assert_eq!(s.ok("sync_status", json!({}))["enrolled"], false);
+}
+
+/// A store enrolled as a shared classroom machine, with a roster of two learners and a trainer.
+fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
+    use hearth_core::{Enrollment, Hearth, RosterPerson};
+    use hearth_protocol::pin::pin_verifier;
+    use hearth_protocol::{LearnerId, PublicKey, TimeAnchor};
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+
+    let (env, _clock) = Env::deterministic(T0, 7);
+    let mut h = Hearth::open(dir, env).unwrap();
+    let id = |n: u8| -> LearnerId {
+        format!("00000000-0000-0000-0000-0000000000{n:02}")
+            .parse()
+            .unwrap()
+    };
+    let (ana, bo, trainer) = (id(1), id(2), id(3));
+    let person = |id: LearnerId, name: &str, role: &str, pin: &str| RosterPerson {
+        id,
+        name: name.into(),
+        role: role.into(),
+        pin_hash: Some(pin_verifier(id, pin)),
+    };
+    let service = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
+    let e = Enrollment {
+        service_url: "http://127.0.0.1:9".into(),
+        credential: "c".into(),
+        credential_expires_ms: T0 + 1_000_000_000,
+        org_id: "00000000-0000-0000-0000-000000000009".into(),
+        org_name: "培训中心".into(),
+        owner: None,
+        anchor_key: PublicKey::from_slice(service.public_key().as_ref()).unwrap(),
+        publisher_keys: vec![],
+        enrolled_ms: T0,
+    };
+    let anchor = TimeAnchor::issue(&service, h.device().id, T0);
+    let roster = [
+        person(ana, "安娜", "learner", "1111"),
+        person(bo, "博文", "learner", "2222"),
+        person(trainer, "王老师", "trainer", "2468"),
+    ];
+    h.apply_enrollment(&e, &roster, anchor).unwrap();
+    (
+        HearthState::from_hearth(h),
+        [ana, bo, trainer].map(|l| l.to_string()),
+    )
+}
+
+#[test]
+fn a_kiosk_signs_people_in_by_pin_and_the_window_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, bo, trainer]) = kiosk_store(dir.path());
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let status = s.ok("kiosk_status", json!({}));
+    assert_eq!(
+        status["active"], true,
+        "a shared device is a kiosk: {status}"
+    );
+    assert_eq!(status["signedIn"], Value::Null);
+
+    // The sign-in list names everyone, with no PIN verifier leaving the core.
+    let roster = s.ok("kiosk_roster", json!({}));
+    let names: Vec<&str> = roster
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{roster}");
+    assert!(
+        !roster.to_string().contains("pinHash") && !roster.to_string().contains("pin_hash"),
+        "{roster}"
+    );
+    assert!(
+        roster
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["hasPin"] == true),
+        "{roster}"
+    );
+
+    // Bo's PIN does not open Ana, and nobody is signed in after it.
+    let e = s.err("kiosk_sign_in", json!({"person": ana, "pin": "2222"}));
+    assert_eq!(e["code"], "kiosk.wrong_pin", "{e}");
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+
+    // Ana signs in: the window's session is hers, so study commands record for her.
+    let who = s.ok("kiosk_sign_in", json!({"person": ana, "pin": "1111"}));
+    assert_eq!(who["role"], "learner");
+    assert_eq!(s.ok("current_learner", json!({})), json!(ana));
+    assert_eq!(
+        s.ok("kiosk_status", json!({}))["signedIn"]["person"],
+        json!(ana)
+    );
+    // A learner cannot use trainer tools.
+    let e = s.err("kiosk_attest", json!({"present": [bo]}));
+    assert_eq!(e["code"], "kiosk.not_trainer", "{e}");
+    let e = s.err("kiosk_leave", json!({}));
+    assert_eq!(e["code"], "kiosk.not_trainer", "{e}");
+
+    // Bo signs in next: Ana is signed out first, the session is Bo's.
+    s.ok("kiosk_sign_in", json!({"person": bo, "pin": "2222"}));
+    assert_eq!(s.ok("current_learner", json!({})), json!(bo));
+
+    // Signing out leaves nobody, and study is refused until someone signs in.
+    s.ok("kiosk_sign_out", json!({}));
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+    let args = json!({"course": "electrician-safety", "version": 1, "lesson": "shock-dangers"});
+    assert_eq!(s.err("open_lesson", args)["code"], "session.none");
+
+    // The trainer's tools need an open class; the class must be theirs.
+    s.ok("kiosk_sign_in", json!({"person": trainer, "pin": "2468"}));
+    let e = s.err("kiosk_attest", json!({"present": [ana]}));
+    assert_eq!(e["code"], "kiosk.no_class", "{e}");
+    let e = s.err("class_progress_here", json!({"utcOffsetMin": 480}));
+    assert_eq!(e["code"], "kiosk.no_class", "{e}");
+
+    // Receipts go to a file the trainer names (a USB stick).
+    let file = dir.path().join("usb-receipts.hrb");
+    let n = s.ok(
+        "export_receipts",
+        json!({"path": file.display().to_string()}),
+    );
+    assert!(
+        n.as_u64().unwrap() >= 5,
+        "sign-ins and sign-outs are receipts: {n}"
+    );
+    assert!(file.metadata().unwrap().len() > 0);
+}
+
+#[test]
+fn kiosk_commands_refuse_on_a_personal_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    let status = s.ok("kiosk_status", json!({}));
+    assert_eq!(status["active"], false, "{status}");
+    for (cmd, args) in [
+        ("kiosk_roster", json!({})),
+        (
+            "kiosk_sign_in",
+            json!({"person": "00000000-0000-0000-0000-000000000001", "pin": "1"}),
+        ),
+        ("kiosk_sign_out", json!({})),
+        ("kiosk_end_class", json!({})),
+        ("export_receipts", json!({"path": "/tmp/x"})),
+    ] {
+        let e = s.err(cmd, args);
+        assert_eq!(e["code"], "kiosk.not_a_kiosk", "{cmd}: {e}");
+    }
 }

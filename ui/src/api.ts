@@ -291,6 +291,96 @@ export interface Removed {
   bytes: number;
 }
 
+// ---- kiosk (a shared classroom machine) ----
+
+export type KioskRole = "learner" | "trainer";
+
+export interface ClassRef {
+  id: string;
+  name: string;
+}
+
+export interface KioskPerson {
+  id: string;
+  name: string;
+  role: KioskRole;
+  hasPin: boolean;
+  classes: ClassRef[];
+}
+
+export interface SignedIn {
+  person: string;
+  name: string;
+  role: KioskRole;
+}
+
+export interface ClassExam {
+  course: string;
+  version: number;
+  exam: string;
+}
+
+export interface ClassSession {
+  class: string;
+  name: string;
+  trainer: string;
+  openedWallMs: number;
+  exam: ClassExam | null;
+}
+
+export interface KioskView {
+  active: boolean;
+  signedIn: SignedIn | null;
+  class: ClassSession | null;
+  idleSignOutMs: number;
+}
+
+export interface MemberProgress {
+  person: string;
+  name: string;
+  progress: LearnerProgress;
+}
+
+export interface ExamResult {
+  exam: string;
+  attempt: number;
+  score: number;
+  maxScore: number;
+  passed: boolean;
+}
+
+export interface CourseRecord {
+  course: string;
+  creditedMs: number;
+  exams: ExamResult[];
+  completed: boolean;
+}
+
+export interface LearnerRecord {
+  learnerId: string;
+  name: string;
+  creditedMs: number;
+  courses: CourseRecord[];
+  flaggedReceipts: number;
+}
+
+export interface Attestation {
+  receiptId: string;
+  deviceId: string;
+  trainerId: string;
+  wallMs: number;
+  receivedMs: number;
+  present: string[];
+}
+
+/** The class across every device, from the service (`GET /v1/classes/{id}/progress`). */
+export interface ClassProgress {
+  classId: string;
+  name: string;
+  learners: LearnerRecord[];
+  attestations: Attestation[];
+}
+
 function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
@@ -345,6 +435,22 @@ export const api = {
     call<ExamAttemptView>("submit_exam", { course, exam, attempt, answers }),
   examAttempts: () => call<ExamAttemptView[]>("exam_attempts"),
   myProgress: (utcOffsetMin: number) => call<LearnerProgress>("my_progress", { utcOffsetMin }),
+  kioskStatus: () => call<KioskView>("kiosk_status"),
+  kioskRoster: () => call<KioskPerson[]>("kiosk_roster"),
+  kioskSignIn: (person: string, pin: string) => call<SignedIn>("kiosk_sign_in", { person, pin }),
+  kioskSignOut: () => call<void>("kiosk_sign_out"),
+  kioskInput: () => call<void>("kiosk_input"),
+  kioskOpenClass: (classId: string) => call<ClassSession>("kiosk_open_class", { class: classId }),
+  kioskAttest: (present: string[]) => call<RecordedReceipt>("kiosk_attest", { present }),
+  kioskEndClass: () => call<void>("kiosk_end_class"),
+  kioskAssign: (course: string, lesson: string | null, exam: string | null, dueMs: number | null) =>
+    call<RecordedReceipt>("kiosk_assign", { course, lesson, exam, dueMs }),
+  kioskStartExam: (course: string, version: number, exam: string) =>
+    call<RecordedReceipt>("kiosk_start_exam", { course, version, exam }),
+  classProgressHere: (utcOffsetMin: number) => call<MemberProgress[]>("class_progress_here", { utcOffsetMin }),
+  classProgressService: () => call<ClassProgress>("class_progress_service"),
+  exportReceipts: (path: string) => call<number>("export_receipts", { path }),
+  kioskLeave: () => call<void>("kiosk_leave"),
 };
 
 export type Api = typeof api;

@@ -1,5 +1,5 @@
 // Shared app state: the current screen, the sync view (polled), the signed-in learner.
-import { api, type SyncView } from "../api";
+import { api, type KioskView, type SyncView } from "../api";
 
 export type Screen =
   | { name: "firstRun" }
@@ -9,7 +9,9 @@ export type Screen =
   | { name: "exam"; course: string; version: number; exam: string }
   | { name: "progress" }
   | { name: "settings" }
-  | { name: "records" };
+  | { name: "records" }
+  | { name: "kioskSignIn" }
+  | { name: "trainer" };
 
 /** Set when the learner chose "start offline" on the first-run screen. */
 export const OFFLINE_KEY = "hearth.offlineStart";
@@ -19,6 +21,8 @@ export const app = $state({
   sync: null as SyncView | null,
   learner: null as string | null,
   learnerName: null as string | null,
+  /** Kiosk mode on a shared machine (null until first asked, `active: false` on a personal PC). */
+  kiosk: null as KioskView | null,
   /** The last failure of a screen, shown in the alert bar. */
   failure: null as unknown,
 });
@@ -45,5 +49,21 @@ export async function attempt<T>(action: () => Promise<T>): Promise<T | undefine
   } catch (e) {
     app.failure = e;
     return undefined;
+  }
+}
+
+/** Reads the kiosk's state. When the person signed in changed behind the screen's back (idle
+ * sign-out, the class ended) the sign-in list comes back. */
+export async function refreshKiosk(): Promise<void> {
+  try {
+    const before = app.kiosk?.signedIn?.person ?? null;
+    app.kiosk = await api.kioskStatus();
+    if (!app.kiosk.active) return;
+    const now = app.kiosk.signedIn;
+    app.learner = now?.person ?? null;
+    app.learnerName = now?.name ?? null;
+    if (before !== null && now?.person !== before) go({ name: "kioskSignIn" });
+  } catch (e) {
+    app.failure = e;
   }
 }

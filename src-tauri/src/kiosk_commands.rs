@@ -1,0 +1,444 @@
+//! Kiosk mode on a shared classroom machine: the sign-in list with PINs, idle sign-out, and the
+//! trainer's tools (open a class, attest who is present, assign, start an exam, watch progress,
+//! export receipts to a USB stick). All rules live in hearth-core's `kiosk` module; these
+//! commands only pass the state along and keep the window's [`Session`] equal to the person
+//! signed in at the kiosk, so the study commands record for that person and nobody else.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use hearth_core::kiosk::{ClassSession, Kiosk, KioskPerson, KioskPolicy, SignedIn};
+use hearth_core::study::LearnerProgress;
+use hearth_core::sync::http::HttpTransport;
+use hearth_core::sync::schedule::Trigger;
+use hearth_core::{CoreError, Hearth, RecordedReceipt};
+use hearth_protocol::wire::ClassProgress;
+use hearth_protocol::{ClassId, LearnerId, SignOutReason};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::commands::parse;
+use crate::{CommandError, HearthState, Session, SyncEngine};
+
+/// How often the shell checks for idle sign-out (the policy's limit is minutes).
+pub const TICK: Duration = Duration::from_secs(2);
+
+/// The kiosk of this app run: `None` on a personal device or before enrollment.
+#[derive(Debug, Default)]
+pub struct KioskState(Mutex<Option<Kiosk>>);
+
+impl KioskState {
+    /// Turns kiosk mode on when the device is enrolled as a shared one (no owner); returns
+    /// whether it is on. Called at start-up and after enrollment; once on, it stays on.
+    pub fn activate(&self, hearth: &HearthState, policy: KioskPolicy) -> bool {
+        if self.active() {
+            return true;
+        }
+        // The store is read without the kiosk lock held: the lock order is store, then kiosk.
+        let started = hearth
+            .with(|h| match h.enrollment()? {
+                Some(e) if e.owner.is_none() => Kiosk::start(h, policy).map(Some),
+                _ => Ok(None),
+            })
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "kiosk mode did not start");
+                None
+            });
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = started;
+        }
+        slot.is_some()
+    }
+
+    pub fn active(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// `kiosk.not_a_kiosk` unless kiosk mode is on.
+    fn require_active(&self) -> Result<(), CommandError> {
+        if self.active() {
+            Ok(())
+        } else {
+            Err(CoreError::Kiosk(hearth_core::kiosk::KioskError::NotAKiosk).into())
+        }
+    }
+
+    /// Runs `f` on the store and the kiosk, in that lock order (the only order used anywhere,
+    /// so the two locks cannot deadlock). `kiosk.not_a_kiosk` on a personal device.
+    fn with<T>(
+        &self,
+        hearth: &HearthState,
+        f: impl FnOnce(&mut Hearth, &mut Kiosk) -> Result<T, CoreError>,
+    ) -> Result<T, CommandError> {
+        hearth.with(|h| {
+            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let kiosk = slot
+                .as_mut()
+                .ok_or(CoreError::Kiosk(hearth_core::kiosk::KioskError::NotAKiosk))?;
+            f(h, kiosk)
+        })
+    }
+}
+
+/// Signs the idle person out every [`TICK`]; the window's session follows, and the UI sees the
+/// change on its next `kiosk_status` poll.
+pub fn spawn_idle_watch<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    std::thread::Builder::new()
+        .name("kiosk-idle".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                let (hearth, kiosk, session) = (
+                    app.state::<HearthState>(),
+                    app.state::<KioskState>(),
+                    app.state::<Session>(),
+                );
+                match kiosk.with(&hearth, |h, k| h.kiosk_tick(k)) {
+                    Ok(Some(_)) => {
+                        session.set(None);
+                        app.state::<SyncEngine>().trigger(Trigger::NewReceipt);
+                        tracing::info!("kiosk: signed out after idle");
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "kiosk idle check failed"),
+                }
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|error| tracing::error!(%error, "cannot start the kiosk idle watch"));
+}
+
+/// The kiosk as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskView {
+    /// This is a shared machine in kiosk mode.
+    pub active: bool,
+    pub signed_in: Option<SignedIn>,
+    pub class: Option<ClassSession>,
+    pub idle_sign_out_ms: u64,
+}
+
+#[tauri::command]
+pub fn kiosk_status(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+) -> Result<KioskView, CommandError> {
+    if !kiosk.active() {
+        return Ok(KioskView {
+            active: false,
+            signed_in: None,
+            class: None,
+            idle_sign_out_ms: 0,
+        });
+    }
+    kiosk.with(&hearth, |_, k| {
+        Ok(KioskView {
+            active: true,
+            signed_in: k.signed_in().cloned(),
+            class: k.class().cloned(),
+            idle_sign_out_ms: k.policy().idle_sign_out_ms,
+        })
+    })
+}
+
+#[tauri::command]
+pub fn kiosk_roster(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+) -> Result<Vec<KioskPerson>, CommandError> {
+    kiosk.with(&hearth, |h, _| h.kiosk_roster())
+}
+
+/// Signs a person in with their PIN (checked here, offline). The window's session becomes theirs.
+#[tauri::command]
+pub fn kiosk_sign_in(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    session: State<'_, Session>,
+    engine: State<'_, SyncEngine>,
+    person: String,
+    pin: String,
+) -> Result<SignedIn, CommandError> {
+    let person: LearnerId = parse(&person, "person id")?;
+    kiosk.require_active()?;
+    // The session is cleared first: whatever happens next, nobody else's study is recorded.
+    session.set(None);
+    let signed = kiosk.with(&hearth, |h, k| h.kiosk_sign_in(k, person, &pin))?;
+    session.set(Some(signed.person));
+    engine.trigger(Trigger::NewReceipt);
+    Ok(signed)
+}
+
+#[tauri::command]
+pub fn kiosk_sign_out(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    session: State<'_, Session>,
+    engine: State<'_, SyncEngine>,
+) -> Result<(), CommandError> {
+    kiosk.require_active()?;
+    session.set(None);
+    kiosk.with(&hearth, |h, k| {
+        h.kiosk_sign_out(k, SignOutReason::Requested)
+    })?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(())
+}
+
+/// The person at the kiosk touched it (the UI sends this at most every few seconds).
+#[tauri::command]
+pub fn kiosk_input(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+) -> Result<(), CommandError> {
+    kiosk.with(&hearth, |h, k| {
+        h.kiosk_input(k);
+        Ok(())
+    })
+}
+
+#[tauri::command]
+pub fn kiosk_open_class(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    class: String,
+) -> Result<ClassSession, CommandError> {
+    let class: ClassId = parse(&class, "class id")?;
+    kiosk.with(&hearth, |h, k| h.kiosk_open_class(k, class))
+}
+
+#[tauri::command]
+pub fn kiosk_attest(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    engine: State<'_, SyncEngine>,
+    present: Vec<String>,
+) -> Result<RecordedReceipt, CommandError> {
+    let present = present
+        .iter()
+        .map(|p| parse(p, "learner id"))
+        .collect::<Result<Vec<LearnerId>, _>>()?;
+    let receipt = kiosk.with(&hearth, |h, k| h.kiosk_attest(k, present))?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(receipt)
+}
+
+#[tauri::command]
+pub fn kiosk_end_class(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    session: State<'_, Session>,
+    engine: State<'_, SyncEngine>,
+) -> Result<(), CommandError> {
+    kiosk.with(&hearth, |h, k| h.kiosk_end_class(k))?;
+    session.set(None);
+    engine.trigger(Trigger::NewReceipt);
+    Ok(())
+}
+
+/// The trainer assigns a lesson or an exam to the open class (a signed receipt; shown at once).
+#[tauri::command]
+pub fn kiosk_assign(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    engine: State<'_, SyncEngine>,
+    course: String,
+    lesson: Option<String>,
+    exam: Option<String>,
+    due_ms: Option<i64>,
+) -> Result<RecordedReceipt, CommandError> {
+    let course = parse(&course, "course id")?;
+    let lesson = lesson.map(|l| parse(&l, "lesson id")).transpose()?;
+    let exam = exam.map(|e| parse(&e, "exam id")).transpose()?;
+    let receipt = kiosk.with(&hearth, |h, k| {
+        h.kiosk_assign(k, course, lesson, exam, due_ms)
+    })?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(receipt)
+}
+
+/// The trainer starts a timed exam for the class: learners who sign in are sent to it.
+#[tauri::command]
+pub fn kiosk_start_exam(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    engine: State<'_, SyncEngine>,
+    course: String,
+    version: u32,
+    exam: String,
+) -> Result<RecordedReceipt, CommandError> {
+    let (course, exam) = (parse(&course, "course id")?, parse(&exam, "exam id")?);
+    let receipt = kiosk.with(&hearth, |h, k| h.kiosk_start_exam(k, course, version, exam))?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(receipt)
+}
+
+/// One learner's progress as this kiosk knows it (its own receipts and the records pulled).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberProgress {
+    pub person: LearnerId,
+    pub name: String,
+    pub progress: LearnerProgress,
+}
+
+/// The open class's learners and their progress on this kiosk; works offline. Needs a trainer.
+#[tauri::command]
+pub fn class_progress_here(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    utc_offset_min: i32,
+) -> Result<Vec<MemberProgress>, CommandError> {
+    kiosk.with(&hearth, |h, k| {
+        let class = trainer_class(k)?;
+        let mut rows = Vec::new();
+        for p in h.kiosk_roster()? {
+            if p.role == hearth_core::kiosk::KioskRole::Learner
+                && p.classes.iter().any(|c| c.id == class)
+            {
+                let progress = h.learner_progress(p.id, utc_offset_min)?;
+                rows.push(MemberProgress {
+                    person: p.id,
+                    name: p.name,
+                    progress,
+                });
+            }
+        }
+        Ok(rows)
+    })
+}
+
+/// The open class across every device, from the service (after each device's sync). Needs a
+/// trainer signed in here; `sync.offline` without a connection.
+#[tauri::command]
+pub async fn class_progress_service(
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+) -> Result<ClassProgress, CommandError> {
+    let (class, enrollment) = kiosk.with(&hearth, |h, k| {
+        let class = trainer_class(k)?;
+        let enrollment = h.enrollment()?.ok_or(CoreError::ContentNotEnrolled)?;
+        Ok((class, enrollment))
+    })?;
+    let transport = HttpTransport::new(&enrollment)
+        .map_err(|e| CommandError::new("sync.offline", e.to_string()))?;
+    transport
+        .class_progress(class)
+        .await
+        .map_err(|e| CommandError::from_sync(hearth_core::sync::SyncError::Transport(e)))
+}
+
+/// The trainer copies every receipt of this kiosk to a file (a USB stick) for another device
+/// or the service to import. Returns how many receipts were written.
+#[tauri::command]
+pub async fn export_receipts<R: Runtime>(
+    app: AppHandle<R>,
+    path: String,
+) -> Result<u64, CommandError> {
+    let (hearth, kiosk) = (app.state::<HearthState>(), app.state::<KioskState>());
+    // Exporting needs a trainer signed in, not an open class.
+    kiosk.with(&hearth, |_, k| require_trainer(k).map(|_| ()))?;
+    let shared = hearth.shared()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let h = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        h.export_receipts(std::path::Path::new(path.trim()))
+    })
+    .await
+    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+    .map_err(CommandError::from)
+}
+
+/// Leaves kiosk mode: only a trainer signed in here may; the app closes (a restart without kiosk
+/// mode needs the device to be re-enrolled as a personal one, which is the service's decision).
+#[tauri::command]
+pub fn kiosk_leave<R: Runtime>(
+    app: AppHandle<R>,
+    hearth: State<'_, HearthState>,
+    kiosk: State<'_, KioskState>,
+    session: State<'_, Session>,
+) -> Result<(), CommandError> {
+    kiosk.with(&hearth, |h, k| {
+        require_trainer(k)?;
+        h.kiosk_sign_out(k, SignOutReason::Requested).map(|_| ())
+    })?;
+    session.set(None);
+    app.state::<LeaveAllowed>().allow();
+    app.exit(0);
+    Ok(())
+}
+
+/// A kiosk's window fills the screen and stays there (see [`guard_close`]): no title bar, above
+/// other windows, the whole monitor, full screen. The size is set as well as the full-screen
+/// state because full screen is a request to the window manager, and a kiosk may run without one
+/// (a bare X server started for the app, as in the GUI tests).
+pub fn lock_window<R: Runtime>(app: &AppHandle<R>) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let monitor = window.current_monitor().ok().flatten();
+    let steps = [
+        window.set_decorations(false),
+        window.set_always_on_top(true),
+        match &monitor {
+            Some(m) => window
+                .set_position(*m.position())
+                .and_then(|()| window.set_size(*m.size())),
+            None => Ok(()),
+        },
+        window.set_fullscreen(true),
+    ];
+    for error in steps.into_iter().filter_map(Result::err) {
+        tracing::warn!(%error, "kiosk: the window could not be locked to the screen");
+    }
+}
+
+/// On a kiosk, closing the window (Alt+F4, the window manager) is refused until a trainer leaves
+/// kiosk mode with [`kiosk_leave`]; a learner cannot walk away from the lock.
+pub fn guard_close<R: Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
+    if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+        let app = window.app_handle();
+        let locked = app.try_state::<KioskState>().is_some_and(|k| k.active())
+            && !app.try_state::<LeaveAllowed>().is_some_and(|l| l.allowed());
+        if locked {
+            tracing::info!("kiosk: close refused; a trainer leaves kiosk mode with their PIN");
+            api.prevent_close();
+        }
+    }
+}
+
+/// Set once a trainer leaves kiosk mode; until then the kiosk window refuses to close.
+#[derive(Debug, Default)]
+pub struct LeaveAllowed(std::sync::atomic::AtomicBool);
+
+impl LeaveAllowed {
+    pub fn allow(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn allowed(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn require_trainer(k: &Kiosk) -> Result<LearnerId, CoreError> {
+    use hearth_core::kiosk::{KioskError, KioskRole};
+    match k.signed_in() {
+        Some(s) if s.role == KioskRole::Trainer => Ok(s.person),
+        Some(_) => Err(KioskError::NotTrainer.into()),
+        None => Err(KioskError::NotSignedIn.into()),
+    }
+}
+
+/// The open class, with its trainer signed in.
+fn trainer_class(k: &Kiosk) -> Result<ClassId, CoreError> {
+    require_trainer(k)?;
+    k.class()
+        .map(|c| c.class)
+        .ok_or(CoreError::Kiosk(hearth_core::kiosk::KioskError::NoClass))
+}
