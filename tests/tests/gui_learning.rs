@@ -16,10 +16,12 @@ use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::proxy::{Fault, FaultProxy};
 use hearth_e2e::service::Service;
-use hearth_e2e::webdriver::{Session, png_size};
+use hearth_e2e::steps::{
+    WAIT, attr, check_layouts, click, ms, screenshot, set_value, study, wait_attr,
+};
+use hearth_e2e::webdriver::Session;
 use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(20);
 const COURSE: &str = "electrician-safety";
 /// The practice items of the first lesson with their right options (assets/courses/
 /// electrician-safety/quizzes/shock-dangers.toml).
@@ -29,106 +31,6 @@ const PRACTICE: &[(&str, &[u8])] = &[
     ("fallen-wire", &[1]),
     ("risk-factors", &[0, 1, 3]),
 ];
-/// WebKitWebDriver takes a screenshot at the page's next paint; on a page where nothing changes,
-/// that paint may not come. A 1-pixel, nearly transparent mark in a corner flickers for a few
-/// seconds so there always is one (invisible in the picture).
-const NUDGE_PAINT: &str = "let m = document.getElementById('wd-paint'); if (!m) { m = document.createElement('div'); m.id = 'wd-paint'; m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:99'; document.body.appendChild(m); } let i = 0; const t = setInterval(() => { m.style.background = 'rgba(0,0,0,' + (i % 2 ? 0.01 : 0.02) + ')'; if (++i > 40) { clearInterval(t); m.remove(); } }, 100);";
-
-async fn screenshot(session: &Session, name: &str) -> Result<()> {
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    session.execute(NUDGE_PAINT, serde_json::json!([])).await?;
-    let state = session
-        .execute(
-            "return [document.visibilityState, document.hasFocus()].join(' ');",
-            json!([]),
-        )
-        .await?;
-    let png = match tokio::time::timeout(Duration::from_secs(20), session.screenshot()).await {
-        Ok(png) => png?,
-        Err(_) => {
-            eprintln!("screenshot {name} timed out (page {state}); going on without it");
-            return Ok(());
-        }
-    };
-    let (w, h) = png_size(&png).context("screenshot has no PNG header")?;
-    ensure!(w >= 600 && h >= 400, "screenshot {name} is only {w}x{h}");
-    let path = gui::save_screenshot(name, &png)?;
-    eprintln!("screenshot: {} ({w}x{h})", path.display());
-    Ok(())
-}
-
-async fn click(session: &Session, css: &str) -> Result<()> {
-    let (el, _) = session
-        .wait_for(css, WAIT, |_| true)
-        .await
-        .with_context(|| format!("no {css} to click"))?;
-    session.click(&el).await
-}
-
-/// An attribute of the first element matching `css` (None when there is none).
-async fn attr(session: &Session, css: &str, name: &str) -> Result<Option<String>> {
-    let v = session
-        .execute(
-            "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
-            json!([css, name]),
-        )
-        .await?;
-    Ok(v.as_str().map(str::to_owned))
-}
-
-/// Waits until an attribute satisfies `ok`; returns its value.
-async fn wait_attr(
-    session: &Session,
-    css: &str,
-    name: &str,
-    timeout: Duration,
-    ok: impl Fn(&str) -> bool,
-) -> Result<String> {
-    let deadline = Instant::now() + timeout;
-    let mut last = None;
-    loop {
-        let v = attr(session, css, name).await?;
-        if let Some(v) = &v
-            && ok(v)
-        {
-            return Ok(v.clone());
-        }
-        if v.is_some() {
-            last = v;
-        }
-        if Instant::now() > deadline {
-            bail!("waited {timeout:?} for {css}[{name}]; last value {last:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn set_value(session: &Session, css: &str, value: &str) -> Result<()> {
-    let (el, _) = session.wait_for(css, WAIT, |_| true).await?;
-    // Clear what is there (the address field has a default), then type like a user.
-    session
-        .execute(
-            "const e = document.querySelector(arguments[0]); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true}));",
-            json!([css]),
-        )
-        .await?;
-    session.send_keys(&el, value).await
-}
-
-/// Studies the open lesson for about `secs` seconds, with a click every second as a learner
-/// scrolling and reading would give input.
-async fn study(session: &Session, secs: u64) -> Result<()> {
-    for _ in 0..secs {
-        click(session, "[data-testid=lesson-title]").await?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    Ok(())
-}
-
-fn ms(v: &str) -> u64 {
-    v.parse().unwrap_or(0)
-}
-
 async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) -> Result<()> {
     // First run: enroll with the code.
     set_value(session, "[data-testid=enroll-url]", url).await?;
@@ -174,6 +76,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
         })
         .await?;
     screenshot(session, "12-library.png").await?;
+    check_layouts(session, "library", None).await?;
 
     // The course page and the first lesson: study, answer the practice quiz, complete it.
     click(session, &format!("[data-testid=open-{COURSE}]")).await?;
@@ -197,6 +100,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     .context("no active study time counted")?;
     eprintln!("counted in lesson 1: {counted} ms");
     screenshot(session, "14-lesson.png").await?;
+    check_layouts(session, "lesson", Some("22-lesson")).await?;
     for (item, options) in PRACTICE {
         for o in *options {
             click(session, &format!("[data-testid=option-{item}-{o}]")).await?;
@@ -251,6 +155,38 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
         |v| ms(v) > 0,
     )
     .await?;
+    // The learner stops touching anything: "are you still here?" opens and the count pauses
+    // until it is answered.
+    session
+        .wait_for("[data-testid=presence-dialog]", WAIT, |_| true)
+        .await
+        .context("no presence check after the idle limit")?;
+    let paused = wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-state",
+        WAIT,
+        |s| s == "awaitingPresence",
+    )
+    .await?;
+    let at_prompt = attr(session, "[data-testid=study-counted]", "data-ms").await?;
+    screenshot(session, "23-presence-check.png").await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = attr(session, "[data-testid=study-counted]", "data-ms").await?;
+    ensure!(
+        at_prompt == later,
+        "time counted while the check was open ({paused}): {at_prompt:?} then {later:?}"
+    );
+    click(session, "[data-testid=presence-confirm]").await?;
+    wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-state",
+        WAIT,
+        |s| s == "active",
+    )
+    .await
+    .context("answering the check did not resume the count")?;
     click(session, "[data-testid=back]").await?;
 
     // Offline: an audio lesson plays from the cache. WebKitGTK loads it from the shell's loopback media
@@ -306,6 +242,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
         }
     }
     screenshot(session, "16-exam.png").await?;
+    check_layouts(session, "exam", None).await?;
     click(session, "[data-testid=exam-submit]").await?;
     wait_attr(
         session,
@@ -392,6 +329,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     )
     .await?;
     screenshot(session, "19-progress.png").await?;
+    check_layouts(session, "progress", None).await?;
     click(session, "[data-testid=switch-language]").await?;
     session
         .wait_for("h1", WAIT, |t| t == "Hearth vocational learning")
@@ -423,7 +361,13 @@ async fn a_learner_enrolls_downloads_studies_and_is_graded_after_an_outage() -> 
 
     let tmp = tempfile::tempdir()?;
     let data_dir = tmp.path().join("data");
-    let mut driver = Driver::start(&data_dir, &tmp.path().join("driver.log"))?;
+    // The "are you still here?" check after 8 s without input instead of 5 minutes, so the test
+    // can see it; studying clicks every second, so it opens only when the test waits for it.
+    let mut driver = Driver::start_with_env(
+        &data_dir,
+        &tmp.path().join("driver.log"),
+        &[("HEARTH_PRESENCE_AFTER_MS", "8000")],
+    )?;
     let started = Instant::now();
     let session = driver.launch(&app).await?;
     let outcome = drive(&session, &mut service, &url, &code).await;
