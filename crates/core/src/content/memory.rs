@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use hearth_protocol::wire::Catalog;
 use hearth_protocol::{ContentHash, CourseId};
 
-use super::source::{CatalogAnswer, ContentSource, FileBody, FileStart};
+use super::source::{CatalogAnswer, Chunk, ContentSource, FileBody, FileStart};
 use crate::error::{CoreError, Result};
 
 /// Bytes per chunk a [`MemorySource`] body yields.
@@ -95,7 +95,7 @@ pub struct MemoryBody {
 }
 
 impl FileBody for MemoryBody {
-    async fn chunk(&mut self) -> Result<Option<Vec<u8>>> {
+    async fn chunk(&mut self) -> Result<Option<Chunk>> {
         let end = self.bytes.len().min(self.pos + MEMORY_CHUNK);
         let end = self.cut_at.map_or(end, |c| end.min(c));
         if self.cut_at == Some(self.pos) {
@@ -109,7 +109,7 @@ impl FileBody for MemoryBody {
         let chunk = self.bytes[self.pos..end].to_vec();
         self.pos = end;
         self.source.lock().stats.file_bytes += chunk.len() as u64;
-        Ok(Some(chunk))
+        Ok(Some(Chunk::new(chunk)))
     }
 }
 
