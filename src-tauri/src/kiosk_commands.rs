@@ -398,11 +398,16 @@ pub fn lock_window<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// On a kiosk, closing the window (Alt+F4, the window manager) is refused until a trainer leaves
-/// kiosk mode with [`kiosk_leave`]; a learner cannot walk away from the lock.
-pub fn guard_close<R: Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
-    if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-        let app = window.app_handle();
+/// The app's event handler (`App::run`): on a kiosk, closing the window (Alt+F4, the window
+/// manager) is refused until a trainer leaves kiosk mode with [`kiosk_leave`], so a learner
+/// cannot walk away from the lock. Handled at the app's run loop rather than as a window
+/// listener so the same code runs, and is tested, on tauri's mock runtime.
+pub fn guard_close<R: Runtime>(app: &AppHandle<R>, event: &tauri::RunEvent) {
+    if let tauri::RunEvent::WindowEvent {
+        event: tauri::WindowEvent::CloseRequested { api, .. },
+        ..
+    } = event
+    {
         let locked = app.try_state::<KioskState>().is_some_and(|k| k.active())
             && !app.try_state::<LeaveAllowed>().is_some_and(|l| l.allowed());
         if locked {

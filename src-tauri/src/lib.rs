@@ -108,7 +108,6 @@ pub fn run() {
     let result = tauri::Builder::default()
         .invoke_handler(invoke_handler())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
-        .on_window_event(kiosk_commands::guard_close)
         .setup(|app| {
             let dir = data_dir(app.handle())?;
             tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
@@ -146,11 +145,14 @@ pub fn run() {
             app.manage(media_server::MediaBase::default());
             Ok(())
         })
-        .run(context());
-    if let Err(error) = result {
-        tracing::error!(%error, "the desktop app failed");
-        eprintln!("hearth-desktop: {error}");
-        std::process::exit(1);
+        .build(context());
+    match result {
+        Ok(app) => app.run(|handle, event| kiosk_commands::guard_close(handle, &event)),
+        Err(error) => {
+            tracing::error!(%error, "the desktop app failed");
+            eprintln!("hearth-desktop: {error}");
+            std::process::exit(1);
+        }
     }
 }
 

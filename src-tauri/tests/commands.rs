@@ -485,3 +485,58 @@ fn kiosk_commands_refuse_on_a_personal_device() {
         assert_eq!(e["code"], "kiosk.not_a_kiosk", "{cmd}: {e}");
     }
 }
+
+/// Closes the main window once the app runs, and reports whether it was still open on the next
+/// turn of the event loop (then destroys it so the loop ends).
+fn window_survives_close(state: HearthState) -> bool {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+    use tauri::{Manager, RunEvent};
+
+    let kiosk = KioskState::default();
+    kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
+    let app = mock_builder()
+        .invoke_handler(hearth_desktop::invoke_handler())
+        .manage(state)
+        .manage(kiosk)
+        .manage(LeaveAllowed::default())
+        .build(mock_context(noop_assets()))
+        .expect("mock app builds");
+    WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window builds");
+    let survived = Arc::new(AtomicBool::new(false));
+    let turns = Arc::new(AtomicU8::new(0));
+    let (seen, count) = (survived.clone(), turns.clone());
+    app.run_return(move |handle, event| {
+        // What `hearth_desktop::run` does with every event of the loop.
+        hearth_desktop::kiosk_commands::guard_close(handle, &event);
+        match event {
+            RunEvent::Ready => handle.get_webview_window("main").unwrap().close().unwrap(),
+            RunEvent::MainEventsCleared if count.fetch_add(1, Ordering::SeqCst) == 0 => {
+                if let Some(w) = handle.get_webview_window("main") {
+                    seen.store(true, Ordering::SeqCst);
+                    w.destroy().unwrap();
+                }
+            }
+            _ => {}
+        }
+    });
+    survived.load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_kiosk_window_refuses_to_close_and_a_personal_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = kiosk_store(dir.path());
+    assert!(
+        window_survives_close(state),
+        "on a kiosk only a trainer leaving kiosk mode closes the window"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (env, _clock) = Env::deterministic(T0, 7);
+    assert!(
+        !window_survives_close(HearthState::open(dir.path(), env)),
+        "a personal PC's window closes as usual"
+    );
+}
