@@ -182,3 +182,26 @@ pub async fn check_layouts(session: &Session, screen: &str, name: Option<&str>) 
     }
     Ok(())
 }
+
+/// Ends a driven run: on failure saves a screenshot to the temp folder as `name`-failure.png
+/// and prints the driver's and app's output; then closes the session (which quits the app) and
+/// stops the driver. Returns the run's outcome first, then the close's.
+pub async fn finish(
+    driver: &mut gui::Driver,
+    session: Session,
+    outcome: Result<()>,
+    name: &str,
+) -> Result<()> {
+    if outcome.is_err() {
+        if let Ok(png) = session.screenshot().await {
+            let path = std::env::temp_dir().join(format!("{name}-failure.png"));
+            let _ = std::fs::write(&path, png);
+            eprintln!("failure screenshot: {}", path.display());
+        }
+        eprintln!("driver and app output:\n{}", driver.log_text());
+    }
+    let closed = session.close().await;
+    driver.stop();
+    outcome?;
+    closed.context("closing the session")
+}

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
-    WAIT, assert_readable, attr, click, ms, screenshot, set_value, study, wait_attr,
+    WAIT, assert_readable, attr, click, finish, ms, screenshot, set_value, study, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
 use serde_json::json;
@@ -330,17 +330,5 @@ async fn a_class_on_a_kiosk_in_the_real_window() -> Result<()> {
     let session = driver.launch(&app).await?;
     let outcome = drive(&session, &service, &class, &code).await;
     eprintln!("driven in {:?}", started.elapsed());
-    if outcome.is_err() {
-        if let Ok(png) = session.screenshot().await {
-            let path = std::env::temp_dir().join("hearth-gui-kiosk-failure.png");
-            let _ = std::fs::write(&path, png);
-            eprintln!("failure screenshot: {}", path.display());
-        }
-        eprintln!("driver and app output:\n{}", driver.log_text());
-    }
-    let closed = session.close().await;
-    driver.stop();
-    outcome?;
-    closed.context("closing the session")?;
-    Ok(())
+    finish(&mut driver, session, outcome, "hearth-gui-kiosk").await
 }

@@ -17,7 +17,7 @@ use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::proxy::{Fault, FaultProxy};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
-    WAIT, attr, check_layouts, click, ms, screenshot, set_value, study, wait_attr,
+    WAIT, attr, check_layouts, click, finish, ms, screenshot, set_value, study, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
 use serde_json::json;
@@ -372,18 +372,7 @@ async fn a_learner_enrolls_downloads_studies_and_is_graded_after_an_outage() -> 
     let session = driver.launch(&app).await?;
     let outcome = drive(&session, &mut service, &url, &code).await;
     eprintln!("driven in {:?}", started.elapsed());
-    if outcome.is_err() {
-        if let Ok(png) = session.screenshot().await {
-            let path = std::env::temp_dir().join("hearth-gui-learning-failure.png");
-            let _ = std::fs::write(&path, png);
-            eprintln!("failure screenshot: {}", path.display());
-        }
-        eprintln!("driver and app output:\n{}", driver.log_text());
-    }
-    let closed = session.close().await;
-    driver.stop();
+    let finished = finish(&mut driver, session, outcome, "hearth-gui-learning").await;
     proxy.stop().await;
-    outcome?;
-    closed.context("closing the session")?;
-    Ok(())
+    finished
 }
