@@ -39,7 +39,10 @@ use hearth_protocol::package::{
 use hearth_protocol::{ContentHash, CourseId, PublicKey};
 use serde::Serialize;
 
-use super::{CourseSummary, FetchedCourse, MediaCache, Progress, Tracker, remove_if_exists};
+use super::{
+    CourseSummary, FetchedCourse, MediaCache, Progress, SYNC_EVERY, Syncer, Tracker,
+    remove_if_exists,
+};
 use crate::Hearth;
 use crate::error::{CoreError, Result};
 use crate::identity::sync_dir;
@@ -120,21 +123,36 @@ enum Job {
 
 /// Writes and fsyncs the files of an import as [`Job`]s arrive; hands emptied buffers back for
 /// reuse. Returns the first error (dropping `inbox`, which stops the reader).
+///
+/// As a download does, each file's writeback is started every [`SYNC_EVERY`] bytes on a thread
+/// of its own, so the disk works while the next bytes are read and the fsync at the file's end
+/// has little left to write.
 fn write_jobs(inbox: mpsc::Receiver<Job>, spare: mpsc::SyncSender<Vec<u8>>) -> Result<()> {
-    let mut current: Option<(fs::File, PathBuf)> = None;
+    let mut current: Option<(fs::File, PathBuf, Syncer, u64)> = None;
     for job in inbox {
         match job {
-            Job::Open(f, path) => current = Some((f, path)),
+            Job::Open(f, path) => {
+                let syncer = Syncer::start(&f);
+                current = Some((f, path, syncer, 0));
+            }
             Job::Data(buf) => {
-                let (f, path) = current.as_mut().ok_or_else(writer_stopped)?;
+                let (f, path, syncer, unsynced) = current.as_mut().ok_or_else(writer_stopped)?;
                 f.write_all(&buf)
                     .map_err(CoreError::io(format!("writing {}", path.display())))?;
+                *unsynced += buf.len() as u64;
+                if *unsynced >= SYNC_EVERY {
+                    syncer.kick();
+                    *unsynced = 0;
+                }
                 let _ = spare.try_send(buf);
             }
             Job::Close => {
-                let (f, path) = current.take().ok_or_else(writer_stopped)?;
-                f.sync_all()
-                    .map_err(CoreError::io(format!("syncing {}", path.display())))?;
+                let (f, path, syncer, _) = current.take().ok_or_else(writer_stopped)?;
+                let syncing = CoreError::io(format!("syncing {}", path.display()));
+                match syncer.finish() {
+                    Ok(()) => f.sync_all().map_err(syncing)?,
+                    Err(e) => return Err(syncing(e)),
+                }
             }
         }
     }
