@@ -31,6 +31,43 @@ const PRACTICE: &[(&str, &[u8])] = &[
     ("fallen-wire", &[1]),
     ("risk-factors", &[0, 1, 3]),
 ];
+/// A media element's state as the page sees it.
+#[derive(Debug)]
+struct MediaState {
+    /// HTMLMediaElement.readyState: 1 metadata, 2 a frame or sample decoded, 4 enough to play.
+    ready: u64,
+    duration: f64,
+    /// MediaError code, 0 for none.
+    error: u64,
+    time: f64,
+    width: u64,
+}
+
+/// Waits (up to 15 s) until the first `tag` element reaches `ready` or fails; returns its state.
+async fn media_state(session: &Session, tag: &str, ready: u64) -> Result<MediaState> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = session
+            .execute(
+                "const a = document.querySelector(arguments[0]); return a ? [a.readyState, a.duration || 0, a.error ? a.error.code : 0, a.currentTime, a.videoWidth || 0] : [0, 0, 0, 0, 0];",
+                json!([tag]),
+            )
+            .await?;
+        let n = |i: usize| v.get(i).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let state = MediaState {
+            ready: n(0) as u64,
+            duration: n(1),
+            error: n(2) as u64,
+            time: n(3),
+            width: n(4) as u64,
+        };
+        if state.ready >= ready || state.error != 0 || Instant::now() > deadline {
+            return Ok(state);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) -> Result<()> {
     // First run: enroll with the code.
     set_value(session, "[data-testid=enroll-url]", url).await?;
@@ -196,35 +233,66 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     session
         .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
         .await?;
+    let audio = media_state(session, "audio", 1).await?;
+    eprintln!("audio [readyState, duration, error, currentTime, width]: {audio:?}");
+    ensure!(
+        audio.ready >= 1 && audio.duration > 60.0 && audio.error == 0,
+        "the audio lesson does not load from the cache: {audio:?}"
+    );
+    screenshot(session, "21-audio-lesson.png").await?;
+    click(session, "[data-testid=back]").await?;
+
+    // Offline: the video lesson (H.264/AAC, decoded by GStreamer's libav plugin) plays from the
+    // cache and seeks back over the loopback media server's Range answers.
+    click(session, "[data-testid=lesson-ppe-and-tools]").await?;
+    session
+        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
+        .await?;
+    let video = media_state(session, "video", 2).await?;
+    eprintln!("video before play: {video:?}");
+    ensure!(
+        video.ready >= 2 && video.width > 0 && video.error == 0,
+        "the video does not decode a frame from the cache: {video:?}"
+    );
+    session
+        .execute(
+            "const v = document.querySelector('video'); v.muted = true; v.play();",
+            json!([]),
+        )
+        .await?;
     let deadline = Instant::now() + Duration::from_secs(15);
-    let audio = loop {
-        let v = session
-            .execute(
-                "const a = document.querySelector('audio'); return a ? [a.readyState, a.duration, a.error ? a.error.code : 0, a.currentSrc] : null;",
-                json!([]),
-            )
-            .await?;
-        let ready = v.get(0).and_then(serde_json::Value::as_u64).unwrap_or(0);
-        let error = v.get(2).and_then(serde_json::Value::as_u64).unwrap_or(0);
-        if ready >= 1 || error != 0 || Instant::now() > deadline {
+    let played = loop {
+        let v = media_state(session, "video", 2).await?;
+        if v.time >= 1.0 || v.error != 0 || Instant::now() > deadline {
             break v;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    eprintln!("audio [readyState, duration, error, src]: {audio}");
-    let ready = audio
-        .get(0)
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    let duration = audio
-        .get(1)
-        .and_then(serde_json::Value::as_f64)
-        .unwrap_or(0.0);
+    eprintln!("video playing: {played:?}");
     ensure!(
-        ready >= 1 && duration > 60.0,
-        "the audio lesson does not load from the cache: {audio}"
+        played.time >= 1.0 && played.error == 0,
+        "the video does not play: {played:?}"
     );
-    screenshot(session, "21-audio-lesson.png").await?;
+    screenshot(session, "24-video-lesson.png").await?;
+    // Seeking back (within what was watched) is allowed on first viewing.
+    session
+        .execute(
+            "const v = document.querySelector('video'); v.pause(); v.currentTime = 0.2;",
+            json!([]),
+        )
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sought = loop {
+        let v = media_state(session, "video", 2).await?;
+        if (v.time < 0.9 && v.ready >= 2) || v.error != 0 || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    ensure!(
+        sought.time < 0.9 && sought.ready >= 2 && sought.error == 0,
+        "the video does not seek back: {sought:?}"
+    );
     click(session, "[data-testid=back]").await?;
 
     // Offline: the timed exam.
