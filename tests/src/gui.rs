@@ -18,6 +18,8 @@ use crate::webdriver::Session;
 pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
 /// The exact start-up failure that is retried once (see shared/notes/tauri-on-debian.md).
 pub const GTK_INIT_FAILURE: &str = "Failed to initialize GTK";
+/// What tauri-driver prints when WebKitWebDriver is not accepting connections yet; retried once.
+const NATIVE_DRIVER_NOT_UP: &str = "client error (Connect)";
 
 /// The workspace root (this crate is `tests/`).
 pub fn workspace_root() -> PathBuf {
@@ -164,21 +166,23 @@ impl Driver {
     }
 
     /// Starts a session (launches the app). Retries once when, and only when, the app died
-    /// with GTK failing to initialize — a rare start-up race of GTK under Xvfb.
+    /// with GTK failing to initialize — a rare start-up race of GTK under Xvfb — or tauri-driver
+    /// could not reach WebKitWebDriver yet (it starts it in the background and does not wait).
     pub async fn launch(&self, app: &Path) -> Result<Session> {
         let before = self.log_text().len();
         match Session::start(&self.url, app).await {
             Ok(session) => Ok(session),
             Err(first) => {
                 let output = self.log_text();
-                if !output
-                    .get(before..)
-                    .unwrap_or("")
-                    .contains(GTK_INIT_FAILURE)
-                {
+                let new = output.get(before..).unwrap_or("");
+                let Some(why) = [GTK_INIT_FAILURE, NATIVE_DRIVER_NOT_UP]
+                    .into_iter()
+                    .find(|w| new.contains(w))
+                else {
                     return Err(first.context(format!("launching the app; driver log:\n{output}")));
-                }
-                eprintln!("the app failed with `{GTK_INIT_FAILURE}`; retrying the launch once");
+                };
+                eprintln!("the launch failed with `{why}`; retrying it once");
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 Session::start(&self.url, app)
                     .await
                     .with_context(|| format!("second launch; driver log:\n{}", self.log_text()))
