@@ -113,6 +113,26 @@ pub async fn study(session: &Session, secs: u64) -> Result<()> {
     Ok(())
 }
 
+/// Opens `lesson` from the course page, studies it for about `secs` seconds and waits until
+/// the player counts active time; returns the milliseconds counted.
+pub async fn study_lesson(session: &Session, lesson: &str, secs: u64) -> Result<u64> {
+    click(session, &format!("[data-testid=lesson-{lesson}]")).await?;
+    session
+        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
+        .await?;
+    study(session, secs).await?;
+    let counted = wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-ms",
+        WAIT,
+        |v| ms(v) > 0,
+    )
+    .await
+    .with_context(|| format!("no active study time counted in {lesson}"))?;
+    Ok(ms(&counted))
+}
+
 /// An attribute parsed as a number (0 when it is not one).
 pub fn ms(v: &str) -> u64 {
     v.parse().unwrap_or(0)

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
-    WAIT, assert_readable, attr, click, finish, ms, screenshot, set_value, study, wait_attr,
+    WAIT, assert_readable, attr, click, finish, ms, screenshot, set_value, study_lesson, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
 use serde_json::json;
@@ -65,22 +65,9 @@ async fn current(session: &Session, name: &str) -> Result<()> {
 }
 
 /// A learner opens `lesson` of the course, studies it for a few seconds and leaves it.
-async fn study_lesson(session: &Session, lesson: &str) -> Result<()> {
+async fn study_from_library(session: &Session, lesson: &str) -> Result<()> {
     click(session, &format!("[data-testid=open-{COURSE}]")).await?;
-    click(session, &format!("[data-testid=lesson-{lesson}]")).await?;
-    session
-        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
-        .await?;
-    study(session, 6).await?;
-    wait_attr(
-        session,
-        "[data-testid=study-counted]",
-        "data-ms",
-        WAIT,
-        |v| ms(v) > 0,
-    )
-    .await
-    .context("no active study counted on the kiosk")?;
+    study_lesson(session, lesson, 6).await?;
     click(session, "[data-testid=back]").await
 }
 
@@ -166,12 +153,12 @@ async fn drive(session: &Session, service: &Service, class: &Class, code: &str) 
     set_value(session, "[data-testid=kiosk-pin]", "1111").await?;
     click(session, "[data-testid=kiosk-sign-in]").await?;
     current(session, "安娜").await?;
-    study_lesson(session, "shock-dangers").await?;
+    study_from_library(session, "shock-dangers").await?;
     sign_out(session).await?;
 
     sign_in(session, &class.bo, "2222", true).await?;
     current(session, "博文").await?;
-    study_lesson(session, "lockout-tagout").await?;
+    study_from_library(session, "lockout-tagout").await?;
     sign_out(session).await?;
 
     // The trainer attests both present (a signed receipt) and starts the class exam.

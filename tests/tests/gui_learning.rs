@@ -17,7 +17,7 @@ use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::proxy::{Fault, FaultProxy};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
-    WAIT, attr, check_layouts, click, finish, ms, screenshot, set_value, study, wait_attr,
+    WAIT, attr, check_layouts, click, finish, ms, screenshot, set_value, study_lesson, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
 use serde_json::json;
@@ -43,9 +43,15 @@ struct MediaState {
     width: u64,
 }
 
-/// Waits (up to 15 s) until the first `tag` element reaches `ready` or fails; returns its state.
-async fn media_state(session: &Session, tag: &str, ready: u64) -> Result<MediaState> {
-    let deadline = Instant::now() + Duration::from_secs(15);
+/// Polls the first `tag` element (up to `timeout`) until `done` holds or it fails; returns its
+/// last state.
+async fn media_until(
+    session: &Session,
+    tag: &str,
+    timeout: Duration,
+    done: impl Fn(&MediaState) -> bool,
+) -> Result<MediaState> {
+    let deadline = Instant::now() + timeout;
     loop {
         let v = session
             .execute(
@@ -61,11 +67,16 @@ async fn media_state(session: &Session, tag: &str, ready: u64) -> Result<MediaSt
             time: n(3),
             width: n(4) as u64,
         };
-        if state.ready >= ready || state.error != 0 || Instant::now() > deadline {
+        if done(&state) || state.error != 0 || Instant::now() > deadline {
             return Ok(state);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Waits (up to 15 s) until the first `tag` element reaches `ready` or fails.
+async fn media_state(session: &Session, tag: &str, ready: u64) -> Result<MediaState> {
+    media_until(session, tag, Duration::from_secs(15), |m| m.ready >= ready).await
 }
 
 async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) -> Result<()> {
@@ -121,20 +132,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
         .wait_for("[data-testid=lesson-shock-dangers]", WAIT, |_| true)
         .await?;
     screenshot(session, "13-course.png").await?;
-    click(session, "[data-testid=lesson-shock-dangers]").await?;
-    session
-        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
-        .await?;
-    study(session, 8).await?;
-    let counted = wait_attr(
-        session,
-        "[data-testid=study-counted]",
-        "data-ms",
-        WAIT,
-        |v| ms(v) > 0,
-    )
-    .await
-    .context("no active study time counted")?;
+    let counted = study_lesson(session, "shock-dangers", 8).await?;
     eprintln!("counted in lesson 1: {counted} ms");
     screenshot(session, "14-lesson.png").await?;
     check_layouts(session, "lesson", Some("22-lesson")).await?;
@@ -179,19 +177,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     .context("the sync bar never said offline")?;
 
     // Offline: another lesson.
-    click(session, "[data-testid=lesson-lockout-tagout]").await?;
-    session
-        .wait_for("[data-testid=lesson-title]", WAIT, |t| !t.is_empty())
-        .await?;
-    study(session, 7).await?;
-    wait_attr(
-        session,
-        "[data-testid=study-counted]",
-        "data-ms",
-        WAIT,
-        |v| ms(v) > 0,
-    )
-    .await?;
+    study_lesson(session, "lockout-tagout", 7).await?;
     // The learner stops touching anything: "are you still here?" opens and the count pauses
     // until it is answered.
     session
@@ -260,14 +246,7 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
             json!([]),
         )
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let played = loop {
-        let v = media_state(session, "video", 2).await?;
-        if v.time >= 1.0 || v.error != 0 || Instant::now() > deadline {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let played = media_until(session, "video", Duration::from_secs(15), |m| m.time >= 1.0).await?;
     eprintln!("video playing: {played:?}");
     ensure!(
         played.time >= 1.0 && played.error == 0,
@@ -281,14 +260,10 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
             json!([]),
         )
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let sought = loop {
-        let v = media_state(session, "video", 2).await?;
-        if (v.time < 0.9 && v.ready >= 2) || v.error != 0 || Instant::now() > deadline {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let sought = media_until(session, "video", Duration::from_secs(10), |m| {
+        m.time < 0.9 && m.ready >= 2
+    })
+    .await?;
     ensure!(
         sought.time < 0.9 && sought.ready >= 2 && sought.error == 0,
         "the video does not seek back: {sought:?}"
