@@ -8,8 +8,7 @@ use hearth_protocol::wire::{
     AnchorJson, BATCH_CONTENT_TYPE, EnrollRequest, UploadResponse, encode_batch,
 };
 use hearth_protocol::{
-    AnchorRef, CourseId, Event, LearnerId, LessonId, MonoStamp, ReceiptBody, ReceiptId,
-    RejectReason, TimeAnchor,
+    AnchorRef, CourseId, Event, LearnerId, LessonId, ReceiptId, RejectReason, TimeAnchor,
 };
 use ring::signature::Ed25519KeyPair;
 use serde::Deserialize;
@@ -45,59 +44,6 @@ fn vectors() -> Vectors {
 
 fn upload_response(v: serde_json::Value) -> UploadResponse {
     serde_json::from_value(v).unwrap()
-}
-
-/// A device writing receipts.
-struct Dev {
-    key: Ed25519KeyPair,
-    seq: u64,
-    prev: ReceiptId,
-    anchor: Option<AnchorRef>,
-    mono: MonoStamp,
-    learner: LearnerId,
-}
-
-impl Dev {
-    fn new(seed: u8, learner: LearnerId) -> Self {
-        Self {
-            key: key(seed),
-            seq: 0,
-            prev: ReceiptId::ZERO,
-            anchor: None,
-            mono: MonoStamp {
-                run: 1,
-                elapsed_ms: 0,
-            },
-            learner,
-        }
-    }
-
-    fn take_anchor(&mut self, a: &AnchorJson) {
-        self.anchor = Some(AnchorRef {
-            anchor: a.to_anchor().unwrap(),
-            received: self.mono,
-        });
-    }
-
-    /// The next receipt, `after_ms` of monotonic time after the previous one.
-    fn next(&mut self, after_ms: u64, event: Event) -> Vec<u8> {
-        self.mono.elapsed_ms += after_ms;
-        self.seq += 1;
-        let r = ReceiptBody {
-            device: device_of(&self.key),
-            seq: self.seq,
-            prev: self.prev,
-            learner: self.learner,
-            wall_ms: T0 + self.mono.elapsed_ms as i64,
-            mono: self.mono,
-            anchor: self.anchor,
-            event,
-        }
-        .sign(&self.key)
-        .unwrap();
-        self.prev = r.id();
-        r.into_envelope_bytes()
-    }
 }
 
 fn course() -> CourseId {
@@ -156,7 +102,7 @@ async fn every_vector_envelope_gets_its_verdict_over_http() {
         seen_codes.insert(case.expect.clone());
     }
     // The one reason the vectors cannot show without the service: an anchor not signed by it.
-    let mut d = Dev::new(0x11, w.learner_a1);
+    let mut d = ReceiptWriter::new(0x11, w.learner_a1);
     d.seq = 7;
     d.prev = ReceiptId::from_slice(&r.head.id.0).unwrap();
     d.anchor = Some(AnchorRef {
@@ -259,7 +205,7 @@ async fn gaps_stay_pending_until_filled_then_promote() {
     let w = World::new().await;
     let k = key(1);
     let e = w.enroll(w.org_a, Some(w.learner_a1), &k).await;
-    let mut d = Dev::new(1, w.learner_a1);
+    let mut d = ReceiptWriter::new(1, w.learner_a1);
     d.take_anchor(&e.anchor);
     let all: Vec<Vec<u8>> = (0..10).map(|_| d.next(1000, sign_in())).collect();
     // Receipts 6..10 arrive first (receipts 1..5 are still on a USB stick).
@@ -361,7 +307,7 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     let k = key(8);
     let e = w.enroll(w.org_a, Some(w.learner_a1), &k).await;
     let tok = e.credential.clone();
-    let mut d = Dev::new(8, w.learner_a1);
+    let mut d = ReceiptWriter::new(8, w.learner_a1);
     d.take_anchor(&e.anchor);
     let good: Vec<Vec<u8>> = (0..3).map(|_| d.next(1000, sign_in())).collect();
     let batch = encode_batch(&good);
@@ -509,7 +455,7 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     check("altered credential", r, 401, "auth.invalid_credential");
     // An unknown device: its receipts sent with another device's credential are refused one by
     // one (they are not signed by the enrolled key).
-    let mut stranger = Dev::new(9, w.learner_a1);
+    let mut stranger = ReceiptWriter::new(9, w.learner_a1);
     let foreign = vec![stranger.next(1000, sign_in())];
     let (s, body) = w.upload(&tok, &foreign).await;
     assert_eq!(s, 200);
@@ -582,7 +528,7 @@ async fn restart_loses_nothing_acknowledged() {
     let mut w = World::new().await;
     let k = key(10);
     let e = w.enroll(w.org_a, Some(w.learner_a1), &k).await;
-    let mut d = Dev::new(10, w.learner_a1);
+    let mut d = ReceiptWriter::new(10, w.learner_a1);
     d.take_anchor(&e.anchor);
     let all: Vec<Vec<u8>> = (0..200).map(|_| d.next(1000, sign_in())).collect();
     for chunk in all.chunks(50) {
@@ -624,7 +570,7 @@ async fn credit_exams_certificates_and_reports() {
 
     let k = key(12);
     let e = w.enroll(w.org_a, Some(w.learner_a1), &k).await;
-    let mut d = Dev::new(12, w.learner_a1);
+    let mut d = ReceiptWriter::new(12, w.learner_a1);
     // Unanchored study is not credited.
     let mut batch = vec![d.next(
         1000,
@@ -781,7 +727,7 @@ async fn impossible_time_claims_are_flagged_and_not_credited() {
     w.svc.publish(&fixture_course()).unwrap();
     let k = key(13);
     let e = w.enroll(w.org_a, Some(w.learner_a1), &k).await;
-    let mut d = Dev::new(13, w.learner_a1);
+    let mut d = ReceiptWriter::new(13, w.learner_a1);
     d.take_anchor(&e.anchor);
     // Claims a span ending 5 hours after the anchor, but reaches the service 1 hour after it.
     let study = |ms| Event::ActiveStudy {
@@ -885,8 +831,8 @@ async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
     let (k1, k2) = (key(21), key(22));
     let e1 = w.enroll(w.org_a, None, &k1).await;
     let e2 = w.enroll(w.org_a, None, &k2).await;
-    let mut d1 = Dev::new(21, w.learner_a1);
-    let mut d2 = Dev::new(22, w.learner_a1);
+    let mut d1 = ReceiptWriter::new(21, w.learner_a1);
+    let mut d2 = ReceiptWriter::new(22, w.learner_a1);
     // Both kiosks hold an anchor issued at the same service time.
     d1.take_anchor(&e1.anchor);
     d2.take_anchor(&e2.anchor);
@@ -962,7 +908,7 @@ async fn trainer_attestation_shows_in_the_class_report() {
     let w = World::new().await;
     let k = key(23);
     let e = w.enroll(w.org_a, None, &k).await;
-    let mut kiosk = Dev::new(23, LearnerId(w.trainer_a_id));
+    let mut kiosk = ReceiptWriter::new(23, LearnerId(w.trainer_a_id));
     kiosk.take_anchor(&e.anchor);
     let attest = |class: uuid::Uuid, present: Vec<LearnerId>| {
         Event::AttendanceCheck(hearth_protocol::AttendanceCheck::TrainerAttested {

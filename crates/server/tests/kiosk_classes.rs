@@ -8,65 +8,14 @@ mod common;
 use common::*;
 use hearth_protocol::receipt::class_assignment_id;
 use hearth_protocol::wire::{AnchorJson, AssignmentJson, RosterEntry, UploadResponse};
-use hearth_protocol::{
-    AnchorRef, ClassId, CourseId, Envelope, Event, ExamId, LearnerId, LessonId, MonoStamp,
-    ReceiptBody, ReceiptId,
-};
-use ring::signature::Ed25519KeyPair;
+use hearth_protocol::{ClassId, CourseId, Event, ExamId, LearnerId, LessonId};
 use uuid::Uuid;
 
-/// A device writing receipts in one person's name.
-struct Dev {
-    key: Ed25519KeyPair,
-    seq: u64,
-    prev: ReceiptId,
-    anchor: Option<AnchorRef>,
-    mono: MonoStamp,
-    learner: LearnerId,
-}
-
-impl Dev {
-    fn new(seed: u8, learner: LearnerId, anchor: &AnchorJson) -> Self {
-        let mono = MonoStamp {
-            run: 1,
-            elapsed_ms: 0,
-        };
-        Self {
-            key: key(seed),
-            seq: 0,
-            prev: ReceiptId::ZERO,
-            anchor: Some(AnchorRef {
-                anchor: anchor.to_anchor().unwrap(),
-                received: mono,
-            }),
-            mono,
-            learner,
-        }
-    }
-
-    /// The next receipt: its envelope and id.
-    fn next(&mut self, event: Event) -> (Vec<u8>, ReceiptId) {
-        self.mono.elapsed_ms += 1_000;
-        self.seq += 1;
-        let r = ReceiptBody {
-            device: device_of(&self.key),
-            seq: self.seq,
-            prev: self.prev,
-            learner: self.learner,
-            wall_ms: T0 + self.mono.elapsed_ms as i64,
-            mono: self.mono,
-            anchor: self.anchor,
-            event,
-        }
-        .sign(&self.key)
-        .unwrap();
-        self.prev = r.id();
-        let id = Envelope::from_bytes(r.envelope_bytes().to_vec())
-            .verify(&public(&self.key))
-            .unwrap()
-            .id();
-        (r.into_envelope_bytes(), id)
-    }
+/// A kiosk (or device) with key `seed` writing in `learner`'s name, anchored by its enrollment.
+fn device(seed: u8, learner: LearnerId, anchor: &AnchorJson) -> ReceiptWriter {
+    let mut d = ReceiptWriter::new(seed, learner);
+    d.take_anchor(anchor);
+    d
 }
 
 fn assigned(class: Uuid, lesson: Option<&str>, exam: Option<&str>, due: Option<i64>) -> Event {
@@ -108,11 +57,13 @@ fn user_id(w: &World, name: &str) -> Uuid {
 async fn a_trainers_class_assigned_receipt_creates_the_assignment_once() {
     let w = World::new().await;
     let e = w.enroll(w.org_a, None, &key(40)).await;
-    let mut kiosk = Dev::new(40, LearnerId(w.trainer_a_id), &e.anchor);
+    let mut kiosk = device(40, LearnerId(w.trainer_a_id), &e.anchor);
     // A lesson due before the receipt arrives (allowed: the kiosk may have been offline), and
     // an exam started "now" (no due date).
-    let (lesson_env, lesson_id) = kiosk.next(assigned(w.class_a, Some("l1"), None, Some(T0)));
-    let (exam_env, exam_id) = kiosk.next(assigned(w.class_a, None, Some("final"), None));
+    let (lesson_env, lesson_id) =
+        kiosk.next_with_id(1_000, assigned(w.class_a, Some("l1"), None, Some(T0)));
+    let (exam_env, exam_id) =
+        kiosk.next_with_id(1_000, assigned(w.class_a, None, Some("final"), None));
     let batch = vec![lesson_env, exam_env];
     w.clock.advance(86_400_000);
     let (s, body) = w.upload(&e.credential, &batch).await;
@@ -155,11 +106,14 @@ async fn a_trainers_class_assigned_receipt_creates_the_assignment_once() {
 async fn a_class_assigned_receipt_after_a_gap_applies_when_the_gap_fills() {
     let w = World::new().await;
     let e = w.enroll(w.org_a, None, &key(41)).await;
-    let mut kiosk = Dev::new(41, LearnerId(w.trainer_a_id), &e.anchor);
-    let (first, _) = kiosk.next(Event::LearnerSignedIn {
-        method: hearth_protocol::SignInMethod::Pin,
-    });
-    let (second, id) = kiosk.next(assigned(w.class_a, Some("l2"), None, None));
+    let mut kiosk = device(41, LearnerId(w.trainer_a_id), &e.anchor);
+    let (first, _) = kiosk.next_with_id(
+        1_000,
+        Event::LearnerSignedIn {
+            method: hearth_protocol::SignInMethod::Pin,
+        },
+    );
+    let (second, id) = kiosk.next_with_id(1_000, assigned(w.class_a, Some("l2"), None, None));
     let (_, body) = w.upload(&e.credential, std::slice::from_ref(&second)).await;
     assert_eq!(results(body), "P");
     assert!(class_assignments(&w, w.class_a).await.is_empty());
@@ -190,8 +144,8 @@ async fn a_class_assigned_receipt_of_anyone_but_the_classs_trainer_creates_nothi
             44 => (w.enroll(w.org_a, Some(w.learner_a1), &key(seed)).await, who),
             _ => (w.enroll(w.org_a, None, &key(seed)).await, who),
         };
-        let mut dev = Dev::new(seed, learner, &enrolled.anchor);
-        let (env, _) = dev.next(assigned(w.class_a, Some("l1"), None, None));
+        let mut dev = device(seed, learner, &enrolled.anchor);
+        let (env, _) = dev.next_with_id(1_000, assigned(w.class_a, Some("l1"), None, None));
         let (s, body) = w.upload(&enrolled.credential, &[env]).await;
         assert_eq!(s, 200);
         assert_eq!(
@@ -206,15 +160,15 @@ async fn a_class_assigned_receipt_of_anyone_but_the_classs_trainer_creates_nothi
     }
     // The class's trainer on a kiosk of another organisation.
     let b = w.enroll(w.org_b, None, &key(45)).await;
-    let mut dev = Dev::new(45, LearnerId(w.trainer_a_id), &b.anchor);
-    let (env, _) = dev.next(assigned(w.class_a, Some("l1"), None, None));
+    let mut dev = device(45, LearnerId(w.trainer_a_id), &b.anchor);
+    let (env, _) = dev.next_with_id(1_000, assigned(w.class_a, Some("l1"), None, None));
     let (_, body) = w.upload(&b.credential, &[env]).await;
     assert_eq!(results(body), "A");
     assert!(class_assignments(&w, w.class_a).await.is_empty());
     // An unknown class.
     let unknown = w.enroll(w.org_a, None, &key(46)).await;
-    let mut dev = Dev::new(46, LearnerId(w.trainer_a_id), &unknown.anchor);
-    let (env, _) = dev.next(assigned(Uuid::from_u128(99), Some("l1"), None, None));
+    let mut dev = device(46, LearnerId(w.trainer_a_id), &unknown.anchor);
+    let (env, _) = dev.next_with_id(1_000, assigned(Uuid::from_u128(99), Some("l1"), None, None));
     let (_, body) = w.upload(&unknown.credential, &[env]).await;
     assert_eq!(results(body), "A");
     assert!(w.svc.store.assignments(w.org_a, None).unwrap().is_empty());

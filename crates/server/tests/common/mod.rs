@@ -7,8 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hearth_protocol::wire::AnchorJson;
 use hearth_protocol::wire::{BATCH_CONTENT_TYPE, EnrollRequest, EnrollResponse, encode_batch};
-use hearth_protocol::{DeviceId, LearnerId, PublicKey};
+use hearth_protocol::{
+    AnchorRef, DeviceId, Event, LearnerId, MonoStamp, PublicKey, ReceiptBody, ReceiptId,
+};
 use hearth_server::env::{ManualClock, SeededRandom};
 use hearth_server::keys::Keys;
 use hearth_server::store::{Role, SqliteStore};
@@ -28,6 +31,67 @@ pub fn public(k: &Ed25519KeyPair) -> PublicKey {
 
 pub fn device_of(k: &Ed25519KeyPair) -> DeviceId {
     DeviceId::for_key(&public(k))
+}
+
+/// A device writing a chain of signed receipts in one person's name, as a client would.
+/// Fields are open so a test can rewind or fork the chain on purpose.
+pub struct ReceiptWriter {
+    pub key: Ed25519KeyPair,
+    pub seq: u64,
+    pub prev: ReceiptId,
+    pub anchor: Option<AnchorRef>,
+    pub mono: MonoStamp,
+    pub learner: LearnerId,
+}
+
+impl ReceiptWriter {
+    /// A device with key `seed`, no time anchor yet, at monotonic time 0 of run 1.
+    pub fn new(seed: u8, learner: LearnerId) -> Self {
+        Self {
+            key: key(seed),
+            seq: 0,
+            prev: ReceiptId::ZERO,
+            anchor: None,
+            mono: MonoStamp {
+                run: 1,
+                elapsed_ms: 0,
+            },
+            learner,
+        }
+    }
+
+    /// Receipts from now on carry anchor `a`, received at the current monotonic time.
+    pub fn take_anchor(&mut self, a: &AnchorJson) {
+        self.anchor = Some(AnchorRef {
+            anchor: a.to_anchor().unwrap(),
+            received: self.mono,
+        });
+    }
+
+    /// The next receipt, `after_ms` of monotonic time after the previous one.
+    pub fn next(&mut self, after_ms: u64, event: Event) -> Vec<u8> {
+        self.next_with_id(after_ms, event).0
+    }
+
+    /// Like [`next`](Self::next), with the receipt's id.
+    pub fn next_with_id(&mut self, after_ms: u64, event: Event) -> (Vec<u8>, ReceiptId) {
+        self.mono.elapsed_ms += after_ms;
+        self.seq += 1;
+        let r = ReceiptBody {
+            device: device_of(&self.key),
+            seq: self.seq,
+            prev: self.prev,
+            learner: self.learner,
+            wall_ms: T0 + self.mono.elapsed_ms as i64,
+            mono: self.mono,
+            anchor: self.anchor,
+            event,
+        }
+        .sign(&self.key)
+        .unwrap();
+        self.prev = r.id();
+        (r.into_envelope_bytes(), self.prev)
+    }
 }
 
 pub fn fixture_course() -> PathBuf {
