@@ -84,6 +84,18 @@ fn enroll(h: &mut Hearth, owner: Option<LearnerId>, roster: &[RosterPerson]) {
     h.apply_enrollment(&e, roster, anchor).unwrap();
 }
 
+/// A room whose trainer is signed in with the class open.
+fn class_in_session() -> Room {
+    let mut r = room(KioskPolicy::default());
+    r.hearth
+        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
+        .unwrap();
+    r.hearth
+        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .unwrap();
+    r
+}
+
 fn room(policy: KioskPolicy) -> Room {
     let dir = tempfile::tempdir().unwrap();
     let (env, clock) = Env::deterministic(T0, 3);
@@ -624,13 +636,7 @@ fn kiosk_assign_needs_a_trainer_and_an_open_class_and_shows_at_once() {
 
 #[test]
 fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
-    let mut r = room(KioskPolicy::default());
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
-    r.hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
-        .unwrap();
+    let mut r = class_in_session();
     let rec = r
         .hearth
         .kiosk_assign(&mut r.kiosk, course(), None, None, None)
@@ -794,13 +800,7 @@ impl SyncTransport for Classroom {
 
 #[tokio::test]
 async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
-    let mut r = room(KioskPolicy::default());
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
-    r.hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
-        .unwrap();
+    let mut r = class_in_session();
     let rec = r
         .hearth
         .kiosk_assign(&mut r.kiosk, course(), None, Some(final_exam()), None)
