@@ -83,6 +83,7 @@ fn publish(src: &MemorySource, signer: &Ed25519KeyPair, course: &str, video_len:
         description: "安全基础".into(),
         language: "zh-CN".into(),
         published_ms: 1,
+        credit_ms: None,
         lessons: vec![Lesson {
             id: l1.clone(),
             title: "第一课".into(),
@@ -105,6 +106,7 @@ fn publish(src: &MemorySource, signer: &Ed25519KeyPair, course: &str, video_len:
             title: "结业考试".into(),
             duration_min: 30,
             pass_percent: 60,
+            max_attempts: None,
             items: vec![ExamItem {
                 id: ItemId::new("e1").unwrap(),
                 prompt: "验电用什么？".into(),

@@ -427,6 +427,7 @@ async fn install_course(h: &mut Hearth) {
         description: "安全基础".into(),
         language: "zh-CN".into(),
         published_ms: 1,
+        credit_ms: None,
         lessons: vec![Lesson {
             id: LessonId::new("l1").unwrap(),
             title: "第一课".into(),
@@ -440,6 +441,7 @@ async fn install_course(h: &mut Hearth) {
             title: "结业考试".into(),
             duration_min: 20,
             pass_percent: 60,
+            max_attempts: None,
             items: vec![ExamItem {
                 id: ItemId::new("e1").unwrap(),
                 prompt: "验电用什么？".into(),

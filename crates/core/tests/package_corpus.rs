@@ -93,6 +93,7 @@ fn course(id: &str, seed: u64) -> Course {
         description: "安全基础".into(),
         language: "zh-CN".into(),
         published_ms: 1,
+        credit_ms: None,
         lessons: vec![
             Lesson {
                 id: l1.clone(),
@@ -124,6 +125,7 @@ fn course(id: &str, seed: u64) -> Course {
             title: "结业考试".into(),
             duration_min: 30,
             pass_percent: 60,
+            max_attempts: None,
             items: vec![ExamItem {
                 id: ItemId::new("e1").unwrap(),
                 prompt: "验电用什么？".into(),

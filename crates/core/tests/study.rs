@@ -95,6 +95,7 @@ async fn fixture() -> Fixture {
         description: "安全基础".into(),
         language: "zh-CN".into(),
         published_ms: 1,
+        credit_ms: None,
         lessons: vec![Lesson {
             id: l1(),
             title: "第一课".into(),
@@ -125,6 +126,7 @@ async fn fixture() -> Fixture {
             title: "结业考试".into(),
             duration_min: 30,
             pass_percent: 60,
+            max_attempts: None,
             items: vec![
                 ExamItem {
                     id: ItemId::new("e1").unwrap(),
@@ -624,6 +626,8 @@ impl SyncTransport for FakeService {
                     score: 10,
                     max_score: 20,
                     passed: false,
+                    status: "exam.graded".into(),
+                    version: 1,
                 }),
                 _ => {}
             }
@@ -640,6 +644,8 @@ impl SyncTransport for FakeService {
                 quizzes: vec![],
                 exams,
                 completed: false,
+                required_ms: 0,
+                missing: vec![],
             }],
             certificates: vec![CertificateJson {
                 serial: "HC-TEST".into(),
@@ -649,6 +655,8 @@ impl SyncTransport for FakeService {
             }],
             flagged_receipts: 0,
             overlaps: vec![],
+            days: vec![],
+            withheld: vec![],
         }))
     }
 }

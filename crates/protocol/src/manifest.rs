@@ -135,6 +135,9 @@ pub struct Exam {
     /// Percentage of the points needed to pass.
     pub pass_percent: u8,
     pub items: Vec<ExamItem>,
+    /// Attempts a learner may make (the service's default, 3, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
 }
 
 /// What a package holds. The publisher's key is in the signed header.
@@ -149,6 +152,10 @@ pub struct Manifest {
     /// BCP 47 language tag, `zh-CN` first.
     pub language: String,
     pub published_ms: i64,
+    /// The course's declared study time (学时) that completion needs credited; the sum of the
+    /// lessons' `creditMs` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_ms: Option<u64>,
     pub lessons: Vec<Lesson>,
     #[serde(default)]
     pub quizzes: Vec<Quiz>,
@@ -323,6 +330,7 @@ mod tests {
             description: String::new(),
             language: "zh-CN".into(),
             published_ms: 1,
+            credit_ms: None,
             lessons: vec![Lesson {
                 id: LessonId::new("l1").unwrap(),
                 title: "第一课".into(),

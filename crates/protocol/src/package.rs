@@ -471,6 +471,7 @@ mod tests {
             description: String::new(),
             language: "zh-CN".into(),
             published_ms: 1,
+            credit_ms: None,
             lessons: vec![Lesson {
                 id: LessonId::new("l1").unwrap(),
                 title: "一".into(),

@@ -473,9 +473,16 @@ pub struct Catalog {
 #[serde(rename_all = "camelCase")]
 pub struct LessonProgress {
     pub lesson: String,
+    /// Credited study time, at most `required_ms`.
     pub credited_ms: u64,
     pub claimed_ms: u64,
     pub completed: bool,
+    /// The lesson's declared study time (its `creditMs`): credited in full for completion.
+    #[serde(default)]
+    pub required_ms: u64,
+    /// Every media file of the lesson watched far enough, at real-time speed.
+    #[serde(default)]
+    pub media_watched: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,6 +501,17 @@ pub struct ExamResult {
     pub score: u32,
     pub max_score: u32,
     pub passed: bool,
+    /// `exam.graded`, or why the attempt does not count: `exam.over_time`, `exam.not_started`,
+    /// `exam.attempts_exceeded`, `exam.unknown`; `exam.started` while it is open.
+    #[serde(default = "graded")]
+    pub status: String,
+    /// The course version it was graded against.
+    #[serde(default)]
+    pub version: u32,
+}
+
+fn graded() -> String {
+    "exam.graded".into()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -505,6 +523,13 @@ pub struct CourseProgress {
     pub quizzes: Vec<QuizResult>,
     pub exams: Vec<ExamResult>,
     pub completed: bool,
+    /// The course's declared study hours, in ms.
+    #[serde(default)]
+    pub required_ms: u64,
+    /// Why the course is not complete yet: `completion.hours`, `completion.lessons`,
+    /// `completion.media`, `completion.exam`, `completion.not_published`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -532,6 +557,31 @@ pub struct LearnerRecord {
     /// Study credited on two devices at once: the overlapping time is credited once and flagged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overlaps: Vec<StudyOverlap>,
+    /// Credited study per day (China Standard Time unless the policy says otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<DayCredit>,
+    /// What the rules withheld, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<WithheldCredit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCredit {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub credited_ms: u64,
+}
+
+/// Credit a rule did not give: its stable code (`credit.daily_cap`, `media.too_fast`, ...), a
+/// message, how many receipts it applied to and how much time it withheld.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithheldCredit {
+    pub code: String,
+    pub message: String,
+    pub receipts: u64,
+    pub ms: u64,
 }
 
 /// Study spans of one learner on two devices that overlap in real time (one person cannot study
@@ -593,6 +643,10 @@ pub struct AttestationJson {
     pub wall_ms: i64,
     pub received_ms: i64,
     pub present: Vec<LearnerId>,
+    /// Learners named present whose own receipts show them studying on another device at that
+    /// moment (flagged, never silently dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub studying_elsewhere: Vec<LearnerId>,
 }
 
 /// A learner with overlapping study on two devices, in the administrator's report.
@@ -626,6 +680,37 @@ pub struct FlaggedDevice {
     pub code: String,
     pub detail: String,
     pub flagged_ms: i64,
+    /// Set once an administrator resolved the flag (`hearth-server resolve-flag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<FlagResolution>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagResolution {
+    pub by: String,
+    pub reason: String,
+    pub resolved_ms: i64,
+}
+
+/// Rejected receipts of one device and code: how many arrived, though only the first few are
+/// kept byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectionCount {
+    pub device_id: DeviceId,
+    pub code: String,
+    pub count: u64,
+    pub kept: u64,
+}
+
+/// A learner whose credit some rule withheld, in the administrator's report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithheldFlag {
+    pub learner_id: LearnerId,
+    pub name: String,
+    pub withheld: Vec<WithheldCredit>,
 }
 
 /// A refused receipt in the administrator's report; the envelope is kept byte for byte.
@@ -646,10 +731,23 @@ pub struct RejectedReceipt {
 #[serde(rename_all = "camelCase")]
 pub struct FlagsReport {
     pub devices: Vec<FlaggedDevice>,
+    /// One page of the rejected receipts kept (newest first).
     pub rejections: Vec<RejectedReceipt>,
     /// Learners credited on two devices for overlapping time.
     #[serde(default)]
     pub overlaps: Vec<OverlapFlag>,
+    /// Rejections per device and code, including those not kept.
+    #[serde(default)]
+    pub rejection_counts: Vec<RejectionCount>,
+    /// Learners with credit withheld by a rule, and why.
+    #[serde(default)]
+    pub withheld: Vec<WithheldFlag>,
+    /// Attendance attestations naming learners who were studying elsewhere at that moment.
+    #[serde(default)]
+    pub attestations: Vec<AttestationJson>,
+    /// Pass as `before` to read the next page of rejections; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
 }
 
 #[cfg(test)]

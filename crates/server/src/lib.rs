@@ -29,6 +29,8 @@ pub enum OpenError {
     Keys(#[from] keys::KeyError),
     #[error("database: {0}")]
     Store(#[from] store::StoreError),
+    #[error("deriving credit facts: {0}")]
+    Facts(#[from] ServiceError),
 }
 
 impl Service {
@@ -43,13 +45,11 @@ impl Service {
             .map_err(|e| OpenError::Folder(data.display().to_string(), e))?;
         let keys = Keys::load_or_create(data, &*random)?;
         let store = SqliteStore::open(&data.join("hearth.db"))?;
-        Ok(Self::with_parts(
-            Arc::new(store),
-            clock,
-            random,
-            keys,
-            data.join("blobs"),
-        ))
+        let svc = Self::with_parts(Arc::new(store), clock, random, keys, data.join("blobs"));
+        // After a migration (or a change of the credit rules) the facts are derived again from
+        // the receipts, before anything is served.
+        svc.ensure_facts()?;
+        Ok(svc)
     }
 
     pub fn with_parts(
@@ -66,6 +66,7 @@ impl Service {
             keys: Arc::new(keys),
             config: Config::default(),
             blob_dir,
+            catalog_cache: Arc::default(),
         }
     }
 }

@@ -137,6 +137,32 @@ enum Cmd {
         #[command(subcommand)]
         what: Report,
     },
+    /// Resolves a device's flag (a fork: a copied key or a restored database) after looking into
+    /// it: the device earns credit again and what it recorded while flagged is credited. Who and
+    /// why are recorded and shown in the flags report.
+    ResolveFlag {
+        #[arg(long)]
+        device: Uuid,
+        /// Who resolves it (a name or user id).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sets an organisation's daily cap on credited study (8 hours unless set).
+    SetPolicy {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        daily_cap_hours: f64,
+    },
+    /// Derives every learner's credit again from the stored receipts (after a change of the
+    /// rules; the service also does it by itself after an upgrade).
+    Rederive {
+        /// Only this organisation.
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,10 +171,13 @@ enum Report {
     Learner { id: Uuid },
     /// A class's progress.
     Class { id: Uuid },
-    /// Flagged devices and rejected receipts of an organisation.
+    /// Flagged devices, rejected receipts, withheld credit and overlaps of an organisation.
     Flags {
         #[arg(long)]
         org: Uuid,
+        /// The next page of rejected receipts (`nextBefore` of the previous page).
+        #[arg(long)]
+        before: Option<i64>,
     },
 }
 
@@ -343,9 +372,31 @@ fn main() -> Result<()> {
                     let c = svc.store.class(id)?.context("no such class")?;
                     serde_json::to_string_pretty(&svc.class_progress(&c)?)?
                 }
-                Report::Flags { org } => serde_json::to_string_pretty(&svc.flags_report(org)?)?,
+                Report::Flags { org, before } => {
+                    serde_json::to_string_pretty(&svc.flags_report(org, before)?)?
+                }
             };
             println!("{json}");
+        }
+        Cmd::ResolveFlag { device, by, reason } => {
+            svc.resolve_flag(hearth_protocol::DeviceId(device), &by, &reason)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!(
+                "resolved the flag of device {device}; its organisation's credit is derived again"
+            );
+        }
+        Cmd::SetPolicy {
+            org,
+            daily_cap_hours,
+        } => {
+            svc.set_daily_cap(org, daily_cap_hours)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!("daily cap of {org} set to {daily_cap_hours} h; credit derived again");
+        }
+        Cmd::Rederive { org } => {
+            svc.rebuild_facts(org)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!("credit derived again");
         }
     }
     Ok(())

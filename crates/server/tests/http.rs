@@ -311,7 +311,7 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     d.take_anchor(&e.anchor);
     let good: Vec<Vec<u8>> = (0..3).map(|_| d.next(1000, sign_in())).collect();
     let batch = encode_batch(&good);
-    let rejections_before = w.svc.flags_report(w.org_a).unwrap().rejections.len();
+    let rejections_before = w.svc.flags_report(w.org_a, None).unwrap().rejections.len();
 
     let check = |what: &str, got: (u16, serde_json::Value), status: u16, code: &str| {
         assert_eq!(got.0, status, "{what}: {}", got.1);
@@ -507,7 +507,7 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     assert_eq!(st.head.seq, 0);
     assert_eq!(st.pending, 0);
     assert_eq!(
-        w.svc.flags_report(w.org_a).unwrap().rejections.len(),
+        w.svc.flags_report(w.org_a, None).unwrap().rejections.len(),
         rejections_before + 1,
         "only the foreign receipt is on the audit list"
     );
@@ -581,9 +581,10 @@ async fn credit_exams_certificates_and_reports() {
         },
     )];
     d.take_anchor(&e.anchor);
-    // 8 minutes of real study on lesson 1, in 1-minute spans, and a span that claims more than
-    // the monotonic time since the previous one (only the real part counts).
-    for _ in 0..8 {
+    // 10 minutes of real study on lesson 1 (its declared time), in 1-minute spans, and a span
+    // that claims more than the monotonic time since the previous one (only the real part
+    // counts).
+    for _ in 0..10 {
         batch.push(d.next(
             60_000,
             Event::ActiveStudy {
@@ -660,7 +661,14 @@ async fn credit_exams_certificates_and_reports() {
             },
         ],
     };
+    let started = |attempt| Event::ExamStarted {
+        course: course(),
+        exam: "final".parse().unwrap(),
+        attempt,
+    };
+    batch.push(d.next(1000, started(1)));
     batch.push(d.next(1000, exam(1, vec![0], "跑开")));
+    batch.push(d.next(1000, started(2)));
     batch.push(d.next(1000, exam(2, vec![1], " 断电 ")));
     // The service receives it all 20 minutes after the anchor was issued.
     w.clock.advance(20 * 60_000);
@@ -677,10 +685,25 @@ async fn credit_exams_certificates_and_reports() {
     let c = &rec["courses"][0];
     let l1 = &c["lessons"][0];
     assert_eq!(l1["lesson"], "l1");
-    // 8 spans of 60 s + the 10 s that really elapsed before the inflated claim.
-    assert_eq!(l1["creditedMs"], 8 * 60_000 + 10_000);
-    assert_eq!(l1["claimedMs"], 1000 + 8 * 60_000 + 3_600_000);
+    // 10 spans of 60 s + the 10 s that really elapsed before the inflated claim, capped at the
+    // lesson's declared 10 minutes.
+    assert_eq!(l1["creditedMs"], 10 * 60_000);
+    assert_eq!(l1["requiredMs"], 10 * 60_000);
+    assert_eq!(l1["claimedMs"], 1000 + 10 * 60_000 + 3_600_000);
     assert_eq!(l1["completed"], true);
+    let withheld = rec["withheld"].as_array().unwrap();
+    let code_ms = |code: &str| {
+        withheld
+            .iter()
+            .find(|w| w["code"] == code)
+            .map(|w| w["ms"].as_u64().unwrap())
+    };
+    assert_eq!(code_ms("credit.no_anchor"), Some(1000), "{rec}");
+    assert_eq!(
+        code_ms("credit.run_overlap"),
+        Some(3_600_000 - 10_000),
+        "{rec}"
+    );
     let l2 = &c["lessons"][1];
     assert_eq!(
         l2["creditedMs"], 60_000,
@@ -841,7 +864,10 @@ async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
         lesson: lesson("l1"),
         active_ms: 60_000,
     };
-    let (mut b1, mut b2) = (Vec::new(), Vec::new());
+    let sign_in = || Event::LearnerSignedIn {
+        method: hearth_protocol::SignInMethod::Pin,
+    };
+    let (mut b1, mut b2) = (vec![d1.next(0, sign_in())], vec![d2.next(0, sign_in())]);
     // Learner 1: four minutes on each kiosk in the same four minutes.
     for _ in 0..4 {
         b1.push(d1.next(60_000, study()));
@@ -850,10 +876,12 @@ async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
     // Learner 2: four minutes on kiosk 1, then four on kiosk 2.
     d1.learner = w.learner_a2;
     d2.learner = w.learner_a2;
+    b1.push(d1.next(0, sign_in()));
     for _ in 0..4 {
         b1.push(d1.next(60_000, study()));
     }
     d2.mono.elapsed_ms = d1.mono.elapsed_ms;
+    b2.push(d2.next(0, sign_in()));
     for _ in 0..4 {
         b2.push(d2.next(60_000, study()));
     }
@@ -917,11 +945,17 @@ async fn trainer_attestation_shows_in_the_class_report() {
         })
     };
     let batch = vec![
+        kiosk.next(
+            0,
+            Event::LearnerSignedIn {
+                method: hearth_protocol::SignInMethod::Pin,
+            },
+        ),
         kiosk.next(1000, attest(w.class_a, vec![w.learner_a1, w.learner_a2])),
         kiosk.next(1000, attest(uuid::Uuid::from_u128(7), vec![w.learner_a1])),
     ];
     let (_, body) = w.upload(&e.credential, &batch).await;
-    assert_eq!(upload_response(body).results, "AA");
+    assert_eq!(upload_response(body).results, "AAA");
     let (s, class) = w
         .get(&format!("/v1/classes/{}/progress", w.class_a), &w.trainer_a)
         .await;
@@ -935,9 +969,9 @@ async fn trainer_attestation_shows_in_the_class_report() {
         serde_json::json!([w.learner_a1.to_string(), w.learner_a2.to_string()])
     );
     // The receipt it names is the one stored byte for byte.
-    let stored = w.svc.store.receipts_of_device(device_of(&k), 1, 1).unwrap();
+    let stored = w.svc.store.receipts_of_device(device_of(&k), 2, 1).unwrap();
     assert_eq!(att[0]["receiptId"], stored[0].id.to_hex());
-    assert_eq!(stored[0].envelope, batch[0]);
+    assert_eq!(stored[0].envelope, batch[1]);
 }
 
 /// Kiosks sign trainers in offline too: a trainer's PIN reaches the kiosk in the roster in the

@@ -34,7 +34,6 @@ struct Course {
     version: u32,
     #[serde(default = "zh")]
     language: String,
-    #[allow(dead_code)] // the publisher derives credit from the lessons
     credit_hours: Option<f64>,
     lessons: Vec<String>,
     exam: Option<String>,
@@ -72,6 +71,8 @@ struct ExamMeta {
     title: String,
     time_limit_minutes: u32,
     pass_percent: u8,
+    #[serde(default)]
+    max_attempts: Option<u32>,
     items: Vec<ExamItemSrc>,
 }
 
@@ -95,6 +96,8 @@ struct Staged {
     title: String,
     description: String,
     language: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credit_hours: Option<f64>,
     durations: BTreeMap<String, u64>,
     lessons: Vec<StagedLesson>,
     quizzes: Vec<StagedQuiz>,
@@ -131,6 +134,8 @@ struct StagedExam {
     title: String,
     duration_minutes: u32,
     pass_percent: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_attempts: Option<u32>,
     items: Vec<StagedExamItem>,
 }
 
@@ -269,6 +274,7 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
             title: meta.title,
             duration_minutes: meta.time_limit_minutes,
             pass_percent: meta.pass_percent,
+            max_attempts: meta.max_attempts,
             items,
         });
     }
@@ -278,6 +284,7 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
         title: course.title,
         description: course.summary,
         language: course.language,
+        credit_hours: course.credit_hours,
         durations,
         lessons,
         quizzes,

@@ -15,21 +15,47 @@
 //!   claimed trainer. Due dates in the past are kept: "sit this exam now" is one. The course is
 //!   not checked against the published catalog: the kiosk may hold it from a USB stick.
 
-use std::collections::HashSet;
+//!
+//! Each appended receipt is also folded into the derived facts of its person and device
+//! (`domain::credit`), in the same transaction, and a course completed by the batch gets its
+//! certificate there too: credit is derived once, at ingest, never by replaying receipts.
+//!
+//! What one device can make the service keep is bounded: at most [`MAX_KEPT_REJECTIONS`]
+//! rejected envelopes byte for byte (every rejection is still counted per code), at most
+//! [`MAX_PENDING`] receipts waiting for a gap to fill, none further than [`MAX_AHEAD`] positions
+//! past the acknowledged head.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use hearth_protocol::chain::{self, ChainLink};
 use hearth_protocol::receipt::{HEADER_LEN, class_assignment_id};
 use hearth_protocol::{
-    ChainHead, Envelope, Event, Placement, ReceiptBody, ReceiptId, RejectReason, TimeAnchor,
+    ChainHead, Envelope, Event, LearnerId, Placement, ReceiptBody, ReceiptId, RejectReason,
+    TimeAnchor,
 };
+use uuid::Uuid;
 
+use super::credit::book::LoadedBook;
+use super::credit::record::course_progress;
+use super::credit::{self, Arrival, DeviceFacts, LearnerFacts, Policy};
 use super::{Service, ServiceResult};
 use crate::store::{
-    Assignment, ChainTxn, Device, DeviceFlag, RejectionRecord, StoreResult, StoredReceipt,
+    Assignment, ChainTxn, Device, DeviceFlag, FactsTxn, RejectionRecord, StoreResult, StoredReceipt,
 };
 
 /// The code of a receipt refused because another receipt holds its chain position.
 pub const FORK_CODE: &str = "chain.fork";
+/// A receipt further past the acknowledged head than [`MAX_AHEAD`] positions.
+pub const TOO_FAR_AHEAD_CODE: &str = "chain.too_far_ahead";
+/// A receipt after a gap when the device already has [`MAX_PENDING`] receipts waiting.
+pub const PENDING_FULL_CODE: &str = "chain.pending_full";
+
+/// Rejected envelopes kept byte for byte per device (the rest are only counted).
+pub const MAX_KEPT_REJECTIONS: u64 = 100;
+/// Receipts kept waiting for a gap per device.
+pub const MAX_PENDING: u64 = 10_000;
+/// How far past the acknowledged head a waiting receipt may be.
+pub const MAX_AHEAD: u64 = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReceiptOutcome {
@@ -50,7 +76,7 @@ pub struct IngestOutcome {
 }
 
 enum Checked {
-    Good(StoredReceipt),
+    Good(StoredReceipt, Box<ReceiptBody>),
     Bad {
         code: &'static str,
         envelope: Vec<u8>,
@@ -102,21 +128,30 @@ impl Service {
                         let b = v.body();
                         let (seq, prev, learner, kind) = (b.seq, b.prev, b.learner, b.event.kind());
                         let id = v.id();
-                        Checked::Good(StoredReceipt {
-                            device: device.id,
-                            seq,
-                            id,
-                            prev,
-                            learner,
-                            kind: kind.into(),
-                            received_ms: now,
-                            envelope: v.into_envelope_bytes(),
-                        })
+                        let body = Box::new(b.clone());
+                        Checked::Good(
+                            StoredReceipt {
+                                device: device.id,
+                                seq,
+                                id,
+                                prev,
+                                learner,
+                                kind: kind.into(),
+                                received_ms: now,
+                                envelope: v.into_envelope_bytes(),
+                            },
+                            body,
+                        )
                     }
                 }
             })
             .collect();
 
+        let book = self.book_for(checked.iter().filter_map(|c| match c {
+            Checked::Good(_, b) => Some(&**b),
+            Checked::Bad { .. } => None,
+        }))?;
+        let policy = self.policy_of(device.org)?;
         let mut results = Vec::new();
         let mut head = ChainHead::EMPTY;
         let mut flagged = false;
@@ -125,26 +160,22 @@ impl Service {
             let state = tx.state()?;
             head = state.head;
             let start_head = head;
-            flagged = state.flag.is_some();
+            flagged = state.flag.as_ref().is_some_and(|f| f.is_active());
+            let mut pending_count = state.pending;
+            let mut kept = None;
             // Whether any receipt may wait in `pending`: only then is promotion looked for.
             let mut any_pending = state.pending > 0;
             let mut promoted: HashSet<ReceiptId> = HashSet::new();
             let mut pending_at: Vec<(usize, ReceiptId)> = Vec::new();
+            let mut appended: Vec<StoredReceipt> = Vec::new();
             for (i, c) in checked.iter().enumerate() {
-                let r = match c {
+                let (r, body) = match c {
                     Checked::Bad { code, envelope } => {
-                        tx.reject(&RejectionRecord {
-                            device: device.id,
-                            org: device.org,
-                            code: (*code).into(),
-                            seq: None,
-                            received_ms: now,
-                            envelope: envelope.clone(),
-                        })?;
+                        refuse(tx, &mut kept, device, code, None, envelope, now)?;
                         results.push(ReceiptOutcome::Rejected { code, seq: None });
                         continue;
                     }
-                    Checked::Good(r) => r,
+                    Checked::Good(r, body) => (r, body),
                 };
                 let link = ChainLink {
                     seq: r.seq,
@@ -159,24 +190,53 @@ impl Service {
                 let outcome = match chain::place(head, &link, |_| held) {
                     Placement::Extends => {
                         tx.append(r)?;
-                        apply(tx, r, device)?;
+                        apply(tx, r, body, device)?;
+                        appended.push(r.clone());
                         head = head.advanced(&link);
                         if any_pending {
-                            promote(tx, &mut head, &mut promoted, &mut flagged, device, now)?;
+                            promote(
+                                tx,
+                                &mut head,
+                                &mut promoted,
+                                &mut flagged,
+                                &mut appended,
+                                &mut kept,
+                                device,
+                                now,
+                            )?;
                         }
                         ReceiptOutcome::Accepted
                     }
                     Placement::Duplicate => ReceiptOutcome::Duplicate,
-                    Placement::Gap { .. } => {
-                        if !tx.has_pending(r.seq, r.id)? {
-                            tx.add_pending(r)?;
+                    Placement::Gap { .. } if r.seq - head.seq > MAX_AHEAD => {
+                        let code = TOO_FAR_AHEAD_CODE;
+                        refuse(tx, &mut kept, device, code, Some(r.seq), &r.envelope, now)?;
+                        ReceiptOutcome::Rejected {
+                            code,
+                            seq: Some(r.seq),
                         }
-                        any_pending = true;
-                        pending_at.push((i, r.id));
-                        ReceiptOutcome::Pending
+                    }
+                    Placement::Gap { .. } => {
+                        if tx.has_pending(r.seq, r.id)? {
+                            pending_at.push((i, r.id));
+                            ReceiptOutcome::Pending
+                        } else if pending_count >= MAX_PENDING {
+                            let code = PENDING_FULL_CODE;
+                            refuse(tx, &mut kept, device, code, Some(r.seq), &r.envelope, now)?;
+                            ReceiptOutcome::Rejected {
+                                code,
+                                seq: Some(r.seq),
+                            }
+                        } else {
+                            tx.add_pending(r)?;
+                            pending_count += 1;
+                            any_pending = true;
+                            pending_at.push((i, r.id));
+                            ReceiptOutcome::Pending
+                        }
                     }
                     Placement::Fork { seq } => {
-                        fork(tx, r, device, now, &mut flagged)?;
+                        fork(tx, r, device, now, &mut flagged, &mut kept)?;
                         ReceiptOutcome::Rejected {
                             code: FORK_CODE,
                             seq: Some(seq),
@@ -193,6 +253,11 @@ impl Service {
                     results[i] = ReceiptOutcome::Accepted;
                 }
             }
+            if !appended.is_empty() {
+                // The flag as it stands after the batch, as a rebuild would see it.
+                let flag = tx.state()?.flag.filter(|f| f.is_active());
+                self.fold_facts(tx, device, flag.as_ref(), &appended, &book, &policy)?;
+            }
             Ok(())
         })?;
         Ok(IngestOutcome {
@@ -201,6 +266,168 @@ impl Service {
             flagged,
         })
     }
+
+    /// The credit rules' numbers for an organisation (its own daily cap, if it set one).
+    pub fn policy_of(&self, org: Uuid) -> ServiceResult<Policy> {
+        let mut p = self.config.policy.clone();
+        if let Some(cap) = self.store.org_daily_cap(org)? {
+            p.daily_cap_ms = cap;
+        }
+        Ok(p)
+    }
+
+    /// The catalog and the classes the receipts name, loaded before a transaction.
+    pub(crate) fn book_for<'a>(
+        &self,
+        bodies: impl Iterator<Item = &'a ReceiptBody>,
+    ) -> ServiceResult<LoadedBook> {
+        let mut classes = HashMap::new();
+        for b in bodies {
+            if let Event::AttendanceCheck(hearth_protocol::AttendanceCheck::TrainerAttested {
+                class,
+                ..
+            }) = &b.event
+                && !classes.contains_key(&class.0)
+                && let Some(c) = self.store.class(class.0)?
+            {
+                classes.insert(c.id, (c.org, c.trainer));
+            }
+        }
+        Ok(LoadedBook {
+            catalog: self.published_courses()?,
+            classes,
+        })
+    }
+
+    /// Folds receipts just appended to `device`'s chain (in chain order) into the facts of
+    /// their people and of the device, and issues the certificates of courses they complete.
+    pub(crate) fn fold_facts(
+        &self,
+        tx: &mut dyn FactsTxn,
+        device: &Device,
+        flag: Option<&DeviceFlag>,
+        receipts: &[StoredReceipt],
+        book: &LoadedBook,
+        policy: &Policy,
+    ) -> StoreResult<()> {
+        let mut dev = tx
+            .device_facts(device.id)?
+            .and_then(|b| DeviceFacts::decode(&b))
+            .unwrap_or_default();
+        let mut people: HashMap<LearnerId, Person> = HashMap::new();
+        for r in receipts {
+            let Some(body) = body_of(r) else {
+                tracing::error!(device = %device.id, seq = r.seq, "a stored receipt does not decode");
+                continue;
+            };
+            if device.learner.is_some_and(|l| l != body.learner) {
+                // A personal device records only its own learner.
+                continue;
+            }
+            let person = match people.entry(body.learner) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let learner = tx.learner(body.learner)?;
+                    let facts = tx
+                        .learner_facts(body.learner)?
+                        .and_then(|b| LearnerFacts::decode(&b))
+                        .unwrap_or_default();
+                    v.insert(Person {
+                        org: learner.as_ref().map_or(device.org, |l| l.org),
+                        is_learner: learner.is_some(),
+                        facts,
+                        touched: BTreeSet::new(),
+                    })
+                }
+            };
+            if person.org != device.org {
+                // Only devices of the learner's own organisation count.
+                continue;
+            }
+            let arrival = Arrival {
+                body: &body,
+                id: r.id,
+                device: device.id,
+                org: device.org,
+                kiosk: device.learner.is_none(),
+                received_ms: r.received_ms,
+                device_flagged: flag.is_some_and(|f| f.flagged_ms <= r.received_ms),
+            };
+            credit::apply(&mut person.facts, &mut dev, &arrival, book, policy);
+            if let Some(c) = course_of(&body.event) {
+                person.touched.insert(c.to_owned());
+            }
+        }
+        tx.put_device_facts(device.id, &dev.encode())?;
+        for (id, p) in people {
+            if p.is_learner {
+                for course in &p.touched {
+                    let latest = book.catalog.latest(course).map(|v| &v.manifest);
+                    if course_progress(course, &p.facts, latest, policy).completed {
+                        tx.issue_certificate(&self.new_certificate(id, course))?;
+                    }
+                }
+            }
+            let flagged = !p.facts.withheld.is_empty() || !p.facts.overlaps.is_empty();
+            tx.put_learner_facts(id, p.org, &p.facts.encode(), flagged)?;
+        }
+        Ok(())
+    }
+}
+
+struct Person {
+    org: Uuid,
+    is_learner: bool,
+    facts: LearnerFacts,
+    touched: BTreeSet<String>,
+}
+
+fn course_of(e: &Event) -> Option<&str> {
+    match e {
+        Event::ActiveStudy { course, .. }
+        | Event::MediaWatched { course, .. }
+        | Event::LessonCompleted { course, .. }
+        | Event::QuizAnswered { course, .. }
+        | Event::ExamStarted { course, .. }
+        | Event::ExamSubmitted { course, .. } => Some(course.as_str()),
+        _ => None,
+    }
+}
+
+/// The body of a stored (verified on arrival) receipt.
+pub(crate) fn body_of(r: &StoredReceipt) -> Option<ReceiptBody> {
+    postcard::from_bytes::<ReceiptBody>(r.envelope.get(HEADER_LEN..)?).ok()
+}
+
+/// Counts a refused envelope, keeping its bytes while the device is under its cap.
+fn refuse(
+    tx: &mut dyn ChainTxn,
+    kept: &mut Option<u64>,
+    device: &Device,
+    code: &str,
+    seq: Option<u64>,
+    envelope: &[u8],
+    now: i64,
+) -> StoreResult<()> {
+    let n = match kept {
+        Some(n) => n,
+        None => kept.insert(tx.rejections_kept()?),
+    };
+    let keep = *n < MAX_KEPT_REJECTIONS;
+    if keep {
+        *n += 1;
+    }
+    tx.reject(
+        &RejectionRecord {
+            device: device.id,
+            org: device.org,
+            code: code.into(),
+            seq,
+            received_ms: now,
+            envelope: if keep { envelope.to_vec() } else { Vec::new() },
+        },
+        keep,
+    )
 }
 
 fn fork(
@@ -209,15 +436,9 @@ fn fork(
     device: &Device,
     now: i64,
     flagged: &mut bool,
+    kept: &mut Option<u64>,
 ) -> StoreResult<()> {
-    tx.reject(&RejectionRecord {
-        device: device.id,
-        org: device.org,
-        code: FORK_CODE.into(),
-        seq: Some(r.seq),
-        received_ms: now,
-        envelope: r.envelope.clone(),
-    })?;
+    refuse(tx, kept, device, FORK_CODE, Some(r.seq), &r.envelope, now)?;
     tx.flag(&DeviceFlag {
         code: FORK_CODE.into(),
         detail: format!(
@@ -225,17 +446,21 @@ fn fork(
             r.seq
         ),
         flagged_ms: now,
+        resolved: None,
     })?;
     *flagged = true;
     Ok(())
 }
 
 /// Moves pending receipts that now continue the chain into it.
+#[allow(clippy::too_many_arguments)]
 fn promote(
     tx: &mut dyn ChainTxn,
     head: &mut ChainHead,
     promoted: &mut HashSet<ReceiptId>,
     flagged: &mut bool,
+    appended: &mut Vec<StoredReceipt>,
+    kept: &mut Option<u64>,
     device: &Device,
     now: i64,
 ) -> StoreResult<()> {
@@ -248,15 +473,18 @@ fn promote(
         for c in candidates {
             if !advanced && c.prev == head.id {
                 tx.append(&c)?;
-                apply(tx, &c, device)?;
+                if let Some(body) = body_of(&c) {
+                    apply(tx, &c, &body, device)?;
+                }
                 *head = ChainHead {
                     seq: c.seq,
                     id: c.id,
                 };
                 promoted.insert(c.id);
+                appended.push(c);
                 advanced = true;
             } else {
-                fork(tx, &c, device, now, flagged)?;
+                fork(tx, &c, device, now, flagged, kept)?;
             }
         }
         if !advanced {
@@ -266,29 +494,23 @@ fn promote(
 }
 
 /// What an appended receipt does besides joining the chain (see the module documentation).
-fn apply(tx: &mut dyn ChainTxn, r: &StoredReceipt, device: &Device) -> StoreResult<()> {
-    if r.kind != "class_assigned" {
-        return Ok(());
-    }
-    // The envelope was verified on arrival; its body is read again here, as the reports do.
-    let Some(body) = r
-        .envelope
-        .get(HEADER_LEN..)
-        .and_then(|b| postcard::from_bytes::<ReceiptBody>(b).ok())
-    else {
-        tracing::error!(device = %device.id, seq = r.seq, "a stored receipt does not decode");
-        return Ok(());
-    };
+fn apply(
+    tx: &mut dyn ChainTxn,
+    r: &StoredReceipt,
+    body: &ReceiptBody,
+    device: &Device,
+) -> StoreResult<()> {
     let Event::ClassAssigned {
         class,
         course,
         lesson,
         exam,
         due_wall_ms,
-    } = body.event
+    } = &body.event
     else {
         return Ok(());
     };
+    let (class, due_wall_ms) = (*class, *due_wall_ms);
     let refuse = |why: &str| {
         tracing::warn!(
             device = %device.id,
@@ -324,8 +546,8 @@ fn apply(tx: &mut dyn ChainTxn, r: &StoredReceipt, device: &Device) -> StoreResu
         org: c.org,
         class: c.id,
         course: course.as_str().to_owned(),
-        lesson: lesson.map(|l| l.as_str().to_owned()),
-        exam: exam.map(|e| e.as_str().to_owned()),
+        lesson: lesson.as_ref().map(|l| l.as_str().to_owned()),
+        exam: exam.as_ref().map(|e| e.as_str().to_owned()),
         due_ms: due_wall_ms,
         created_by: c.trainer,
         // When the trainer assigned it (the kiosk's clock), as the kiosk's local copy says.

@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod authoring;
+pub mod credit;
 pub mod ingest;
 pub mod package_export;
 pub mod progress;
@@ -76,9 +77,8 @@ pub struct Config {
     pub device_credential_days: i64,
     pub user_token_days: i64,
     pub enrollment_code_hours: i64,
-    /// How far a receipt's earliest possible real time may lie after its arrival before it is
-    /// flagged (covers the service's own clock steps).
-    pub clock_skew_ms: i64,
+    /// The credit rules' numbers (an organisation may set its own daily cap).
+    pub policy: credit::Policy,
 }
 
 impl Default for Config {
@@ -87,7 +87,7 @@ impl Default for Config {
             device_credential_days: 365,
             user_token_days: 90,
             enrollment_code_hours: 72,
-            clock_skew_ms: 120_000,
+            policy: credit::Policy::default(),
         }
     }
 }
@@ -118,6 +118,8 @@ pub struct Service {
     pub config: Config,
     /// Where published package files live (content-addressed by SHA-256).
     pub blob_dir: std::path::PathBuf,
+    /// The published catalog as the credit rules read it, until something is published.
+    pub(crate) catalog_cache: Arc<std::sync::Mutex<Option<Arc<credit::book::Catalog>>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -247,7 +249,7 @@ impl Service {
         Ok(org)
     }
 
-    fn require_org(&self, org: Uuid) -> ServiceResult<Org> {
+    pub(crate) fn require_org(&self, org: Uuid) -> ServiceResult<Org> {
         self.store.org(org)?.ok_or(ServiceError::NotFound(
             "org.not_found",
             "no such organisation",

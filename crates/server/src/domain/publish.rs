@@ -29,6 +29,10 @@ struct Source {
     description: String,
     #[serde(default = "zh")]
     language: String,
+    /// The course's declared study hours (学时): completion needs them credited. The lessons'
+    /// credit added up when absent.
+    #[serde(default)]
+    credit_hours: Option<f64>,
     lessons: Vec<SourceLesson>,
     #[serde(default)]
     quizzes: Vec<SourceQuiz>,
@@ -78,6 +82,9 @@ struct SourceExam {
     title: String,
     duration_minutes: u32,
     pass_percent: u8,
+    /// Attempts allowed (3 when absent).
+    #[serde(default)]
+    max_attempts: Option<u32>,
     items: Vec<SourceExamItem>,
 }
 
@@ -326,8 +333,31 @@ impl Service {
                 duration_min: e.duration_minutes,
                 pass_percent: e.pass_percent,
                 items,
+                max_attempts: match e.max_attempts {
+                    Some(n @ 1..=100) => Some(n),
+                    Some(n) => {
+                        return Err(invalid(format!(
+                            "exam {}: max_attempts {n} is not between 1 and 100",
+                            e.id
+                        )));
+                    }
+                    None => None,
+                },
             });
         }
+        let lesson_total: u64 = lessons.iter().map(|l: &Lesson| l.credit_ms).sum();
+        let credit_ms = match src.credit_hours {
+            None => None,
+            Some(h) if h.is_finite() && h > 0.0 && h * 3_600_000.0 <= lesson_total as f64 => {
+                Some((h * 3_600_000.0).round() as u64)
+            }
+            Some(h) => {
+                return Err(invalid(format!(
+                    "credit_hours {h} must be more than 0 and at most the lessons' credit added up ({:.2} h)",
+                    lesson_total as f64 / 3_600_000.0
+                )));
+            }
+        };
         let m = Manifest {
             course: conv(CourseId::new(&src.id), &src.id)?,
             version: src.version,
@@ -335,6 +365,7 @@ impl Service {
             description: src.description.clone(),
             language: src.language.clone(),
             published_ms: self.now(),
+            credit_ms,
             lessons,
             quizzes,
             exams,

@@ -244,13 +244,20 @@ pub async fn device_assignments(
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct FlagsQuery {
+    /// `nextBefore` of the previous page.
+    before: Option<i64>,
+}
+
 pub async fn admin_flags(
     State(state): State<AppState>,
     Auth(who): Auth,
+    axum::extract::Query(q): axum::extract::Query<FlagsQuery>,
 ) -> Result<Json<FlagsReport>, ApiError> {
     let r = blocking(&state, move |svc| {
         svc.require_admin(&who)?;
-        svc.flags_report(who.org())
+        svc.flags_report(who.org(), q.before)
     })
     .await?;
     Ok(Json(r))

@@ -163,6 +163,22 @@ pub struct DeviceFlag {
     pub code: String,
     pub detail: String,
     pub flagged_ms: i64,
+    /// Set when an administrator resolved it; the device earns credit again.
+    pub resolved: Option<FlagResolution>,
+}
+
+impl DeviceFlag {
+    /// Unresolved: the device earns nothing from `flagged_ms` on.
+    pub fn is_active(&self) -> bool {
+        self.resolved.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagResolution {
+    pub by: String,
+    pub reason: String,
+    pub resolved_ms: i64,
 }
 
 /// A verified receipt as the store keeps it: the envelope byte for byte, plus the columns needed
@@ -191,8 +207,45 @@ pub struct RejectionRecord {
     pub envelope: Vec<u8>,
 }
 
+/// Reads and writes of derived facts (`domain::credit`), inside a transaction that also
+/// appends the receipts they come from, or that rebuilds them.
+pub trait FactsTxn {
+    fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>>;
+    /// The encoded facts of a person (learner, or trainer), if any.
+    fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>>;
+    /// `flagged`: the facts hold withheld credit or overlaps (listed in the flags report).
+    fn put_learner_facts(
+        &mut self,
+        person: LearnerId,
+        org: Uuid,
+        facts: &[u8],
+        flagged: bool,
+    ) -> StoreResult<()>;
+    fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>>;
+    fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()>;
+    /// Inserts the certificate unless the learner has one for the course; returns the one kept.
+    fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate>;
+}
+
+/// Rebuilding every derived fact (of one organisation, or all) from the stored receipts, in one
+/// serialised transaction.
+pub trait RebuildTxn: FactsTxn {
+    /// Devices (of `org`, or all), in enrollment order, with their flags.
+    fn devices(&mut self, org: Option<Uuid>) -> StoreResult<Vec<(Device, Option<DeviceFlag>)>>;
+    /// Acknowledged receipts of one device from `from_seq` on, in chain order.
+    fn chain_page(
+        &mut self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>>;
+    /// Forgets the facts (of `org`'s people and devices, or all).
+    fn clear_facts(&mut self, org: Option<Uuid>) -> StoreResult<()>;
+    fn set_facts_version(&mut self, version: u32) -> StoreResult<()>;
+}
+
 /// Reads and writes on one device's chain inside one serialised, durable transaction.
-pub trait ChainTxn {
+pub trait ChainTxn: FactsTxn {
     fn state(&mut self) -> StoreResult<ChainState>;
     /// The id of the acknowledged receipt at `seq`.
     fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>>;
@@ -204,8 +257,11 @@ pub trait ChainTxn {
     fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()>;
     /// Removes and returns the pending receipts at `seq`.
     fn take_pending(&mut self, seq: u64) -> StoreResult<Vec<StoredReceipt>>;
-    fn reject(&mut self, r: &RejectionRecord) -> StoreResult<()>;
-    /// Flags the device (the first flag is kept).
+    /// Counts a rejection; `keep` also stores its envelope byte for byte.
+    fn reject(&mut self, r: &RejectionRecord, keep: bool) -> StoreResult<()>;
+    /// How many rejected envelopes of this device are kept.
+    fn rejections_kept(&mut self) -> StoreResult<u64>;
+    /// Flags the device (an unresolved flag is kept as it is; a resolved one is replaced).
     fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()>;
     /// A class, read inside the transaction (receipts that act on a class are checked here).
     fn class(&mut self, id: Uuid) -> StoreResult<Option<Class>>;
@@ -247,6 +303,7 @@ pub struct Certificate {
 pub trait Store: Send + Sync + 'static {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
     fn org(&self, id: Uuid) -> StoreResult<Option<Org>>;
+    fn orgs(&self) -> StoreResult<Vec<Org>>;
     fn create_user(&self, user: &User) -> StoreResult<()>;
     fn create_assignment(&self, a: &Assignment) -> StoreResult<()>;
     /// An organisation's assignments, or one class's, oldest first.
@@ -297,12 +354,44 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredReceipt>>;
     fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>>;
-    fn rejections(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RejectionRecord>>;
+    /// Kept rejected envelopes of `org`, newest first, before the cursor `before` (from a
+    /// previous page); each with its cursor.
+    fn rejections(
+        &self,
+        org: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, RejectionRecord)>>;
+    /// Rejections of `org` per device and code: (device, code, count, kept).
+    fn rejection_counts(&self, org: Uuid) -> StoreResult<Vec<(DeviceId, String, u64, u64)>>;
+    /// Marks the device's flag resolved; false when it has no unresolved flag.
+    fn resolve_flag(&self, device: DeviceId, resolution: &FlagResolution) -> StoreResult<bool>;
+
+    /// The encoded facts of a person.
+    fn learner_facts(&self, person: LearnerId) -> StoreResult<Option<Vec<u8>>>;
+    /// People of `org` whose facts are flagged, after `after`, at most `limit`.
+    fn flagged_people(
+        &self,
+        org: Uuid,
+        after: Option<LearnerId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(LearnerId, Vec<u8>)>>;
+    /// The facts version the stored facts were derived with (0: rebuild them).
+    fn facts_version(&self) -> StoreResult<u32>;
+    fn rebuild_facts(
+        &self,
+        f: &mut dyn FnMut(&mut dyn RebuildTxn) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+    /// An organisation's daily cap on credited study, when it set one.
+    fn org_daily_cap(&self, org: Uuid) -> StoreResult<Option<u64>>;
+    fn set_org_daily_cap(&self, org: Uuid, cap_ms: u64) -> StoreResult<()>;
 
     fn put_package(&self, pkg: &PackageRecord, keys: &[ExamKeyItem]) -> StoreResult<()>;
     fn packages(&self) -> StoreResult<Vec<PackageRecord>>;
     fn package(&self, course: &str, version: u32) -> StoreResult<Option<PackageRecord>>;
     fn latest_package(&self, course: &str) -> StoreResult<Option<PackageRecord>>;
+    /// (number of packages, newest publish time): changes whenever something is published.
+    fn catalog_stamp(&self) -> StoreResult<(u64, i64)>;
     fn exam_keys(&self, course: &str, version: u32) -> StoreResult<Vec<ExamKeyItem>>;
 
     /// Inserts the certificate unless the learner has one for the course; returns the one kept.

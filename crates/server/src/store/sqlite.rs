@@ -19,11 +19,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/002_trainer_pins.sql")),
         M::up(include_str!("sql/003_assignments.sql")),
         M::up(include_str!("sql/004_compact_receipts.sql")),
+        M::up(include_str!("sql/005_facts.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -221,26 +222,35 @@ fn package_row(row: &Row<'_>) -> rusqlite::Result<PackageRecord> {
 const PACKAGE_COLS: &str =
     "course, version, title, manifest, manifest_sha, total_size, published_ms";
 
-fn flag_of(code: Option<String>, detail: Option<String>, ms: Option<i64>) -> Option<DeviceFlag> {
-    code.map(|code| DeviceFlag {
+const FLAG_COLS: &str =
+    "flag_code, flag_detail, flagged_ms, flag_resolved_ms, flag_resolved_by, flag_resolved_reason";
+
+/// Reads the six [`FLAG_COLS`] from column `i` on.
+fn flag_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<DeviceFlag>> {
+    let code: Option<String> = r.get(i)?;
+    let Some(code) = code else { return Ok(None) };
+    let resolved_ms: Option<i64> = r.get(i + 3)?;
+    Ok(Some(DeviceFlag {
         code,
-        detail: detail.unwrap_or_default(),
-        flagged_ms: ms.unwrap_or_default(),
-    })
+        detail: r.get::<_, Option<String>>(i + 1)?.unwrap_or_default(),
+        flagged_ms: r.get::<_, Option<i64>>(i + 2)?.unwrap_or_default(),
+        resolved: match resolved_ms {
+            Some(resolved_ms) => Some(FlagResolution {
+                by: r.get::<_, Option<String>>(i + 4)?.unwrap_or_default(),
+                reason: r.get::<_, Option<String>>(i + 5)?.unwrap_or_default(),
+                resolved_ms,
+            }),
+            None => None,
+        },
+    }))
 }
 
 fn chain_state_in(conn: &Connection, device: DeviceId) -> StoreResult<ChainState> {
     let row = conn
         .query_row(
-            "SELECT head_seq, head_id, flag_code, flag_detail, flagged_ms FROM devices WHERE id = ?1",
+            &format!("SELECT head_seq, head_id, {FLAG_COLS} FROM devices WHERE id = ?1"),
             [device.to_string()],
-            |r| {
-                Ok((
-                    seq_col(r, 0)?,
-                    ReceiptId(b32_col(r, 1)?),
-                    flag_of(r.get(2)?, r.get(3)?, r.get(4)?),
-                ))
-            },
+            |r| Ok((seq_col(r, 0)?, ReceiptId(b32_col(r, 1)?), flag_row(r, 2)?)),
         )
         .optional()?
         .ok_or(StoreError::NotFound)?;
@@ -265,6 +275,186 @@ struct SqliteChainTxn<'a> {
     device: String,
     /// The device's integer key in `receipts`.
     num: i64,
+}
+
+/// The SQL of [`FactsTxn`], shared by the chain and rebuild transactions.
+mod facts_sql {
+    use super::*;
+
+    pub fn learner(tx: &Connection, id: LearnerId) -> StoreResult<Option<Learner>> {
+        let mut st = tx.prepare_cached(&format!(
+            "SELECT {LEARNER_COLS} FROM learners WHERE id = ?1"
+        ))?;
+        Ok(st.query_row([id.to_string()], learner_row).optional()?)
+    }
+
+    pub fn learner_facts(tx: &Connection, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+        let mut st = tx.prepare_cached("SELECT facts FROM learner_facts WHERE learner = ?1")?;
+        Ok(st
+            .query_row([&person.0.as_bytes()[..]], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn put_learner_facts(
+        tx: &Connection,
+        person: LearnerId,
+        org: Uuid,
+        facts: &[u8],
+        flagged: bool,
+    ) -> StoreResult<()> {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO learner_facts (learner, org_id, facts, flagged) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (learner) DO UPDATE SET facts = excluded.facts, flagged = excluded.flagged",
+        )?;
+        st.execute(params![
+            &person.0.as_bytes()[..],
+            org.to_string(),
+            facts,
+            i64::from(flagged)
+        ])?;
+        Ok(())
+    }
+
+    pub fn device_facts(tx: &Connection, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
+        let mut st = tx.prepare_cached(
+            "SELECT f.facts FROM device_facts f JOIN devices d ON d.num = f.device WHERE d.id = ?1",
+        )?;
+        Ok(st
+            .query_row([device.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn put_device_facts(tx: &Connection, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
+        let num = device_num(tx, device)?.ok_or(StoreError::NotFound)?;
+        let mut st = tx.prepare_cached(
+            "INSERT INTO device_facts (device, facts) VALUES (?1, ?2)
+             ON CONFLICT (device) DO UPDATE SET facts = excluded.facts",
+        )?;
+        st.execute(params![num, facts])?;
+        Ok(())
+    }
+
+    pub fn issue_certificate(tx: &Connection, c: &Certificate) -> StoreResult<Certificate> {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO certificates (serial, learner_id, course, issued_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            c.serial,
+            c.learner.to_string(),
+            c.course,
+            c.issued_ms
+        ])?;
+        Ok(tx
+            .prepare_cached(
+                "SELECT serial, learner_id, course, issued_ms FROM certificates
+                 WHERE learner_id = ?1 AND course = ?2",
+            )?
+            .query_row(params![c.learner.to_string(), c.course], cert_row)?)
+    }
+}
+
+macro_rules! facts_txn_impl {
+    ($t:ty) => {
+        impl FactsTxn for $t {
+            fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
+                facts_sql::learner(self.tx, id)
+            }
+            fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+                facts_sql::learner_facts(self.tx, person)
+            }
+            fn put_learner_facts(
+                &mut self,
+                person: LearnerId,
+                org: Uuid,
+                facts: &[u8],
+                flagged: bool,
+            ) -> StoreResult<()> {
+                facts_sql::put_learner_facts(self.tx, person, org, facts, flagged)
+            }
+            fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
+                facts_sql::device_facts(self.tx, device)
+            }
+            fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
+                facts_sql::put_device_facts(self.tx, device, facts)
+            }
+            fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate> {
+                facts_sql::issue_certificate(self.tx, cert)
+            }
+        }
+    };
+}
+
+facts_txn_impl!(SqliteChainTxn<'_>);
+facts_txn_impl!(SqliteRebuildTxn<'_>);
+
+struct SqliteRebuildTxn<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl RebuildTxn for SqliteRebuildTxn<'_> {
+    fn devices(&mut self, org: Option<Uuid>) -> StoreResult<Vec<(Device, Option<DeviceFlag>)>> {
+        let mut st = self.tx.prepare(&format!(
+            "SELECT {DEVICE_COLS}, {FLAG_COLS} FROM devices
+             WHERE ?1 IS NULL OR org_id = ?1 ORDER BY num"
+        ))?;
+        let out = st
+            .query_map([org.map(|o| o.to_string())], |r| {
+                Ok((device_row(r)?, flag_row(r, 6)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn chain_page(
+        &mut self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
+        receipts_of_device_in(self.tx, device, from_seq, limit)
+    }
+
+    fn clear_facts(&mut self, org: Option<Uuid>) -> StoreResult<()> {
+        let org = org.map(|o| o.to_string());
+        self.tx.execute(
+            "DELETE FROM learner_facts WHERE ?1 IS NULL OR org_id = ?1",
+            [&org],
+        )?;
+        self.tx.execute(
+            "DELETE FROM device_facts
+             WHERE ?1 IS NULL OR device IN (SELECT num FROM devices WHERE org_id = ?1)",
+            [&org],
+        )?;
+        Ok(())
+    }
+
+    fn set_facts_version(&mut self, version: u32) -> StoreResult<()> {
+        self.tx.execute(
+            "UPDATE facts_meta SET value = ?1 WHERE key = 'version'",
+            [version],
+        )?;
+        Ok(())
+    }
+}
+
+fn receipts_of_device_in(
+    conn: &Connection,
+    device: DeviceId,
+    from_seq: u64,
+    limit: u32,
+) -> StoreResult<Vec<StoredReceipt>> {
+    let Some(num) = device_num(conn, device)? else {
+        return Ok(Vec::new());
+    };
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
+         WHERE r.device = ?1 AND r.seq >= ?2 ORDER BY r.seq LIMIT ?3"
+    ))?;
+    let out = st
+        .query_map(params![num, from_seq as i64, limit], receipt_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(out)
 }
 
 impl ChainTxn for SqliteChainTxn<'_> {
@@ -353,26 +543,49 @@ impl ChainTxn for SqliteChainTxn<'_> {
         Ok(out)
     }
 
-    fn reject(&mut self, r: &RejectionRecord) -> StoreResult<()> {
+    fn reject(&mut self, r: &RejectionRecord, keep: bool) -> StoreResult<()> {
+        if keep {
+            let mut st = self.tx.prepare_cached(
+                "INSERT INTO rejections (device_id, org_id, code, seq, received_ms, envelope)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            st.execute(params![
+                r.device.to_string(),
+                r.org.to_string(),
+                r.code,
+                r.seq.map(|s| s as i64),
+                r.received_ms,
+                r.envelope
+            ])?;
+        }
         let mut st = self.tx.prepare_cached(
-            "INSERT INTO rejections (device_id, org_id, code, seq, received_ms, envelope)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO rejection_counts (device_id, org_id, code, count, kept)
+             VALUES (?1, ?2, ?3, 1, ?4)
+             ON CONFLICT (device_id, code) DO UPDATE
+             SET count = count + 1, kept = kept + excluded.kept",
         )?;
         st.execute(params![
             r.device.to_string(),
             r.org.to_string(),
             r.code,
-            r.seq.map(|s| s as i64),
-            r.received_ms,
-            r.envelope
+            i64::from(keep)
         ])?;
         Ok(())
     }
 
+    fn rejections_kept(&mut self) -> StoreResult<u64> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT COALESCE(SUM(kept), 0) FROM rejection_counts WHERE device_id = ?1",
+        )?;
+        let n: i64 = st.query_row([&self.device], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()> {
         self.tx.execute(
-            "UPDATE devices SET flag_code = ?2, flag_detail = ?3, flagged_ms = ?4
-             WHERE id = ?1 AND flag_code IS NULL",
+            "UPDATE devices SET flag_code = ?2, flag_detail = ?3, flagged_ms = ?4,
+                    flag_resolved_ms = NULL, flag_resolved_by = NULL, flag_resolved_reason = NULL
+             WHERE id = ?1 AND (flag_code IS NULL OR flag_resolved_ms IS NOT NULL)",
             params![self.device, flag.code, flag.detail, flag.flagged_ms],
         )?;
         Ok(())
@@ -422,6 +635,22 @@ impl Store for SqliteStore {
             params![org.id.to_string(), org.name, org.created_ms],
         )?;
         Ok(())
+    }
+
+    fn orgs(&self) -> StoreResult<Vec<Org>> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare("SELECT id, name, created_ms FROM orgs ORDER BY created_ms, id")?;
+        let out = st
+            .query_map([], |r| {
+                Ok(Org {
+                    id: uuid_col(r, 0)?,
+                    name: r.get(1)?,
+                    created_ms: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
     }
 
     fn org(&self, id: Uuid) -> StoreResult<Option<Org>> {
@@ -783,60 +1012,149 @@ impl Store for SqliteStore {
         from_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<StoredReceipt>> {
-        let conn = self.conn();
-        let Some(num) = device_num(&conn, device)? else {
-            return Ok(Vec::new());
-        };
-        let mut st = conn.prepare(&format!(
-            "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
-             WHERE r.device = ?1 AND r.seq >= ?2 ORDER BY r.seq LIMIT ?3"
-        ))?;
-        let out = st
-            .query_map(params![num, from_seq as i64, limit], receipt_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(out)
+        receipts_of_device_in(&self.conn(), device, from_seq, limit)
     }
 
     fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
-            "SELECT {DEVICE_COLS}, flag_code, flag_detail, flagged_ms FROM devices
-             WHERE org_id = ?1 AND flag_code IS NOT NULL ORDER BY flagged_ms"
+            "SELECT {DEVICE_COLS}, {FLAG_COLS} FROM devices
+             WHERE org_id = ?1 AND flag_code IS NOT NULL ORDER BY flagged_ms, num"
         ))?;
+        let out = st
+            .query_map([org.to_string()], |r| Ok((device_row(r)?, flag_row(r, 6)?)))?
+            .filter_map(|r| match r {
+                Ok((d, Some(f))) => Some(Ok((d, f))),
+                Ok((_, None)) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn rejections(
+        &self,
+        org: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, RejectionRecord)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT rowid, device_id, org_id, code, seq, received_ms, envelope FROM rejections
+             WHERE org_id = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
+        )?;
+        let out = st
+            .query_map(
+                params![org.to_string(), before.unwrap_or(i64::MAX), limit],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        RejectionRecord {
+                            device: DeviceId(uuid_col(r, 1)?),
+                            org: uuid_col(r, 2)?,
+                            code: r.get(3)?,
+                            seq: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+                            received_ms: r.get(5)?,
+                            envelope: r.get(6)?,
+                        },
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn rejection_counts(&self, org: Uuid) -> StoreResult<Vec<(DeviceId, String, u64, u64)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT device_id, code, count, kept FROM rejection_counts
+             WHERE org_id = ?1 ORDER BY device_id, code",
+        )?;
         let out = st
             .query_map([org.to_string()], |r| {
                 Ok((
-                    device_row(r)?,
-                    DeviceFlag {
-                        code: r.get(6)?,
-                        detail: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                        flagged_ms: r.get::<_, Option<i64>>(8)?.unwrap_or_default(),
-                    },
+                    DeviceId(uuid_col(r, 0)?),
+                    r.get(1)?,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
 
-    fn rejections(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RejectionRecord>> {
+    fn resolve_flag(&self, device: DeviceId, res: &FlagResolution) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "UPDATE devices SET flag_resolved_ms = ?2, flag_resolved_by = ?3,
+                    flag_resolved_reason = ?4
+             WHERE id = ?1 AND flag_code IS NOT NULL AND flag_resolved_ms IS NULL",
+            params![device.to_string(), res.resolved_ms, res.by, res.reason],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn learner_facts(&self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+        facts_sql::learner_facts(&self.conn(), person)
+    }
+
+    fn flagged_people(
+        &self,
+        org: Uuid,
+        after: Option<LearnerId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(LearnerId, Vec<u8>)>> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT device_id, org_id, code, seq, received_ms, envelope FROM rejections
-             WHERE org_id = ?1 ORDER BY rowid DESC LIMIT ?2",
+            "SELECT learner, facts FROM learner_facts
+             WHERE org_id = ?1 AND flagged = 1 AND learner > ?2 ORDER BY learner LIMIT ?3",
         )?;
+        let after = after.map_or([0u8; 16], |l| *l.0.as_bytes());
         let out = st
-            .query_map(params![org.to_string(), limit], |r| {
-                Ok(RejectionRecord {
-                    device: DeviceId(uuid_col(r, 0)?),
-                    org: uuid_col(r, 1)?,
-                    code: r.get(2)?,
-                    seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
-                    received_ms: r.get(4)?,
-                    envelope: r.get(5)?,
-                })
+            .query_map(params![org.to_string(), &after[..], limit], |r| {
+                Ok((LearnerId(uuid_blob_col(r, 0)?), r.get(1)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
+    }
+
+    fn facts_version(&self) -> StoreResult<u32> {
+        Ok(self.conn().query_row(
+            "SELECT value FROM facts_meta WHERE key = 'version'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn rebuild_facts(
+        &self,
+        f: &mut dyn FnMut(&mut dyn RebuildTxn) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&mut SqliteRebuildTxn { tx: &tx })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn org_daily_cap(&self, org: Uuid) -> StoreResult<Option<u64>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT daily_cap_ms FROM org_policy WHERE org_id = ?1",
+                [org.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|v| v as u64))
+    }
+
+    fn set_org_daily_cap(&self, org: Uuid, cap_ms: u64) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO org_policy (org_id, daily_cap_ms) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET daily_cap_ms = excluded.daily_cap_ms",
+            params![org.to_string(), cap_ms as i64],
+        )?;
+        Ok(())
     }
 
     fn put_package(&self, p: &PackageRecord, keys: &[ExamKeyItem]) -> StoreResult<()> {
@@ -906,6 +1224,14 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn catalog_stamp(&self) -> StoreResult<(u64, i64)> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(MAX(published_ms), 0) FROM packages",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        )?)
+    }
+
     fn exam_keys(&self, course: &str, version: u32) -> StoreResult<Vec<ExamKeyItem>> {
         let conn = self.conn();
         let mut st = conn.prepare(
@@ -926,18 +1252,7 @@ impl Store for SqliteStore {
     }
 
     fn issue_certificate(&self, c: &Certificate) -> StoreResult<Certificate> {
-        let conn = self.conn();
-        conn.execute(
-            "INSERT OR IGNORE INTO certificates (serial, learner_id, course, issued_ms)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![c.serial, c.learner.to_string(), c.course, c.issued_ms],
-        )?;
-        Ok(conn.query_row(
-            "SELECT serial, learner_id, course, issued_ms FROM certificates
-             WHERE learner_id = ?1 AND course = ?2",
-            params![c.learner.to_string(), c.course],
-            cert_row,
-        )?)
+        facts_sql::issue_certificate(&self.conn(), c)
     }
 
     fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>> {
@@ -1049,7 +1364,7 @@ mod tests {
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, SCHEMA_VERSION);
         for (i, d) in devices.iter().enumerate() {
             let got = store.receipts_of_device(*d, 1, 10).unwrap();
             assert_eq!(got.len(), 3);

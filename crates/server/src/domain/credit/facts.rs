@@ -1,0 +1,709 @@
+//! The facts kept per learner and per device, and the fold that adds one receipt to them.
+//!
+//! [`apply`] is a pure function of the receipt, the facts so far, the published courses
+//! ([`CourseBook`]) and the [`Policy`]; ingest calls it once for each receipt as it joins its
+//! chain, inside the chain transaction, and a rebuild calls it for every stored receipt in the
+//! order they arrived. So what a record shows never needs the receipts again, and its size grows
+//! with study sessions, days and exam attempts, not with receipts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use hearth_protocol::{
+    Answer, AttendanceCheck, ContentHash, DeviceId, Event, ItemAnswer, LearnerId, ReceiptBody,
+    ReceiptId,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::intervals::{IntervalSet, merge_positions};
+use super::{Policy, Withhold};
+
+/// Stored with the facts; facts of another version are rebuilt from the receipts.
+pub const FACTS_VERSION: u32 = 1;
+
+/// Neighbouring study of one device closer than this is kept as one interval.
+const JOIN_MS: i64 = 1_000;
+
+/// What the chain of one device has shown so far, whoever studied on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceFacts {
+    /// Where the last study span was placed in real time: the chain is in real-time order, so
+    /// each span is placed after the previous one.
+    pub frontier_ms: i64,
+    /// The earliest anchor this device has shown: study on it is possible from then on.
+    pub first_anchor_ms: Option<i64>,
+    /// The last monotonic reading in chain order (run, elapsed).
+    pub last_mono: Option<(u32, u64)>,
+    /// Where the last study span of the run ended (run, elapsed).
+    pub span_end: Option<(u32, u64)>,
+    /// Who is signed in on a kiosk.
+    pub signed_in: Option<LearnerId>,
+}
+
+impl Default for DeviceFacts {
+    fn default() -> Self {
+        Self {
+            frontier_ms: i64::MIN,
+            first_anchor_ms: None,
+            last_mono: None,
+            span_end: None,
+            signed_in: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LessonFacts {
+    /// Real time credited to this lesson (before the lesson's own cap, applied on reading).
+    pub credited_ms: u64,
+    /// What the device said was studied.
+    pub claimed_ms: u64,
+    /// A `lesson_completed` receipt was seen.
+    pub completed_claim: bool,
+}
+
+/// Why an exam attempt was not graded, or graded as failed whatever its score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExamStatus {
+    /// Started, not submitted yet.
+    Started,
+    Graded,
+    /// Submitted later than the time limit allows, as far as the record shows.
+    OverTime,
+    /// Submitted with no `exam_started` for that attempt on that device.
+    NotStarted,
+    /// More attempts than the exam allows.
+    AttemptsExceeded,
+    /// The course or exam is not published.
+    UnknownExam,
+}
+
+impl ExamStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ExamStatus::Started => "exam.started",
+            ExamStatus::Graded => "exam.graded",
+            ExamStatus::OverTime => "exam.over_time",
+            ExamStatus::NotStarted => "exam.not_started",
+            ExamStatus::AttemptsExceeded => "exam.attempts_exceeded",
+            ExamStatus::UnknownExam => "exam.unknown",
+        }
+    }
+}
+
+/// Where an exam attempt started, as the record shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExamStart {
+    pub received_ms: i64,
+    pub run: u32,
+    pub elapsed_ms: u64,
+    pub wall_ms: i64,
+    /// The version of the course the attempt is graded against.
+    pub version: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExamFact {
+    pub course: String,
+    pub exam: String,
+    pub device: DeviceId,
+    pub attempt: u32,
+    pub start: Option<ExamStart>,
+    pub status: ExamStatus,
+    pub score: u32,
+    pub max_score: u32,
+    pub passed: bool,
+    /// When the submission reached the service.
+    pub submitted_ms: Option<i64>,
+}
+
+/// A trainer's attendance attestation that counted (from a kiosk of the class's organisation
+/// with that trainer signed in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationFact {
+    pub receipt: ReceiptId,
+    pub device: DeviceId,
+    pub class: Uuid,
+    pub present: Vec<LearnerId>,
+    pub wall_ms: i64,
+    pub received_ms: i64,
+    /// Its place in real time (clipped to what the service can prove).
+    pub placed_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withheld {
+    pub receipts: u64,
+    pub ms: u64,
+}
+
+/// Everything derived from one person's receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerFacts {
+    pub version: u32,
+    /// Real time counted for study (credited or over the daily cap), by device.
+    pub study: IntervalSet<DeviceId>,
+    /// Real time counted for watching media (one moment plays one media segment).
+    pub media_time: IntervalSet<u8>,
+    /// Credited study per policy day (day number since the epoch in the policy's time zone).
+    pub days: BTreeMap<i64, u64>,
+    /// course → lesson → facts.
+    pub lessons: BTreeMap<String, BTreeMap<String, LessonFacts>>,
+    /// course → media hash (hex) → positions watched at real-time speed, merged.
+    pub media: BTreeMap<String, BTreeMap<String, Vec<(u64, u64)>>>,
+    /// course → quiz → item → latest answer right.
+    pub quizzes: BTreeMap<String, BTreeMap<String, BTreeMap<String, bool>>>,
+    pub exams: Vec<ExamFact>,
+    /// Rule code → what it withheld.
+    pub withheld: BTreeMap<String, Withheld>,
+    /// (device, other device) → (overlap ms, first overlap start).
+    pub overlaps: BTreeMap<(DeviceId, DeviceId), (u64, i64)>,
+    /// Receipts whose time claims cannot be true.
+    pub impossible: u64,
+    /// Attestations this person made as a trainer.
+    pub attestations: Vec<AttestationFact>,
+    /// Courses this person has any receipt of.
+    pub courses: BTreeSet<String>,
+}
+
+impl Default for LearnerFacts {
+    fn default() -> Self {
+        Self {
+            version: FACTS_VERSION,
+            study: IntervalSet::default(),
+            media_time: IntervalSet::default(),
+            days: BTreeMap::new(),
+            lessons: BTreeMap::new(),
+            media: BTreeMap::new(),
+            quizzes: BTreeMap::new(),
+            exams: Vec::new(),
+            withheld: BTreeMap::new(),
+            overlaps: BTreeMap::new(),
+            impossible: 0,
+            attestations: Vec::new(),
+            courses: BTreeSet::new(),
+        }
+    }
+}
+
+impl LearnerFacts {
+    fn withhold(&mut self, why: Withhold, ms: u64) {
+        let w = self.withheld.entry(why.code().to_owned()).or_default();
+        w.receipts += 1;
+        w.ms += ms;
+    }
+
+    fn lesson(&mut self, course: &str, lesson: &str) -> &mut LessonFacts {
+        self.lessons
+            .entry(course.to_owned())
+            .or_default()
+            .entry(lesson.to_owned())
+            .or_default()
+    }
+
+    /// Credited study in total, before lesson caps.
+    pub fn credited_raw_ms(&self) -> u64 {
+        self.days.values().sum()
+    }
+
+    /// Whether this person's study (on a device other than `device`) covers `[start, end)`.
+    pub fn studied_elsewhere(&self, device: DeviceId, start: i64, end: i64) -> bool {
+        let (_, held) = self.study.split(start, end);
+        held.iter().any(|p| p.owner != device)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("facts always encode")
+    }
+
+    /// `None` when the bytes are of another version or do not decode (the caller rebuilds).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let f: Self = postcard::from_bytes(bytes).ok()?;
+        (f.version == FACTS_VERSION).then_some(f)
+    }
+}
+
+impl DeviceFacts {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(&(FACTS_VERSION, self)).expect("facts always encode")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (v, f): (u32, Self) = postcard::from_bytes(bytes).ok()?;
+        (v == FACTS_VERSION).then_some(f)
+    }
+}
+
+/// An exam as published in one version, with its key (kept on the service).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExamSheet {
+    pub version: u32,
+    pub duration_ms: u64,
+    pub pass_percent: u8,
+    pub max_attempts: u32,
+    /// item → (key, points).
+    pub items: Vec<(String, crate::domain::progress::ExamKey, u32)>,
+}
+
+impl ExamSheet {
+    /// (score, max score, passed).
+    pub fn grade(&self, answers: &[ItemAnswer]) -> (u32, u32, bool) {
+        let mut score = 0u32;
+        let mut max = 0u32;
+        for (item, key, points) in &self.items {
+            max = max.saturating_add(*points);
+            if let Some(a) = answers.iter().find(|a| a.item.as_str() == item)
+                && key.is_right(&a.answer)
+            {
+                score = score.saturating_add(*points);
+            }
+        }
+        let passed =
+            max > 0 && u64::from(score) * 100 >= u64::from(max) * u64::from(self.pass_percent);
+        (score, max, passed)
+    }
+}
+
+/// What the fold needs to know of published courses and classes.
+pub trait CourseBook {
+    /// Play length of a media file of the course, in any published version.
+    fn media_len(&self, course: &str, media: &ContentHash) -> Option<u64>;
+    /// Whether a practice answer is right (`None`: no such item).
+    fn quiz_right(&self, course: &str, quiz: &str, item: &str, answer: &Answer) -> Option<bool>;
+    /// The exam as published in the newest version at `at_ms` (or the oldest version when none
+    /// was published by then).
+    fn exam_at(&self, course: &str, exam: &str, at_ms: i64) -> Option<Arc<ExamSheet>>;
+    /// The exam in one version.
+    fn exam_version(&self, course: &str, exam: &str, version: u32) -> Option<Arc<ExamSheet>>;
+    /// A class's organisation and trainer.
+    fn class(&self, id: Uuid) -> Option<(Uuid, Uuid)>;
+}
+
+/// One receipt as it joins its chain.
+#[derive(Clone, Copy, Debug)]
+pub struct Arrival<'a> {
+    pub body: &'a ReceiptBody,
+    pub id: ReceiptId,
+    pub device: DeviceId,
+    pub org: Uuid,
+    /// A shared classroom device (no learner of its own).
+    pub kiosk: bool,
+    /// When the service received it.
+    pub received_ms: i64,
+    /// The device has an unresolved flag raised before this receipt arrived.
+    pub device_flagged: bool,
+}
+
+/// The day number of `t` in the policy's time zone.
+pub fn day_of(t: i64, policy: &Policy) -> i64 {
+    (t + policy.day_offset_ms).div_euclid(super::DAY_MS)
+}
+
+fn ms(d: i64) -> u64 {
+    u64::try_from(d).unwrap_or(0)
+}
+
+/// Where the receipt's moment lies in real time, as the device claims it: the anchor's time plus
+/// the monotonic time since it arrived when the anchor came in this app run, else the device's
+/// wall clock. A claim only: every use clips it to what the service can prove.
+fn claimed_ms(b: &ReceiptBody) -> i64 {
+    match &b.anchor {
+        Some(a) if a.received.run == b.mono.run && b.mono.elapsed_ms >= a.received.elapsed_ms => {
+            a.earliest_real_time(b.mono)
+        }
+        _ => b.wall_ms,
+    }
+}
+
+/// Adds one receipt of `learner` to the facts. `device` holds the facts of the device's chain
+/// up to this receipt.
+pub fn apply(
+    learner: &mut LearnerFacts,
+    device: &mut DeviceFacts,
+    r: &Arrival<'_>,
+    book: &dyn CourseBook,
+    policy: &Policy,
+) {
+    let b = r.body;
+    // Impossible claims: the monotonic clock going back within a run, or a moment after the
+    // service received the receipt.
+    if let Some((run, el)) = device.last_mono
+        && run == b.mono.run
+        && b.mono.elapsed_ms < el
+    {
+        learner.impossible += 1;
+        learner.withhold(Withhold::ImpossibleTime, study_ms(&b.event));
+        return;
+    }
+    if let Some(a) = &b.anchor
+        && a.earliest_real_time(b.mono) > r.received_ms + policy.clock_skew_ms
+    {
+        learner.impossible += 1;
+        learner.withhold(Withhold::ImpossibleTime, study_ms(&b.event));
+        return;
+    }
+    device.last_mono = Some((b.mono.run, b.mono.elapsed_ms));
+    if let Some(a) = &b.anchor {
+        let t = a.anchor.issued_ms;
+        device.first_anchor_ms = Some(device.first_anchor_ms.map_or(t, |f| f.min(t)));
+    }
+
+    match &b.event {
+        Event::LearnerSignedIn { .. } => {
+            device.signed_in = Some(b.learner);
+            return;
+        }
+        Event::LearnerSignedOut { .. } => {
+            if device.signed_in == Some(b.learner) {
+                device.signed_in = None;
+            }
+            return;
+        }
+        Event::ClassAssigned { .. } => return,
+        _ => {}
+    }
+    if let Some(course) = course_of(&b.event) {
+        learner.courses.insert(course.to_owned());
+    }
+    if r.kiosk && device.signed_in != Some(b.learner) {
+        learner.withhold(Withhold::KioskNotSignedIn, study_ms(&b.event));
+        return;
+    }
+    if r.device_flagged {
+        learner.withhold(Withhold::DeviceFlagged, study_ms(&b.event));
+        return;
+    }
+    // The real time this device can be shown to have been in use: from the first anchor it
+    // showed to this receipt's arrival.
+    let window = device.first_anchor_ms.map(|lo| (lo, r.received_ms));
+
+    match &b.event {
+        Event::ActiveStudy {
+            course,
+            lesson,
+            active_ms,
+        } => {
+            let claimed = u64::from(*active_ms);
+            learner.lesson(course.as_str(), lesson.as_str()).claimed_ms += claimed;
+            let Some((lo, hi)) = window.filter(|_| b.anchor.is_some()) else {
+                learner.withhold(Withhold::NoAnchor, claimed);
+                return;
+            };
+            // Within one run, a span cannot reach back before the previous one ended.
+            let mut active = claimed;
+            if let Some((run, end)) = device.span_end
+                && run == b.mono.run
+            {
+                active = active.min(b.mono.elapsed_ms.saturating_sub(end));
+            }
+            device.span_end = Some((b.mono.run, b.mono.elapsed_ms));
+            if active < claimed {
+                learner.withhold(Withhold::RunOverlap, claimed - active);
+            }
+            let active = i64::try_from(active).unwrap_or(i64::MAX);
+            let start = (claimed_ms(b).saturating_sub(active)).max(device.frontier_ms);
+            let end = start.saturating_add(active);
+            device.frontier_ms = device.frontier_ms.max(end);
+            let (s, e) = (start.max(lo), end.min(hi));
+            let inside = ms(e - s);
+            if ms(active) > inside {
+                learner.withhold(Withhold::OutsideProvableTime, ms(active) - inside);
+            }
+            if e <= s {
+                return;
+            }
+            let (free, held) = learner.study.split(s, e);
+            for p in held {
+                let len = ms(p.end - p.start);
+                if p.owner != r.device {
+                    let o = learner
+                        .overlaps
+                        .entry((r.device, p.owner))
+                        .or_insert((0, p.start));
+                    o.0 += len;
+                    o.1 = o.1.min(p.start);
+                    learner.withhold(Withhold::Overlap, len);
+                } else {
+                    learner.withhold(Withhold::AlreadyCounted, len);
+                }
+            }
+            let mut credited = 0;
+            for (a, z) in free {
+                learner.study.insert_free(a, z, r.device, JOIN_MS);
+                // Split at day boundaries; each day credits up to the cap.
+                let mut t = a;
+                while t < z {
+                    let day = day_of(t, policy);
+                    let day_end = (day + 1) * super::DAY_MS - policy.day_offset_ms;
+                    let piece_end = z.min(day_end);
+                    let len = ms(piece_end - t);
+                    let used = learner.days.get(&day).copied().unwrap_or(0);
+                    let c = len.min(policy.daily_cap_ms.saturating_sub(used));
+                    if c > 0 {
+                        *learner.days.entry(day).or_insert(0) += c;
+                    }
+                    if len > c {
+                        learner.withhold(Withhold::DailyCap, len - c);
+                    }
+                    credited += c;
+                    t = piece_end;
+                }
+            }
+            learner.lesson(course.as_str(), lesson.as_str()).credited_ms += credited;
+        }
+        Event::MediaWatched {
+            course,
+            media,
+            from_ms,
+            to_ms,
+            ..
+        } => {
+            let Some(len) = book.media_len(course.as_str(), media) else {
+                return;
+            };
+            let (from, to) = (u64::from(*from_ms).min(len), u64::from(*to_ms).min(len));
+            if to <= from {
+                return;
+            }
+            let claimed = to - from;
+            let Some((lo, hi)) = window.filter(|_| b.anchor.is_some()) else {
+                learner.withhold(Withhold::NoAnchor, 0);
+                return;
+            };
+            // The segment played in the real time before this receipt; each moment of real
+            // time plays at most one segment, so no media counts faster than it plays.
+            let end = claimed_ms(b).min(hi);
+            let start = end.saturating_sub(i64::try_from(claimed).unwrap_or(i64::MAX));
+            let (s, e) = (start.max(lo), end);
+            let real = if e > s {
+                learner
+                    .media_time
+                    .add(s, e, 0, 0)
+                    .iter()
+                    .map(|(a, z)| ms(z - a))
+                    .sum::<u64>()
+            } else {
+                0
+            };
+            if real < claimed {
+                learner.withhold(Withhold::MediaTooFast, claimed - real);
+            }
+            if real > 0 {
+                let v = learner
+                    .media
+                    .entry(course.to_string())
+                    .or_default()
+                    .entry(media.to_hex())
+                    .or_default();
+                v.push((from, from + real));
+                merge_positions(v);
+            }
+        }
+        Event::LessonCompleted { course, lesson } => {
+            learner
+                .lesson(course.as_str(), lesson.as_str())
+                .completed_claim = true;
+        }
+        Event::QuizAnswered {
+            course,
+            quiz,
+            item,
+            answer,
+            ..
+        } => {
+            if let Some(right) =
+                book.quiz_right(course.as_str(), quiz.as_str(), item.as_str(), answer)
+            {
+                learner
+                    .quizzes
+                    .entry(course.to_string())
+                    .or_default()
+                    .entry(quiz.to_string())
+                    .or_default()
+                    .insert(item.to_string(), right);
+            }
+        }
+        Event::ExamStarted {
+            course,
+            exam,
+            attempt,
+        } => exam_started(learner, r, course.as_str(), exam.as_str(), *attempt, book),
+        Event::ExamSubmitted {
+            course,
+            exam,
+            attempt,
+            answers,
+        } => exam_submitted(
+            learner,
+            r,
+            course.as_str(),
+            exam.as_str(),
+            *attempt,
+            answers,
+            book,
+            policy,
+        ),
+        Event::AttendanceCheck(AttendanceCheck::TrainerAttested { class, present }) => {
+            let counts = r.kiosk
+                && book
+                    .class(class.0)
+                    .is_some_and(|(org, trainer)| org == r.org && trainer == b.learner.0);
+            if !counts {
+                learner.withhold(Withhold::AttestationNotCounted, 0);
+                return;
+            }
+            let placed = match window {
+                Some((lo, hi)) if b.anchor.is_some() => claimed_ms(b).clamp(lo, hi),
+                _ => r.received_ms,
+            };
+            if !learner.attestations.iter().any(|a| a.receipt == r.id) {
+                learner.attestations.push(AttestationFact {
+                    receipt: r.id,
+                    device: r.device,
+                    class: class.0,
+                    present: present.clone(),
+                    wall_ms: b.wall_ms,
+                    received_ms: r.received_ms,
+                    placed_ms: placed,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn exam_started(
+    learner: &mut LearnerFacts,
+    r: &Arrival<'_>,
+    course: &str,
+    exam: &str,
+    attempt: u32,
+    book: &dyn CourseBook,
+) {
+    let b = r.body;
+    if learner.exams.iter().any(|e| {
+        e.course == course && e.exam == exam && e.device == r.device && e.attempt == attempt
+    }) {
+        return;
+    }
+    // Graded against the version the learner could have had: the newest published when the
+    // device last heard from the service.
+    let at = b.anchor.map_or(r.received_ms, |a| a.anchor.issued_ms);
+    let sheet = book.exam_at(course, exam, at);
+    let used = learner
+        .exams
+        .iter()
+        .filter(|e| e.course == course && e.exam == exam && e.status != ExamStatus::NotStarted)
+        .count();
+    let status = match &sheet {
+        None => ExamStatus::UnknownExam,
+        Some(s) if used >= s.max_attempts as usize => ExamStatus::AttemptsExceeded,
+        Some(_) => ExamStatus::Started,
+    };
+    learner.exams.push(ExamFact {
+        course: course.to_owned(),
+        exam: exam.to_owned(),
+        device: r.device,
+        attempt,
+        start: Some(ExamStart {
+            received_ms: r.received_ms,
+            run: b.mono.run,
+            elapsed_ms: b.mono.elapsed_ms,
+            wall_ms: b.wall_ms,
+            version: sheet.map_or(0, |s| s.version),
+        }),
+        status,
+        score: 0,
+        max_score: 0,
+        passed: false,
+        submitted_ms: None,
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exam_submitted(
+    learner: &mut LearnerFacts,
+    r: &Arrival<'_>,
+    course: &str,
+    exam: &str,
+    attempt: u32,
+    answers: &[ItemAnswer],
+    book: &dyn CourseBook,
+    policy: &Policy,
+) {
+    let b = r.body;
+    let found = learner.exams.iter_mut().find(|e| {
+        e.course == course && e.exam == exam && e.device == r.device && e.attempt == attempt
+    });
+    let Some(fact) = found else {
+        learner.exams.push(ExamFact {
+            course: course.to_owned(),
+            exam: exam.to_owned(),
+            device: r.device,
+            attempt,
+            start: None,
+            status: ExamStatus::NotStarted,
+            score: 0,
+            max_score: 0,
+            passed: false,
+            submitted_ms: Some(r.received_ms),
+        });
+        return;
+    };
+    if fact.status != ExamStatus::Started {
+        // Already graded (a second submission of one attempt changes nothing), or refused.
+        return;
+    }
+    let start = fact.start.clone().expect("a started attempt has its start");
+    let Some(sheet) = book.exam_version(course, exam, start.version) else {
+        fact.status = ExamStatus::UnknownExam;
+        return;
+    };
+    // The least time the attempt can have taken, from what the record shows: the monotonic
+    // clock within one run, the wall clock across a restart, and the service's own times (the
+    // submission's anchor was issued after the start had reached the service).
+    let mut took: i64 = 0;
+    if b.mono.run == start.run {
+        took = took.max(
+            i64::try_from(b.mono.elapsed_ms.saturating_sub(start.elapsed_ms)).unwrap_or(i64::MAX),
+        );
+    } else {
+        took = took.max(b.wall_ms - start.wall_ms);
+    }
+    if let Some(a) = &b.anchor {
+        took = took.max(a.anchor.issued_ms - start.received_ms);
+    }
+    let (score, max, passed) = sheet.grade(answers);
+    fact.score = score;
+    fact.max_score = max;
+    fact.submitted_ms = Some(r.received_ms);
+    if ms(took) > sheet.duration_ms + policy.exam_grace_ms {
+        fact.status = ExamStatus::OverTime;
+        fact.passed = false;
+    } else {
+        fact.status = ExamStatus::Graded;
+        fact.passed = passed;
+    }
+}
+
+fn course_of(e: &Event) -> Option<&str> {
+    match e {
+        Event::LessonOpened { course, .. }
+        | Event::ActiveStudy { course, .. }
+        | Event::MediaWatched { course, .. }
+        | Event::LessonCompleted { course, .. }
+        | Event::QuizAnswered { course, .. }
+        | Event::ExamStarted { course, .. }
+        | Event::ExamSubmitted { course, .. } => Some(course.as_str()),
+        _ => None,
+    }
+}
+
+/// The study time a receipt claims (for reporting what a rule withheld).
+fn study_ms(e: &Event) -> u64 {
+    match e {
+        Event::ActiveStudy { active_ms, .. } => u64::from(*active_ms),
+        _ => 0,
+    }
+}
