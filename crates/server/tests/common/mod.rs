@@ -3,6 +3,8 @@
 //! small HTTP client.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

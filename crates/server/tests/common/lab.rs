@@ -1,0 +1,337 @@
+//! A service with one organisation, its trainer and class, the fixture course published, and
+//! devices whose every clock a test sets: the bench where honest learners and a modified client
+//! (a genuine key signing whatever it likes) are played against the credit rules, in-process
+//! and without HTTP (the HTTP path is covered by tests/http.rs).
+
+use std::sync::Arc;
+
+use hearth_protocol::wire::LearnerRecord;
+use hearth_protocol::{
+    AnchorRef, ContentHash, CourseId, DeviceId, Event, ExamId, ItemAnswer, LearnerId, LessonId,
+    MonoStamp, ReceiptBody, ReceiptId,
+};
+use hearth_server::Service;
+use hearth_server::domain::IngestOutcome;
+use hearth_server::env::ManualClock;
+use hearth_server::store::Device;
+use ring::signature::Ed25519KeyPair;
+use uuid::Uuid;
+
+use super::{T0, fixture_course, open_service, public};
+
+pub const MINUTE: u64 = 60_000;
+pub const HOUR: u64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR as i64;
+
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    pub svc: Service,
+    pub org: Uuid,
+    pub trainer: Uuid,
+    pub class: Uuid,
+    pub learners: Vec<LearnerId>,
+    /// The fixture course's audio (60 s, lesson l2).
+    pub media: ContentHash,
+}
+
+impl Lab {
+    /// `learners` learners in the trainer's class, the fixture course published at `T0`.
+    pub fn new(learners: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(T0));
+        let svc = open_service(dir.path(), clock.clone(), 11);
+        let org = svc.create_org("Lab centre").unwrap().id;
+        let (t, _) = svc
+            .add_user(org, hearth_server::store::Role::Trainer, "王老师")
+            .unwrap();
+        let class = svc.add_class(t.id, "电工一班").unwrap().id;
+        let learners = (0..learners)
+            .map(|i| {
+                let id = format!("1101051949123100{:02}", 10 + i);
+                svc.add_learner(org, &format!("学员{i}"), &id, Some(class), None)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        svc.publish(&fixture_course()).unwrap();
+        svc.publish(&fixture_course().with_file_name("long-course"))
+            .unwrap();
+        let m = svc.latest_manifest("electrician-safety").unwrap().unwrap();
+        let media = m.manifest.file("media/intro.mp3").unwrap().sha256;
+        Lab {
+            dir,
+            clock,
+            svc,
+            org,
+            trainer: t.id,
+            class,
+            learners,
+            media,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.svc.now()
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.clock.advance(ms as i64);
+    }
+
+    fn enroll(&self, seed: u8, learner: Option<LearnerId>) -> Dev {
+        let key = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+        let pk = public(&key);
+        let code = self
+            .svc
+            .issue_enrollment_code(self.org, learner, None)
+            .unwrap();
+        let e = self
+            .svc
+            .enroll(&code, pk, DeviceId::for_key(&pk), None)
+            .unwrap();
+        Dev {
+            key,
+            seed,
+            device: e.device,
+            seq: 0,
+            prev: ReceiptId::ZERO,
+            learner: learner.unwrap_or(LearnerId(Uuid::nil())),
+            run: 1,
+            elapsed: 0,
+            wall: self.now(),
+            anchor: None,
+        }
+    }
+
+    /// A learner's own PC.
+    pub fn personal(&self, seed: u8, learner: LearnerId) -> Dev {
+        self.enroll(seed, Some(learner))
+    }
+
+    /// A classroom kiosk.
+    pub fn kiosk(&self, seed: u8) -> Dev {
+        self.enroll(seed, None)
+    }
+
+    pub fn send(&self, dev: &Dev, envelopes: Vec<Vec<u8>>) -> IngestOutcome {
+        self.svc.ingest(&dev.device, envelopes).unwrap()
+    }
+
+    pub fn record(&self, learner: LearnerId) -> LearnerRecord {
+        let l = self.svc.store.learner(learner).unwrap().unwrap();
+        self.svc.learner_record(&l).unwrap()
+    }
+
+    /// The record's withheld time under `code`.
+    pub fn withheld(&self, learner: LearnerId, code: &str) -> u64 {
+        self.record(learner)
+            .withheld
+            .iter()
+            .find(|w| w.code == code)
+            .map_or(0, |w| w.ms)
+    }
+}
+
+/// A device: its key, chain, and clocks, all set by the test.
+pub struct Dev {
+    key: Ed25519KeyPair,
+    seed: u8,
+    pub device: Device,
+    pub seq: u64,
+    pub prev: ReceiptId,
+    /// Whose receipts it writes next.
+    pub learner: LearnerId,
+    pub run: u32,
+    pub elapsed: u64,
+    pub wall: i64,
+    pub anchor: Option<AnchorRef>,
+}
+
+impl Dev {
+    pub fn id(&self) -> DeviceId {
+        self.device.id
+    }
+
+    /// Takes an anchor the service issues now, received at the current monotonic time.
+    pub fn fetch_anchor(&mut self, lab: &Lab) {
+        self.anchor = Some(AnchorRef {
+            anchor: lab.svc.anchor_for(self.device.id),
+            received: self.mono(),
+        });
+    }
+
+    pub fn mono(&self) -> MonoStamp {
+        MonoStamp {
+            run: self.run,
+            elapsed_ms: self.elapsed,
+        }
+    }
+
+    /// The app restarts: a new run, monotonic time from 0.
+    pub fn restart(&mut self) {
+        self.run += 1;
+        self.elapsed = 0;
+    }
+
+    /// The device's clocks move on (the service's does not: see [`Lab::advance`]).
+    pub fn wait(&mut self, ms: u64) {
+        self.elapsed += ms;
+        self.wall += ms as i64;
+    }
+
+    /// A receipt signed now, with whatever the fields say.
+    pub fn receipt(&mut self, event: Event) -> Vec<u8> {
+        self.seq += 1;
+        let r = ReceiptBody {
+            device: self.device.id,
+            seq: self.seq,
+            prev: self.prev,
+            learner: self.learner,
+            wall_ms: self.wall,
+            mono: self.mono(),
+            anchor: self.anchor,
+            event,
+        }
+        .sign(&self.key)
+        .unwrap();
+        self.prev = r.id();
+        r.into_envelope_bytes()
+    }
+
+    /// A copy of this device as it is now (a cloned data folder): same key, same chain.
+    pub fn fork(&self) -> Dev {
+        Dev {
+            key: Ed25519KeyPair::from_seed_unchecked(&[self.seed; 32]).unwrap(),
+            seed: self.seed,
+            device: self.device.clone(),
+            seq: self.seq,
+            prev: self.prev,
+            learner: self.learner,
+            run: self.run,
+            elapsed: self.elapsed,
+            wall: self.wall,
+            anchor: self.anchor,
+        }
+    }
+}
+
+pub fn course() -> CourseId {
+    CourseId::new("electrician-safety").unwrap()
+}
+
+pub fn lesson(id: &str) -> LessonId {
+    LessonId::new(id).unwrap()
+}
+
+pub fn study(lesson_id: &str, active_ms: u64) -> Event {
+    Event::ActiveStudy {
+        course: course(),
+        lesson: lesson(lesson_id),
+        active_ms: active_ms as u32,
+    }
+}
+
+/// The course with long lessons (200 h each), where hours are not hidden by a lesson's cap.
+pub fn long_course() -> CourseId {
+    CourseId::new("long-course").unwrap()
+}
+
+/// Study of the long course's lesson l1.
+pub fn long_study(active_ms: u64) -> Event {
+    Event::ActiveStudy {
+        course: long_course(),
+        lesson: lesson("l1"),
+        active_ms: active_ms as u32,
+    }
+}
+
+pub fn completed(lesson_id: &str) -> Event {
+    Event::LessonCompleted {
+        course: course(),
+        lesson: lesson(lesson_id),
+    }
+}
+
+pub fn watched(media: ContentHash, from_ms: u64, to_ms: u64) -> Event {
+    Event::MediaWatched {
+        course: course(),
+        lesson: lesson("l2"),
+        media,
+        from_ms: from_ms as u32,
+        to_ms: to_ms as u32,
+    }
+}
+
+pub fn exam_started(attempt: u32) -> Event {
+    Event::ExamStarted {
+        course: course(),
+        exam: ExamId::new("final").unwrap(),
+        attempt,
+    }
+}
+
+/// The fixture exam: e1 (choice, right answer 1, 2 points), e2 (text "断电", 1 point).
+pub fn exam_submitted(attempt: u32, right: bool) -> Event {
+    let (c, t) = if right { (1, "断电") } else { (0, "跑开") };
+    Event::ExamSubmitted {
+        course: course(),
+        exam: ExamId::new("final").unwrap(),
+        attempt,
+        answers: vec![
+            ItemAnswer {
+                item: "e1".parse().unwrap(),
+                answer: hearth_protocol::Answer::Choices(vec![c]),
+            },
+            ItemAnswer {
+                item: "e2".parse().unwrap(),
+                answer: hearth_protocol::Answer::Text(t.into()),
+            },
+        ],
+    }
+}
+
+pub fn signed_in() -> Event {
+    Event::LearnerSignedIn {
+        method: hearth_protocol::SignInMethod::Pin,
+    }
+}
+
+pub fn signed_out() -> Event {
+    Event::LearnerSignedOut {
+        reason: hearth_protocol::SignOutReason::Requested,
+    }
+}
+
+/// An honest learner studies `minutes` on `dev` in one-minute spans (`event` makes each span's
+/// receipt), the service's clock and the device's moving together.
+pub fn honest(
+    lab: &Lab,
+    dev: &mut Dev,
+    minutes: u64,
+    event: impl Fn(u64) -> Event,
+) -> Vec<Vec<u8>> {
+    (0..minutes)
+        .map(|_| {
+            lab.advance(MINUTE);
+            dev.wait(MINUTE);
+            dev.receipt(event(MINUTE))
+        })
+        .collect()
+}
+
+impl Lab {
+    /// Credited time before lesson caps (what the daily cap and the real-time bound limit).
+    pub fn raw_credit(&self, learner: LearnerId) -> u64 {
+        self.svc.facts_of(learner).unwrap().credited_raw_ms()
+    }
+
+    /// Credited time of the long course.
+    pub fn long_credit(&self, learner: LearnerId) -> u64 {
+        self.record(learner)
+            .courses
+            .iter()
+            .find(|c| c.course == "long-course")
+            .map_or(0, |c| c.credited_ms)
+    }
+}
