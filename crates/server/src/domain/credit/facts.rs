@@ -304,13 +304,17 @@ fn ms(d: i64) -> u64 {
     u64::try_from(d).unwrap_or(0)
 }
 
-/// Where the receipt's moment lies in real time, as the device claims it: the anchor's time plus
-/// the monotonic time since it arrived when the anchor came in this app run, else the device's
-/// wall clock. A claim only: every use clips it to what the service can prove.
+/// Where the receipt's moment lies in real time, as the device claims it: its wall clock, but
+/// never before the anchor's time plus the monotonic time since the anchor arrived in this app
+/// run (a lower bound when the device tells the truth). The later of the two, because an honest
+/// PC's monotonic clock stops while it sleeps (so the anchor reckoning falls behind) and a PC
+/// with a dead clock battery starts in the past (so its wall clock does). A claim only: every use
+/// clips it to the real time the service can prove, so choosing it gains a cheater nothing that
+/// setting its wall clock would not.
 fn claimed_ms(b: &ReceiptBody) -> i64 {
     match &b.anchor {
         Some(a) if a.received.run == b.mono.run && b.mono.elapsed_ms >= a.received.elapsed_ms => {
-            a.earliest_real_time(b.mono)
+            a.earliest_real_time(b.mono).max(b.wall_ms)
         }
         _ => b.wall_ms,
     }

@@ -1,0 +1,152 @@
+//! A service database of schema 4 (before credit facts) moves to schema 5 in place: every
+//! receipt stays byte for byte, and credit is derived again from the receipts under the new
+//! rules before anything is served (issue #12).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::lab::*;
+use common::{T0, fixture_course};
+use hearth_protocol::DeviceId;
+use hearth_server::Service;
+use hearth_server::env::{ManualClock, SeededRandom};
+use ring::signature::Ed25519KeyPair;
+
+fn open(dir: &std::path::Path, clock: &Arc<ManualClock>) -> Service {
+    Service::open(dir, clock.clone(), Arc::new(SeededRandom::new(3))).unwrap()
+}
+
+/// A receipt row: device, seq, id, learner, kind, arrival, envelope.
+type Row = (i64, i64, Vec<u8>, Vec<u8>, String, i64, Vec<u8>);
+
+/// Every receipt row, as stored.
+fn dump(db: &std::path::Path) -> Vec<Row> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT device, seq, id, learner, kind, received_ms, envelope FROM receipts
+             ORDER BY device, seq",
+        )
+        .unwrap();
+    st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Turns a schema-5 database back into exactly what a schema-4 build left: the facts tables and
+/// columns gone, `user_version` 4.
+fn downgrade_to_schema_4(db: &std::path::Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch(
+        "DROP TABLE learner_facts;
+         DROP TABLE device_facts;
+         DROP TABLE facts_meta;
+         DROP TABLE rejection_counts;
+         DROP TABLE org_policy;
+         ALTER TABLE devices DROP COLUMN flag_resolved_ms;
+         ALTER TABLE devices DROP COLUMN flag_resolved_by;
+         ALTER TABLE devices DROP COLUMN flag_resolved_reason;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn schema_4_database_migrates_with_receipts_kept_and_credit_derived_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let db = dir.path().join("hearth.db");
+    let (learner, expected) = {
+        let svc = open(dir.path(), &clock);
+        let org = svc.create_org("Migrated centre").unwrap().id;
+        let l = svc
+            .add_learner(org, "赵六", "110105194912310053", None, None)
+            .unwrap()
+            .id;
+        svc.publish(&fixture_course()).unwrap();
+        // A learner's PC: honest study, the course done, plus a claim the rules cut.
+        let key = Ed25519KeyPair::from_seed_unchecked(&[5; 32]).unwrap();
+        let pk = common::public(&key);
+        let code = svc.issue_enrollment_code(org, Some(l), None).unwrap();
+        let e = svc.enroll(&code, pk, DeviceId::for_key(&pk), None).unwrap();
+        let anchor = svc.anchor_for(e.device.id);
+        let mut receipts = Vec::new();
+        let mut seq = 0;
+        let mut prev = hearth_protocol::ReceiptId::ZERO;
+        let mut elapsed = 0;
+        let mut sign = |elapsed: u64, event: hearth_protocol::Event| {
+            seq += 1;
+            let r = hearth_protocol::ReceiptBody {
+                device: e.device.id,
+                seq,
+                prev,
+                learner: l,
+                wall_ms: T0 + elapsed as i64,
+                mono: hearth_protocol::MonoStamp {
+                    run: 1,
+                    elapsed_ms: elapsed,
+                },
+                anchor: Some(hearth_protocol::AnchorRef {
+                    anchor,
+                    received: hearth_protocol::MonoStamp {
+                        run: 1,
+                        elapsed_ms: 0,
+                    },
+                }),
+                event,
+            }
+            .sign(&key)
+            .unwrap();
+            prev = r.id();
+            r.into_envelope_bytes()
+        };
+        for _ in 0..12 {
+            elapsed += MINUTE;
+            receipts.push(sign(elapsed, study("l1", MINUTE)));
+        }
+        receipts.push(sign(elapsed, completed("l1")));
+        elapsed += MINUTE;
+        receipts.push(sign(elapsed, study("l1", 5 * HOUR)));
+        clock.advance(3 * HOUR as i64);
+        svc.ingest(&e.device, receipts).unwrap();
+        let rec = svc
+            .learner_record(&svc.store.learner(l).unwrap().unwrap())
+            .unwrap();
+        (l, rec)
+    };
+    assert_eq!(expected.courses[0].lessons[0].credited_ms, 10 * MINUTE);
+    let before = dump(&db);
+    assert_eq!(before.len(), 14);
+    downgrade_to_schema_4(&db);
+
+    let svc = open(dir.path(), &clock);
+    let version: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 5);
+    assert_eq!(dump(&db), before, "every receipt byte for byte");
+    let rec = svc
+        .learner_record(&svc.store.learner(learner).unwrap().unwrap())
+        .unwrap();
+    assert_eq!(rec.credited_ms, expected.credited_ms);
+    assert_eq!(rec.courses, expected.courses);
+    assert_eq!(rec.withheld, expected.withheld);
+    assert!(
+        rec.withheld.iter().any(|w| w.code == "credit.run_overlap"),
+        "the new rules were applied: {:?}",
+        rec.withheld
+    );
+}
