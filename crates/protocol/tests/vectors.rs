@@ -230,6 +230,27 @@ fn build() -> Vectors {
     };
     let mut foreign_device = b1.clone();
     foreign_device.device = device_of(&other);
+    // The same receipts with one varint written non-minimally: a lenient decoder reads the same
+    // body, but one receipt must have one byte form (and one id).
+    let canonical = raw(&b1);
+    assert_eq!(
+        canonical[17], 0x01,
+        "seq follows the 17 bytes of the device id"
+    );
+    let mut long_seq = canonical[..17].to_vec();
+    long_seq.extend_from_slice(&[0x81, 0x00]);
+    long_seq.extend_from_slice(&canonical[18..]);
+    let mut long_variant = canonical.clone();
+    let tail = long_variant.len() - 2;
+    assert_eq!(
+        long_variant[tail..],
+        [7, 1],
+        "learner_signed_in (7), method pin (1)"
+    );
+    long_variant.splice(tail..tail + 1, [0x87, 0x00]);
+    for lenient in [&long_seq, &long_variant] {
+        assert_eq!(postcard::from_bytes::<ReceiptBody>(lenient).unwrap(), b1);
+    }
     envelopes.extend([
         invalid("empty", pk, vec![], "receipt.truncated"),
         invalid("header-only", pk, good[..65].to_vec(), "receipt.truncated"),
@@ -275,6 +296,18 @@ fn build() -> Vectors {
             "trailing-byte-in-body",
             pk,
             sign_raw(&k, &trailing),
+            "receipt.malformed",
+        ),
+        invalid(
+            "non-minimal-varint-seq",
+            pk,
+            sign_raw(&k, &long_seq),
+            "receipt.malformed",
+        ),
+        invalid(
+            "non-minimal-varint-event-variant",
+            pk,
+            sign_raw(&k, &long_variant),
             "receipt.malformed",
         ),
         invalid(
