@@ -395,8 +395,17 @@ impl Envelope {
         UnparsedPublicKey::new(&ED25519, key.as_bytes())
             .verify(&msg, sig)
             .map_err(|_| RejectReason::BadSignature)?;
+        crate::ids::take_slug_refused();
         let (parsed, rest): (ReceiptBody, &[u8]) =
-            postcard::take_from_bytes(body).map_err(|_| RejectReason::Malformed)?;
+            postcard::take_from_bytes(body).map_err(|_| {
+                // A string that breaks the slug rule is an event field out of bounds, as on signing;
+                // anything else that does not decode is not a receipt body.
+                if crate::ids::take_slug_refused() {
+                    RejectReason::InvalidEvent("slug")
+                } else {
+                    RejectReason::Malformed
+                }
+            })?;
         // One receipt has one byte form (and so one id): the body must be exactly the canonical
         // encoding of what it decodes to (no non-minimal varint, no bytes left over).
         if !rest.is_empty() || !is_canonical(&parsed, body) {

@@ -300,3 +300,43 @@ proptest! {
         prop_assert_eq!(verify_chain(ChainHead::EMPTY, &l), Err(ChainError::Fork { seq: i as u64 + 1 }));
     }
 }
+
+/// A slug refused elsewhere on the thread (JSON here) does not turn a later undecodable body into
+/// `receipt.invalid_event`, and a refused slug in a body does.
+#[test]
+fn slug_refusals_map_to_invalid_event_only_for_the_body_being_verified() {
+    let k = key(11);
+    assert!(serde_json::from_str::<hearth_protocol::LessonId>("\"../x\"").is_err());
+    let garbage = sign_raw(&k, b"\xff\xff\xff\xff\xff");
+    assert_eq!(
+        Envelope::from_bytes(garbage)
+            .verify(&public(&k))
+            .unwrap_err()
+            .code(),
+        "receipt.malformed"
+    );
+    let b = body(
+        &k,
+        1,
+        ReceiptId::ZERO,
+        Event::LessonOpened {
+            course: course(),
+            lesson: lesson(1),
+        },
+    );
+    let mut bytes = postcard::to_allocvec(&b).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"lesson-1").unwrap();
+    bytes[at] = b'L';
+    assert_eq!(
+        Envelope::from_bytes(sign_raw(&k, &bytes))
+            .verify(&public(&k))
+            .unwrap_err(),
+        RejectReason::InvalidEvent("slug")
+    );
+    let good = postcard::to_allocvec(&b).unwrap();
+    assert!(
+        Envelope::from_bytes(sign_raw(&k, &good))
+            .verify(&public(&k))
+            .is_ok()
+    );
+}

@@ -248,6 +248,14 @@ fn build() -> Vectors {
         "learner_signed_in (7), method pin (1)"
     );
     long_variant.splice(tail..tail + 1, [0x87, 0x00]);
+    // Slugs that break the rule (1-64 bytes of a-z 0-9 . _ -, not starting with . or -), put
+    // where `lesson-1` was: signing refuses them, so they are written into the bytes.
+    let with_lesson = |slug: &[u8]| {
+        let mut b = raw(&b2);
+        let at = b.windows(8).position(|w| w == b"lesson-1").unwrap();
+        b.splice(at..at + 8, slug.iter().copied());
+        b
+    };
     for lenient in [&long_seq, &long_variant] {
         assert_eq!(postcard::from_bytes::<ReceiptBody>(lenient).unwrap(), b1);
     }
@@ -345,6 +353,24 @@ fn build() -> Vectors {
             pk,
             sign_raw(&k, &raw(&empty_span)),
             "receipt.invalid_event",
+        ),
+        invalid(
+            "slug-with-capital",
+            pk,
+            sign_raw(&k, &with_lesson(b"Lesson-1")),
+            "receipt.invalid_event",
+        ),
+        invalid(
+            "slug-path-trick",
+            pk,
+            sign_raw(&k, &with_lesson(b"../../x1")),
+            "receipt.invalid_event",
+        ),
+        invalid(
+            "slug-not-utf8",
+            pk,
+            sign_raw(&k, &with_lesson(b"lesson-\xff")),
+            "receipt.malformed",
         ),
         invalid(
             "media-segment-backwards",
