@@ -15,7 +15,7 @@ use hearth_protocol::chain::{verify_chain, verify_chain_to};
 use hearth_protocol::receipt::MAX_ENVELOPE_LEN;
 use hearth_protocol::{
     Answer, AttendanceCheck, ChainHead, ClassId, ContentHash, Envelope, Event, ExamId, ItemAnswer,
-    ItemId, PublicKey, QuizId, ReceiptBody, ReceiptId, SignInMethod, SignOutReason,
+    ItemId, MonoStamp, PublicKey, QuizId, ReceiptBody, ReceiptId, SignInMethod, SignOutReason,
 };
 use serde::{Deserialize, Serialize};
 
@@ -675,4 +675,59 @@ fn every_chain_vector_gets_its_verdict() {
         };
         assert_eq!(got, case.expect, "{}", case.name);
     }
+}
+
+/// The worked example of `earliest_real_time` in docs/receipt-format.md.
+#[test]
+fn earliest_real_time_worked_example() {
+    let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
+    let body = |name: &str| {
+        vectors
+            .envelopes
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.body.as_ref())
+            .unwrap()
+    };
+    let study = body("active-study");
+    let a = study.anchor.unwrap();
+    assert_eq!(a.anchor.issued_ms, 1_790_000_000_000);
+    assert_eq!(
+        a.received,
+        MonoStamp {
+            run: 1,
+            elapsed_ms: 0
+        }
+    );
+    assert_eq!(a.earliest_real_time(study.mono), 1_790_000_180_000);
+    let prompt = body("presence-prompt");
+    assert_eq!(
+        prompt.anchor.unwrap().earliest_real_time(prompt.mono),
+        1_790_000_540_000
+    );
+    let other_run = MonoStamp {
+        run: 2,
+        elapsed_ms: 5_000,
+    };
+    assert_eq!(a.earliest_real_time(other_run), 1_790_000_000_000);
+    let mut late = a;
+    late.received = MonoStamp {
+        run: 1,
+        elapsed_ms: 90_000,
+    };
+    assert_eq!(
+        late.earliest_real_time(MonoStamp {
+            run: 1,
+            elapsed_ms: 30_000
+        }),
+        1_790_000_000_000
+    );
+    // Saturation: a difference beyond i64::MAX, and a sum beyond it.
+    assert_eq!(
+        a.earliest_real_time(MonoStamp {
+            run: 1,
+            elapsed_ms: u64::MAX
+        }),
+        i64::MAX
+    );
 }
