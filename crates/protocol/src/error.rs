@@ -31,7 +31,7 @@ pub enum RejectReason {
     TooLarge,
     #[error("the signature does not match the receipt and the device key")]
     BadSignature,
-    #[error("the receipt body cannot be decoded")]
+    #[error("the receipt body cannot be decoded or is not in its canonical form")]
     Malformed,
     #[error("the receipt names a different device than the key that signed it")]
     WrongDevice,

@@ -4,6 +4,7 @@
 //! by short slugs chosen by the publisher, checked here so that every id that crosses a trust
 //! boundary is bounded and printable.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
@@ -217,6 +218,18 @@ impl DeviceId {
     }
 }
 
+thread_local! {
+    /// Set when a slug is refused while being deserialized. Postcard drops the message of a
+    /// custom decoding error, so this is how receipt verification tells a slug that breaks the
+    /// rule (`receipt.invalid_event`) from bytes that are no receipt body (`receipt.malformed`).
+    static SLUG_REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a slug was refused by deserialization on this thread since the last call; clears it.
+pub(crate) fn take_slug_refused() -> bool {
+    SLUG_REFUSED.with(|c| c.replace(false))
+}
+
 /// Longest slug accepted anywhere (bytes).
 pub const MAX_SLUG_LEN: usize = 64;
 
@@ -258,7 +271,10 @@ macro_rules! slug_type {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = String::deserialize(d)?;
-                Self::new(s).map_err(|_| serde::de::Error::custom(concat!("invalid ", stringify!($name))))
+                Self::new(s).map_err(|_| {
+                    SLUG_REFUSED.with(|c| c.set(true));
+                    serde::de::Error::custom(concat!("invalid ", stringify!($name)))
+                })
             }
         }
 

@@ -326,6 +326,40 @@ fn receipt_id(body: &[u8]) -> ReceiptId {
     )
 }
 
+/// Whether `bytes` is exactly postcard's encoding of `body`. The encoding is compared byte by byte
+/// as it is produced and never kept: the stored and sent bytes are always the received ones.
+fn is_canonical(body: &ReceiptBody, bytes: &[u8]) -> bool {
+    postcard::serialize_with_flavor(body, SameBytes(bytes)).is_ok()
+}
+
+/// A postcard output that checks each byte against the expected bytes instead of storing it.
+struct SameBytes<'a>(&'a [u8]);
+
+impl postcard::ser_flavors::Flavor for SameBytes<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        let rest = self
+            .0
+            .strip_prefix(data)
+            .ok_or(postcard::Error::SerializeBufferFull)?;
+        self.0 = rest;
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(postcard::Error::SerializeBufferFull)
+        }
+    }
+}
+
 /// Received envelope bytes whose signature has not been checked yet. The body cannot be read
 /// from this type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -341,7 +375,8 @@ impl Envelope {
     }
 
     /// Checks, in this order: framing, version, size, the signature under `key` over the exact
-    /// body bytes, and only then decodes the body and checks it belongs to `key`'s device.
+    /// body bytes, and only then decodes the body (which must be its canonical encoding) and
+    /// checks it belongs to `key`'s device.
     pub fn verify(self, key: &PublicKey) -> Result<VerifiedReceipt, RejectReason> {
         let bytes = self.0;
         if bytes.len() <= HEADER_LEN {
@@ -360,9 +395,20 @@ impl Envelope {
         UnparsedPublicKey::new(&ED25519, key.as_bytes())
             .verify(&msg, sig)
             .map_err(|_| RejectReason::BadSignature)?;
+        crate::ids::take_slug_refused();
         let (parsed, rest): (ReceiptBody, &[u8]) =
-            postcard::take_from_bytes(body).map_err(|_| RejectReason::Malformed)?;
-        if !rest.is_empty() {
+            postcard::take_from_bytes(body).map_err(|_| {
+                // A string that breaks the slug rule is an event field out of bounds, as on signing;
+                // anything else that does not decode is not a receipt body.
+                if crate::ids::take_slug_refused() {
+                    RejectReason::InvalidEvent("slug")
+                } else {
+                    RejectReason::Malformed
+                }
+            })?;
+        // One receipt has one byte form (and so one id): the body must be exactly the canonical
+        // encoding of what it decodes to (no non-minimal varint, no bytes left over).
+        if !rest.is_empty() || !is_canonical(&parsed, body) {
             return Err(RejectReason::Malformed);
         }
         if parsed.device != DeviceId::for_key(key) {

@@ -1,6 +1,6 @@
-//! Property tests: any change to an envelope is caught with the right reason; any reordering,
-//! deletion, duplication or fork in a chain is caught with the right reason; valid chains always
-//! verify.
+//! Property tests: any change to an envelope is caught with the right reason; a body that is not
+//! the canonical encoding of what it decodes to is refused; any reordering, deletion,
+//! duplication or fork in a chain is caught with the right reason; valid chains always verify.
 
 mod common;
 
@@ -8,7 +8,8 @@ use common::*;
 use hearth_protocol::chain::{verify_chain, verify_chain_to};
 use hearth_protocol::{
     Answer, AttendanceCheck, ChainError, ChainHead, ChainLink, ClassId, ContentHash, Envelope,
-    Event, ExamId, ItemAnswer, ItemId, QuizId, RejectReason, SignInMethod, SignOutReason,
+    Event, ExamId, ItemAnswer, ItemId, QuizId, ReceiptBody, ReceiptId, RejectReason, SignInMethod,
+    SignOutReason,
 };
 use proptest::prelude::*;
 
@@ -94,6 +95,56 @@ fn arb_event() -> impl Strategy<Value = Event> {
     ]
 }
 
+/// Length of the varint starting at `pos`.
+fn varint_len(b: &[u8], pos: usize) -> usize {
+    b[pos..].iter().position(|x| x & 0x80 == 0).unwrap() + 1
+}
+
+/// The varints of a body's fixed part and the event's variant index, as (offset, length, the
+/// longest varint postcard reads for that type), walking the layout of docs/receipt-format.md.
+fn body_varints(b: &[u8]) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    let mut p = 0;
+    let mut take = |p: &mut usize, max: usize| {
+        let n = varint_len(b, *p);
+        out.push((*p, n, max));
+        *p += n;
+    };
+    take(&mut p, 10); // device: length 16 (a usize)
+    p += 16;
+    take(&mut p, 10); // seq: u64
+    p += 32; // prev
+    take(&mut p, 10); // learner: length 16
+    p += 16;
+    take(&mut p, 10); // wall_ms: i64
+    take(&mut p, 5); // mono.run: u32
+    take(&mut p, 10); // mono.elapsed_ms: u64
+    let tag = b[p];
+    p += 1;
+    if tag == 1 {
+        take(&mut p, 10); // anchor.issued_ms
+        take(&mut p, 10); // anchor.device: length 16
+        p += 16;
+        take(&mut p, 10); // anchor.signature: length 64
+        p += 64;
+        take(&mut p, 5); // received.run
+        take(&mut p, 10); // received.elapsed_ms
+    }
+    take(&mut p, 5); // event: variant index (u32)
+    out
+}
+
+/// `bytes` with the varint at `pos` (of length `len`) re-encoded with `extra` more bytes: the same
+/// value, non-minimally (continuation bits set, then zero groups).
+fn pad_varint(bytes: &[u8], pos: usize, len: usize, extra: usize) -> Vec<u8> {
+    let mut out = bytes[..pos + len].to_vec();
+    *out.last_mut().unwrap() |= 0x80;
+    out.extend(std::iter::repeat_n(0x80, extra - 1));
+    out.push(0x00);
+    out.extend_from_slice(&bytes[pos + len..]);
+    out
+}
+
 fn links(chain: &[hearth_protocol::VerifiedReceipt]) -> Vec<ChainLink> {
     chain.iter().map(|r| r.link()).collect()
 }
@@ -139,6 +190,46 @@ proptest! {
         let mut long = full.to_vec();
         long.extend_from_slice(&extra);
         prop_assert_eq!(Envelope::from_bytes(long).verify(&public(&k)).unwrap_err(), RejectReason::BadSignature);
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_is_accepted(
+        event in arb_event(),
+        seq in prop_oneof![Just(1u64), 2u64..1 << 40],
+        anchored in any::<bool>(),
+        which in any::<prop::sample::Index>(),
+        extra in 1usize..=4,
+        trailing in prop::collection::vec(any::<u8>(), 1..8),
+    ) {
+        let k = key(10);
+        let prev = if seq == 1 { ReceiptId::ZERO } else { ReceiptId([7; 32]) };
+        let mut b = body(&k, seq, prev, event);
+        if anchored {
+            b.anchor = Some(anchor_for(device_of(&k), &key(0x22)));
+        }
+        let canonical = postcard::to_allocvec(&b).unwrap();
+        let accepted = Envelope::from_bytes(sign_raw(&k, &canonical)).verify(&public(&k)).unwrap();
+        prop_assert_eq!(accepted.body(), &b);
+
+        let varints = body_varints(&canonical);
+        let (pos, len, max) = varints[which.index(varints.len())];
+        let extra = extra.min(max - len);
+        prop_assume!(extra > 0);
+        let padded = pad_varint(&canonical, pos, len, extra);
+        // A lenient decoder reads the same receipt from it: only the canonical check refuses it.
+        prop_assert_eq!(&postcard::from_bytes::<ReceiptBody>(&padded).unwrap(), &b);
+        prop_assert_eq!(
+            Envelope::from_bytes(sign_raw(&k, &padded)).verify(&public(&k)).unwrap_err().code(),
+            "receipt.malformed",
+            "varint at {} padded by {}", pos, extra
+        );
+
+        let mut long = canonical.clone();
+        long.extend_from_slice(&trailing);
+        prop_assert_eq!(
+            Envelope::from_bytes(sign_raw(&k, &long)).verify(&public(&k)).unwrap_err().code(),
+            "receipt.malformed"
+        );
     }
 
     #[test]
@@ -208,4 +299,44 @@ proptest! {
         l.push(other.link());
         prop_assert_eq!(verify_chain(ChainHead::EMPTY, &l), Err(ChainError::Fork { seq: i as u64 + 1 }));
     }
+}
+
+/// A slug refused elsewhere on the thread (JSON here) does not turn a later undecodable body into
+/// `receipt.invalid_event`, and a refused slug in a body does.
+#[test]
+fn slug_refusals_map_to_invalid_event_only_for_the_body_being_verified() {
+    let k = key(11);
+    assert!(serde_json::from_str::<hearth_protocol::LessonId>("\"../x\"").is_err());
+    let garbage = sign_raw(&k, b"\xff\xff\xff\xff\xff");
+    assert_eq!(
+        Envelope::from_bytes(garbage)
+            .verify(&public(&k))
+            .unwrap_err()
+            .code(),
+        "receipt.malformed"
+    );
+    let b = body(
+        &k,
+        1,
+        ReceiptId::ZERO,
+        Event::LessonOpened {
+            course: course(),
+            lesson: lesson(1),
+        },
+    );
+    let mut bytes = postcard::to_allocvec(&b).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"lesson-1").unwrap();
+    bytes[at] = b'L';
+    assert_eq!(
+        Envelope::from_bytes(sign_raw(&k, &bytes))
+            .verify(&public(&k))
+            .unwrap_err(),
+        RejectReason::InvalidEvent("slug")
+    );
+    let good = postcard::to_allocvec(&b).unwrap();
+    assert!(
+        Envelope::from_bytes(sign_raw(&k, &good))
+            .verify(&public(&k))
+            .is_ok()
+    );
 }

@@ -11,17 +11,20 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use hearth_protocol::chain::verify_chain;
+use hearth_protocol::chain::{verify_chain, verify_chain_to};
 use hearth_protocol::receipt::MAX_ENVELOPE_LEN;
 use hearth_protocol::{
     Answer, AttendanceCheck, ChainHead, ClassId, ContentHash, Envelope, Event, ExamId, ItemAnswer,
-    ItemId, PublicKey, QuizId, ReceiptBody, ReceiptId, SignInMethod,
+    ItemId, MonoStamp, PublicKey, QuizId, ReceiptBody, ReceiptId, SignInMethod, SignOutReason,
 };
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Vectors {
     about: String,
+    /// The service's time-anchor public key (hex): an envelope that verifies but carries an
+    /// anchor not signed by this key for its device is `receipt.bad_anchor`.
+    anchor_public_key: String,
     envelopes: Vec<EnvelopeCase>,
     chains: Vec<ChainCase>,
 }
@@ -47,8 +50,19 @@ struct ChainCase {
     name: String,
     /// Names of cases in `envelopes`, in the order they arrive.
     receipts: Vec<String>,
+    /// The head the verifier already knows for the device (from its store), when the case is
+    /// checked against it (`chain::verify_chain_to`); otherwise `chain::verify_chain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_head: Option<KnownHead>,
     /// `"valid"` or a chain code.
     expect: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct KnownHead {
+    seq: u64,
+    /// Receipt id (hex).
+    id: String,
 }
 
 fn file() -> PathBuf {
@@ -174,6 +188,59 @@ fn build() -> Vectors {
             present: vec![learner(1), learner(2)],
         }),
     );
+    let r7 = b7.sign(&k).unwrap();
+    // The rest of the day, continuing the chain: every event kind has a valid vector.
+    let b8 = body(
+        &k,
+        8,
+        r7.id(),
+        Event::ExamStarted {
+            course: c.clone(),
+            exam: ExamId::new("final").unwrap(),
+            attempt: 2,
+        },
+    );
+    let r8 = b8.sign(&k).unwrap();
+    let mut b9 = body(
+        &k,
+        9,
+        r8.id(),
+        Event::AttendanceCheck(AttendanceCheck::PresencePrompt {
+            course: c.clone(),
+            lesson: lesson(3),
+            waited_ms: 4_500,
+        }),
+    );
+    b9.anchor = b2.anchor;
+    let r9 = b9.sign(&k).unwrap();
+    let b10 = body(
+        &k,
+        10,
+        r9.id(),
+        Event::ClassAssigned {
+            class: ClassId::from_random_bytes([7; 16]),
+            course: c.clone(),
+            lesson: None,
+            exam: Some(ExamId::new("final").unwrap()),
+            due_wall_ms: Some(1_790_000_000_000 + 86_400_000),
+        },
+    );
+    let r10 = b10.sign(&k).unwrap();
+    let b11 = body(
+        &k,
+        11,
+        r10.id(),
+        Event::LearnerSignedOut {
+            reason: SignOutReason::ClassEnded,
+        },
+    );
+    let r11 = b11.sign(&k).unwrap();
+    // Anchors the service did not sign for this device: signed by another key, and signed by
+    // the service for another device. The envelopes themselves verify.
+    let mut b2_foreign_anchor = b2.clone();
+    b2_foreign_anchor.anchor = Some(anchor_for(dev, &other));
+    let mut b2_anchor_of_other_device = b2.clone();
+    b2_anchor_of_other_device.anchor = Some(anchor_for(device_of(&other), &service));
     // A second receipt at position 2: what a restored backup or a copied key produces.
     let b2_fork = body(
         &k,
@@ -185,6 +252,7 @@ fn build() -> Vectors {
         },
     );
 
+    let fork_id = b2_fork.sign(&k).unwrap().id();
     let flip = |bytes: &[u8], i: usize| {
         let mut b = bytes.to_vec();
         b[i] ^= 0x01;
@@ -199,6 +267,10 @@ fn build() -> Vectors {
         valid("quiz-answered", &k, b5),
         valid("exam-submitted", &k, b6),
         valid("trainer-attested-attendance", &k, b7),
+        valid("exam-started", &k, b8),
+        valid("presence-prompt", &k, b9),
+        valid("class-assigned", &k, b10),
+        valid("learner-signed-out", &k, b11),
         valid("fork-at-2", &k, b2_fork),
     ];
     let good = r2.envelope_bytes();
@@ -230,6 +302,35 @@ fn build() -> Vectors {
     };
     let mut foreign_device = b1.clone();
     foreign_device.device = device_of(&other);
+    // The same receipts with one varint written non-minimally: a lenient decoder reads the same
+    // body, but one receipt must have one byte form (and one id).
+    let canonical = raw(&b1);
+    assert_eq!(
+        canonical[17], 0x01,
+        "seq follows the 17 bytes of the device id"
+    );
+    let mut long_seq = canonical[..17].to_vec();
+    long_seq.extend_from_slice(&[0x81, 0x00]);
+    long_seq.extend_from_slice(&canonical[18..]);
+    let mut long_variant = canonical.clone();
+    let tail = long_variant.len() - 2;
+    assert_eq!(
+        long_variant[tail..],
+        [7, 1],
+        "learner_signed_in (7), method pin (1)"
+    );
+    long_variant.splice(tail..tail + 1, [0x87, 0x00]);
+    // Slugs that break the rule (1-64 bytes of a-z 0-9 . _ -, not starting with . or -), put
+    // where `lesson-1` was: signing refuses them, so they are written into the bytes.
+    let with_lesson = |slug: &[u8]| {
+        let mut b = raw(&b2);
+        let at = b.windows(8).position(|w| w == b"lesson-1").unwrap();
+        b.splice(at..at + 8, slug.iter().copied());
+        b
+    };
+    for lenient in [&long_seq, &long_variant] {
+        assert_eq!(postcard::from_bytes::<ReceiptBody>(lenient).unwrap(), b1);
+    }
     envelopes.extend([
         invalid("empty", pk, vec![], "receipt.truncated"),
         invalid("header-only", pk, good[..65].to_vec(), "receipt.truncated"),
@@ -278,6 +379,18 @@ fn build() -> Vectors {
             "receipt.malformed",
         ),
         invalid(
+            "non-minimal-varint-seq",
+            pk,
+            sign_raw(&k, &long_seq),
+            "receipt.malformed",
+        ),
+        invalid(
+            "non-minimal-varint-event-variant",
+            pk,
+            sign_raw(&k, &long_variant),
+            "receipt.malformed",
+        ),
+        invalid(
             "body-names-another-device",
             public(&other),
             sign_raw(&other, &raw(&b1)),
@@ -314,10 +427,43 @@ fn build() -> Vectors {
             "receipt.invalid_event",
         ),
         invalid(
+            "slug-with-capital",
+            pk,
+            sign_raw(&k, &with_lesson(b"Lesson-1")),
+            "receipt.invalid_event",
+        ),
+        invalid(
+            "slug-path-trick",
+            pk,
+            sign_raw(&k, &with_lesson(b"../../x1")),
+            "receipt.invalid_event",
+        ),
+        invalid(
+            "slug-not-utf8",
+            pk,
+            sign_raw(&k, &with_lesson(b"lesson-\xff")),
+            "receipt.malformed",
+        ),
+        invalid(
             "media-segment-backwards",
             pk,
             sign_raw(&k, &raw(&backwards_media)),
             "receipt.invalid_event",
+        ),
+        invalid(
+            "anchor-signed-by-another-key",
+            pk,
+            b2_foreign_anchor.sign(&k).unwrap().into_envelope_bytes(),
+            "receipt.bad_anchor",
+        ),
+        invalid(
+            "anchor-for-another-device",
+            pk,
+            b2_anchor_of_other_device
+                .sign(&k)
+                .unwrap()
+                .into_envelope_bytes(),
+            "receipt.bad_anchor",
         ),
     ]);
 
@@ -330,43 +476,86 @@ fn build() -> Vectors {
         "quiz-answered",
         "exam-submitted",
         "trainer-attested-attendance",
+        "exam-started",
+        "presence-prompt",
+        "class-assigned",
+        "learner-signed-out",
     ];
+    let known = |seq: u64, id: ReceiptId| {
+        Some(KnownHead {
+            seq,
+            id: id.to_hex(),
+        })
+    };
     let chains = vec![
         ChainCase {
             name: "complete".into(),
+            receipts: names(&all[..7]),
+            known_head: None,
+            expect: "valid".into(),
+        },
+        ChainCase {
+            name: "whole-day".into(),
             receipts: names(&all),
+            known_head: None,
             expect: "valid".into(),
         },
         ChainCase {
             name: "withheld-third".into(),
             receipts: names(&[all[0], all[1], all[3], all[4]]),
+            known_head: None,
             expect: "chain.gap".into(),
         },
         ChainCase {
             name: "reordered".into(),
             receipts: names(&[all[0], all[2], all[1]]),
+            known_head: None,
             expect: "chain.out_of_order".into(),
         },
         ChainCase {
             name: "replayed".into(),
             receipts: names(&[all[0], all[1], all[1]]),
+            known_head: None,
             expect: "chain.duplicate".into(),
         },
         ChainCase {
             name: "forked".into(),
             receipts: names(&[all[0], all[1], "fork-at-2"]),
+            known_head: None,
             expect: "chain.fork".into(),
         },
         ChainCase {
             name: "fork-continued".into(),
             receipts: names(&[all[0], "fork-at-2", all[2]]),
+            known_head: None,
             expect: "chain.broken_link".into(),
+        },
+        // Against the head the verifier already holds: receipts deleted from the tail, which no
+        // link can show, and a known head that is not on this chain.
+        ChainCase {
+            name: "tail-deleted".into(),
+            receipts: names(&all[..10]),
+            known_head: known(11, r11.id()),
+            expect: "chain.truncated".into(),
+        },
+        ChainCase {
+            name: "whole-day-to-known-head".into(),
+            receipts: names(&all),
+            known_head: known(11, r11.id()),
+            expect: "valid".into(),
+        },
+        ChainCase {
+            name: "known-head-on-another-branch".into(),
+            receipts: names(&all[..2]),
+            known_head: known(2, fork_id),
+            expect: "chain.fork".into(),
         },
     ];
     Vectors {
         about: "Hearth receipt envelope test vectors, format version 1. See docs/receipt-format.md. \
                 Keys are Ed25519 from 32-byte seeds of 0x11 (device), 0x22 (service anchor), 0x33 (another device)."
             .into(),
+        anchor_public_key: public(&service).to_hex(),
         envelopes,
         chains,
     }
@@ -383,11 +572,22 @@ impl Resign for Vec<u8> {
     }
 }
 
-fn verdict(case: &EnvelopeCase) -> Result<hearth_protocol::VerifiedReceipt, String> {
+/// Envelope verification, then (as the service does) the anchor under the service's key.
+fn verdict(
+    case: &EnvelopeCase,
+    anchor_key: &str,
+) -> Result<hearth_protocol::VerifiedReceipt, String> {
     let key: PublicKey = case.public_key.parse().unwrap();
-    Envelope::from_bytes(hex::decode(&case.envelope).unwrap())
+    let anchor_key: PublicKey = anchor_key.parse().unwrap();
+    let r = Envelope::from_bytes(hex::decode(&case.envelope).unwrap())
         .verify(&key)
-        .map_err(|e| e.code().to_string())
+        .map_err(|e| e.code().to_string())?;
+    if let Some(a) = &r.body().anchor {
+        a.anchor
+            .verify(&anchor_key, r.body().device)
+            .map_err(|e| e.code().to_string())?;
+    }
+    Ok(r)
 }
 
 #[test]
@@ -410,7 +610,7 @@ fn every_envelope_vector_gets_its_verdict() {
     let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
     let mut codes_seen = std::collections::BTreeSet::new();
     for case in &vectors.envelopes {
-        match verdict(case) {
+        match verdict(case, &vectors.anchor_public_key) {
             Ok(r) => {
                 assert_eq!(
                     case.expect, "valid",
@@ -427,11 +627,23 @@ fn every_envelope_vector_gets_its_verdict() {
         }
     }
     for code in hearth_protocol::RejectReason::ALL_CODES {
-        // The anchor is checked by the service with its own key, not by envelope verification.
-        if code != "receipt.bad_anchor" {
-            assert!(codes_seen.contains(code), "no vector exercises {code}");
+        assert!(codes_seen.contains(code), "no vector exercises {code}");
+    }
+    let mut kinds_seen = std::collections::BTreeSet::new();
+    for case in vectors.envelopes.iter().filter_map(|c| c.body.as_ref()) {
+        kinds_seen.insert(case.event.kind());
+        if let Event::AttendanceCheck(AttendanceCheck::PresencePrompt { .. }) = case.event {
+            kinds_seen.insert("presence_prompt");
+        }
+        if let Event::AttendanceCheck(AttendanceCheck::TrainerAttested { .. }) = case.event {
+            kinds_seen.insert("trainer_attested");
         }
     }
+    assert_eq!(
+        kinds_seen.len(),
+        11 + 2,
+        "every event kind and both attendance checks have a valid vector: {kinds_seen:?}"
+    );
 }
 
 #[test]
@@ -443,13 +655,79 @@ fn every_chain_vector_gets_its_verdict() {
             .iter()
             .map(|name| {
                 let env = vectors.envelopes.iter().find(|e| &e.name == name).unwrap();
-                verdict(env).unwrap().link()
+                verdict(env, &vectors.anchor_public_key).unwrap().link()
             })
             .collect();
-        let got = match verify_chain(ChainHead::EMPTY, &links) {
-            Ok(_) => "valid".to_string(),
+        let got = match &case.known_head {
+            None => verify_chain(ChainHead::EMPTY, &links).map(|_| ()),
+            Some(h) => verify_chain_to(
+                ChainHead::EMPTY,
+                &links,
+                ChainHead {
+                    seq: h.seq,
+                    id: h.id.parse().unwrap(),
+                },
+            ),
+        };
+        let got = match got {
+            Ok(()) => "valid".to_string(),
             Err(e) => e.code().to_string(),
         };
         assert_eq!(got, case.expect, "{}", case.name);
     }
+}
+
+/// The worked example of `earliest_real_time` in docs/receipt-format.md.
+#[test]
+fn earliest_real_time_worked_example() {
+    let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
+    let body = |name: &str| {
+        vectors
+            .envelopes
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.body.as_ref())
+            .unwrap()
+    };
+    let study = body("active-study");
+    let a = study.anchor.unwrap();
+    assert_eq!(a.anchor.issued_ms, 1_790_000_000_000);
+    assert_eq!(
+        a.received,
+        MonoStamp {
+            run: 1,
+            elapsed_ms: 0
+        }
+    );
+    assert_eq!(a.earliest_real_time(study.mono), 1_790_000_180_000);
+    let prompt = body("presence-prompt");
+    assert_eq!(
+        prompt.anchor.unwrap().earliest_real_time(prompt.mono),
+        1_790_000_540_000
+    );
+    let other_run = MonoStamp {
+        run: 2,
+        elapsed_ms: 5_000,
+    };
+    assert_eq!(a.earliest_real_time(other_run), 1_790_000_000_000);
+    let mut late = a;
+    late.received = MonoStamp {
+        run: 1,
+        elapsed_ms: 90_000,
+    };
+    assert_eq!(
+        late.earliest_real_time(MonoStamp {
+            run: 1,
+            elapsed_ms: 30_000
+        }),
+        1_790_000_000_000
+    );
+    // Saturation: a difference beyond i64::MAX, and a sum beyond it.
+    assert_eq!(
+        a.earliest_real_time(MonoStamp {
+            run: 1,
+            elapsed_ms: u64::MAX
+        }),
+        i64::MAX
+    );
 }
