@@ -748,6 +748,10 @@ pub struct FlagsReport {
     /// Pass as `before` to read the next page of rejections; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,
+    /// Pass as `after` to read the next page of learners (`withheld`, `overlaps`); absent on the
+    /// last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<LearnerId>,
 }
 
 #[cfg(test)]

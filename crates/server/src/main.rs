@@ -178,6 +178,9 @@ enum Report {
         /// The next page of rejected receipts (`nextBefore` of the previous page).
         #[arg(long)]
         before: Option<i64>,
+        /// The next page of learners (`nextAfter` of the previous page).
+        #[arg(long)]
+        after: Option<Uuid>,
     },
 }
 
@@ -372,9 +375,9 @@ fn main() -> Result<()> {
                     let c = svc.store.class(id)?.context("no such class")?;
                     serde_json::to_string_pretty(&svc.class_progress(&c)?)?
                 }
-                Report::Flags { org, before } => {
-                    serde_json::to_string_pretty(&svc.flags_report(org, before)?)?
-                }
+                Report::Flags { org, before, after } => serde_json::to_string_pretty(
+                    &svc.flags_report(org, before, after.map(LearnerId))?,
+                )?,
             };
             println!("{json}");
         }

@@ -326,7 +326,7 @@ fn attested_while_elsewhere(lab: &Lab) {
     let p = lab.svc.class_progress(&class).unwrap();
     assert_eq!(p.attestations.len(), 1);
     assert_eq!(p.attestations[0].studying_elsewhere, vec![l]);
-    let flags = lab.svc.flags_report(lab.org, None).unwrap();
+    let flags = lab.svc.flags_report(lab.org, None, None).unwrap();
     assert_eq!(flags.attestations.len(), 1, "{flags:?}");
 }
 
@@ -416,7 +416,7 @@ fn flagged_device_earns_nothing(lab: &Lab) {
     lab.send(&d, later);
     assert_eq!(lab.long_credit(l), before, "nothing credited while flagged");
     assert!(lab.withheld(l, "device.flagged") >= 5 * MINUTE);
-    let flags = lab.svc.flags_report(lab.org, None).unwrap();
+    let flags = lab.svc.flags_report(lab.org, None, None).unwrap();
     assert_eq!(flags.devices.len(), 1);
     assert!(flags.devices[0].resolved.is_none());
 
@@ -428,7 +428,7 @@ fn flagged_device_earns_nothing(lab: &Lab) {
         )
         .unwrap();
     assert!(lab.long_credit(l) >= before + 5 * MINUTE - SLACK);
-    let flags = lab.svc.flags_report(lab.org, None).unwrap();
+    let flags = lab.svc.flags_report(lab.org, None, None).unwrap();
     let res = flags.devices[0]
         .resolved
         .as_ref()
@@ -450,7 +450,7 @@ fn bounded_evidence(lab: &Lab) {
         })
         .collect();
     lab.send(&d, junk);
-    let flags = lab.svc.flags_report(lab.org, None).unwrap();
+    let flags = lab.svc.flags_report(lab.org, None, None).unwrap();
     let counted: u64 = flags.rejection_counts.iter().map(|c| c.count).sum();
     let kept: u64 = flags.rejection_counts.iter().map(|c| c.kept).sum();
     assert_eq!(counted, 1_040);

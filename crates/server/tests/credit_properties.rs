@@ -38,6 +38,8 @@ enum Act {
     ExamSubmit(usize, u32, bool),
     SignIn(usize),
     SignOut(usize),
+    /// The trainer signs in (or not) and attests the learner present.
+    Attest(usize, bool),
     Upload(usize),
 }
 
@@ -57,6 +59,7 @@ fn act() -> impl Strategy<Value = Act> {
         1 => (d.clone(), 1..6u32, any::<bool>()).prop_map(|(d, a, r)| Act::ExamSubmit(d, a, r)),
         1 => d.clone().prop_map(Act::SignIn),
         1 => d.clone().prop_map(Act::SignOut),
+        1 => (d.clone(), any::<bool>()).prop_map(|(d, s)| Act::Attest(d, s)),
         2 => d.prop_map(Act::Upload),
     ]
 }
@@ -117,6 +120,9 @@ fn run_adversary(kiosks: [bool; 3], acts: Vec<Act>) -> Result<(), TestCaseError>
         })
         .collect();
     let mut seen: Vec<Seen> = (0..3).map(|_| Seen::default()).collect();
+    // Attestations signed while the trainer was signed in on a kiosk: (device, receipt count).
+    let mut may_count: Vec<usize> = Vec::new();
+    let mut trainer_in = [false; 3];
     // (device, attempt) → (arrival of the start at the service, its run and elapsed)
     let mut starts: BTreeMap<(usize, u32), (i64, u32, u64)> = BTreeMap::new();
     // Submissions sent: (device, attempt, arrival, anchor issued, run, elapsed).
@@ -193,8 +199,28 @@ fn run_adversary(kiosks: [bool; 3], acts: Vec<Act>) -> Result<(), TestCaseError>
             ),
             Act::ExamStart(i, n) => sign(i, &mut devs, &mut seen, exam_started(n)),
             Act::ExamSubmit(i, n, r) => sign(i, &mut devs, &mut seen, exam_submitted(n, r)),
-            Act::SignIn(i) => sign(i, &mut devs, &mut seen, signed_in()),
+            Act::SignIn(i) => {
+                trainer_in[i] = false;
+                sign(i, &mut devs, &mut seen, signed_in())
+            }
+            // The learner signing out leaves a trainer signed in as they were.
             Act::SignOut(i) => sign(i, &mut devs, &mut seen, signed_out()),
+            Act::Attest(i, sign_in_first) => {
+                devs[i].learner = hearth_protocol::LearnerId(lab.trainer);
+                if sign_in_first {
+                    sign(i, &mut devs, &mut seen, signed_in());
+                    trainer_in[i] = true;
+                }
+                let e = Event::AttendanceCheck(hearth_protocol::AttendanceCheck::TrainerAttested {
+                    class: hearth_protocol::ClassId(lab.class),
+                    present: vec![l],
+                });
+                if kiosks[i] && trainer_in[i] {
+                    may_count.push(i);
+                }
+                sign(i, &mut devs, &mut seen, e);
+                devs[i].learner = l;
+            }
             Act::Upload(i) => upload(i, &mut devs, &mut seen, &mut starts, &mut submits),
         }
     }
@@ -271,6 +297,18 @@ fn run_adversary(kiosks: [bool; 3], acts: Vec<Act>) -> Result<(), TestCaseError>
             prop_assert!(c.credited_ms >= c.required_ms && c.required_ms > 0);
             prop_assert!(c.exams.iter().any(|e| e.passed) || c.course == "long-course");
         }
+    }
+    // Attestations count only from a kiosk with the trainer signed in.
+    let class = lab.svc.store.class(lab.class).unwrap().unwrap();
+    let listed = lab.svc.class_progress(&class).unwrap().attestations;
+    prop_assert!(
+        listed.len() <= may_count.len(),
+        "{} listed, {} could count",
+        listed.len(),
+        may_count.len()
+    );
+    for a in &listed {
+        prop_assert!(may_count.iter().any(|&i| devs[i].id() == a.device_id));
     }
     for cert in &rec.certificates {
         let c = rec.courses.iter().find(|c| c.course == cert.course);

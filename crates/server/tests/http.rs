@@ -311,7 +311,12 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     d.take_anchor(&e.anchor);
     let good: Vec<Vec<u8>> = (0..3).map(|_| d.next(1000, sign_in())).collect();
     let batch = encode_batch(&good);
-    let rejections_before = w.svc.flags_report(w.org_a, None).unwrap().rejections.len();
+    let rejections_before = w
+        .svc
+        .flags_report(w.org_a, None, None)
+        .unwrap()
+        .rejections
+        .len();
 
     let check = |what: &str, got: (u16, serde_json::Value), status: u16, code: &str| {
         assert_eq!(got.0, status, "{what}: {}", got.1);
@@ -507,7 +512,11 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     assert_eq!(st.head.seq, 0);
     assert_eq!(st.pending, 0);
     assert_eq!(
-        w.svc.flags_report(w.org_a, None).unwrap().rejections.len(),
+        w.svc
+            .flags_report(w.org_a, None, None)
+            .unwrap()
+            .rejections
+            .len(),
         rejections_before + 1,
         "only the foreign receipt is on the audit list"
     );

@@ -212,9 +212,15 @@ impl Service {
     }
 
     /// The administrator's flags report: flagged devices, rejections (counted per device and
-    /// code, one page of kept envelopes before `before`), people with withheld credit or
-    /// overlapping study, and attestations naming someone studying elsewhere.
-    pub fn flags_report(&self, org: Uuid, before: Option<i64>) -> ServiceResult<FlagsReport> {
+    /// code, one page of kept envelopes before `before`), one page of people (after `after`)
+    /// with withheld credit or overlapping study, and attestations naming someone studying
+    /// elsewhere.
+    pub fn flags_report(
+        &self,
+        org: Uuid,
+        before: Option<i64>,
+        after: Option<LearnerId>,
+    ) -> ServiceResult<FlagsReport> {
         let policy = self.policy_of(org)?;
         let devices = self
             .store
@@ -260,39 +266,31 @@ impl Service {
             .collect();
         let mut overlaps = Vec::new();
         let mut withheld = Vec::new();
-        let mut after = None;
-        loop {
-            let people = self.store.flagged_people(org, after, PEOPLE_PAGE)?;
-            let Some((last, _)) = people.last() else {
-                break;
+        let people = self.store.flagged_people(org, after, PEOPLE_PAGE)?;
+        let next_after = (people.len() == PEOPLE_PAGE as usize)
+            .then(|| people.last().map(|(id, _)| *id))
+            .flatten();
+        for (id, bytes) in people {
+            let Some(f) = LearnerFacts::decode(&bytes) else {
+                continue;
             };
-            after = Some(*last);
-            let n = people.len();
-            for (id, bytes) in people {
-                let Some(f) = LearnerFacts::decode(&bytes) else {
-                    continue;
-                };
-                let Some(l) = self.store.learner(id)? else {
-                    continue;
-                };
-                let o = overlaps_json(&f, &policy);
-                if !o.is_empty() {
-                    overlaps.push(OverlapFlag {
-                        learner_id: id,
-                        name: l.name.clone(),
-                        overlaps: o,
-                    });
-                }
-                if !f.withheld.is_empty() {
-                    withheld.push(WithheldFlag {
-                        learner_id: id,
-                        name: l.name,
-                        withheld: withheld_json(&f),
-                    });
-                }
+            let Some(l) = self.store.learner(id)? else {
+                continue;
+            };
+            let o = overlaps_json(&f, &policy);
+            if !o.is_empty() {
+                overlaps.push(OverlapFlag {
+                    learner_id: id,
+                    name: l.name.clone(),
+                    overlaps: o,
+                });
             }
-            if n < PEOPLE_PAGE as usize {
-                break;
+            if !f.withheld.is_empty() {
+                withheld.push(WithheldFlag {
+                    learner_id: id,
+                    name: l.name,
+                    withheld: withheld_json(&f),
+                });
             }
         }
         let mut attestations = Vec::new();
@@ -311,6 +309,7 @@ impl Service {
             withheld,
             attestations,
             next_before,
+            next_after,
         })
     }
 

@@ -246,8 +246,10 @@ pub async fn device_assignments(
 
 #[derive(Debug, serde::Deserialize)]
 pub struct FlagsQuery {
-    /// `nextBefore` of the previous page.
+    /// `nextBefore` of the previous page (rejections).
     before: Option<i64>,
+    /// `nextAfter` of the previous page (learners).
+    after: Option<hearth_protocol::LearnerId>,
 }
 
 pub async fn admin_flags(
@@ -257,7 +259,7 @@ pub async fn admin_flags(
 ) -> Result<Json<FlagsReport>, ApiError> {
     let r = blocking(&state, move |svc| {
         svc.require_admin(&who)?;
-        svc.flags_report(who.org(), q.before)
+        svc.flags_report(who.org(), q.before, q.after)
     })
     .await?;
     Ok(Json(r))
