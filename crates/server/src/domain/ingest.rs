@@ -79,6 +79,17 @@ impl Service {
     /// batch again changes nothing and answers `Duplicate` (or `Pending`) for each receipt.
     /// Returns after the batch is durable.
     pub fn ingest(&self, device: &Device, envelopes: Vec<Vec<u8>>) -> ServiceResult<IngestOutcome> {
+        self.ingest_within(device, envelopes, &mut RejectBudget::default())
+    }
+
+    /// [`Service::ingest`], keeping rejected envelopes for audit only within `budget` (shared by
+    /// the sections of one bundle); rejections past it are answered and counted, not stored.
+    pub fn ingest_within(
+        &self,
+        device: &Device,
+        envelopes: Vec<Vec<u8>>,
+        budget: &mut RejectBudget,
+    ) -> ServiceResult<IngestOutcome> {
         let now = self.now();
         let mut anchors = AnchorCache::default();
         let checked: Vec<Checked> = envelopes
@@ -120,8 +131,11 @@ impl Service {
         let mut results = Vec::new();
         let mut head = ChainHead::EMPTY;
         let mut flagged = false;
+        let start_budget = *budget;
+        let mut left = start_budget;
         self.store.chain_txn(device.id, &mut |tx| {
             results.clear();
+            left = start_budget;
             let state = tx.state()?;
             head = state.head;
             let start_head = head;
@@ -133,14 +147,16 @@ impl Service {
             for (i, c) in checked.iter().enumerate() {
                 let r = match c {
                     Checked::Bad { code, envelope } => {
-                        tx.reject(&RejectionRecord {
-                            device: device.id,
-                            org: device.org,
-                            code: (*code).into(),
-                            seq: None,
-                            received_ms: now,
-                            envelope: envelope.clone(),
-                        })?;
+                        if left.take(envelope.len()) {
+                            tx.reject(&RejectionRecord {
+                                device: device.id,
+                                org: device.org,
+                                code: (*code).into(),
+                                seq: None,
+                                received_ms: now,
+                                envelope: envelope.clone(),
+                            })?;
+                        }
                         results.push(ReceiptOutcome::Rejected { code, seq: None });
                         continue;
                     }
@@ -176,7 +192,8 @@ impl Service {
                         ReceiptOutcome::Pending
                     }
                     Placement::Fork { seq } => {
-                        fork(tx, r, device, now, &mut flagged)?;
+                        let keep = left.take(r.envelope.len());
+                        fork(tx, r, device, now, &mut flagged, keep)?;
                         ReceiptOutcome::Rejected {
                             code: FORK_CODE,
                             seq: Some(seq),
@@ -195,6 +212,14 @@ impl Service {
             }
             Ok(())
         })?;
+        if left.unkept > start_budget.unkept {
+            tracing::warn!(
+                device = %device.id,
+                unkept = left.unkept - start_budget.unkept,
+                "rejected receipts past the per-request budget were answered but not stored"
+            );
+        }
+        *budget = left;
         Ok(IngestOutcome {
             results,
             head,
@@ -209,15 +234,18 @@ fn fork(
     device: &Device,
     now: i64,
     flagged: &mut bool,
+    keep: bool,
 ) -> StoreResult<()> {
-    tx.reject(&RejectionRecord {
-        device: device.id,
-        org: device.org,
-        code: FORK_CODE.into(),
-        seq: Some(r.seq),
-        received_ms: now,
-        envelope: r.envelope.clone(),
-    })?;
+    if keep {
+        tx.reject(&RejectionRecord {
+            device: device.id,
+            org: device.org,
+            code: FORK_CODE.into(),
+            seq: Some(r.seq),
+            received_ms: now,
+            envelope: r.envelope.clone(),
+        })?;
+    }
     tx.flag(&DeviceFlag {
         code: FORK_CODE.into(),
         detail: format!(
@@ -256,7 +284,7 @@ fn promote(
                 promoted.insert(c.id);
                 advanced = true;
             } else {
-                fork(tx, &c, device, now, flagged)?;
+                fork(tx, &c, device, now, flagged, true)?;
             }
         }
         if !advanced {
@@ -335,4 +363,43 @@ fn apply(tx: &mut dyn ChainTxn, r: &StoredReceipt, device: &Device) -> StoreResu
         tracing::info!(assignment = %a.id, class = %c.id, "assignment made on a kiosk");
     }
     Ok(())
+}
+
+/// What one request may store of the envelopes it gets rejected (issue #19): a request of a few
+/// hundred compressed bytes could otherwise store megabytes of refused garbage. Rejections past
+/// it are still answered (`R` with their code) and counted in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectBudget {
+    pub envelopes: usize,
+    pub bytes: usize,
+    /// Rejections answered but not stored so far.
+    pub unkept: usize,
+}
+
+impl Default for RejectBudget {
+    fn default() -> Self {
+        Self {
+            envelopes: MAX_REJECTED_KEPT_PER_REQUEST,
+            bytes: MAX_REJECTED_BYTES_KEPT_PER_REQUEST,
+            unkept: 0,
+        }
+    }
+}
+
+/// Rejected envelopes stored per request, at most.
+pub const MAX_REJECTED_KEPT_PER_REQUEST: usize = 100;
+/// Bytes of rejected envelopes stored per request, at most.
+pub const MAX_REJECTED_BYTES_KEPT_PER_REQUEST: usize = 256 * 1024;
+
+impl RejectBudget {
+    /// Spends room for one envelope of `len` bytes; false (and counted) when there is none.
+    pub fn take(&mut self, len: usize) -> bool {
+        if self.envelopes == 0 || len > self.bytes {
+            self.unkept += 1;
+            return false;
+        }
+        self.envelopes -= 1;
+        self.bytes -= len;
+        true
+    }
 }
