@@ -9,6 +9,7 @@ pub mod domain;
 pub mod env;
 pub mod http;
 pub mod keys;
+pub mod revoke;
 pub mod store;
 
 use std::path::Path;

@@ -83,6 +83,17 @@ enum Cmd {
         #[arg(long, default_value_t = 90)]
         days: i64,
     },
+    /// Revokes a device's credentials, a user's tokens, or one token; the next request with any
+    /// of them is refused.
+    Revoke {
+        #[arg(long, group = "what")]
+        device: Option<Uuid>,
+        #[arg(long, group = "what")]
+        user: Option<Uuid>,
+        /// A token as issued (hd1_… or hu1_…).
+        #[arg(long, group = "what")]
+        token: Option<String>,
+    },
     /// Adds a class led by a trainer and prints its id.
     AddClass {
         #[arg(long)]
@@ -247,6 +258,19 @@ fn main() -> Result<()> {
                 bail!("--days must be positive");
             }
             println!("{}", svc.issue_user_token(user, days)?);
+        }
+        Cmd::Revoke {
+            device,
+            user,
+            token,
+        } => {
+            let n = match (device, user, token) {
+                (Some(d), None, None) => svc.revoke_device(None, hearth_protocol::DeviceId(d))?,
+                (None, Some(u), None) => svc.revoke_user(None, u)?,
+                (None, None, Some(t)) => u64::from(svc.revoke_token(&t)?),
+                _ => bail!("name one of --device, --user, --token"),
+            };
+            println!("revoked {n}");
         }
         Cmd::AddClass { trainer, name } => {
             println!("{}", svc.add_class(trainer, &name)?.id);

@@ -308,4 +308,13 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the certificate unless the learner has one for the course; returns the one kept.
     fn issue_certificate(&self, cert: &Certificate) -> StoreResult<Certificate>;
     fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>>;
+
+    // ----- revocation (issue #19) -----
+
+    /// Deletes every token of `subject` (a device's credentials, a user's tokens), so that the
+    /// next request with any of them is refused; returns how many there were. Takes effect at
+    /// once: every request looks its token up.
+    fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64>;
+    /// Deletes one token by its hash; whether it existed.
+    fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool>;
 }

@@ -951,6 +951,27 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
+
+    // ----- revocation (issue #19) -----
+
+    fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64> {
+        let (kind, id) = match subject {
+            Subject::Device(d) => ("device", d.to_string()),
+            Subject::User(u) => ("user", u.to_string()),
+        };
+        let n = self.conn().execute(
+            "DELETE FROM tokens WHERE subject_kind = ?1 AND subject_id = ?2",
+            params![kind, id],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM tokens WHERE hash = ?1", [&hash[..]])?;
+        Ok(n > 0)
+    }
 }
 
 fn cert_row(r: &Row<'_>) -> rusqlite::Result<Certificate> {
