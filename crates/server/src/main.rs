@@ -32,6 +32,10 @@ enum Cmd {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
+        /// Wrong enrollment codes or credentials one address may send in 5 minutes before it is
+        /// refused (429 auth.too_many_failures).
+        #[arg(long, default_value_t = Limits::default().guesses_per_window)]
+        guesses_per_window: u32,
     },
     /// Creates an organisation and prints its id.
     CreateOrg { name: String },
@@ -204,7 +208,14 @@ fn main() -> Result<()> {
     )
     .with_context(|| format!("opening the data folder {}", cli.data.display()))?;
     match cli.cmd {
-        Cmd::Serve { listen } => {
+        Cmd::Serve {
+            listen,
+            guesses_per_window,
+        } => {
+            let limits = Limits {
+                guesses_per_window,
+                ..Limits::default()
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -213,7 +224,7 @@ fn main() -> Result<()> {
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
                 tracing::info!(addr = %listener.local_addr()?, data = %cli.data.display(), "hearth-server listening");
-                hearth_server::serve(listener, svc, Limits::default(), shutdown_signal())
+                hearth_server::serve(listener, svc, limits, shutdown_signal())
                 .await?;
                 anyhow::Ok(())
             })?;
