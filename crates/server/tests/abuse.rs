@@ -87,6 +87,17 @@ async fn slow_request(
     })
 }
 
+/// Like `World::assert_serving`, on a new connection: with a 1 s idle timeout the service may
+/// close a pooled one just as it is reused.
+async fn assert_serving_fresh(w: &World) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let res = http.get(w.url("/v1/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the service must still be serving");
+}
+
 fn enroll_body(w: &World, org: uuid::Uuid, seed: u8) -> EnrollRequest {
     let k = key(seed);
     EnrollRequest {
@@ -252,7 +263,7 @@ async fn idle_and_half_sent_connections_are_closed() {
         }
         conns.push(s);
     }
-    w.assert_serving().await;
+    assert_serving_fresh(&w).await;
     let started = Instant::now();
     let mut closed = 0;
     for mut s in conns {
@@ -277,7 +288,7 @@ async fn idle_and_half_sent_connections_are_closed() {
         "{:?}",
         started.elapsed()
     );
-    w.assert_serving().await;
+    assert_serving_fresh(&w).await;
 
     // With every connection slot taken by idle connections, a new client waits in the backlog
     // and is served once the header timeout frees them.
@@ -296,7 +307,7 @@ async fn idle_and_half_sent_connections_are_closed() {
         idle.push(connect_from("127.0.0.2", to).await);
     }
     let started = Instant::now();
-    w.assert_serving().await;
+    assert_serving_fresh(&w).await;
     assert!(started.elapsed() < Duration::from_secs(4));
     drop(idle);
     w.stop().await;
@@ -774,4 +785,170 @@ async fn eight_hostile_bundles_keep_peak_memory_bounded() {
             .status(),
         200
     );
+}
+
+// ----- benchmark: honest uploads with and without 300 hostile connections -----
+
+/// Keeps one hostile connection open from `from` until `stop`: `kind` 0 sends nothing, 1 sends
+/// half its headers, 2 trickles an upload's body with `token`; reconnects whenever the service
+/// closes it, as an attacker would.
+async fn hostile_connection(
+    from: String,
+    to: SocketAddr,
+    kind: usize,
+    token: String,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let s = TcpSocket::new_v4().unwrap();
+        if s.bind(SocketAddr::new(ip(&from), 0)).is_err() {
+            return;
+        }
+        // An attacker reconnects at once when refused or cut; a pause of 20 ms keeps 300 of
+        // them from spinning the test process's own two threads (which the service shares).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let Ok(mut s) = s.connect(to).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let head = match kind {
+            0 => String::new(),
+            1 => "POST /v1/sync/receipts HTTP/1.1\r\nHost: hearth\r\n".to_string(),
+            _ => format!(
+                "POST /v1/sync/receipts HTTP/1.1\r\nHost: hearth\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: {BATCH_CONTENT_TYPE}\r\nContent-Length: 60000\r\n\r\n"
+            ),
+        };
+        if s.write_all(head.as_bytes()).await.is_err() {
+            continue;
+        }
+        let mut buf = [0u8; 1024];
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            tokio::select! {
+                r = s.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { break },
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if kind == 2 && s.write_all(b"x").await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Honest devices uploading batches of 10 receipts back to back for `secs`; uploads answered
+/// 200 per second.
+async fn honest_rate(w: &World, writers: &mut [(String, ReceiptWriter)], secs: u64) -> f64 {
+    let mut handles = Vec::new();
+    // Batches are signed before the clock starts (signing is the client's cost, not the
+    // service's).
+    let mut prepared = Vec::new();
+    for (token, writer) in writers.iter_mut() {
+        let token = token.clone();
+        let http = w.http.clone();
+        let url = w.url("/v1/sync/receipts");
+        let batches: Vec<Vec<u8>> = (0..BATCHES_PER_DEVICE)
+            .map(|_| {
+                let envs: Vec<Vec<u8>> = (0..10).map(|_| writer.next(1000, sign_in())).collect();
+                zstd::encode_all(&hearth_protocol::wire::encode_batch(&envs)[..], 3).unwrap()
+            })
+            .collect();
+        prepared.push((token, http, url, batches));
+    }
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    for (token, http, url, batches) in prepared {
+        handles.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            for body in batches {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let res = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", BATCH_CONTENT_TYPE)
+                    .header("content-encoding", "zstd")
+                    .body(body)
+                    .send()
+                    .await;
+                if res.is_ok_and(|r| r.status() == 200) {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+const BATCHES_PER_DEVICE: usize = 400;
+
+/// The benchmark of issue #19: uploads per second of 8 honest devices (batches of 10 receipts,
+/// back to back, each durable before its answer) with no hostile client, then while 300
+/// hostile connections are held open (100 silent, 100 with half their headers, 100 trickling
+/// upload bodies with one enrolled device's credential; each reconnects when closed) from three
+/// other addresses, in one run. The per-credential request rate is raised so that the honest
+/// devices measure the service, not their own quota. Debug build:
+/// `cargo test -p hearth-server --test abuse -- --ignored --nocapture bench`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+async fn bench_honest_uploads_with_and_without_300_hostile_connections() {
+    let mut w = World::new().await;
+    restart_with(
+        &mut w,
+        Limits {
+            credential_requests_per_s: 10_000,
+            credential_request_burst: 10_000,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let to = addr(&w);
+    let mut writers = Vec::new();
+    for i in 0..8u8 {
+        let k = 100 + i;
+        let e = w.enroll(w.org_a, None, &key(k)).await;
+        let mut writer = ReceiptWriter::new(k, w.learner_a1);
+        writer.take_anchor(&e.anchor);
+        writers.push((e.credential, writer));
+    }
+    let hostile = w.enroll(w.org_a, None, &key(99)).await.credential;
+    let secs = 5;
+    let quiet = honest_rate(&w, &mut writers, secs).await;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut attackers = Vec::new();
+    for i in 0..300 {
+        attackers.push(tokio::spawn(hostile_connection(
+            format!("127.0.0.{}", 2 + i / 100),
+            to,
+            i / 100,
+            hostile.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let attacked = honest_rate(&w, &mut writers, secs).await;
+    let _ = stop_tx.send(true);
+    for a in attackers {
+        a.abort();
+    }
+    println!(
+        "honest uploads (8 devices, 10 receipts each): {quiet:.0}/s without hostile connections, \
+         {attacked:.0}/s with 300 hostile connections open ({:.0}%)",
+        100.0 * attacked / quiet
+    );
+    assert!(
+        attacked > quiet * 0.5,
+        "{attacked:.0}/s against {quiet:.0}/s"
+    );
+    w.stop().await;
 }

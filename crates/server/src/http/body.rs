@@ -39,6 +39,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// Open connections from one address (a classroom behind one router shares one).
     pub max_connections_per_addr: usize,
+    /// New connections per second from one address, and their burst.
+    pub addr_connects_per_s: u32,
+    pub addr_connect_burst: u32,
     /// Requests in flight from one address.
     pub max_in_flight_per_addr: usize,
     /// Requests in flight with one credential.
@@ -75,6 +78,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             max_connections_per_addr: 128,
+            addr_connects_per_s: 50,
+            addr_connect_burst: 200,
             max_in_flight_per_addr: 64,
             max_in_flight_per_credential: 4,
             addr_requests_per_s: 100,

@@ -105,6 +105,7 @@ pub struct Guard {
     addr_inflight: Arc<PerKey<IpAddr>>,
     cred_inflight: Arc<PerKey<CredKey>>,
     pub(crate) addr_connections: Arc<PerKey<IpAddr>>,
+    addr_connects: Keyed<IpAddr>,
     addr_rate: Keyed<IpAddr>,
     cred_rate: Keyed<CredKey>,
     addr_bytes: Keyed<IpAddr>,
@@ -181,6 +182,7 @@ impl Guard {
             addr_inflight: Default::default(),
             cred_inflight: Default::default(),
             addr_connections: Default::default(),
+            addr_connects: Keyed::hashmap(quota(l.addr_connects_per_s, l.addr_connect_burst)),
             addr_rate: Keyed::hashmap(quota(l.addr_requests_per_s, l.addr_request_burst)),
             cred_rate: Keyed::hashmap(quota(
                 l.credential_requests_per_s,
@@ -203,6 +205,7 @@ impl Guard {
             self.cred_rate.retain_recent();
             self.addr_bytes.retain_recent();
             self.cred_bytes.retain_recent();
+            self.addr_connects.retain_recent();
         }
     }
 
@@ -231,6 +234,13 @@ impl Guard {
                 Duration::from_secs(60),
             )),
         }
+    }
+
+    /// May `addr` open another connection now? Checked at accept, before any request is read,
+    /// so that a client reconnecting as fast as it can costs a static refusal each time.
+    pub(crate) fn may_connect(&self, addr: IpAddr) -> bool {
+        self.tidy();
+        self.addr_connects.check_key(&addr).is_ok()
     }
 
     /// Is `addr` allowed another guess (an enrollment code, a credential)? Looks without

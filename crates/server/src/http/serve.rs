@@ -45,8 +45,8 @@ pub fn connection_cap(limits: &Limits) -> usize {
     }
 }
 
-/// Sent on a connection refused because its address has too many open; written by hand since
-/// no request has been read yet.
+/// Sent on a connection refused because its address has too many open, or opens them too fast;
+/// written by hand since no request has been read yet.
 const TOO_MANY_CONNECTIONS: &str = concat!(
     "HTTP/1.1 429 Too Many Requests\r\n",
     "content-type: application/json\r\n",
@@ -104,10 +104,14 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let Some(addr_slot) = guard
-            .addr_connections
-            .try_take(addr.ip(), limits.max_connections_per_addr)
-        else {
+        let addr_slot = if guard.may_connect(addr.ip()) {
+            guard
+                .addr_connections
+                .try_take(addr.ip(), limits.max_connections_per_addr)
+        } else {
+            None
+        };
+        let Some(addr_slot) = addr_slot else {
             tracing::debug!(addr = %addr.ip(), "too many connections from one address");
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(2), async {
