@@ -195,6 +195,55 @@ async fn slow_requests_of_one_device_or_address_leave_others_answering() {
     w.stop().await;
 }
 
+/// Finding 1, service-wide: bodies held in memory at once are bounded; past the budget a request
+/// is refused with `503 service.busy` before its body is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_bodies_are_bounded_service_wide() {
+    let mut w = World::new().await;
+    restart_with(
+        &mut w,
+        Limits {
+            max_buffered_bytes: 200 * 1024,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let to = addr(&w);
+    // Three slow bodies of 59 KiB each, from three addresses, hold 177 of the 200 KiB.
+    let mut slow = Vec::new();
+    for i in 0..3 {
+        let from = format!("127.0.0.{}", 2 + i);
+        slow.push(slow_request(&from, to, "/v1/enroll", None, "application/json").await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let req = enroll_body(&w, w.org_a, 90);
+    let res = w
+        .http
+        .post(w.url("/v1/enroll"))
+        .header("content-type", "application/json")
+        .body(format!("{:<60000}", serde_json::to_string(&req).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "service.busy");
+    // Small bodies still fit.
+    let res = w
+        .http
+        .post(w.url("/v1/enroll"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for t in slow {
+        t.abort();
+    }
+    w.stop().await;
+}
+
 /// Findings 3 and 4: a slow body is cut at the body timeout with `408 request.timeout`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_does_not_arrive_in_time_is_cut() {

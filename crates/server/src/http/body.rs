@@ -10,7 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use hearth_protocol::wire::{BATCH_CONTENT_TYPE, BUNDLE_CONTENT_TYPE, decode_batch};
 use serde::de::DeserializeOwned;
-use tokio::sync::OwnedSemaphorePermit;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{ApiError, AppState, blocking};
 use crate::domain::Principal;
@@ -59,6 +61,9 @@ pub struct Limits {
     /// (the rest wait their turn with their compressed bytes only): bounds the memory of
     /// decoding whatever arrives at once.
     pub max_decoding_at_once: usize,
+    /// Request bodies held in memory at once, service-wide, by their `Content-Length` (or the
+    /// wire limit when it is not sent): past it `503 service.busy` with `Retry-After`.
+    pub max_buffered_bytes: usize,
     /// Wrong enrollment codes or credentials one address may send per `guess_window`.
     pub guesses_per_window: u32,
     pub guess_window: Duration,
@@ -91,6 +96,7 @@ impl Default for Limits {
             credential_kib_per_s: 2 * 1024,
             credential_kib_burst: 16 * 1024,
             max_decoding_at_once: 2,
+            max_buffered_bytes: 256 * 1024 * 1024,
             guesses_per_window: 30,
             guess_window: Duration::from_secs(300),
             alarm_failures_per_minute: 60,
@@ -119,19 +125,23 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
 async fn read_body(
     req: Request,
     limits: &Limits,
+    buffered: &Arc<Semaphore>,
     wire: usize,
     decoded: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let (encoding, raw) = read_wire(req, limits, wire).await?;
+    let (encoding, raw, _held) = read_wire(req, limits, buffered, wire).await?;
     decode(encoding.as_deref(), raw, decoded)
 }
 
-/// Reads the body as sent: at most `wire` bytes, within `Limits::body_timeout`.
+/// Reads the body as sent: at most `wire` bytes, within `Limits::body_timeout`, holding room in
+/// the service-wide budget of buffered bytes (`Limits::max_buffered_bytes`) for as long as the
+/// returned permit lives.
 async fn read_wire(
     req: Request,
     limits: &Limits,
+    buffered: &Arc<Semaphore>,
     wire: usize,
-) -> Result<(Option<String>, Bytes), ApiError> {
+) -> Result<(Option<String>, Bytes, OwnedSemaphorePermit), ApiError> {
     let encoding = req
         .headers()
         .get(header::CONTENT_ENCODING)
@@ -145,6 +155,22 @@ async fn read_wire(
     {
         return Err(too_large(wire));
     }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(wire as u64, |n| n.min(wire as u64));
+    let kib = u32::try_from(declared.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let held = buffered.clone().try_acquire_many_owned(kib).map_err(|_| {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service.busy",
+            "the service is receiving as much as it can hold; try again shortly",
+        );
+        e.retry_after = Some(1);
+        e
+    })?;
     let timeout = limits.body_timeout;
     let raw: Bytes = tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), wire))
         .await
@@ -170,7 +196,7 @@ async fn read_wire(
                 )
             }
         })?;
-    Ok((encoding, raw))
+    Ok((encoding, raw, held))
 }
 
 /// Waits for a turn to decompress and decode a large body (`Limits::max_decoding_at_once`); the
@@ -238,7 +264,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "the body must be application/json",
             ));
         }
-        let bytes = read_body(req, &state.limits, state.limits.json, state.limits.json).await?;
+        let bytes = read_body(
+            req,
+            &state.limits,
+            &state.buffered,
+            state.limits.json,
+            state.limits.json,
+        )
+        .await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -256,7 +289,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 /// A receipt upload batch (`Content-Type: application/vnd.hearth.receipts`, usually
 /// `Content-Encoding: zstd`), with the decoding turn it holds until the upload is done.
 #[derive(Debug)]
-pub struct BatchBody(pub Vec<Vec<u8>>, pub OwnedSemaphorePermit);
+pub struct BatchBody(pub Vec<Vec<u8>>, pub Held);
+
+/// What a large body holds until its request is done: its room in the buffered-bytes budget and
+/// its turn to decode.
+#[derive(Debug)]
+pub struct Held {
+    _bytes: OwnedSemaphorePermit,
+    _turn: OwnedSemaphorePermit,
+}
 
 impl FromRequest<AppState> for BatchBody {
     type Rejection = ApiError;
@@ -269,8 +310,12 @@ impl FromRequest<AppState> for BatchBody {
                 format!("the body must be {BATCH_CONTENT_TYPE}"),
             ));
         }
-        let (encoding, raw) = read_wire(req, &state.limits, state.limits.batch_wire).await?;
-        let turn = decoding_turn(state).await?;
+        let (encoding, raw, bytes_held) =
+            read_wire(req, &state.limits, &state.buffered, state.limits.batch_wire).await?;
+        let turn = Held {
+            _bytes: bytes_held,
+            _turn: decoding_turn(state).await?,
+        };
         let bytes = decode(encoding.as_deref(), raw, state.limits.batch_decoded)?;
         decode_batch(&bytes)
             .map(|b| BatchBody(b, turn))
@@ -281,7 +326,7 @@ impl FromRequest<AppState> for BatchBody {
 /// A receipt bundle relayed by a kiosk (`Content-Type: application/vnd.hearth.bundle`, usually
 /// `Content-Encoding: zstd`), checked for framing by the domain.
 #[derive(Debug)]
-pub struct BundleBody(pub Vec<u8>, pub OwnedSemaphorePermit);
+pub struct BundleBody(pub Vec<u8>, pub Held);
 
 impl FromRequest<AppState> for BundleBody {
     type Rejection = ApiError;
@@ -294,8 +339,12 @@ impl FromRequest<AppState> for BundleBody {
                 format!("the body must be {BUNDLE_CONTENT_TYPE}"),
             ));
         }
-        let (encoding, raw) = read_wire(req, &state.limits, state.limits.batch_wire).await?;
-        let turn = decoding_turn(state).await?;
+        let (encoding, raw, bytes_held) =
+            read_wire(req, &state.limits, &state.buffered, state.limits.batch_wire).await?;
+        let turn = Held {
+            _bytes: bytes_held,
+            _turn: decoding_turn(state).await?,
+        };
         let bytes = decode(encoding.as_deref(), raw, state.limits.batch_decoded)?;
         Ok(BundleBody(bytes, turn))
     }

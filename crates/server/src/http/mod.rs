@@ -88,6 +88,8 @@ pub struct AppState {
     pub guard: std::sync::Arc<Guard>,
     /// Turns to decode a large body (`Limits::max_decoding_at_once`).
     pub decoding: std::sync::Arc<Semaphore>,
+    /// KiB of request bodies held at once (`Limits::max_buffered_bytes`).
+    pub buffered: std::sync::Arc<Semaphore>,
 }
 
 /// Runs a storage-bound domain call off the async threads.
@@ -115,6 +117,9 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         limits,
         guard: guard.clone(),
         decoding: std::sync::Arc::new(Semaphore::new(limits.max_decoding_at_once.max(1))),
+        buffered: std::sync::Arc::new(Semaphore::new(
+            (limits.max_buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
+        )),
     };
     Router::new()
         .route("/v1/health", get(handlers::health))
