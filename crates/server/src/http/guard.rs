@@ -451,4 +451,48 @@ mod tests {
             "other addresses unaffected"
         );
     }
+
+    /// A shared buffer the log is written into.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn failed_sign_ins_are_logged_and_a_fast_stream_raises_the_alarm() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let guard = Guard::new(Limits {
+            alarm_failures_per_minute: 5,
+            ..Limits::default()
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..8u8 {
+                let addr = IpAddr::from([192, 0, 2, i]);
+                guard.failed_guess(Some(addr), "enrollment code", "enroll.invalid_code");
+            }
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("hearth::auth: failed sign-in").count(),
+            8,
+            "{text}"
+        );
+        assert!(text.contains("addr=192.0.2.7"), "{text}");
+        assert!(text.contains("enroll.invalid_code"), "{text}");
+        // One alarm line per minute, however many more failures come.
+        assert_eq!(text.matches("ALARM").count(), 1, "{text}");
+    }
 }
