@@ -5,6 +5,7 @@
 //! [`store`] (the [`store::Store`] trait, with no SQLite-specific logic above it, and its SQLite
 //! implementation). Time and randomness come from [`env`] so tests control them.
 
+pub mod carrier;
 pub mod domain;
 pub mod env;
 pub mod http;

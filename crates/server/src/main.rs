@@ -336,10 +336,11 @@ fn main() -> Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let mut refused = 0;
-            for section in svc
+            let sections = svc
                 .ingest_bundle(None, &bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?
-            {
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            svc.record_carrier(None, &sections)?;
+            for section in sections {
                 let line = match &section.result {
                     Ok(out) => {
                         let count = |want: fn(&hearth_server::domain::ReceiptOutcome) -> bool| {

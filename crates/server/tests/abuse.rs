@@ -623,6 +623,40 @@ async fn one_request_stores_little_and_every_error_is_code_and_message() {
     w.stop().await;
 }
 
+/// Finding 7: a relayed section's carrier is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_carrier_of_relayed_receipts_is_recorded() {
+    let mut w = World::new().await;
+    let laptop = w.enroll(w.org_a, Some(w.learner_a1), &key(46)).await;
+    let kiosk = w.enroll(w.org_a, None, &key(47)).await;
+    let mut writer = ReceiptWriter::new(46, w.learner_a1);
+    let envs: Vec<Vec<u8>> = (0..3).map(|_| writer.next(1000, sign_in())).collect();
+    let bundle = encode_bundle(&[Section {
+        device: laptop.device_id,
+        envelopes: envs,
+    }]);
+    let (s, body) = w
+        .post_raw(
+            "/v1/sync/bundle",
+            &kiosk.credential,
+            BUNDLE_CONTENT_TYPE,
+            None,
+            bundle,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let relays = w.svc.store.relays(w.org_a, 10).unwrap();
+    assert_eq!(relays.len(), 1);
+    let r = &relays[0];
+    assert_eq!(r.device, laptop.device_id);
+    assert_eq!(
+        r.carrier,
+        Some(hearth_server::store::Subject::Device(kiosk.device_id))
+    );
+    assert_eq!((r.receipts, r.accepted), (3, 3));
+    w.stop().await;
+}
+
 /// Finding 7: the service's database is readable by its owner only.
 #[cfg(unix)]
 #[test]

@@ -161,7 +161,12 @@ pub async fn relay(
     BundleBody(bytes, _turn): BundleBody,
 ) -> Result<Json<BundleResponse>, ApiError> {
     let org = who.org();
-    let sections = blocking(&state, move |svc| svc.ingest_bundle(Some(org), &bytes)).await?;
+    let sections = blocking(&state, move |svc| {
+        let sections = svc.ingest_bundle(Some(org), &bytes)?;
+        svc.record_carrier(Some(&who), &sections)?;
+        Ok(sections)
+    })
+    .await?;
     let sections = sections
         .into_iter()
         .map(|s| match s.result {

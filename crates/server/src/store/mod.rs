@@ -317,4 +317,21 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64>;
     /// Deletes one token by its hash; whether it existed.
     fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool>;
+    /// Records who carried relayed receipts, in one transaction.
+    fn record_relays(&self, rows: &[RelayRecord]) -> StoreResult<()>;
+    /// The latest relay records of an organisation, newest first.
+    fn relays(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RelayRecord>>;
+}
+
+/// Who carried one device's relayed receipts in one request (issue #19).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayRecord {
+    pub org: Uuid,
+    pub device: DeviceId,
+    /// The kiosk device or user whose credential carried them; `None`: the service's
+    /// administrator on the command line.
+    pub carrier: Option<Subject>,
+    pub received_ms: i64,
+    pub receipts: u64,
+    pub accepted: u64,
 }
