@@ -1129,7 +1129,7 @@ mod tests {
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, SCHEMA_VERSION);
         for (i, d) in devices.iter().enumerate() {
             let got = store.receipts_of_device(*d, 1, 10).unwrap();
             assert_eq!(got.len(), 3);
