@@ -291,6 +291,19 @@ fn file_uri(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    /// The store holds the device credential: readable by its owner only (issue #19).
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.db");
+        let store = Store::create(&path, |_| Ok(())).unwrap();
+        drop(store);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
     #[test]
     fn a_schema_1_store_is_migrated_on_open() {
         let dir = tempfile::tempdir().unwrap();
