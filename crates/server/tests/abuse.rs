@@ -859,7 +859,9 @@ async fn eight_hostile_bundles_keep_peak_memory_bounded() {
     let after = server.peak_kib();
     let grew_mib = after.saturating_sub(before) / 1024;
     println!(
-        "peak RSS before {} MiB, after eight hostile bundles {} MiB (+{grew_mib} MiB) in {:?}",
+        "hostile bundle {} bytes of zstd; peak RSS before {} MiB, after eight hostile bundles \
+         {} MiB (+{grew_mib} MiB) in {:?}",
+        bomb.len(),
         before / 1024,
         after / 1024,
         started.elapsed()
