@@ -25,6 +25,8 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver
   # GStreamer decoders for lesson media: MP3/AAC/H.264 (WebKitGTK plays media through them).
   gstreamer1.0-plugins-good gstreamer1.0-libav
+  # The API fuzz run (scripts/fuzz-api.sh) installs schemathesis into a virtual environment.
+  python3-venv
 )
 TAURI_DRIVER_VERSION=2.1.0
 

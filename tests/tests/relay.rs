@@ -150,7 +150,8 @@ async fn two_devices_and_a_kiosk_relay_converge() {
         &["enroll", "--service", &url, "--code", &code],
     );
     let answer = hearth(stranger.path(), &["relay", file_a.to_str().unwrap()]);
-    assert_eq!(answer["sections"][0]["code"], "auth.wrong_org");
+    // Answered like an unknown device, so a carrier learns nothing of other organisations.
+    assert_eq!(answer["sections"][0]["code"], "device.unknown");
 
     // Direct syncs afterwards send what the devices still hold; the service counts it once and
     // acknowledges, and every outbox is empty.

@@ -5,10 +5,12 @@
 //! [`store`] (the [`store::Store`] trait, with no SQLite-specific logic above it, and its SQLite
 //! implementation). Time and randomness come from [`env`] so tests control them.
 
+pub mod carrier;
 pub mod domain;
 pub mod env;
 pub mod http;
 pub mod keys;
+pub mod revoke;
 pub mod store;
 
 use std::path::Path;
@@ -33,6 +35,32 @@ pub enum OpenError {
     Facts(#[from] ServiceError),
 }
 
+/// Makes the database file readable by the service's account only (it holds every credential's
+/// hash and every learner's record): created with mode 0600 on Unix, an existing one (and its
+/// `-wal` and `-shm`, which SQLite creates with the database's mode) narrowed to it. On Windows
+/// the file inherits the data folder's ACL (see docs/api.md, "Storage and deployment").
+fn owner_only(db: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        drop(o.open(db)?);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(o.open(db)?);
+    Ok(())
+}
+
 impl Service {
     /// Opens (creating if needed) the service's data folder: `hearth.db`, the key files, and
     /// `blobs/` for published package files.
@@ -44,7 +72,9 @@ impl Service {
         std::fs::create_dir_all(data.join("blobs"))
             .map_err(|e| OpenError::Folder(data.display().to_string(), e))?;
         let keys = Keys::load_or_create(data, &*random)?;
-        let store = SqliteStore::open(&data.join("hearth.db"))?;
+        let db = data.join("hearth.db");
+        owner_only(&db).map_err(|e| OpenError::Folder(db.display().to_string(), e))?;
+        let store = SqliteStore::open(&db)?;
         let svc = Self::with_parts(Arc::new(store), clock, random, keys, data.join("blobs"));
         // After a migration (or a change of the credit rules) the facts are derived again from
         // the receipts, before anything is served.

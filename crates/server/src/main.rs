@@ -32,6 +32,10 @@ enum Cmd {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
+        /// Wrong enrollment codes or credentials one address may send in 5 minutes before it is
+        /// refused (429 auth.too_many_failures).
+        #[arg(long, default_value_t = Limits::default().guesses_per_window)]
+        guesses_per_window: u32,
     },
     /// Creates an organisation and prints its id.
     CreateOrg { name: String },
@@ -82,6 +86,17 @@ enum Cmd {
         user: Uuid,
         #[arg(long, default_value_t = 90)]
         days: i64,
+    },
+    /// Revokes a device's credentials, a user's tokens, or one token; the next request with any
+    /// of them is refused.
+    Revoke {
+        #[arg(long, group = "what")]
+        device: Option<Uuid>,
+        #[arg(long, group = "what")]
+        user: Option<Uuid>,
+        /// A token as issued (hd1_… or hu1_…).
+        #[arg(long, group = "what")]
+        token: Option<String>,
     },
     /// Adds a class led by a trainer and prints its id.
     AddClass {
@@ -225,7 +240,14 @@ fn main() -> Result<()> {
     )
     .with_context(|| format!("opening the data folder {}", cli.data.display()))?;
     match cli.cmd {
-        Cmd::Serve { listen } => {
+        Cmd::Serve {
+            listen,
+            guesses_per_window,
+        } => {
+            let limits = Limits {
+                guesses_per_window,
+                ..Limits::default()
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -234,7 +256,7 @@ fn main() -> Result<()> {
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
                 tracing::info!(addr = %listener.local_addr()?, data = %cli.data.display(), "hearth-server listening");
-                hearth_server::serve(listener, svc, Limits::default(), shutdown_signal())
+                hearth_server::serve(listener, svc, limits, shutdown_signal())
                 .await?;
                 anyhow::Ok(())
             })?;
@@ -279,6 +301,19 @@ fn main() -> Result<()> {
                 bail!("--days must be positive");
             }
             println!("{}", svc.issue_user_token(user, days)?);
+        }
+        Cmd::Revoke {
+            device,
+            user,
+            token,
+        } => {
+            let n = match (device, user, token) {
+                (Some(d), None, None) => svc.revoke_device(None, hearth_protocol::DeviceId(d))?,
+                (None, Some(u), None) => svc.revoke_user(None, u)?,
+                (None, None, Some(t)) => u64::from(svc.revoke_token(&t)?),
+                _ => bail!("name one of --device, --user, --token"),
+            };
+            println!("revoked {n}");
         }
         Cmd::AddClass { trainer, name } => {
             println!("{}", svc.add_class(trainer, &name)?.id);
@@ -333,10 +368,11 @@ fn main() -> Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let mut refused = 0;
-            for section in svc
+            let sections = svc
                 .ingest_bundle(None, &bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?
-            {
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            svc.record_carrier(None, &sections)?;
+            for section in sections {
                 let line = match &section.result {
                     Ok(out) => {
                         let count = |want: fn(&hearth_server::domain::ReceiptOutcome) -> bool| {

@@ -470,11 +470,12 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     let r = w
         .get(&format!("/v1/learners/{}/record", w.learner_b1), &tok)
         .await;
-    check("device reads another org", r, 403, "auth.wrong_org");
+    // Another organisation's learner is answered like one that does not exist.
+    check("device reads another org", r, 404, "learner.not_found");
     let r = w
         .get(&format!("/v1/learners/{}/record", w.learner_a1), &w.admin_b)
         .await;
-    check("admin reads another org", r, 403, "auth.wrong_org");
+    check("admin reads another org", r, 404, "learner.not_found");
     let r = w
         .get(&format!("/v1/learners/{}/record", w.learner_a2), &tok)
         .await;
@@ -1121,8 +1122,8 @@ async fn trainer_assigns_work_and_devices_pull_it() {
         (
             &w.admin_b,
             serde_json::json!({"course": "electrician-safety"}),
-            403,
-            "auth.wrong_org",
+            404,
+            "class.not_found",
         ),
     ] {
         let (s, body) = post(token, body).await;

@@ -45,12 +45,14 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
     .unwrap()
 }
 
-/// Turns a schema-5 database back into exactly what a schema-4 build left: the facts tables and
-/// columns gone, `user_version` 4.
+/// Turns a database of this build back into exactly what a schema-4 build left: the tables and
+/// columns of schemas 5 (facts) and 6 (revocation, relays) gone, `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE learner_facts;
+        "DROP TABLE relays;
+         DROP INDEX tokens_by_subject;
+         DROP TABLE learner_facts;
          DROP TABLE device_facts;
          DROP TABLE facts_meta;
          DROP TABLE rejection_counts;
@@ -136,7 +138,7 @@ fn schema_4_database_migrates_with_receipts_kept_and_credit_derived_again() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     assert_eq!(dump(&db), before, "every receipt byte for byte");
     let rec = svc
         .learner_record(&svc.store.learner(learner).unwrap().unwrap())

@@ -81,6 +81,18 @@ pub(crate) struct Store {
     conn: Connection,
 }
 
+/// Creates an empty file at `path` that only its owner may read or write (Unix: mode 0600).
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map(drop)
+}
+
 impl Store {
     /// Opens an existing store after checking it, and brings its schema up to date.
     pub fn open_existing(path: &Path) -> Result<Self> {
@@ -114,6 +126,10 @@ impl Store {
             // A store under construction when a previous run died: never visible, safe to drop.
             let _ = fs::remove_file(leftover);
         }
+        // The store holds the device credential: created readable by its owner only (SQLite
+        // gives its -wal and -shm files the same mode). On Windows the file inherits the data
+        // folder's ACL, which is the user's own profile.
+        create_owner_only(&tmp).map_err(CoreError::io(format!("creating {}", tmp.display())))?;
         {
             let mut conn = Connection::open(&tmp)?;
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -274,6 +290,19 @@ fn file_uri(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The store holds the device credential: readable by its owner only (issue #19).
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.db");
+        let store = Store::create(&path, |_| Ok(())).unwrap();
+        drop(store);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     #[test]
     fn a_schema_1_store_is_migrated_on_open() {

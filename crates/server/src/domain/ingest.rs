@@ -105,6 +105,18 @@ impl Service {
     /// batch again changes nothing and answers `Duplicate` (or `Pending`) for each receipt.
     /// Returns after the batch is durable.
     pub fn ingest(&self, device: &Device, envelopes: Vec<Vec<u8>>) -> ServiceResult<IngestOutcome> {
+        self.ingest_within(device, envelopes, &mut RejectBudget::default())
+    }
+
+    /// [`Service::ingest`], keeping rejected envelopes for audit only within `budget` (shared by
+    /// the sections of one bundle) and the device's own cap; rejections past either are
+    /// answered and counted, not stored.
+    pub fn ingest_within(
+        &self,
+        device: &Device,
+        envelopes: Vec<Vec<u8>>,
+        budget: &mut RejectBudget,
+    ) -> ServiceResult<IngestOutcome> {
         let now = self.now();
         let mut anchors = AnchorCache::default();
         let checked: Vec<Checked> = envelopes
@@ -155,14 +167,20 @@ impl Service {
         let mut results = Vec::new();
         let mut head = ChainHead::EMPTY;
         let mut flagged = false;
+        let start_budget = *budget;
+        let mut left = start_budget;
         self.store.chain_txn(device.id, &mut |tx| {
             results.clear();
+            left = start_budget;
+            let mut keep = Keep {
+                device_kept: None,
+                request: &mut left,
+            };
             let state = tx.state()?;
             head = state.head;
             let start_head = head;
             flagged = state.flag.as_ref().is_some_and(|f| f.is_active());
             let mut pending_count = state.pending;
-            let mut kept = None;
             // Whether any receipt may wait in `pending`: only then is promotion looked for.
             let mut any_pending = state.pending > 0;
             let mut promoted: HashSet<ReceiptId> = HashSet::new();
@@ -171,7 +189,7 @@ impl Service {
             for (i, c) in checked.iter().enumerate() {
                 let (r, body) = match c {
                     Checked::Bad { code, envelope } => {
-                        refuse(tx, &mut kept, device, code, None, envelope, now)?;
+                        refuse(tx, &mut keep, device, code, None, envelope, now)?;
                         results.push(ReceiptOutcome::Rejected { code, seq: None });
                         continue;
                     }
@@ -200,7 +218,7 @@ impl Service {
                                 &mut promoted,
                                 &mut flagged,
                                 &mut appended,
-                                &mut kept,
+                                &mut keep,
                                 device,
                                 now,
                             )?;
@@ -210,7 +228,7 @@ impl Service {
                     Placement::Duplicate => ReceiptOutcome::Duplicate,
                     Placement::Gap { .. } if r.seq - head.seq > MAX_AHEAD => {
                         let code = TOO_FAR_AHEAD_CODE;
-                        refuse(tx, &mut kept, device, code, Some(r.seq), &r.envelope, now)?;
+                        refuse(tx, &mut keep, device, code, Some(r.seq), &r.envelope, now)?;
                         ReceiptOutcome::Rejected {
                             code,
                             seq: Some(r.seq),
@@ -222,7 +240,7 @@ impl Service {
                             ReceiptOutcome::Pending
                         } else if pending_count >= MAX_PENDING {
                             let code = PENDING_FULL_CODE;
-                            refuse(tx, &mut kept, device, code, Some(r.seq), &r.envelope, now)?;
+                            refuse(tx, &mut keep, device, code, Some(r.seq), &r.envelope, now)?;
                             ReceiptOutcome::Rejected {
                                 code,
                                 seq: Some(r.seq),
@@ -236,7 +254,7 @@ impl Service {
                         }
                     }
                     Placement::Fork { seq } => {
-                        fork(tx, r, device, now, &mut flagged, &mut kept)?;
+                        fork(tx, r, device, now, &mut flagged, &mut keep)?;
                         ReceiptOutcome::Rejected {
                             code: FORK_CODE,
                             seq: Some(seq),
@@ -260,6 +278,14 @@ impl Service {
             }
             Ok(())
         })?;
+        if left.unkept > start_budget.unkept {
+            tracing::warn!(
+                device = %device.id,
+                unkept = left.unkept - start_budget.unkept,
+                "rejected receipts past what one request or device may store were answered but not stored"
+            );
+        }
+        *budget = left;
         Ok(IngestOutcome {
             results,
             head,
@@ -399,23 +425,36 @@ pub(crate) fn body_of(r: &StoredReceipt) -> Option<ReceiptBody> {
     postcard::from_bytes::<ReceiptBody>(r.envelope.get(HEADER_LEN..)?).ok()
 }
 
-/// Counts a refused envelope, keeping its bytes while the device is under its cap.
+/// Where a refused envelope may still be kept: the device's cap (read once per batch) and the
+/// request's budget.
+struct Keep<'a> {
+    device_kept: Option<u64>,
+    request: &'a mut RejectBudget,
+}
+
+/// Counts a refused envelope, keeping its bytes while the device is under its cap and the request
+/// within its budget.
 fn refuse(
     tx: &mut dyn ChainTxn,
-    kept: &mut Option<u64>,
+    keep: &mut Keep<'_>,
     device: &Device,
     code: &str,
     seq: Option<u64>,
     envelope: &[u8],
     now: i64,
 ) -> StoreResult<()> {
-    let n = match kept {
+    let n = match keep.device_kept {
         Some(n) => n,
-        None => kept.insert(tx.rejections_kept()?),
+        None => *keep.device_kept.insert(tx.rejections_kept()?),
     };
-    let keep = *n < MAX_KEPT_REJECTIONS;
-    if keep {
-        *n += 1;
+    let kept = if n < MAX_KEPT_REJECTIONS {
+        keep.request.take(envelope.len())
+    } else {
+        keep.request.unkept += 1;
+        false
+    };
+    if kept {
+        keep.device_kept = Some(n + 1);
     }
     tx.reject(
         &RejectionRecord {
@@ -424,9 +463,9 @@ fn refuse(
             code: code.into(),
             seq,
             received_ms: now,
-            envelope: if keep { envelope.to_vec() } else { Vec::new() },
+            envelope: if kept { envelope.to_vec() } else { Vec::new() },
         },
-        keep,
+        kept,
     )
 }
 
@@ -436,9 +475,9 @@ fn fork(
     device: &Device,
     now: i64,
     flagged: &mut bool,
-    kept: &mut Option<u64>,
+    keep: &mut Keep<'_>,
 ) -> StoreResult<()> {
-    refuse(tx, kept, device, FORK_CODE, Some(r.seq), &r.envelope, now)?;
+    refuse(tx, keep, device, FORK_CODE, Some(r.seq), &r.envelope, now)?;
     tx.flag(&DeviceFlag {
         code: FORK_CODE.into(),
         detail: format!(
@@ -460,7 +499,7 @@ fn promote(
     promoted: &mut HashSet<ReceiptId>,
     flagged: &mut bool,
     appended: &mut Vec<StoredReceipt>,
-    kept: &mut Option<u64>,
+    keep: &mut Keep<'_>,
     device: &Device,
     now: i64,
 ) -> StoreResult<()> {
@@ -484,7 +523,7 @@ fn promote(
                 appended.push(c);
                 advanced = true;
             } else {
-                fork(tx, &c, device, now, flagged, kept)?;
+                fork(tx, &c, device, now, flagged, keep)?;
             }
         }
         if !advanced {
@@ -557,4 +596,43 @@ fn apply(
         tracing::info!(assignment = %a.id, class = %c.id, "assignment made on a kiosk");
     }
     Ok(())
+}
+
+/// What one request may store of the envelopes it gets rejected (issue #19): a request of a few
+/// hundred compressed bytes could otherwise store megabytes of refused garbage. Rejections past
+/// it are still answered (`R` with their code) and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectBudget {
+    pub envelopes: usize,
+    pub bytes: usize,
+    /// Rejections answered but not stored so far.
+    pub unkept: usize,
+}
+
+impl Default for RejectBudget {
+    fn default() -> Self {
+        Self {
+            envelopes: MAX_REJECTED_KEPT_PER_REQUEST,
+            bytes: MAX_REJECTED_BYTES_KEPT_PER_REQUEST,
+            unkept: 0,
+        }
+    }
+}
+
+/// Rejected envelopes stored per request, at most.
+pub const MAX_REJECTED_KEPT_PER_REQUEST: usize = 100;
+/// Bytes of rejected envelopes stored per request, at most.
+pub const MAX_REJECTED_BYTES_KEPT_PER_REQUEST: usize = 256 * 1024;
+
+impl RejectBudget {
+    /// Spends room for one envelope of `len` bytes; false (and counted) when there is none.
+    pub fn take(&mut self, len: usize) -> bool {
+        if self.envelopes == 0 || len > self.bytes {
+            self.unkept += 1;
+            return false;
+        }
+        self.envelopes -= 1;
+        self.bytes -= len;
+        true
+    }
 }

@@ -7,10 +7,10 @@
 //! and a later direct sync of the same receipts counts them as duplicates.
 
 use hearth_protocol::DeviceId;
-use hearth_protocol::bundle::decode_bundle;
+use hearth_protocol::bundle::{MAX_BUNDLE_RECEIPTS, decode_bundle_with};
 use uuid::Uuid;
 
-use super::ingest::IngestOutcome;
+use super::ingest::{IngestOutcome, RejectBudget};
 use super::{Service, ServiceError, ServiceResult};
 
 /// What happened to one device's section.
@@ -30,14 +30,22 @@ impl Service {
         carrier_org: Option<Uuid>,
         bytes: &[u8],
     ) -> ServiceResult<Vec<SectionOutcome>> {
-        let sections =
-            decode_bundle(bytes).map_err(|e| ServiceError::Invalid(e.code(), e.to_string()))?;
+        // A relayed bundle arrives through the API and is bounded like any request; a USB stick
+        // imported by the service's own administrator may carry a whole term of a classroom.
+        let max_receipts = match carrier_org {
+            Some(_) => MAX_BUNDLE_RECEIPTS,
+            None => MAX_BUNDLE_RECEIPTS * 50,
+        };
+        let sections = decode_bundle_with(bytes, max_receipts)
+            .map_err(|e| ServiceError::Invalid(e.code(), e.to_string()))?;
         let mut out = Vec::with_capacity(sections.len());
+        // One budget for the whole bundle: what one request may store of rejected receipts.
+        let mut budget = RejectBudget::default();
         for s in sections {
             let result = match self.store.device(s.device)? {
                 None => Err("device.unknown"),
                 Some(d) if carrier_org.is_some_and(|org| org != d.org) => Err("auth.wrong_org"),
-                Some(d) => Ok(self.ingest(&d, s.envelopes)?),
+                Some(d) => Ok(self.ingest_within(&d, s.envelopes, &mut budget)?),
             };
             out.push(SectionOutcome {
                 device: s.device,

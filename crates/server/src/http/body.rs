@@ -2,6 +2,7 @@
 //! zstd), content types, and the JSON and receipt-batch extractors.
 
 use std::io::Read;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -9,13 +10,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use hearth_protocol::wire::{BATCH_CONTENT_TYPE, BUNDLE_CONTENT_TYPE, decode_batch};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{ApiError, AppState, blocking};
 use crate::domain::Principal;
 use crate::store::Device;
 
-/// Body size limits. A compressed body is limited both as sent and as decompressed, and the
-/// decompressor stops at the second limit, so a small bomb cannot make the service allocate more.
+/// What one request and one client may cost. A compressed body is limited both as sent and as
+/// decompressed, and the decompressor stops at the second limit, so a small bomb cannot make the
+/// service allocate more. The rest bound time, connections, rates and bytes per client
+/// (see `guard.rs` and docs/api.md "Limits").
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// JSON bodies, as sent and decompressed.
@@ -24,6 +30,47 @@ pub struct Limits {
     pub batch_wire: usize,
     /// Receipt batches after decompression.
     pub batch_decoded: usize,
+    /// A request's headers must arrive within this, and a connection idle between requests is
+    /// closed after it.
+    pub header_timeout: Duration,
+    /// A request's whole body must arrive within this (`408 request.timeout`).
+    pub body_timeout: Duration,
+    /// A request must be answered within this (`408 request.timeout`).
+    pub request_timeout: Duration,
+    /// Open connections in all. The service also keeps this below its open-files limit.
+    pub max_connections: usize,
+    /// Open connections from one address (a classroom behind one router shares one: 40 kiosks
+    /// downloading a course on 3 lanes each is 120).
+    pub max_connections_per_addr: usize,
+    /// New connections per second from one address, and their burst.
+    pub addr_connects_per_s: u32,
+    pub addr_connect_burst: u32,
+    /// Requests in flight from one address.
+    pub max_in_flight_per_addr: usize,
+    /// Requests in flight with one credential.
+    pub max_in_flight_per_credential: usize,
+    pub addr_requests_per_s: u32,
+    pub addr_request_burst: u32,
+    pub credential_requests_per_s: u32,
+    pub credential_request_burst: u32,
+    /// Body bytes (by `Content-Length`, in KiB) per address and per credential.
+    pub addr_kib_per_s: u32,
+    pub addr_kib_burst: u32,
+    pub credential_kib_per_s: u32,
+    pub credential_kib_burst: u32,
+    /// Receipt batches and bundles decompressed, decoded and ingested at once, service-wide
+    /// (the rest wait their turn with their compressed bytes only): bounds the memory of
+    /// decoding whatever arrives at once.
+    pub max_decoding_at_once: usize,
+    /// Request bodies held in memory at once, service-wide, by their `Content-Length` (or the
+    /// wire limit when it is not sent): past it `503 service.busy` with `Retry-After`.
+    pub max_buffered_bytes: usize,
+    /// Wrong enrollment codes or credentials one address may send per `guess_window`.
+    pub guesses_per_window: u32,
+    pub guess_window: Duration,
+    /// Failed sign-ins and enrollment codes a minute, service-wide, that raise the alarm in the
+    /// log (target `hearth::alarm`).
+    pub alarm_failures_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -32,6 +79,28 @@ impl Default for Limits {
             json: 64 * 1024,
             batch_wire: 4 * 1024 * 1024,
             batch_decoded: 8 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_connections_per_addr: 256,
+            addr_connects_per_s: 100,
+            addr_connect_burst: 400,
+            max_in_flight_per_addr: 128,
+            max_in_flight_per_credential: 4,
+            addr_requests_per_s: 200,
+            addr_request_burst: 1000,
+            credential_requests_per_s: 50,
+            credential_request_burst: 300,
+            addr_kib_per_s: 8 * 1024,
+            addr_kib_burst: 64 * 1024,
+            credential_kib_per_s: 2 * 1024,
+            credential_kib_burst: 16 * 1024,
+            max_decoding_at_once: 2,
+            max_buffered_bytes: 256 * 1024 * 1024,
+            guesses_per_window: 30,
+            guess_window: Duration::from_secs(300),
+            alarm_failures_per_minute: 60,
         }
     }
 }
@@ -52,9 +121,28 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
 }
 
-/// Reads the body (at most `wire` bytes) and undoes its `Content-Encoding` (at most `decoded`
-/// bytes out).
-async fn read_body(req: Request, wire: usize, decoded: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body (at most `wire` bytes, within `Limits::body_timeout`) and undoes its
+/// `Content-Encoding` (at most `decoded` bytes out).
+async fn read_body(
+    req: Request,
+    limits: &Limits,
+    buffered: &Arc<Semaphore>,
+    wire: usize,
+    decoded: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let (encoding, raw, _held) = read_wire(req, limits, buffered, wire).await?;
+    decode(encoding.as_deref(), raw, decoded)
+}
+
+/// Reads the body as sent: at most `wire` bytes, within `Limits::body_timeout`, holding room in
+/// the service-wide budget of buffered bytes (`Limits::max_buffered_bytes`) for as long as the
+/// returned permit lives.
+async fn read_wire(
+    req: Request,
+    limits: &Limits,
+    buffered: &Arc<Semaphore>,
+    wire: usize,
+) -> Result<(Option<String>, Bytes, OwnedSemaphorePermit), ApiError> {
     let encoding = req
         .headers()
         .get(header::CONTENT_ENCODING)
@@ -68,8 +156,35 @@ async fn read_body(req: Request, wire: usize, decoded: usize) -> Result<Vec<u8>,
     {
         return Err(too_large(wire));
     }
-    let raw: Bytes = axum::body::to_bytes(req.into_body(), wire)
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(wire as u64, |n| n.min(wire as u64));
+    let kib = u32::try_from(declared.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let held = buffered.clone().try_acquire_many_owned(kib).map_err(|_| {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service.busy",
+            "the service is receiving as much as it can hold; try again shortly",
+        );
+        e.retry_after = Some(1);
+        e
+    })?;
+    let timeout = limits.body_timeout;
+    let raw: Bytes = tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), wire))
         .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request.timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+            )
+        })?
         .map_err(|e| {
             // The only error besides the limit is a connection that broke mid-body.
             if e.into_inner().is::<http_body_util::LengthLimitError>() {
@@ -82,7 +197,19 @@ async fn read_body(req: Request, wire: usize, decoded: usize) -> Result<Vec<u8>,
                 )
             }
         })?;
-    decode(encoding.as_deref(), raw, decoded)
+    Ok((encoding, raw, held))
+}
+
+/// Waits for a turn to decompress and decode a large body (`Limits::max_decoding_at_once`); the
+/// turn is held until the request's work is done.
+async fn decoding_turn(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    state.decoding.clone().acquire_owned().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service.stopping",
+            "the service is stopping",
+        )
+    })
 }
 
 fn decode(encoding: Option<&str>, raw: Bytes, max: usize) -> Result<Vec<u8>, ApiError> {
@@ -138,7 +265,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "the body must be application/json",
             ));
         }
-        let bytes = read_body(req, state.limits.json, state.limits.json).await?;
+        let bytes = read_body(
+            req,
+            &state.limits,
+            &state.buffered,
+            state.limits.json,
+            state.limits.json,
+        )
+        .await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -154,9 +288,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 }
 
 /// A receipt upload batch (`Content-Type: application/vnd.hearth.receipts`, usually
-/// `Content-Encoding: zstd`).
+/// `Content-Encoding: zstd`), with the decoding turn it holds until the upload is done.
 #[derive(Debug)]
-pub struct BatchBody(pub Vec<Vec<u8>>);
+pub struct BatchBody(pub Vec<Vec<u8>>, pub Held);
+
+/// What a large body holds until its request is done: its room in the buffered-bytes budget and
+/// its turn to decode.
+#[derive(Debug)]
+pub struct Held {
+    _bytes: OwnedSemaphorePermit,
+    _turn: OwnedSemaphorePermit,
+}
 
 impl FromRequest<AppState> for BatchBody {
     type Rejection = ApiError;
@@ -169,9 +311,15 @@ impl FromRequest<AppState> for BatchBody {
                 format!("the body must be {BATCH_CONTENT_TYPE}"),
             ));
         }
-        let bytes = read_body(req, state.limits.batch_wire, state.limits.batch_decoded).await?;
+        let (encoding, raw, bytes_held) =
+            read_wire(req, &state.limits, &state.buffered, state.limits.batch_wire).await?;
+        let turn = Held {
+            _bytes: bytes_held,
+            _turn: decoding_turn(state).await?,
+        };
+        let bytes = decode(encoding.as_deref(), raw, state.limits.batch_decoded)?;
         decode_batch(&bytes)
-            .map(BatchBody)
+            .map(|b| BatchBody(b, turn))
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
     }
 }
@@ -179,7 +327,7 @@ impl FromRequest<AppState> for BatchBody {
 /// A receipt bundle relayed by a kiosk (`Content-Type: application/vnd.hearth.bundle`, usually
 /// `Content-Encoding: zstd`), checked for framing by the domain.
 #[derive(Debug)]
-pub struct BundleBody(pub Vec<u8>);
+pub struct BundleBody(pub Vec<u8>, pub Held);
 
 impl FromRequest<AppState> for BundleBody {
     type Rejection = ApiError;
@@ -192,9 +340,14 @@ impl FromRequest<AppState> for BundleBody {
                 format!("the body must be {BUNDLE_CONTENT_TYPE}"),
             ));
         }
-        Ok(BundleBody(
-            read_body(req, state.limits.batch_wire, state.limits.batch_decoded).await?,
-        ))
+        let (encoding, raw, bytes_held) =
+            read_wire(req, &state.limits, &state.buffered, state.limits.batch_wire).await?;
+        let turn = Held {
+            _bytes: bytes_held,
+            _turn: decoding_turn(state).await?,
+        };
+        let bytes = decode(encoding.as_deref(), raw, state.limits.batch_decoded)?;
+        Ok(BundleBody(bytes, turn))
     }
 }
 
@@ -228,9 +381,15 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        blocking(state, move |svc| svc.authenticate(&token))
-            .await
-            .map(Auth)
+        let addr = super::guard::peer(&parts.extensions);
+        state.guard.may_guess(addr)?;
+        let r = blocking(state, move |svc| svc.authenticate(&token)).await;
+        if let Err(e) = &r
+            && e.status == StatusCode::UNAUTHORIZED
+        {
+            state.guard.failed_guess(addr, "credential", e.code);
+        }
+        r.map(Auth)
     }
 }
 

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 use super::body::{Auth, BatchBody, BundleBody, DeviceAuth, JsonBody};
+use super::guard::Peer;
 use super::{ApiError, AppState, blocking};
 use crate::domain::{ReceiptOutcome, RosterPerson};
 
@@ -53,12 +54,19 @@ fn roster_json(r: Vec<RosterPerson>) -> Vec<RosterEntry> {
 
 pub async fn enroll(
     State(state): State<AppState>,
+    Peer(addr): Peer,
     JsonBody(req): JsonBody<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    state.guard.may_guess(addr)?;
     let e = blocking(&state, move |svc| {
         svc.enroll(&req.code, req.public_key, req.device_id, req.label)
     })
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if e.code.starts_with("enroll.") && e.code != "enroll.invalid_label" {
+            state.guard.failed_guess(addr, "enrollment code", e.code);
+        }
+    })?;
     Ok(Json(EnrollResponse {
         device_id: e.device.id,
         credential: e.credential,
@@ -109,7 +117,7 @@ pub async fn sync_state(
 pub async fn upload(
     State(state): State<AppState>,
     DeviceAuth(d): DeviceAuth,
-    BatchBody(envelopes): BatchBody,
+    BatchBody(envelopes, _turn): BatchBody,
 ) -> Result<Json<UploadResponse>, ApiError> {
     let id = d.id;
     let out = blocking(&state, move |svc| svc.ingest(&d, envelopes)).await?;
@@ -150,10 +158,15 @@ fn letters(outcomes: &[ReceiptOutcome]) -> (String, Vec<Rejection>) {
 pub async fn relay(
     State(state): State<AppState>,
     Auth(who): Auth,
-    BundleBody(bytes): BundleBody,
+    BundleBody(bytes, _turn): BundleBody,
 ) -> Result<Json<BundleResponse>, ApiError> {
     let org = who.org();
-    let sections = blocking(&state, move |svc| svc.ingest_bundle(Some(org), &bytes)).await?;
+    let sections = blocking(&state, move |svc| {
+        let sections = svc.ingest_bundle(Some(org), &bytes)?;
+        svc.record_carrier(Some(&who), &sections)?;
+        Ok(sections)
+    })
+    .await?;
     let sections = sections
         .into_iter()
         .map(|s| match s.result {
@@ -169,7 +182,15 @@ pub async fn relay(
             }
             Err(code) => BundleSectionResult {
                 device_id: s.device,
-                code: Some(code.into()),
+                // A device of another organisation is reported like an unknown one.
+                code: Some(
+                    if code == "auth.wrong_org" {
+                        "device.unknown"
+                    } else {
+                        code
+                    }
+                    .into(),
+                ),
                 results: String::new(),
                 rejections: Vec::new(),
                 head: None,
@@ -177,6 +198,18 @@ pub async fn relay(
         })
         .collect();
     Ok(Json(BundleResponse { sections }))
+}
+
+/// Something of another organisation is answered exactly like something that does not exist,
+/// so that ids cannot be probed across organisations.
+fn hide_other_org(code: &'static str, message: &'static str) -> impl FnOnce(ApiError) -> ApiError {
+    move |e| {
+        if e.code == "auth.wrong_org" {
+            ApiError::new(StatusCode::NOT_FOUND, code, message)
+        } else {
+            e
+        }
+    }
 }
 
 fn parse_uuid(s: &str, code: &'static str) -> Result<Uuid, ApiError> {
@@ -193,7 +226,8 @@ pub async fn learner_record(
         let l = svc.learner_for(&who, id)?;
         svc.learner_record(&l)
     })
-    .await?;
+    .await
+    .map_err(hide_other_org("learner.not_found", "no such learner"))?;
     Ok(Json(r))
 }
 
@@ -207,7 +241,8 @@ pub async fn class_progress(
         let c = svc.class_view_for(&who, id)?;
         svc.class_progress(&c)
     })
-    .await?;
+    .await
+    .map_err(hide_other_org("class.not_found", "no such class"))?;
     Ok(Json(r))
 }
 
@@ -218,7 +253,9 @@ pub async fn assign(
     JsonBody(new): JsonBody<NewAssignment>,
 ) -> Result<(StatusCode, Json<AssignmentJson>), ApiError> {
     let id = parse_uuid(&id, "class.invalid_id")?;
-    let a = blocking(&state, move |svc| svc.assign(&who, id, new)).await?;
+    let a = blocking(&state, move |svc| svc.assign(&who, id, new))
+        .await
+        .map_err(hide_other_org("class.not_found", "no such class"))?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
@@ -232,7 +269,8 @@ pub async fn class_assignments(
         let c = svc.class_for(&who, id)?;
         Ok(svc.store.assignments(c.org, Some(c.id))?)
     })
-    .await?;
+    .await
+    .map_err(hide_other_org("class.not_found", "no such class"))?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -293,15 +331,27 @@ async fn serve_blob(
     state: &AppState,
     sha: ContentHash,
     mime: &str,
-    req: Request,
+    mut req: Request,
 ) -> Result<Response, ApiError> {
     let path = state.svc.blob_path(&sha);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    let Ok(meta) = tokio::fs::metadata(&path).await else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "file.not_found",
             "no such file",
         ));
+    };
+    // `bytes=-N` asks for the last N bytes; when N is the whole file or more, the whole file is
+    // the answer (RFC 9110 14.1.2), which tower-http refuses as unsatisfiable.
+    let suffix = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes=-"))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if suffix.is_some_and(|n| n > 0 && n >= meta.len()) && meta.len() > 0 {
+        req.headers_mut()
+            .insert(header::RANGE, HeaderValue::from_static("bytes=0-"));
     }
     let mime: mime::Mime = mime.parse().unwrap_or(mime_octet());
     let svc = tower_http::services::ServeFile::new_with_mime(path, &mime);
@@ -310,6 +360,19 @@ async fn serve_blob(
         .await
         .map_err(|e| ApiError::from(crate::domain::ServiceError::Internal(e.to_string())))?
         .into_response();
+    if res.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+        let range = res.headers().get(header::CONTENT_RANGE).cloned();
+        let mut refused = ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range.not_satisfiable",
+            format!("the Range does not fit the file of {} bytes", meta.len()),
+        )
+        .into_response();
+        if let Some(r) = range {
+            refused.headers_mut().insert(header::CONTENT_RANGE, r);
+        }
+        return Ok(refused);
+    }
     res.headers_mut().insert(
         header::ETAG,
         HeaderValue::from_str(&format!("\"{sha}\"")).expect("hex is a valid header"),
@@ -329,9 +392,16 @@ fn mime_octet() -> mime::Mime {
 pub async fn manifest(
     State(state): State<AppState>,
     Auth(_who): Auth,
-    Path((course, version)): Path<(String, u32)>,
+    Path((course, version)): Path<(String, String)>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let version: u32 = version.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "course.invalid_version",
+            "a course version is a whole number",
+        )
+    })?;
     let sha = blocking(&state, move |svc| svc.manifest_sha(&course, version)).await?;
     serve_blob(&state, sha, "application/vnd.hearth.manifest", req).await
 }
@@ -351,4 +421,48 @@ pub async fn file(
         )
     })?;
     serve_blob(&state, sha, "application/octet-stream", req).await
+}
+
+/// `POST /v1/admin/revoke`: exactly one of the two.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RevokeRequest {
+    device_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+}
+
+/// Revokes every credential of a device, or every token of a user, of the administrator's
+/// organisation (a user may also revoke its own); the next request with any of them is refused.
+pub async fn admin_revoke(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let n = blocking(&state, move |svc| match (req.device_id, req.user_id) {
+        (Some(d), None) => svc.revoke_device(Some(&who), hearth_protocol::DeviceId(d)),
+        (None, Some(u)) => svc.revoke_user(Some(&who), u),
+        _ => Err(crate::domain::ServiceError::Invalid(
+            "revoke.invalid",
+            "name exactly one of deviceId and userId".into(),
+        )),
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "revoked": n })))
+}
+
+/// `POST /v1/auth/revoke`: revokes the credential this request carries (signing out, or a
+/// device retiring itself).
+pub async fn revoke_self(
+    State(state): State<AppState>,
+    Auth(_who): Auth,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(7..))
+        .unwrap_or_default()
+        .to_string();
+    blocking(&state, move |svc| svc.revoke_token(&token)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

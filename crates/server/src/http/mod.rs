@@ -3,11 +3,11 @@
 //! `ErrorBody {code, message}` with a stable code and never internal error text.
 
 mod body;
+mod guard;
 mod handlers;
+mod serve;
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -15,12 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hearth_protocol::ErrorBody;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tower::limit::ConcurrencyLimitLayer;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::domain::{Service, ServiceError};
 
 pub use body::Limits;
+pub use guard::Guard;
+pub use serve::serve;
 
 /// An error answer: status, stable code, and a message for people.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `Retry-After` in seconds (`429`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -36,17 +39,23 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             axum::Json(ErrorBody::new(self.code, self.message)),
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 
@@ -76,6 +85,11 @@ impl From<ServiceError> for ApiError {
 pub struct AppState {
     pub svc: Service,
     pub limits: Limits,
+    pub guard: std::sync::Arc<Guard>,
+    /// Turns to decode a large body (`Limits::max_decoding_at_once`).
+    pub decoding: std::sync::Arc<Semaphore>,
+    /// KiB of request bodies held at once (`Limits::max_buffered_bytes`).
+    pub buffered: std::sync::Arc<Semaphore>,
 }
 
 /// Runs a storage-bound domain call off the async threads.
@@ -93,7 +107,20 @@ where
 
 /// The router of the whole API.
 pub fn router(svc: Service, limits: Limits) -> Router {
-    let state = AppState { svc, limits };
+    router_with(svc, limits, std::sync::Arc::new(Guard::new(limits)))
+}
+
+/// The router, sharing `guard` with the connection loop.
+pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Guard>) -> Router {
+    let state = AppState {
+        svc,
+        limits,
+        guard: guard.clone(),
+        decoding: std::sync::Arc::new(Semaphore::new(limits.max_decoding_at_once.max(1))),
+        buffered: std::sync::Arc::new(Semaphore::new(
+            (limits.max_buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
+        )),
+    };
     Router::new()
         .route("/v1/health", get(handlers::health))
         .route("/v1/openapi.json", get(handlers::openapi))
@@ -111,6 +138,8 @@ pub fn router(svc: Service, limits: Limits) -> Router {
         )
         .route("/v1/assignments", get(handlers::device_assignments))
         .route("/v1/admin/flags", get(handlers::admin_flags))
+        .route("/v1/admin/revoke", post(handlers::admin_revoke))
+        .route("/v1/auth/revoke", post(handlers::revoke_self))
         .route("/v1/catalog", get(handlers::catalog))
         .route(
             "/v1/courses/{course}/{version}/manifest",
@@ -119,25 +148,8 @@ pub fn router(svc: Service, limits: Limits) -> Router {
         .route("/v1/files/{sha256}", get(handlers::file))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .layer(ConcurrencyLimitLayer::new(256))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::limit))
         .with_state(state)
-}
-
-/// Serves the API on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    svc: Service,
-    limits: Limits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(svc, limits);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// A service running in the background (tests, the end-to-end harness).

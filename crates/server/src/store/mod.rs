@@ -397,4 +397,30 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the certificate unless the learner has one for the course; returns the one kept.
     fn issue_certificate(&self, cert: &Certificate) -> StoreResult<Certificate>;
     fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>>;
+
+    // ----- revocation (issue #19) -----
+
+    /// Deletes every token of `subject` (a device's credentials, a user's tokens), so that the
+    /// next request with any of them is refused; returns how many there were. Takes effect at
+    /// once: every request looks its token up.
+    fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64>;
+    /// Deletes one token by its hash; whether it existed.
+    fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool>;
+    /// Records who carried relayed receipts, in one transaction.
+    fn record_relays(&self, rows: &[RelayRecord]) -> StoreResult<()>;
+    /// The latest relay records of an organisation, newest first.
+    fn relays(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RelayRecord>>;
+}
+
+/// Who carried one device's relayed receipts in one request (issue #19).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayRecord {
+    pub org: Uuid,
+    pub device: DeviceId,
+    /// The kiosk device or user whose credential carried them; `None`: the service's
+    /// administrator on the command line.
+    pub carrier: Option<Subject>,
+    pub received_ms: i64,
+    pub receipts: u64,
+    pub accepted: u64,
 }

@@ -20,11 +20,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/003_assignments.sql")),
         M::up(include_str!("sql/004_compact_receipts.sql")),
         M::up(include_str!("sql/005_facts.sql")),
+        M::up(include_str!("sql/006_revocation.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1263,6 +1264,84 @@ impl Store for SqliteStore {
         )?;
         let out = st
             .query_map([learner.to_string()], cert_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    // ----- revocation (issue #19) -----
+
+    fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64> {
+        let (kind, id) = match subject {
+            Subject::Device(d) => ("device", d.to_string()),
+            Subject::User(u) => ("user", u.to_string()),
+        };
+        let n = self.conn().execute(
+            "DELETE FROM tokens WHERE subject_kind = ?1 AND subject_id = ?2",
+            params![kind, id],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM tokens WHERE hash = ?1", [&hash[..]])?;
+        Ok(n > 0)
+    }
+
+    fn record_relays(&self, rows: &[RelayRecord]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO relays (org_id, device_id, carrier_kind, carrier_id, received_ms,
+                                     receipts, accepted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in rows {
+                let (kind, id) = match &r.carrier {
+                    Some(Subject::Device(d)) => ("device", Some(d.to_string())),
+                    Some(Subject::User(u)) => ("user", Some(u.to_string())),
+                    None => ("cli", None),
+                };
+                st.execute(params![
+                    r.org.to_string(),
+                    r.device.to_string(),
+                    kind,
+                    id,
+                    r.received_ms,
+                    r.receipts as i64,
+                    r.accepted as i64
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn relays(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RelayRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT org_id, device_id, carrier_kind, carrier_id, received_ms, receipts, accepted
+             FROM relays WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let out = st
+            .query_map(params![org.to_string(), limit], |r| {
+                let kind: String = r.get(2)?;
+                let id = opt_uuid_col(r, 3)?;
+                Ok(RelayRecord {
+                    org: uuid_col(r, 0)?,
+                    device: DeviceId(uuid_col(r, 1)?),
+                    carrier: match (kind.as_str(), id) {
+                        ("device", Some(i)) => Some(Subject::Device(DeviceId(i))),
+                        ("user", Some(i)) => Some(Subject::User(i)),
+                        _ => None,
+                    },
+                    received_ms: r.get(4)?,
+                    receipts: r.get::<_, i64>(5)? as u64,
+                    accepted: r.get::<_, i64>(6)? as u64,
+                })
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
