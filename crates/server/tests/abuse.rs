@@ -549,9 +549,9 @@ async fn one_request_stores_little_and_every_error_is_code_and_message() {
     let (s, body) = w.upload(&dev.credential, &garbage).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["results"].as_str().unwrap().len(), 5000);
-    let kept = w.svc.store.rejections(w.org_a, 100_000).unwrap();
+    let kept = w.svc.store.rejections(w.org_a, None, 100_000).unwrap();
     assert!(kept.len() <= 100, "{} rejected envelopes kept", kept.len());
-    let bytes: usize = kept.iter().map(|r| r.envelope.len()).sum();
+    let bytes: usize = kept.iter().map(|(_, r)| r.envelope.len()).sum();
     assert!(bytes <= 256 * 1024, "{bytes} bytes kept");
 
     // A non-numeric manifest version.
