@@ -213,7 +213,21 @@ export interface ExamAttemptView {
   score: number | null;
   maxScore: number | null;
   passed: boolean | null;
+  /** The service's status once pulled: `exam.graded` when the attempt counts, else why not
+   * (`exam.over_time`, `exam.not_started`, `exam.attempts_exceeded`, `exam.unknown`), or
+   * `exam.started` while the service holds no submission. */
+  serviceStatus: string | null;
 }
+
+/** The service's exam statuses (`ExamResult.status`), each with a message `examService.<code>`. */
+export const EXAM_SERVICE_STATUSES = [
+  "exam.graded",
+  "exam.over_time",
+  "exam.not_started",
+  "exam.attempts_exceeded",
+  "exam.unknown",
+  "exam.started",
+] as const;
 
 export interface DayStudy {
   day: string;
@@ -231,7 +245,44 @@ export interface CourseCredit {
   creditedMs: number;
   completed: boolean;
   lessons: LessonCredit[];
+  /** The course's declared study time (0: not said). */
+  requiredMs: number;
+  /** What the course still needs, each with a message `missing.<code>`. */
+  missing: string[];
 }
+
+/** What completing a course can still need (`CourseProgress.missing`). */
+export const COMPLETION_CODES = [
+  "completion.hours",
+  "completion.lessons",
+  "completion.media",
+  "completion.exam",
+  "completion.not_published",
+] as const;
+
+/** Study the service's rules did not credit, and why. */
+export interface WithheldView {
+  code: string;
+  /** The service's English text, shown when the UI has none for the code. */
+  message: string;
+  receipts: number;
+  ms: number;
+}
+
+/** The credit rules' codes, each with a message `withheld.<code>`. */
+export const WITHHELD_CODES = [
+  "credit.no_anchor",
+  "credit.outside_provable_time",
+  "credit.run_overlap",
+  "credit.overlap",
+  "credit.already_counted",
+  "credit.daily_cap",
+  "media.too_fast",
+  "kiosk.not_signed_in",
+  "device.flagged",
+  "time.impossible",
+  "attestation.not_counted",
+] as const;
 
 export interface QuizScore {
   course: string;
@@ -258,6 +309,7 @@ export interface LearnerProgress {
   exams: ExamAttemptView[];
   certificates: CertificateView[];
   flaggedReceipts: number;
+  withheld: WithheldView[];
 }
 
 export interface ExamItem {

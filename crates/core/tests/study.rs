@@ -9,7 +9,9 @@ use hearth_core::study::{AttemptStatus, EXAM_GRACE_MS, IDLE_AFTER_MS, SessionSta
 use hearth_core::sync::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome, sync_round};
 use hearth_core::{Clock, Enrollment, Env, Hearth, ManualClock, RosterPerson};
 use hearth_protocol::manifest::{Exam, ExamItem, FileEntry, Lesson, Manifest, Quiz, QuizItem};
-use hearth_protocol::wire::{CertificateJson, CourseProgress, ExamResult, LearnerRecord};
+use hearth_protocol::wire::{
+    CertificateJson, CourseProgress, ExamResult, LearnerRecord, WithheldCredit,
+};
 use hearth_protocol::{
     Answer, ChainHead, ContentHash, CourseId, DeviceId, Envelope, Event, ExamId, ItemAnswer,
     ItemId, LearnerId, LessonId, PublicKey, QuizId, ReceiptBody, TimeAnchor,
@@ -53,6 +55,11 @@ struct Fixture {
 /// a 60 s video, a practice quiz (one single-choice, one multiple-choice item) and a 30-minute
 /// exam.
 async fn fixture() -> Fixture {
+    fixture_with(None).await
+}
+
+/// [`fixture`] with the exam's `maxAttempts` set.
+async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
     let (env, clock) = Env::deterministic(T0, 11);
@@ -126,7 +133,7 @@ async fn fixture() -> Fixture {
             title: "结业考试".into(),
             duration_min: 30,
             pass_percent: 60,
-            max_attempts: None,
+            max_attempts,
             items: vec![
                 ExamItem {
                     id: ItemId::new("e1").unwrap(),
@@ -553,7 +560,9 @@ async fn an_exam_in_progress_survives_a_restart_on_the_wall_clock() {
 }
 
 /// A service in memory: accepts every receipt in order, and answers a learner's record with
-/// the credit of the active study it holds and a grade for each submitted exam.
+/// the credit of the active study it holds, a grade for each submitted exam (the first in
+/// time, later ones over time), the attempts started elsewhere in `elsewhere`, what the rules
+/// withheld (`withheld`) and what the course still needs.
 struct FakeService {
     anchor_key: Ed25519KeyPair,
     device_key: PublicKey,
@@ -561,6 +570,35 @@ struct FakeService {
     held: Mutex<Vec<ReceiptBody>>,
     records_offline: std::sync::atomic::AtomicBool,
     record_calls: std::sync::atomic::AtomicU32,
+    elsewhere: Vec<ExamResult>,
+    withheld: Vec<WithheldCredit>,
+}
+
+impl FakeService {
+    fn new(device_key: PublicKey) -> Self {
+        FakeService {
+            anchor_key: key(9),
+            device_key,
+            head: Mutex::new(ChainHead::EMPTY),
+            held: Mutex::new(Vec::new()),
+            records_offline: false.into(),
+            record_calls: 0.into(),
+            elsewhere: vec![],
+            withheld: vec![],
+        }
+    }
+}
+
+fn exam_result(attempt: u32, status: &str) -> ExamResult {
+    ExamResult {
+        exam: "final".into(),
+        attempt,
+        score: 10,
+        max_score: 20,
+        passed: false,
+        status: status.into(),
+        version: 1,
+    }
 }
 
 impl SyncTransport for FakeService {
@@ -616,19 +654,23 @@ impl SyncTransport for FakeService {
         }
         let held = self.held.lock().unwrap();
         let mut credited = 0;
-        let mut exams = Vec::new();
+        let mut exams = self.elsewhere.clone();
         for b in held.iter().filter(|b| b.learner == learner) {
             match &b.event {
                 Event::ActiveStudy { active_ms, .. } => credited += u64::from(*active_ms),
-                Event::ExamSubmitted { attempt, .. } => exams.push(ExamResult {
-                    exam: "final".into(),
-                    attempt: *attempt,
-                    score: 10,
-                    max_score: 20,
-                    passed: false,
-                    status: "exam.graded".into(),
-                    version: 1,
-                }),
+                Event::ExamStarted { attempt, .. } => {
+                    exams.push(exam_result(*attempt, "exam.started"))
+                }
+                Event::ExamSubmitted { attempt, .. } => {
+                    let status = if *attempt == 1 {
+                        "exam.graded"
+                    } else {
+                        "exam.over_time"
+                    };
+                    if let Some(e) = exams.iter_mut().rev().find(|e| e.attempt == *attempt) {
+                        *e = exam_result(*attempt, status);
+                    }
+                }
                 _ => {}
             }
         }
@@ -644,8 +686,8 @@ impl SyncTransport for FakeService {
                 quizzes: vec![],
                 exams,
                 completed: false,
-                required_ms: 0,
-                missing: vec![],
+                required_ms: 3_600_000,
+                missing: vec!["completion.hours".into(), "completion.exam".into()],
             }],
             certificates: vec![CertificateJson {
                 serial: "HC-TEST".into(),
@@ -656,7 +698,7 @@ impl SyncTransport for FakeService {
             flagged_receipts: 0,
             overlaps: vec![],
             days: vec![],
-            withheld: vec![],
+            withheld: self.withheld.clone(),
         }))
     }
 }
@@ -672,14 +714,10 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
     } = fixture().await;
     let device_key = h.device().public_key;
     let hearth = Mutex::new(h);
-    let service = FakeService {
-        anchor_key: key(9),
-        device_key,
-        head: Mutex::new(ChainHead::EMPTY),
-        held: Mutex::new(Vec::new()),
-        records_offline: true.into(),
-        record_calls: 0.into(),
-    };
+    let service = FakeService::new(device_key);
+    service
+        .records_offline
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     {
         let mut h = hearth.lock().unwrap();
         h.open_lesson(learner, &course(), 1, &l1()).unwrap();
@@ -727,6 +765,8 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
     {
         let h = hearth.lock().unwrap();
         let p = h.learner_progress(learner, 480).unwrap();
+        assert_eq!(p.exams[0].service_status.as_deref(), Some("exam.graded"));
+        assert!(p.withheld.is_empty());
         assert_eq!(p.credited_ms, Some(40_000));
         assert_eq!(p.waiting_ms, 0);
         assert_eq!(p.local_study_ms, 40_000);
@@ -777,4 +817,155 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
         .learner_progress(learner, 480)
         .unwrap();
     assert_eq!((p.credited_ms, p.waiting_ms), (Some(60_000), 0));
+}
+
+#[tokio::test]
+async fn progress_says_what_was_withheld_why_attempts_did_not_count_and_what_a_course_needs() {
+    let Fixture {
+        h,
+        clock,
+        learner,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    let device_key = h.device().public_key;
+    let hearth = Mutex::new(h);
+    let mut service = FakeService::new(device_key);
+    service.withheld = vec![
+        WithheldCredit {
+            code: "credit.daily_cap".into(),
+            message: "more than the daily limit of study".into(),
+            receipts: 2,
+            ms: 1_800_000,
+        },
+        WithheldCredit {
+            code: "media.too_fast".into(),
+            message: "media watched faster than real time".into(),
+            receipts: 1,
+            ms: 60_000,
+        },
+    ];
+    {
+        let mut h = hearth.lock().unwrap();
+        for attempt in 1..=2 {
+            h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+            h.submit_exam(learner, &course(), &exam_id(), attempt, answers())
+                .unwrap();
+        }
+        // The third is started and still open when the record is pulled.
+        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    }
+    let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.records_pulled, 1);
+    let mut h = hearth.into_inner().unwrap();
+    let p = h.learner_progress(learner, 480).unwrap();
+    let w: Vec<_> = p
+        .withheld
+        .iter()
+        .map(|w| (w.code.as_str(), w.receipts, w.ms))
+        .collect();
+    assert_eq!(
+        w,
+        vec![
+            ("credit.daily_cap", 2, 1_800_000),
+            ("media.too_fast", 1, 60_000)
+        ]
+    );
+    assert_eq!(p.withheld[0].message, "more than the daily limit of study");
+    let exams: Vec<_> = p
+        .exams
+        .iter()
+        .map(|e| (e.attempt, e.status, e.service_status.as_deref(), e.score))
+        .collect();
+    assert_eq!(
+        exams,
+        vec![
+            (1, AttemptStatus::Graded, Some("exam.graded"), Some(10)),
+            // Graded by the service, but it did not count: not a plain fail.
+            (2, AttemptStatus::Graded, Some("exam.over_time"), Some(10)),
+            // Held by the service only as started: no grade yet.
+            (3, AttemptStatus::InProgress, Some("exam.started"), None),
+        ]
+    );
+    assert_eq!(p.courses[0].required_ms, 3_600_000);
+    assert_eq!(
+        p.courses[0].missing,
+        vec!["completion.hours".to_owned(), "completion.exam".to_owned()]
+    );
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["withheld"][1]["code"], "media.too_fast");
+    assert_eq!(json["exams"][1]["serviceStatus"], "exam.over_time");
+    assert_eq!(json["courses"][0]["requiredMs"], 3_600_000);
+    assert_eq!(json["courses"][0]["missing"][0], "completion.hours");
+
+    // The open third attempt is still resumed; once it ran out, no fourth is started.
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (3, false));
+    clock.advance(30 * 60_000 + EXAM_GRACE_MS + 1);
+    let before = events(&h).len();
+    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    assert_eq!(err.code(), "exam.no_attempts_left");
+    assert_eq!(events(&h).len(), before, "a refusal records nothing");
+}
+
+#[tokio::test]
+async fn attempts_made_on_another_device_count_toward_the_limit_once() {
+    let Fixture {
+        h,
+        learner,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    let device_key = h.device().public_key;
+    let hearth = Mutex::new(h);
+    let mut service = FakeService::new(device_key);
+    // Another device: one graded attempt, and a submission with no start (no attempt used).
+    service.elsewhere = vec![
+        exam_result(1, "exam.graded"),
+        exam_result(2, "exam.not_started"),
+    ];
+    {
+        let mut h = hearth.lock().unwrap();
+        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
+            .unwrap();
+    }
+    sync_round(&hearth, &service, &pk(&key(9)), 100)
+        .await
+        .unwrap();
+    let mut h = hearth.into_inner().unwrap();
+    // Used: this device's first (also in the record) and the other device's: 2 of 3.
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (2, true));
+    h.submit_exam(learner, &course(), &exam_id(), 2, answers())
+        .unwrap();
+    // The record is not pulled again: this device's second is counted from here.
+    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    assert_eq!(err.code(), "exam.no_attempts_left");
+    assert!(err.to_string().contains("all 3 attempts"), "{err}");
+}
+
+#[tokio::test]
+async fn an_exam_allows_at_most_its_max_attempts() {
+    let Fixture {
+        mut h,
+        learner,
+        _dir: _keep,
+        ..
+    } = fixture_with(Some(1)).await;
+    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    // Resuming the one attempt is not a new one.
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (1, false));
+    h.submit_exam(learner, &course(), &exam_id(), 1, answers())
+        .unwrap();
+    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    assert_eq!(err.code(), "exam.no_attempts_left");
+    let started = events(&h)
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::ExamStarted { .. }))
+        .count();
+    assert_eq!(started, 1);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { COMPLETION_CODES, EXAM_SERVICE_STATUSES, WITHHELD_CODES } from "../api";
 import { en } from "../messages/en";
 import { zhCN } from "../messages/zh-CN";
 import { hasMessage, initialLocale, interpolate, translate, translator } from "./i18n";
@@ -61,5 +62,8 @@ describe("message files", () => {
     for (const status of ["inProgress", "waitingForGrading", "graded", "expired"]) {
       expect(hasMessage(`exam.status.${status}`), status).toBe(true);
     }
+    for (const code of WITHHELD_CODES) expect(hasMessage(`withheld.${code}`), code).toBe(true);
+    for (const code of EXAM_SERVICE_STATUSES) expect(hasMessage(`examService.${code}`), code).toBe(true);
+    for (const code of COMPLETION_CODES) expect(hasMessage(`missing.${code}`), code).toBe(true);
   });
 });

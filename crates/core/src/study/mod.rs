@@ -24,7 +24,9 @@
 //! `exam.time_up` and closes the attempt as expired, recording nothing: the front end submits
 //! what was answered when its countdown reaches zero, and answers never submitted in time are
 //! not sent. A submitted attempt shows "waiting for grading" until a sync pulls the service's
-//! graded result.
+//! graded result, with the service's status (an attempt graded but not counted, e.g. submitted
+//! over time, is not a fail). No attempt is started beyond the exam's `maxAttempts`, counting
+//! this device's attempts and those of the pulled record (`exam.no_attempts_left`).
 
 pub mod media;
 pub mod session;
@@ -34,7 +36,7 @@ use hearth_protocol::{
     Answer, AttendanceCheck, ContentHash, CourseId, Event, ExamId, ItemAnswer, ItemId, LearnerId,
     LessonId, QuizId, ReceiptBody,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use media::{MediaProgress, SkipAhead};
 pub use session::{FLUSH_EVERY_MS, IDLE_AFTER_MS, MAX_GAP_MS, SessionState, StudySession};
@@ -46,6 +48,17 @@ use crate::{CoreError, Hearth, Result};
 /// How long after an exam's deadline a submission is still accepted (the front end's timer tick
 /// and a slow disk).
 pub const EXAM_GRACE_MS: u64 = 30_000;
+
+/// Attempts a learner may make at an exam whose manifest sets no `maxAttempts` (the service's
+/// default).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// The service's status of an attempt it graded and counts.
+pub const EXAM_GRADED: &str = "exam.graded";
+/// The service's status of an attempt started but not (yet) submitted.
+const EXAM_STARTED: &str = "exam.started";
+/// The service's status of a submission with no start: not an attempt used.
+const EXAM_NOT_STARTED: &str = "exam.not_started";
 
 /// Why a study action was refused. Codes are stable (`study.*`, `exam.*`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -74,6 +87,8 @@ pub enum StudyError {
     ExamAlreadySubmitted,
     #[error("the time for this exam ran out {late_ms} ms ago; the attempt is closed")]
     ExamTimeUp { late_ms: u64 },
+    #[error("all {max} attempts at this exam are used ({used} known)")]
+    NoAttemptsLeft { max: u32, used: u32 },
 }
 
 impl StudyError {
@@ -90,6 +105,7 @@ impl StudyError {
             StudyError::ExamNotOpen => "exam.not_open",
             StudyError::ExamAlreadySubmitted => "exam.already_submitted",
             StudyError::ExamTimeUp { .. } => "exam.time_up",
+            StudyError::NoAttemptsLeft { .. } => "exam.no_attempts_left",
         }
     }
 }
@@ -240,6 +256,11 @@ pub struct ExamAttemptView {
     pub score: Option<u32>,
     pub max_score: Option<u32>,
     pub passed: Option<bool>,
+    /// The service's status of the attempt once pulled: `exam.graded` when it counts, else why
+    /// not (`exam.over_time`, `exam.not_started`, `exam.attempts_exceeded`, `exam.unknown`), or
+    /// `exam.started` while the service holds no submission. Only an `exam.graded` attempt
+    /// passes or fails; the others did not count.
+    pub service_status: Option<String>,
 }
 
 /// Active study on one local day.
@@ -267,6 +288,22 @@ pub struct CourseCredit {
     pub credited_ms: u64,
     pub completed: bool,
     pub lessons: Vec<LessonCredit>,
+    /// The course's declared study time (0: the service did not say).
+    pub required_ms: u64,
+    /// What the course still needs: `completion.hours`, `completion.lessons`,
+    /// `completion.media`, `completion.exam`, `completion.not_published`.
+    pub missing: Vec<String>,
+}
+
+/// Study the service's rules did not credit, and why: a stable code (`credit.daily_cap`,
+/// `media.too_fast`, ...), the service's English message, how many receipts and how much time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithheldView {
+    pub code: String,
+    pub message: String,
+    pub receipts: u64,
+    pub ms: u64,
 }
 
 /// Practice results of one quiz.
@@ -328,6 +365,8 @@ pub struct LearnerProgress {
     pub certificates: Vec<CertificateView>,
     /// Receipts the service could not credit because their time claims cannot be true.
     pub flagged_receipts: u64,
+    /// What the service's rules withheld, and why (empty: nothing, or never pulled).
+    pub withheld: Vec<WithheldView>,
 }
 
 fn same_choices(a: &[u8], b: &[u8]) -> bool {
@@ -705,7 +744,9 @@ impl Hearth {
     /// Starts an exam attempt: records `exam_started` with the next attempt number and returns
     /// the items (without keys) and the deadline. An attempt still in progress is resumed
     /// instead (no new receipt); one whose time ran out is closed as expired first. A lesson
-    /// still open is left first (exam time is not lesson study).
+    /// still open is left first (exam time is not lesson study). A new attempt is refused with
+    /// `exam.no_attempts_left` once the attempts known here and from the pulled record reach
+    /// the exam's `maxAttempts` ([`DEFAULT_MAX_ATTEMPTS`] when the manifest sets none).
     pub fn start_exam(
         &mut self,
         learner: LearnerId,
@@ -720,6 +761,22 @@ impl Hearth {
             .ok_or_else(|| StudyError::UnknownExam(exam.to_string()))?;
         if !self.store.learner_exists(learner)? {
             return Err(CoreError::UnknownLearner(learner));
+        }
+        {
+            // Refused before anything is recorded; an attempt in progress is still resumed.
+            let last = self.store.last_attempt(learner, course, exam)?;
+            let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
+            let resumes = last.as_ref().is_some_and(|a| {
+                let (left, late) = remaining(a, run, mono, wall);
+                a.state == AttemptState::Open && late <= EXAM_GRACE_MS && left > 0
+            });
+            if !resumes {
+                let max = self.max_attempts(course, version, exam)?;
+                let used = self.attempts_used(learner, course, exam)?;
+                if used >= max {
+                    return Err(StudyError::NoAttemptsLeft { max, used }.into());
+                }
+            }
         }
         // Exam time is not lesson study: a lesson still open is left first.
         self.leave_lesson()?;
@@ -789,6 +846,60 @@ impl Hearth {
             remaining_ms: duration_ms,
             new_attempt: true,
         })
+    }
+
+    /// Attempts the installed version's manifest allows at an exam.
+    fn max_attempts(&self, course: &CourseId, version: u32, exam: &ExamId) -> Result<u32> {
+        /// Only what the limit needs from the stored (already verified) manifest.
+        #[derive(Deserialize)]
+        struct Limits {
+            #[serde(default)]
+            exams: Vec<Limit>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Limit {
+            id: String,
+            #[serde(default)]
+            max_attempts: Option<u32>,
+        }
+        let set = self
+            .store
+            .course_manifest(course, version)?
+            .and_then(|bytes| {
+                let body = bytes.get(hearth_protocol::manifest::MANIFEST_HEADER_LEN..)?;
+                serde_json::from_slice::<Limits>(body).ok()
+            })
+            .and_then(|l| l.exams.into_iter().find(|e| e.id == exam.as_str()))
+            .and_then(|e| e.max_attempts);
+        Ok(set.unwrap_or(DEFAULT_MAX_ATTEMPTS))
+    }
+
+    /// Attempts of the learner at an exam: every one started on this device, and those the
+    /// pulled record holds beyond this device's (made on another device). A submission the
+    /// service saw no start for (`exam.not_started`) is not an attempt used, as on the service.
+    fn attempts_used(&self, learner: LearnerId, course: &CourseId, exam: &ExamId) -> Result<u32> {
+        let here: Vec<AttemptRow> = self
+            .store
+            .attempts(learner)?
+            .into_iter()
+            .filter(|a| a.course == *course && a.exam == *exam)
+            .collect();
+        let stored = self.store.learner_record(learner)?;
+        let reflects = stored.as_ref().map_or(0, |r| r.reflects_seq);
+        let record: Option<LearnerRecord> = stored.and_then(|r| serde_json::from_str(&r.json).ok());
+        let service = record.map_or(0, |r| {
+            r.courses
+                .iter()
+                .filter(|c| c.course == course.as_str())
+                .flat_map(|c| &c.exams)
+                .filter(|e| e.exam == exam.as_str() && e.status != EXAM_NOT_STARTED)
+                .count()
+        });
+        // This device's attempts the record already reflects are in `service` too.
+        let reflected = here.iter().filter(|a| a.started_seq <= reflects).count();
+        let used = here.len() + service.saturating_sub(reflected);
+        Ok(u32::try_from(used).unwrap_or(u32::MAX))
     }
 
     /// Submits the open attempt's answers: records `exam_submitted`. Items left out are
@@ -878,6 +989,7 @@ impl Hearth {
             score: None,
             max_score: None,
             passed: None,
+            service_status: None,
         })
     }
 
@@ -915,10 +1027,13 @@ impl Hearth {
                 .find(|(c, e)| *c == course && e.exam == exam && e.attempt == attempt)
                 .map(|(_, e)| *e)
         };
+        // An attempt the service holds only as started has no grade yet.
+        let judged = |e: &ExamResult| e.status != EXAM_STARTED;
         let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
         let mut out = Vec::new();
         for a in self.store.attempts(learner)? {
-            let grade = find(a.course.as_str(), a.exam.as_str(), a.attempt);
+            let service = find(a.course.as_str(), a.exam.as_str(), a.attempt);
+            let grade = service.filter(|e| judged(e));
             let (left, late) = remaining(&a, run, mono, wall);
             let status = match (a.state, grade) {
                 (_, Some(_)) => AttemptStatus::Graded,
@@ -938,7 +1053,8 @@ impl Hearth {
                 remaining_ms: (status == AttemptStatus::InProgress).then_some(left),
                 score: grade.map(|g| g.score),
                 max_score: grade.map(|g| g.max_score),
-                passed: grade.map(|g| g.passed),
+                passed: grade.map(|g| g.passed && g.status == EXAM_GRADED),
+                service_status: service.map(|g| g.status.clone()),
             });
         }
         for (course, g) in graded {
@@ -948,18 +1064,25 @@ impl Hearth {
             {
                 continue;
             }
+            // Started on another device and not submitted there (yet): no grade to show.
+            let graded = judged(g);
             out.push(ExamAttemptView {
                 course: course.to_owned(),
                 exam: g.exam.clone(),
                 attempt: g.attempt,
-                status: AttemptStatus::Graded,
+                status: if graded {
+                    AttemptStatus::Graded
+                } else {
+                    AttemptStatus::InProgress
+                },
                 started_wall_ms: None,
                 submitted_wall_ms: None,
                 answered: 0,
                 remaining_ms: None,
-                score: Some(g.score),
-                max_score: Some(g.max_score),
-                passed: Some(g.passed),
+                score: graded.then_some(g.score),
+                max_score: graded.then_some(g.max_score),
+                passed: graded.then_some(g.passed && g.status == EXAM_GRADED),
+                service_status: Some(g.status.clone()),
             });
         }
         Ok(out)
@@ -1042,6 +1165,8 @@ impl Hearth {
                             completed: l.completed,
                         })
                         .collect(),
+                    required_ms: c.required_ms,
+                    missing: c.missing.clone(),
                 });
             }
         }
@@ -1072,6 +1197,20 @@ impl Hearth {
                 })
                 .unwrap_or_default(),
             flagged_receipts: record.as_ref().map_or(0, |r| r.flagged_receipts),
+            withheld: record
+                .as_ref()
+                .map(|r| {
+                    r.withheld
+                        .iter()
+                        .map(|w| WithheldView {
+                            code: w.code.clone(),
+                            message: w.message.clone(),
+                            receipts: w.receipts,
+                            ms: w.ms,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
