@@ -1193,3 +1193,26 @@ async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
     assert_ne!(t2, t1, "a new PIN");
     assert_eq!(tag(&other_org).await, b0, "another organisation's changes");
 }
+
+/// The flags report reads a page at a time; a cursor that is not one is a clear error.
+#[tokio::test]
+async fn flags_report_pages_and_refuses_a_bad_cursor() {
+    let w = World::new().await;
+    let (s, flags) = w.get("/v1/admin/flags", &w.admin_a).await;
+    assert_eq!(s, 200, "{flags}");
+    assert!(flags.get("nextBefore").is_none() && flags.get("nextAfter").is_none());
+    let (s, body) = w.get("/v1/admin/flags?before=abc", &w.admin_a).await;
+    assert_eq!(s, 400);
+    assert_eq!(body["code"], "request.invalid_query");
+    let (s, _) = w
+        .get("/v1/admin/flags?before=5&after=not-a-uuid", &w.admin_a)
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = w
+        .get(
+            &format!("/v1/admin/flags?before=5&after={}", w.learner_a1),
+            &w.admin_a,
+        )
+        .await;
+    assert_eq!(s, 200);
+}

@@ -293,8 +293,15 @@ pub struct FlagsQuery {
 pub async fn admin_flags(
     State(state): State<AppState>,
     Auth(who): Auth,
-    axum::extract::Query(q): axum::extract::Query<FlagsQuery>,
+    q: Result<axum::extract::Query<FlagsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<FlagsReport>, ApiError> {
+    let axum::extract::Query(q) = q.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "request.invalid_query",
+            "before is a whole number and after a learner id, from the previous page",
+        )
+    })?;
     let r = blocking(&state, move |svc| {
         svc.require_admin(&who)?;
         svc.flags_report(who.org(), q.before, q.after)
