@@ -282,6 +282,8 @@ export const WITHHELD_CODES = [
   "device.flagged",
   "time.impossible",
   "attestation.not_counted",
+  "credit.unknown_lesson",
+  "exam.attempts_exceeded",
 ] as const;
 
 export interface QuizScore {

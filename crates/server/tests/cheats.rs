@@ -457,6 +457,34 @@ fn bounded_evidence(lab: &Lab) {
     assert_eq!(kept, 100);
     assert!(flags.rejections.len() <= 200);
 
+    // Study of a thousand made-up lessons, and a thousand attempts of the exam: the facts keep
+    // what the rules need, the rest is counted.
+    let mut made_up = Vec::new();
+    for i in 0..1_000 {
+        d.wait(1);
+        made_up.push(d.receipt(Event::ActiveStudy {
+            course: long_course(),
+            lesson: lesson(&format!("made-up-{i}")),
+            active_ms: 1,
+        }));
+        made_up.push(d.receipt(exam_started(i + 1)));
+    }
+    lab.advance(MINUTE);
+    lab.send(&d, made_up);
+    let facts = lab.svc.facts_of(l).unwrap();
+    assert!(facts.lessons.values().map(|m| m.len()).sum::<usize>() <= 2);
+    assert!(
+        facts.exams.len() <= 3 + 5,
+        "{} exam facts",
+        facts.exams.len()
+    );
+    assert_eq!(facts.withheld["credit.unknown_lesson"].receipts, 1_000);
+    assert!(
+        facts.encode().len() < 4_096,
+        "{} bytes",
+        facts.encode().len()
+    );
+
     // A receipt at the last position the sequence allows.
     let mut far = d.fork();
     far.seq = u64::MAX - 1;

@@ -204,6 +204,8 @@ export const en: Partial<Record<MessageKey, string>> = {
   "withheld.device.flagged": "Recorded on a device flagged for a copied key or restored data, until an administrator resolves it",
   "withheld.time.impossible": "The record's times cannot be true",
   "withheld.attestation.not_counted": "An attendance record not made on the class's classroom computer with its trainer signed in",
+  "withheld.credit.unknown_lesson": "Study of a lesson or exam the training service does not publish",
+  "withheld.exam.attempts_exceeded": "Exam attempts beyond the number allowed",
   "missing.completion.hours": "Not enough study hours: {hours} h to go",
   "missing.completion.lessons": "Lessons not finished",
   "missing.completion.media": "Videos not watched to the end",

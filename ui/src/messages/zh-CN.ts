@@ -203,6 +203,8 @@ export const zhCN = {
   "withheld.device.flagged": "这台设备被标记为异常（密钥被复制或数据被还原），管理员处理之前不认定",
   "withheld.time.impossible": "记录里的时间不可能是真的",
   "withheld.attestation.not_counted": "考勤记录不是在本班教室电脑上由培训老师登录后做的，不计入",
+  "withheld.credit.unknown_lesson": "培训服务没有发布的课或考试，学习不认定",
+  "withheld.exam.attempts_exceeded": "超过允许次数的考试，不计成绩",
   "missing.completion.hours": "学时不足，还差 {hours} 小时",
   "missing.completion.lessons": "课时未学完",
   "missing.completion.media": "视频未看完",

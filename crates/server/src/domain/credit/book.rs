@@ -50,6 +50,13 @@ pub struct LoadedBook {
 }
 
 impl CourseBook for LoadedBook {
+    fn lesson_exists(&self, course: &str, lesson: &str) -> bool {
+        self.catalog
+            .versions(course)
+            .iter()
+            .any(|v| v.manifest.lessons.iter().any(|l| l.id.as_str() == lesson))
+    }
+
     fn media_len(&self, course: &str, media: &ContentHash) -> Option<u64> {
         self.catalog
             .versions(course)

@@ -22,6 +22,9 @@ use super::{Policy, Withhold};
 /// Stored with the facts; facts of another version are rebuilt from the receipts.
 pub const FACTS_VERSION: u32 = 1;
 
+/// Refused exam attempts listed per exam (beyond them, only counted).
+const KEPT_REFUSED_ATTEMPTS: usize = 5;
+
 /// Neighbouring study of one device closer than this is kept as one interval.
 const JOIN_MS: i64 = 1_000;
 
@@ -267,6 +270,8 @@ impl ExamSheet {
 
 /// What the fold needs to know of published courses and classes.
 pub trait CourseBook {
+    /// Whether the course publishes the lesson (in any version).
+    fn lesson_exists(&self, course: &str, lesson: &str) -> bool;
     /// Play length of a media file of the course, in any published version.
     fn media_len(&self, course: &str, media: &ContentHash) -> Option<u64>;
     /// Whether a practice answer is right (`None`: no such item).
@@ -366,6 +371,24 @@ pub fn apply(
         }
         Event::ClassAssigned { .. } => return,
         _ => {}
+    }
+    // Only lessons and exams the service publishes are kept: a modified client naming made-up
+    // ones would otherwise grow the facts without bound.
+    let known = match &b.event {
+        Event::ActiveStudy { course, lesson, .. }
+        | Event::LessonCompleted { course, lesson }
+        | Event::MediaWatched { course, lesson, .. }
+        | Event::QuizAnswered { course, lesson, .. } => {
+            book.lesson_exists(course.as_str(), lesson.as_str())
+        }
+        Event::ExamStarted { course, exam, .. } | Event::ExamSubmitted { course, exam, .. } => book
+            .exam_at(course.as_str(), exam.as_str(), i64::MAX)
+            .is_some(),
+        _ => true,
+    };
+    if !known {
+        learner.withhold(Withhold::UnknownLesson, study_ms(&b.event));
+        return;
     }
     if let Some(course) = course_of(&b.event) {
         learner.courses.insert(course.to_owned());
@@ -605,6 +628,12 @@ fn exam_started(
         Some(s) if used >= s.max_attempts as usize => ExamStatus::AttemptsExceeded,
         Some(_) => ExamStatus::Started,
     };
+    // The allowed attempts and a few refused ones are listed; past that they are only counted.
+    let limit = sheet.as_ref().map_or(0, |s| s.max_attempts as usize) + KEPT_REFUSED_ATTEMPTS;
+    if status != ExamStatus::Started && used >= limit {
+        learner.withhold(Withhold::AttemptsExceeded, 0);
+        return;
+    }
     learner.exams.push(ExamFact {
         course: course.to_owned(),
         exam: exam.to_owned(),
@@ -641,6 +670,15 @@ fn exam_submitted(
         e.course == course && e.exam == exam && e.device == r.device && e.attempt == attempt
     });
     let Some(fact) = found else {
+        let unstarted = learner
+            .exams
+            .iter()
+            .filter(|e| e.course == course && e.exam == exam && e.status == ExamStatus::NotStarted)
+            .count();
+        if unstarted >= KEPT_REFUSED_ATTEMPTS {
+            learner.withhold(Withhold::AttemptsExceeded, 0);
+            return;
+        }
         learner.exams.push(ExamFact {
             course: course.to_owned(),
             exam: exam.to_owned(),

@@ -98,10 +98,15 @@ pub enum Withhold {
     /// An attendance attestation not from a kiosk of the class's organisation with its
     /// trainer signed in.
     AttestationNotCounted,
+    /// Study or completion of a lesson, or an exam event, the service does not publish.
+    UnknownLesson,
+    /// An exam attempt past what is kept of refused attempts (the allowed attempts and a few
+    /// more are listed; the rest only counted).
+    AttemptsExceeded,
 }
 
 impl Withhold {
-    pub const ALL: [Withhold; 11] = [
+    pub const ALL: [Withhold; 13] = [
         Withhold::NoAnchor,
         Withhold::OutsideProvableTime,
         Withhold::RunOverlap,
@@ -113,6 +118,8 @@ impl Withhold {
         Withhold::DeviceFlagged,
         Withhold::ImpossibleTime,
         Withhold::AttestationNotCounted,
+        Withhold::UnknownLesson,
+        Withhold::AttemptsExceeded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -128,6 +135,8 @@ impl Withhold {
             Withhold::DeviceFlagged => "device.flagged",
             Withhold::ImpossibleTime => "time.impossible",
             Withhold::AttestationNotCounted => "attestation.not_counted",
+            Withhold::UnknownLesson => "credit.unknown_lesson",
+            Withhold::AttemptsExceeded => "exam.attempts_exceeded",
         }
     }
 
@@ -160,6 +169,10 @@ impl Withhold {
             Withhold::AttestationNotCounted => {
                 "an attendance record not made on a classroom computer of the class with its trainer signed in"
             }
+            Withhold::UnknownLesson => {
+                "study of a lesson or exam the training service does not publish"
+            }
+            Withhold::AttemptsExceeded => "exam attempts beyond the number allowed",
         }
     }
 }
