@@ -176,3 +176,28 @@ impl Withhold {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app shows each code's text (ui/src/api.ts `WITHHELD_CODES`, whose messages its own
+    /// tests check): the two lists are the same, so no rule withholds credit without the
+    /// learner being told why in their language.
+    #[test]
+    fn the_app_knows_every_withheld_code() {
+        let api = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/api.ts"),
+        )
+        .unwrap();
+        let start = api.find("export const WITHHELD_CODES = [").unwrap();
+        let list = &api[start..start + api[start..].find("] as const").unwrap()];
+        let ui: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        let ours: Vec<&str> = Withhold::ALL.iter().map(|w| w.code()).collect();
+        assert_eq!(ui, ours);
+        for w in Withhold::ALL {
+            assert_eq!(Withhold::from_code(w.code()), Some(w));
+            assert!(!w.message().is_empty());
+        }
+    }
+}
