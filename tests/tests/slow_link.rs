@@ -146,6 +146,28 @@ async fn the_shaper_limits_bandwidth_and_resets_open_connections() {
         (8_000, 8_000)
     );
 
+    // A stall holds everything for its length, then the link carries on.
+    proxy.set_shape(Shape {
+        stalls: Some((
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+        )),
+        ..unlimited()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    c.write_all(b"held").await.unwrap();
+    let mut held = [0u8; 4];
+    c.read_exact(&mut held).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(&held, b"held");
+    assert!(
+        waited >= Duration::from_millis(700),
+        "a stall held the bytes: {waited:?}"
+    );
+    assert!(proxy.stats().stalls >= 1);
+
     proxy.set_shape(unlimited().with_resets(
         Duration::from_millis(200),
         Duration::from_millis(300),
