@@ -13,8 +13,15 @@
 //! each section verified, placed and stored durably as one batch, as an upload is, with nothing
 //! over the network). The ratio end to end / ingest is the target of issue #5 (at least 0.8).
 //!
+//! A second table syncs over slow links through the shaping proxy (`hearth_e2e::shaper`), with
+//! the CLI's default settings (batches sized to the link): for 4, 9.6, 64 and 256 kbit/s each
+//! way (100 ms latency), without faults and with a reset of every open connection every 20–60 s
+//! (seeded), it reports the sync time, bytes on the wire per receipt, retries and the batch
+//! size reached.
+//!
 //! Run: `cargo bench -p hearth-e2e --bench sync` (part of `make bench`). Set
-//! `HEARTH_BENCH_SIZES=10000` to run fewer sizes.
+//! `HEARTH_BENCH_SIZES=10000` to run fewer sizes (empty: none), `HEARTH_BENCH_LINKS=4,64` to run
+//! fewer link speeds (kbit/s; empty: none).
 
 use std::process::Command;
 use std::time::Instant;
@@ -22,6 +29,7 @@ use std::time::Instant;
 use hearth_core::{Env, Hearth};
 use hearth_e2e::proxy::FaultProxy;
 use hearth_e2e::service::{Service, binaries, peak_rss_kb, run_measured};
+use hearth_e2e::shaper::{Shape, ShapingProxy};
 use hearth_protocol::bundle::{Section, encode_bundle};
 use hearth_protocol::{CourseId, Event, LessonId};
 
@@ -154,5 +162,125 @@ async fn main() {
     println!(
         "(ingest/s: `hearth-server import-receipts` of the same receipts into a copy of the \
          service's data taken before the sync, start-up included; import MB: its peak RSS)"
+    );
+    slow_links().await;
+}
+
+/// Receipts recorded for a link of `kbps`: enough for a minute or so of transfer.
+fn receipts_for(kbps: f64) -> u64 {
+    match kbps {
+        k if k < 8.0 => 500,
+        k if k < 32.0 => 1_000,
+        k if k < 128.0 => 5_000,
+        _ => 20_000,
+    }
+}
+
+/// The slow-link table: one fresh service and device per row, the default `hearth sync`.
+async fn slow_links() {
+    let links: Vec<f64> = std::env::var("HEARTH_BENCH_LINKS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![4.0, 9.6, 64.0, 256.0]);
+    if links.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "slow links (release binaries, default `hearth sync`, 100 ms latency each way, resets every 20-60 s seeded)"
+    );
+    println!(
+        "{:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>6}",
+        "kbit/s",
+        "receipts",
+        "resets",
+        "sync s",
+        "ms/rcpt",
+        "B/rcpt",
+        "retries",
+        "resumed",
+        "batch",
+        "exit"
+    );
+    for kbps in links {
+        let n = receipts_for(kbps);
+        for with_resets in [false, true] {
+            let service = Service::start().unwrap();
+            let learner = service
+                .add_learner("基准学员", "110101199003071234")
+                .unwrap();
+            let code = service.enrollment_code(Some(&learner)).unwrap();
+            let unlimited = Shape {
+                up_bps: 0,
+                down_bps: 0,
+                latency: std::time::Duration::ZERO,
+                resets: None,
+                stalls: None,
+                seed: 0,
+            };
+            let proxy = ShapingProxy::start(service.addr(), unlimited)
+                .await
+                .unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("http://{}", proxy.addr());
+            hearth(dir.path(), &["enroll", "--service", &url, "--code", &code]);
+            {
+                let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
+                let me = h.enrollment().unwrap().unwrap().owner.unwrap();
+                let course = CourseId::new("electrician-safety").unwrap();
+                for i in 0..n {
+                    let lesson = LessonId::new(format!("lesson-{}", i % 5 + 1)).unwrap();
+                    h.record(
+                        me,
+                        Event::ActiveStudy {
+                            course: course.clone(),
+                            lesson,
+                            active_ms: 30_000,
+                        },
+                    )
+                    .unwrap();
+                }
+            }
+            let bps = (kbps * 1000.0) as u64;
+            let mut shape = Shape {
+                latency: std::time::Duration::from_millis(100),
+                ..Shape::symmetric(bps)
+            };
+            if with_resets {
+                shape = shape.with_resets(
+                    std::time::Duration::from_secs(20),
+                    std::time::Duration::from_secs(60),
+                    7,
+                );
+            }
+            proxy.set_shape(shape);
+            let before = proxy.stats();
+            let started = Instant::now();
+            let out = Command::new(&binaries().client)
+                .arg("--data")
+                .arg(dir.path())
+                .args(["sync", "--json"])
+                .output()
+                .unwrap();
+            let secs = started.elapsed().as_secs_f64();
+            let after = proxy.stats();
+            let bytes = (after.bytes_up + after.bytes_down) - (before.bytes_up + before.bytes_down);
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+            println!(
+                "{kbps:>7} {n:>8} {:>7} {secs:>8.1} {:>8.1} {:>8.1} {:>7} {:>8} {:>8} {:>6}",
+                after.resets - before.resets,
+                secs * 1000.0 / n as f64,
+                bytes as f64 / n as f64,
+                report["retries"].as_u64().unwrap_or(0),
+                report["resumed"].as_u64().unwrap_or(0),
+                report["batchSize"].as_u64().unwrap_or(0),
+                out.status.code().unwrap_or(-1),
+            );
+            proxy.stop().await;
+        }
+    }
+    println!(
+        "(B/rcpt: both directions, HTTP headers included, the round's state, catalog, roster and record requests too; resets: those that broke an open connection during the run)"
     );
 }

@@ -5,6 +5,7 @@
 pub mod gui;
 pub mod proxy;
 pub mod service;
+pub mod shaper;
 #[cfg(target_os = "linux")]
 pub mod steps;
 pub mod webdriver;

@@ -153,21 +153,25 @@ async fn two_devices_and_a_kiosk_relay_converge() {
     // Answered like an unknown device, so a carrier learns nothing of other organisations.
     assert_eq!(answer["sections"][0]["code"], "device.unknown");
 
-    // Direct syncs afterwards send what the devices still hold; the service counts it once and
-    // acknowledges, and every outbox is empty.
+    // Direct syncs afterwards learn from the sync state that the service holds what the
+    // devices still have (it came by relay): nothing is sent again, and every outbox is empty.
     let sync_a = hearth(a.path(), &["sync"]);
     assert_eq!(
         (
-            sync_a["duplicates"].as_u64(),
-            sync_a["accepted"].as_u64(),
+            sync_a["resumed"].as_u64(),
+            sync_a["sent"].as_u64(),
             sync_a["left"].as_u64()
         ),
         (Some(20), Some(0), Some(0))
     );
     let sync_b = hearth(b.path(), &["sync"]);
     assert_eq!(
-        (sync_b["duplicates"].as_u64(), sync_b["left"].as_u64()),
-        (Some(10), Some(0))
+        (
+            sync_b["resumed"].as_u64(),
+            sync_b["sent"].as_u64(),
+            sync_b["left"].as_u64()
+        ),
+        (Some(10), Some(0), Some(0))
     );
     for dir in [a.path(), b.path()] {
         let (remote, local, pending) = heads(dir).await;

@@ -7,7 +7,7 @@
 //! | 0 | success (for `sync`: everything recorded is acknowledged) |
 //! | 1 | an error, reported as `error[CODE]: message` on stderr with a stable CODE |
 //! | 2 | wrong usage (from clap) |
-//! | 3 | `sync`: the service cannot be reached (offline); nothing was lost |
+//! | 3 | `sync`, `download`: the service cannot be reached (`sync.offline`), or the link broke off or was too slow even after retries (`sync.interrupted`, `sync.timeout`); nothing was lost, run it again to continue |
 //! | 4 | `sync`: the service answered, but receipts are still waiting (a gap or a rejection) |
 //!
 //! `import-course` refuses a package it cannot trust with exit code 1 and the refusal's code
@@ -19,8 +19,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use hearth_core::content::{DownloadOptions, HttpSource, Progress};
+use hearth_core::sync::batch::{BatchConfig, BatchSizer};
 use hearth_core::sync::http::{self, HttpTransport};
-use hearth_core::sync::{SyncError, TransportError, sync_round};
+use hearth_core::sync::schedule::RetryConfig;
+use hearth_core::sync::{RoundOptions, SyncError, TransportError, sync_round_with};
 use hearth_core::{CoreError, Env, Hearth};
 use hearth_protocol::CourseId;
 
@@ -106,11 +109,28 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Send every waiting receipt to the service now.
+    /// Send every waiting receipt to the service now. Batches are sized to the link's measured
+    /// speed, and a reset, a cut or a 408 is tried again within the run.
     Sync {
-        /// Receipts per upload batch.
-        #[arg(long, default_value_t = 500)]
-        batch: u32,
+        /// Receipts per upload batch, fixed (default: sized to the link, 5 to 500).
+        #[arg(long)]
+        batch: Option<u32>,
+        /// Failures in a row tried again within the run before giving up (0: none).
+        #[arg(long, default_value_t = RetryConfig::default().attempts)]
+        retries: u32,
+    },
+    /// Download a course from the service and install it. A broken transfer resumes where it
+    /// stopped (HTTP Range); run it again after a failure to continue.
+    Download {
+        /// The course id, e.g. electrician-safety
+        #[arg(value_parser = parse_course)]
+        course: CourseId,
+        /// The version (the catalog's, fetched now, if not given).
+        #[arg(long)]
+        version: Option<u32>,
+        /// Broken transfers in a row resumed per file before giving up.
+        #[arg(long, default_value_t = 8)]
+        retries: u32,
     },
 }
 
@@ -455,20 +475,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             });
         }
-        Command::Sync { batch } => {
+        Command::Sync { batch, retries } => {
             let enrollment = enrolled(&hearth)?;
             let transport = HttpTransport::new(&enrollment).map_err(|e| sync_exit(e.into()))?;
             let hearth = std::sync::Mutex::new(hearth);
+            let mut options = RoundOptions {
+                batch: BatchSizer::new(batch.map_or_else(BatchConfig::default, BatchConfig::fixed)),
+                retry: RetryConfig {
+                    attempts: retries,
+                    ..RetryConfig::default()
+                },
+            };
             let report = runtime()?
-                .block_on(sync_round(
+                .block_on(sync_round_with(
                     &hearth,
                     &transport,
                     &enrollment.anchor_key,
-                    batch,
+                    &mut options,
                 ))
                 .map_err(sync_exit)?;
             print(cli.json, serde_json::json!(report), || {
-                format!(
+                let mut text = format!(
                     "sent {} receipts in {} batches: {} accepted, {} already there, {} waiting, {} rejected; {} left",
                     report.sent,
                     report.batches,
@@ -477,7 +504,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     report.pending,
                     report.rejected,
                     report.left
-                )
+                );
+                if report.retries > 0 || report.resumed > 0 {
+                    text.push_str(&format!(
+                        "\n{} retries; {} receipts found stored by the service after a cut, not sent again",
+                        report.retries, report.resumed
+                    ));
+                }
+                text
             });
             if report.left > 0 {
                 return Err(Exit {
@@ -487,6 +521,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 .into());
             }
+        }
+        Command::Download {
+            course,
+            version,
+            retries,
+        } => {
+            let enrollment = enrolled(&hearth)?;
+            let source = HttpSource::new(&enrollment)?;
+            let rt = runtime()?;
+            let version = match version {
+                Some(v) => v,
+                None => {
+                    let catalog = rt
+                        .block_on(refresh_catalog(&mut hearth, &source, retries))
+                        .map_err(download_exit)?;
+                    catalog
+                        .courses
+                        .iter()
+                        .filter(|e| e.course == course)
+                        .map(|e| e.version)
+                        .max()
+                        .ok_or_else(|| Exit {
+                            code: "content.not_in_catalog".into(),
+                            message: format!("the service's catalog has no course {course}"),
+                            status: 1,
+                        })?
+                }
+            };
+            let options = DownloadOptions {
+                retries,
+                ..DownloadOptions::default()
+            };
+            let mut last_percent = None;
+            let json = cli.json;
+            let mut progress = |p: &Progress| {
+                if json || p.bytes_total == 0 {
+                    return;
+                }
+                let percent = p.bytes_done * 100 / p.bytes_total;
+                if last_percent.is_none_or(|l| percent >= l + 10 || percent == 100 && l < 100) {
+                    last_percent = Some(percent);
+                    eprintln!(
+                        "{percent:>3} %  {} of {}  {} files of {}",
+                        megabytes(p.bytes_done),
+                        megabytes(p.bytes_total),
+                        p.files_done,
+                        p.files_total
+                    );
+                }
+            };
+            let c = rt
+                .block_on(hearth.download_course(&source, &course, version, options, &mut progress))
+                .map_err(download_exit)?;
+            print(
+                cli.json,
+                serde_json::json!({
+                    "course": c.course,
+                    "version": c.version,
+                    "title": c.title,
+                    "totalSize": c.total_size,
+                    "lessons": c.lessons.len(),
+                }),
+                || {
+                    format!(
+                        "downloaded {} version {} ({}, {} lessons, {})",
+                        c.course,
+                        c.version,
+                        c.title,
+                        c.lessons.len(),
+                        megabytes(c.total_size)
+                    )
+                },
+            );
         }
     }
     Ok(())
@@ -506,9 +613,46 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The catalog, fetched now (conditional), with a few tries on a broken transfer.
+async fn refresh_catalog(
+    hearth: &mut Hearth,
+    source: &HttpSource,
+    retries: u32,
+) -> Result<hearth_protocol::wire::Catalog, CoreError> {
+    let mut attempt = 0;
+    loop {
+        match hearth.refresh_catalog(source).await {
+            Ok(r) => return Ok(r.catalog),
+            Err(CoreError::ContentNetwork(m)) if attempt < retries => {
+                attempt += 1;
+                tracing::info!(error = %m, attempt, "the catalog broke off; asking again");
+                tokio::time::sleep(std::time::Duration::from_millis(500 << attempt.min(5))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A failed download: a broken link exits like an offline sync (3: run it again to continue).
+fn download_exit(e: CoreError) -> anyhow::Error {
+    match e {
+        CoreError::ContentNetwork(message) => Exit {
+            code: "content.network".into(),
+            message: format!("the download broke off (run it again to continue): {message}"),
+            status: EXIT_OFFLINE,
+        }
+        .into(),
+        e => e.into(),
+    }
+}
+
 fn sync_exit(e: SyncError) -> anyhow::Error {
     let status = match &e {
-        SyncError::Transport(TransportError::Unreachable(_)) => EXIT_OFFLINE,
+        SyncError::Transport(
+            TransportError::Unreachable(_)
+            | TransportError::Interrupted(_)
+            | TransportError::TimedOut(_),
+        ) => EXIT_OFFLINE,
         _ => 1,
     };
     Exit {

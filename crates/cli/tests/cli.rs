@@ -87,6 +87,20 @@ fn sync_needs_enrollment_and_an_unreachable_service_exits_3() {
 }
 
 #[test]
+fn download_needs_enrollment_and_a_course_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hearth(dir.path(), &["download", "electrician-safety"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error[sync.not_enrolled]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hearth(dir.path(), &["download", "Not A Course"]);
+    assert_eq!(out.status.code(), Some(2), "a bad course id is wrong usage");
+}
+
+#[test]
 fn a_relative_data_folder_works() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {

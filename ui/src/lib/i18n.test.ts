@@ -56,7 +56,7 @@ describe("message files", () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(zhCN).sort());
   });
   it("cover the keys the screens build at run time", () => {
-    for (const kind of ["notEnrolled", "syncing", "offline", "online", "unknown", "error"]) {
+    for (const kind of ["notEnrolled", "syncing", "offline", "slowLink", "online", "unknown", "error"]) {
       expect(hasMessage(`sync.${kind}`), kind).toBe(true);
     }
     for (const status of ["inProgress", "waitingForGrading", "graded", "expired"]) {

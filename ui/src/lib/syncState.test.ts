@@ -23,6 +23,12 @@ describe("summarize", () => {
     expect(summarize(view({})).kind).toBe("online");
     const err = summarize(view({ lastError: { code: "receipt.rejected", message: "x" } }));
     expect(err).toMatchObject({ kind: "error", errorCode: "receipt.rejected" });
+    const slow = summarize(view({ lastError: { code: "sync.timeout", message: "408" } }));
+    expect(slow).toMatchObject({ kind: "slowLink", errorCode: "sync.timeout" });
+    const cut = summarize(view({ lastError: { code: "sync.interrupted", message: "reset" } }));
+    expect(cut).toMatchObject({ kind: "slowLink", errorCode: "sync.interrupted" });
+    const off = summarize(view({ online: false, lastError: { code: "sync.offline", message: "x" } }));
+    expect(off.kind).toBe("offline");
   });
   it("takes the pending count from the store, not the last round", () => {
     expect(summarize(view({ pending: 0 }, true, 7)).pending).toBe(7);

@@ -1,7 +1,17 @@
 // What the always-visible sync bar says, from the shell's SyncView. Pure, so it is unit-tested.
 import type { SyncView } from "../api";
 
-export type SyncKind = "notEnrolled" | "syncing" | "offline" | "online" | "unknown" | "error";
+export type SyncKind =
+  | "notEnrolled"
+  | "syncing"
+  | "offline"
+  | "slowLink"
+  | "online"
+  | "unknown"
+  | "error";
+
+/** Codes of a link that reached the service but broke off or was too slow: not "offline". */
+const SLOW_LINK_CODES = new Set(["sync.timeout", "sync.interrupted"]);
 
 export interface SyncSummary {
   kind: SyncKind;
@@ -19,6 +29,9 @@ export function summarize(view: SyncView | null): SyncSummary {
   if (s.syncing) return { ...base, kind: "syncing" };
   if (s.online === false) return { ...base, kind: "offline" };
   if (s.online === null) return { ...base, kind: "unknown" };
+  if (s.lastError && SLOW_LINK_CODES.has(s.lastError.code)) {
+    return { ...base, kind: "slowLink", errorCode: s.lastError.code };
+  }
   if (s.lastError) return { ...base, kind: "error", errorCode: s.lastError.code };
   return { ...base, kind: "online" };
 }

@@ -89,7 +89,8 @@ pub struct Progress {
 /// Tunables of a download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DownloadOptions {
-    /// Retries per file after a broken transfer (each resumes where the last one ended).
+    /// Retries per file after a broken transfer that fetched nothing (each resumes where the
+    /// last one ended; a transfer that fetched bytes before it broke does not count).
     pub retries: u32,
     /// Pause before the first retry; doubled for each further one.
     pub retry_pause: Duration,
@@ -625,9 +626,18 @@ impl Downloader {
             };
             let mut attempt = 0;
             loop {
+                let part_len =
+                    || fs::metadata(self.media.partial_path(&f.sha256)).map_or(0, |m| m.len());
+                let before = part_len();
                 match self.fetch_file(source, f, work.tracker).await {
                     Ok(()) => break,
                     Err(CoreError::ContentNetwork(e)) if attempt < self.options.retries => {
+                        // A transfer that brought bytes before it broke is progress: on a slow
+                        // link that drops every minute a large file needs many resumes, and
+                        // only breaks in a row with nothing fetched count against the retries.
+                        if part_len() > before {
+                            attempt = 0;
+                        }
                         let pause = self.options.retry_pause * 2u32.saturating_pow(attempt);
                         tracing::info!(file = %f.path, error = %e, attempt, "transfer broke off; resuming");
                         attempt += 1;

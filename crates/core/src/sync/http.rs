@@ -71,13 +71,35 @@ fn url(base: &str, path: &str) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
+/// A failed request, told apart as the round needs it: no connection at all (offline), the
+/// client's own timeout (a slow link), or a connection that broke off (a reset, a cut).
 fn unreachable(e: reqwest::Error) -> TransportError {
-    TransportError::Unreachable(e.without_url().to_string())
+    let (timeout, connect) = (e.is_timeout(), e.is_connect());
+    let source = std::error::Error::source(&e).map(ToString::to_string);
+    let text = e.without_url().to_string();
+    let text = match source {
+        Some(s) if !text.contains(&s) => format!("{text}: {s}"),
+        _ => text,
+    };
+    if timeout {
+        TransportError::TimedOut(text)
+    } else if connect {
+        TransportError::Unreachable(text)
+    } else {
+        TransportError::Interrupted(text)
+    }
 }
 
 async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, TransportError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(unreachable)?;
+    if status == reqwest::StatusCode::REQUEST_TIMEOUT {
+        // The service stopped waiting for the request (its body came too slowly); the answer
+        // may have no body at all.
+        return Err(TransportError::TimedOut(
+            "the service answered 408: the request took longer than it waits".into(),
+        ));
+    }
     if !status.is_success() {
         let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| {
             ErrorBody::new(
@@ -203,6 +225,8 @@ pub struct HttpTransport {
     content: crate::content::HttpSource,
     /// The classroom tag of the last sync state fetched (shared by clones).
     classroom_tag: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The acknowledged head of the last sync state fetched (shared by clones).
+    acked_head: std::sync::Arc<std::sync::Mutex<Option<hearth_protocol::ChainHead>>>,
 }
 
 impl HttpTransport {
@@ -212,6 +236,7 @@ impl HttpTransport {
             base: enrollment.service_url.clone(),
             credential: enrollment.credential.clone(),
             classroom_tag: Default::default(),
+            acked_head: Default::default(),
             content: crate::content::HttpSource::new(enrollment)
                 .map_err(|e| TransportError::Unreachable(e.to_string()))?,
         })
@@ -283,6 +308,10 @@ impl SyncTransport for HttpTransport {
     async fn time_anchor(&self) -> Result<TimeAnchor, TransportError> {
         let state = self.state().await?;
         *self
+            .acked_head
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(state.head.into());
+        *self
             .classroom_tag
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = state.classroom_tag;
@@ -296,7 +325,11 @@ impl SyncTransport for HttpTransport {
         use crate::content::ContentSource;
         match self.content.catalog(etag.as_deref()).await {
             Ok(answer) => Ok(Some(answer)),
-            Err(crate::CoreError::ContentNetwork(m)) => Err(TransportError::Unreachable(m)),
+            // The sync state was fetched a moment ago: the link broke off, it was there.
+            Err(crate::CoreError::ContentNetwork(m)) => Err(TransportError::Interrupted(m)),
+            Err(crate::CoreError::ContentService { status: 408, .. }) => Err(
+                TransportError::TimedOut("the service answered 408 to the catalog".into()),
+            ),
             Err(crate::CoreError::ContentService {
                 status,
                 code,
@@ -307,6 +340,13 @@ impl SyncTransport for HttpTransport {
             }),
             Err(e) => Err(TransportError::Malformed(e.to_string())),
         }
+    }
+
+    fn acked_head(&self) -> Option<hearth_protocol::ChainHead> {
+        *self
+            .acked_head
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn classroom_tag(&self) -> Option<String> {

@@ -7,6 +7,7 @@
 //! [`Hearth`] lock only between network calls, never across one, and reads the outbox one batch
 //! at a time, so memory does not grow with the outbox.
 
+pub mod batch;
 pub mod http;
 pub mod pull;
 pub mod schedule;
@@ -44,15 +45,40 @@ pub struct UploadOutcome {
 /// Why a call to the service failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    /// No answer: no route, connection refused or reset, timeout, a cut-off answer.
+    /// No connection could be made: no route, connection refused, no name.
     #[error("the service cannot be reached: {0}")]
     Unreachable(String),
+    /// A connection was made but broke before the answer was complete (a reset, a cut-off
+    /// request or answer). What the service stored before the cut stays stored.
+    #[error("the connection to the service broke off: {0}")]
+    Interrupted(String),
+    /// The request did not complete in time: the service answered 408 (it stopped waiting for
+    /// the request's body), or the client stopped waiting for the answer. The link is slow.
+    #[error("the request to the service took too long: {0}")]
+    TimedOut(String),
     /// The service answered with an error.
     #[error("the service answered {status}: {}", body.message)]
     Service { status: u16, body: ErrorBody },
     /// The answer made no sense (wrong format, wrong lengths).
     #[error("the service's answer is malformed: {0}")]
     Malformed(String),
+}
+
+impl TransportError {
+    /// How a round treats this failure (see [`schedule::retry_delay`]).
+    pub fn failure(&self) -> schedule::Failure {
+        use schedule::Failure;
+        match self {
+            TransportError::Unreachable(_) => Failure::Offline,
+            TransportError::Interrupted(_) => Failure::Interrupted,
+            TransportError::TimedOut(_) => Failure::TimedOut,
+            TransportError::Service { status, .. } if *status == 429 || *status >= 500 => {
+                Failure::Busy
+            }
+            TransportError::Service { status: 408, .. } => Failure::TimedOut,
+            TransportError::Service { .. } | TransportError::Malformed(_) => Failure::Refused,
+        }
+    }
 }
 
 /// The calls a sync round makes. Implemented over HTTP by the client's transport and in memory
@@ -70,6 +96,12 @@ pub trait SyncTransport: Send + Sync {
     /// (`None`: unknown, and the round falls back to refreshing them every
     /// [`pull::ROSTER_EVERY_MS`]).
     fn classroom_tag(&self) -> Option<String> {
+        None
+    }
+    /// The device's chain as the service acknowledged it, as of the last time anchor fetched
+    /// (`None`: unknown). A round marks it before uploading, so what the service stored from a
+    /// batch whose answer was lost is not sent again.
+    fn acked_head(&self) -> Option<ChainHead> {
         None
     }
     /// What trainers assigned to this device's classes. `Ok(None)`: this transport does not
@@ -153,6 +185,15 @@ pub struct RoundReport {
     pub assignments_pulled: u32,
     /// The catalog changed since the copy kept (a conditional request: nothing new costs a 304).
     pub catalog_changed: bool,
+    /// Calls tried again within the round after a transient failure.
+    pub retries: u32,
+    /// Receipts found acknowledged in the service's sync state without an upload answer (from a
+    /// batch whose answer was cut off), dropped from the outbox instead of sent again.
+    pub resumed: u64,
+    /// The batch size the round ended with (receipts).
+    pub batch_size: u32,
+    /// The link's measured upload rate, bytes of receipts per second, once measured.
+    pub rate_bytes_per_sec: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +208,8 @@ impl SyncError {
     pub fn code(&self) -> String {
         match self {
             SyncError::Transport(TransportError::Unreachable(_)) => "sync.offline".into(),
+            SyncError::Transport(TransportError::Interrupted(_)) => "sync.interrupted".into(),
+            SyncError::Transport(TransportError::TimedOut(_)) => "sync.timeout".into(),
             SyncError::Transport(TransportError::Service { body, .. }) => body.code.clone(),
             SyncError::Transport(TransportError::Malformed(_)) => "sync.bad_answer".into(),
             SyncError::Core(e) => e.code().into(),
@@ -182,27 +225,201 @@ fn locked(hearth: &Mutex<Hearth>) -> std::sync::MutexGuard<'_, Hearth> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How a round sizes its batches and retries its calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoundOptions {
+    /// The batch-size controller; kept across rounds by the loop, so what it learned about the
+    /// link carries over.
+    pub batch: batch::BatchSizer,
+    pub retry: schedule::RetryConfig,
+}
+
+impl Default for RoundOptions {
+    /// Adaptive batches, retries within the round.
+    fn default() -> Self {
+        Self {
+            batch: batch::BatchSizer::new(batch::BatchConfig::default()),
+            retry: schedule::RetryConfig::default(),
+        }
+    }
+}
+
+impl RoundOptions {
+    /// Batches of exactly `batch_size` and no retry within the round: one attempt at each call.
+    pub fn fixed(batch_size: u32) -> Self {
+        Self {
+            batch: batch::BatchSizer::new(batch::BatchConfig::fixed(batch_size)),
+            retry: schedule::RetryConfig::NONE,
+        }
+    }
+}
+
 /// Runs one sync round: fetch and keep a time anchor, then upload the outbox in batches of
-/// `batch_size` in chain order, marking each acknowledgement as it comes.
+/// `batch_size` in chain order, marking each acknowledgement as it comes. One attempt at each
+/// call; [`sync_round_with`] sizes batches to the link and retries.
 pub async fn sync_round(
     hearth: &Mutex<Hearth>,
     transport: &impl SyncTransport,
     service_key: &PublicKey,
     batch_size: u32,
 ) -> Result<RoundReport, SyncError> {
-    let anchor = transport.time_anchor().await?;
-    locked(hearth).store_anchor(anchor, service_key)?;
+    sync_round_with(
+        hearth,
+        transport,
+        service_key,
+        &mut RoundOptions::fixed(batch_size),
+    )
+    .await
+}
 
+/// Failures in a row within a round and whether any call reached the service.
+#[derive(Debug, Default)]
+struct Retries {
+    failures: u32,
+    contacted: bool,
+}
+
+impl Retries {
+    fn succeeded(&mut self) {
+        self.failures = 0;
+        self.contacted = true;
+    }
+
+    /// After a failed call: waits and returns `Ok` when the call should be tried again, returns
+    /// the error otherwise.
+    async fn again(
+        &mut self,
+        hearth: &Mutex<Hearth>,
+        config: &schedule::RetryConfig,
+        report: &mut RoundReport,
+        error: TransportError,
+    ) -> Result<(), SyncError> {
+        self.failures = self.failures.saturating_add(1);
+        let delay = schedule::retry_delay(
+            config,
+            error.failure(),
+            self.failures,
+            self.contacted,
+            uniform(hearth),
+        );
+        let Some(delay) = delay else {
+            return Err(error.into());
+        };
+        tracing::info!(error = %error, ?delay, failures = self.failures, "retrying within the round");
+        report.retries += 1;
+        tokio::time::sleep(delay).await;
+        Ok(())
+    }
+}
+
+/// A uniform number in [0, 1) from the injected randomness (53 random bits).
+fn uniform(hearth: &Mutex<Hearth>) -> f64 {
+    let random = locked(hearth)
+        .env
+        .random::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or(0);
+    (random >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn mono_ms(hearth: &Mutex<Hearth>) -> u64 {
+    locked(hearth).env.clock.mono_ms()
+}
+
+/// Fetches and keeps a time anchor, then marks what the service's sync state says it holds
+/// (see [`SyncTransport::acked_head`]); returns how many receipts that acknowledged.
+async fn anchor_and_head(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    service_key: &PublicKey,
+) -> Result<u64, SyncError> {
+    let anchor = transport.time_anchor().await?;
+    let mut h = locked(hearth);
+    h.store_anchor(anchor, service_key)?;
+    let Some(head) = transport.acked_head() else {
+        return Ok(0);
+    };
+    let before = h.ledger_status()?.acked_seq;
+    if head.seq <= before {
+        return Ok(0);
+    }
+    h.mark_acknowledged(head)?;
+    Ok(head.seq - before)
+}
+
+/// Runs one sync round with `options`: fetch and keep a time anchor and drop from the outbox
+/// what the service already holds, then upload the rest in chain order in batches the
+/// controller sizes, marking each acknowledgement as it comes, then the classroom, catalog and
+/// record steps. A transient failure (a reset, a 408, a 5xx) is tried again within the round
+/// after a backoff ([`schedule::retry_delay`]); an upload is tried again only after the sync
+/// state was fetched again, so what the service stored before a cut is not sent twice.
+pub async fn sync_round_with(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    service_key: &PublicKey,
+    options: &mut RoundOptions,
+) -> Result<RoundReport, SyncError> {
     let mut report = RoundReport::default();
+    let mut retries = Retries::default();
+    let retry = options.retry;
+    loop {
+        match anchor_and_head(hearth, transport, service_key).await {
+            Ok(n) => {
+                report.resumed += n;
+                retries.succeeded();
+                break;
+            }
+            Err(SyncError::Transport(e)) => {
+                retries.again(hearth, &retry, &mut report, e).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
     let mut cursor = 0;
     loop {
-        let batch = locked(hearth).outbox(cursor, batch_size.max(1))?;
+        let sizer = &mut options.batch;
+        let batch = locked(hearth).outbox(cursor, sizer.size())?;
         let Some(last) = batch.last() else { break };
-        cursor = last.seq;
+        let last_seq = last.seq;
         let sent = batch.len();
-        let outcome = transport
+        let bytes: u64 = batch.iter().map(|i| i.envelope.len() as u64).sum();
+        let started = mono_ms(hearth);
+        sizer.started(started);
+        let result = transport
             .upload(batch.into_iter().map(|item| item.envelope).collect())
-            .await?;
+            .await;
+        let now = mono_ms(hearth);
+        let elapsed = now.saturating_sub(started);
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) => {
+                match e.failure() {
+                    schedule::Failure::TimedOut => {
+                        sizer.timed_out(sent as u32, bytes, elapsed, now);
+                    }
+                    schedule::Failure::Interrupted | schedule::Failure::Offline => sizer.cut(now),
+                    schedule::Failure::Busy | schedule::Failure::Refused => {}
+                }
+                retries.again(hearth, &retry, &mut report, e).await?;
+                // Resume from what the service holds: the batch may have been stored before
+                // its answer was lost.
+                loop {
+                    match anchor_and_head(hearth, transport, service_key).await {
+                        Ok(n) => {
+                            report.resumed += n;
+                            break;
+                        }
+                        Err(SyncError::Transport(e)) => {
+                            retries.again(hearth, &retry, &mut report, e).await?;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                continue;
+            }
+        };
+        retries.succeeded();
         if outcome.results.len() != sent {
             return Err(TransportError::Malformed(format!(
                 "{} results for {sent} receipts",
@@ -210,6 +427,8 @@ pub async fn sync_round(
             ))
             .into());
         }
+        sizer.succeeded(sent as u32, bytes, elapsed, now);
+        cursor = last_seq;
         report.batches += 1;
         report.sent += sent as u64;
         for r in &outcome.results {
@@ -227,11 +446,19 @@ pub async fn sync_round(
             locked(hearth).mark_acknowledged(outcome.acked)?;
         }
     }
+    report.batch_size = options.batch.size();
+    report.rate_bytes_per_sec = options.batch.rate_bytes_per_sec();
     let status = locked(hearth).ledger_status()?;
     report.acked_seq = status.acked_seq;
     report.left = status.pending;
     refresh_roster(hearth, transport, &mut report).await?;
-    refresh_catalog(hearth, transport, &mut report).await?;
+    loop {
+        match refresh_catalog(hearth, transport, &mut report).await {
+            Ok(()) => break,
+            Err(SyncError::Transport(e)) => retries.again(hearth, &retry, &mut report, e).await?,
+            Err(e) => return Err(e),
+        }
+    }
     pull_records(hearth, transport, &mut report).await?;
     Ok(report)
 }
@@ -275,20 +502,20 @@ async fn refresh_roster(
 
 /// The catalog step: a conditional request (the stored copy's ETag), so new and republished
 /// courses show in the library after any round, and a round with nothing new gets a bodiless
-/// 304. A failure is logged and tried again next round.
+/// 304. A failed request is returned, to be tried again like the other calls of the round (a
+/// catalog cut off mid-answer is not kept; the next attempt asks again).
 async fn refresh_catalog(
     hearth: &Mutex<Hearth>,
     transport: &impl SyncTransport,
     report: &mut RoundReport,
 ) -> Result<(), SyncError> {
     let etag = locked(hearth).catalog_etag()?;
-    match transport.catalog(etag).await {
-        Ok(None) => {}
-        Ok(Some(answer)) => match locked(hearth).keep_catalog(answer) {
+    match transport.catalog(etag).await? {
+        None => {}
+        Some(answer) => match locked(hearth).keep_catalog(answer) {
             Ok(r) => report.catalog_changed = r.changed,
             Err(e) => tracing::warn!(error = %e, "could not keep the catalog"),
         },
-        Err(e) => tracing::warn!(error = %e, "could not refresh the catalog"),
     }
     Ok(())
 }
@@ -434,19 +661,13 @@ pub struct SyncStatus {
 }
 
 /// Settings of the background loop.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct LoopConfig {
     pub schedule: schedule::ScheduleConfig,
-    pub batch_size: u32,
-}
-
-impl Default for LoopConfig {
-    fn default() -> Self {
-        Self {
-            schedule: schedule::ScheduleConfig::default(),
-            batch_size: 500,
-        }
-    }
+    /// Batch sizes; the controller's state carries over from round to round.
+    pub batch: batch::BatchConfig,
+    /// Retries within a round.
+    pub retry: schedule::RetryConfig,
 }
 
 /// Runs sync rounds in the background until `triggers` closes: on every trigger, periodically,
@@ -464,6 +685,10 @@ pub async fn run_loop(
     let started = tokio::time::Instant::now();
     let now_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut plan = Schedule::new(config.schedule);
+    let mut options = RoundOptions {
+        batch: batch::BatchSizer::new(config.batch),
+        retry: config.retry,
+    };
     loop {
         let wait = plan.wait(now_ms());
         tokio::select! {
@@ -474,7 +699,7 @@ pub async fn run_loop(
             () = sleep_or_forever(wait) => {}
         }
         status.send_modify(|s| s.syncing = true);
-        let result = sync_round(&hearth, &transport, &service_key, config.batch_size).await;
+        let result = sync_round_with(&hearth, &transport, &service_key, &mut options).await;
         let (wall, pending, random) = {
             let h = locked(&hearth);
             let pending = h.ledger_status().map(|s| s.pending).unwrap_or_default();
@@ -504,6 +729,8 @@ pub async fn run_loop(
                     }
                 }
                 Err(e) => {
+                    // A cut or a 408 reached the service: the link is slow or flaky, not
+                    // offline, and the code says which.
                     s.online = Some(!matches!(
                         e,
                         SyncError::Transport(TransportError::Unreachable(_))

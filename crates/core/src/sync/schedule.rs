@@ -117,6 +117,85 @@ impl Schedule {
     }
 }
 
+/// What kind of failure a call to the service met, as far as retrying it is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection could be made (no route, refused, DNS).
+    Offline,
+    /// A connection broke in the middle of a request or its answer (reset, cut).
+    Interrupted,
+    /// The request took too long: the service answered 408, or the client gave up waiting.
+    TimedOut,
+    /// The service is busy or failing for now (5xx, 429).
+    Busy,
+    /// The service refused the request for a reason that sending it again cannot change
+    /// (401, 403, 400, ...), or its answer made no sense.
+    Refused,
+}
+
+/// Retries inside one round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Failures in a row, without any call succeeding in between, before the round gives up.
+    pub attempts: u32,
+    /// First delay cap; doubles per failure in a row.
+    pub base: Duration,
+    /// The longest wait between two attempts.
+    pub max: Duration,
+}
+
+impl RetryConfig {
+    /// No retry: the round ends at the first failure.
+    pub const NONE: Self = Self {
+        attempts: 0,
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            attempts: 6,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Whether to try a failed call again within the round, and after how long.
+///
+/// `failures` counts the failures in a row, this one included, since the last call that
+/// succeeded; `contacted` says whether any call of this round reached the service; `random` is
+/// uniform in [0, 1). A service that could not be reached at all is left to the schedule
+/// between rounds (no point hammering a dead link), but a link that worked a moment ago and
+/// then dropped is tried again. Delays are full jitter over `base * 2^(failures-1)`, capped at
+/// `max`, and at least a fifth of a second.
+pub fn retry_delay(
+    config: &RetryConfig,
+    failure: Failure,
+    failures: u32,
+    contacted: bool,
+    random: f64,
+) -> Option<Duration> {
+    if failures == 0 || failures > config.attempts {
+        return None;
+    }
+    match failure {
+        Failure::Refused => return None,
+        Failure::Offline if !contacted => return None,
+        Failure::Offline | Failure::Interrupted | Failure::TimedOut | Failure::Busy => {}
+    }
+    let exp = (failures - 1).min(30);
+    let cap = ms(config.base)
+        .saturating_mul(1u64 << exp)
+        .min(ms(config.max));
+    let random = random.clamp(0.0, 1.0);
+    Some(Duration::from_millis(
+        ((cap as f64 * random) as u64).max(200),
+    ))
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -212,5 +291,90 @@ mod tests {
         );
         s.finished(RoundOutcome::Partial, 0, 1.0);
         assert_eq!(s.due_ms, 2_000, "a partial round backs off like a failure");
+    }
+    #[test]
+    fn retries_within_a_round_case_table() {
+        let c = RetryConfig {
+            attempts: 4,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(5),
+        };
+        let s = |ms: u64| Some(Duration::from_millis(ms));
+        // (why, failure, failures in a row, contacted, random, delay)
+        let cases = [
+            (
+                "a reset is retried",
+                Failure::Interrupted,
+                1,
+                true,
+                1.0,
+                s(1_000),
+            ),
+            (
+                "a reset before any contact too",
+                Failure::Interrupted,
+                1,
+                false,
+                1.0,
+                s(1_000),
+            ),
+            (
+                "a 408 is retried",
+                Failure::TimedOut,
+                2,
+                true,
+                1.0,
+                s(2_000),
+            ),
+            ("a 503 is retried", Failure::Busy, 3, true, 1.0, s(4_000)),
+            ("the delay is capped", Failure::Busy, 4, true, 1.0, s(5_000)),
+            ("full jitter", Failure::Interrupted, 2, true, 0.25, s(500)),
+            (
+                "never sooner than 200 ms",
+                Failure::Interrupted,
+                1,
+                true,
+                0.0,
+                s(200),
+            ),
+            (
+                "a dead link is left to the schedule",
+                Failure::Offline,
+                1,
+                false,
+                1.0,
+                None,
+            ),
+            (
+                "a link that dropped is tried again",
+                Failure::Offline,
+                1,
+                true,
+                1.0,
+                s(1_000),
+            ),
+            ("a refusal is final", Failure::Refused, 1, true, 1.0, None),
+            (
+                "too many in a row",
+                Failure::Interrupted,
+                5,
+                true,
+                1.0,
+                None,
+            ),
+            ("no failure, no retry", Failure::Busy, 0, true, 1.0, None),
+        ];
+        for (why, failure, failures, contacted, random, want) in cases {
+            assert_eq!(
+                retry_delay(&c, failure, failures, contacted, random),
+                want,
+                "{why}"
+            );
+        }
+        assert_eq!(
+            retry_delay(&RetryConfig::NONE, Failure::Interrupted, 1, true, 1.0),
+            None,
+            "RetryConfig::NONE never retries"
+        );
     }
 }
