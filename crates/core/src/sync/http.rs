@@ -62,6 +62,9 @@ fn client() -> Result<reqwest::Client, TransportError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .read_timeout(Duration::from_secs(60))
+        // The service closes a connection idle for 10 s (docs/api.md, "Limits"): drop ours
+        // sooner, so a request never goes out on a connection the service is closing.
+        .pool_idle_timeout(Duration::from_secs(5))
         .user_agent(concat!("hearth/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| TransportError::Unreachable(e.to_string()))
