@@ -349,7 +349,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "error.kiosk.not_on_roster": "This person is not on the roster; sync and try again.",
   "error.kiosk.no_pin": "This person has no PIN yet; ask the trainer to set one on the training service.",
   "error.kiosk.wrong_pin": "Wrong PIN; try again.",
-  "error.kiosk.locked_out": "Too many wrong PINs. Try again in 5 minutes, or ask the trainer.",
+  "error.kiosk.locked_out": "Too many wrong PINs; locked for a while. Try again later, or ask the trainer.",
   "error.kiosk.not_signed_in": "Please sign in first.",
   "error.kiosk.not_trainer": "Only a trainer can do this.",
   "error.kiosk.no_class": "Start the class first.",

@@ -348,7 +348,7 @@ export const zhCN = {
   "error.kiosk.not_on_roster": "名单上没有这个人；联网同步后再试。",
   "error.kiosk.no_pin": "这个人还没有设置密码，请培训师在培训服务上设置。",
   "error.kiosk.wrong_pin": "密码不对，请再试一次。",
-  "error.kiosk.locked_out": "密码错误次数太多，请过 5 分钟再试，或找培训师。",
+  "error.kiosk.locked_out": "密码错误次数太多，已暂时锁定。请稍后再试，或找培训师。",
   "error.kiosk.not_signed_in": "请先登录。",
   "error.kiosk.not_trainer": "只有培训师可以这样做。",
   "error.kiosk.no_class": "请先开始上课。",
