@@ -163,10 +163,13 @@ fn refused(out: &Output, code: &str) -> String {
     err[prefix.len()..].trim_end().to_owned()
 }
 
-/// Every file under `dir`: name and bytes.
+/// Every file under `dir` (none if it does not exist): name and bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
@@ -399,4 +402,71 @@ fn a_refusal_states_its_cause_once_and_a_bad_lesson_is_not_called_downloaded() {
         );
     }
     assert!(installed(&data).is_empty());
+}
+
+/// A real `kill -9` of `hearth import-course` in the middle of a file: the package is a named
+/// pipe the test writes into, so the import is certainly mid-stream when it is killed.
+#[cfg(unix)]
+#[test]
+fn an_import_killed_mid_stream_leaves_nothing_that_blocks_the_next_one() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    device(&data);
+    let c = Course::new("electrician-safety", 1, 1);
+    let total: u64 = c.manifest.files.iter().map(|f| f.size).sum();
+    let pkg = c.package(root.path(), "c.hcp");
+    let bytes = std::fs::read(&pkg).unwrap();
+    {
+        let mut h = Hearth::open(&data, Env::system()).unwrap();
+        h.set_content_budget(total + 1000).unwrap();
+    }
+    let fifo = root.path().join("stick.hcp");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data")
+        .arg(&data)
+        .args(["import-course", fifo.to_str().unwrap()])
+        .env("HEARTH_LOG", "error")
+        .spawn()
+        .unwrap();
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    // All but the last 100 kB: the video is half written when the import is killed.
+    pipe.write_all(&bytes[..bytes.len() - 100_000]).unwrap();
+    pipe.flush().unwrap();
+    let partial = data.join("media").join("partial");
+    let started = Instant::now();
+    let temp_bytes = || -> u64 {
+        files(&partial)
+            .iter()
+            .filter(|(n, _)| n.ends_with(".tmp"))
+            .map(|(_, b)| b.len() as u64)
+            .sum()
+    };
+    while temp_bytes() < 50_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import wrote nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(pipe);
+    assert!(
+        temp_bytes() > 0,
+        "the killed import left its temporary files"
+    );
+
+    imported(&import(&data, &pkg));
+    assert_eq!(files(&partial), BTreeMap::new(), "leftovers remain");
+    assert_eq!(installed(&data).len(), 1);
 }
