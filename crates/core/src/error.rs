@@ -66,7 +66,7 @@ pub enum CoreError {
     #[error("the course package was refused: {0}")]
     Package(#[from] hearth_protocol::package::PackageError),
     #[error(
-        "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed, download the course again"
+        "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed; download or import the course again"
     )]
     CorruptMedia { sha: String },
     #[error("the file {sha} is not in the course cache")]
