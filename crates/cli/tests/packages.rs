@@ -329,6 +329,14 @@ fn what_a_killed_import_left_is_cleaned_and_does_not_count_against_the_budget() 
     live_lock.lock().unwrap();
     std::fs::write(partial.join("import-live-0-0.tmp"), b"in progress").unwrap();
 
+    // Any command cleans up (the store's opening does), and the cache reports no leftovers.
+    let out = hearth(&data, &["--json", "courses"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed["cacheBytes"], 11,
+        "only the running import's file is counted"
+    );
     imported(&import(&data, &pkg));
     let left: Vec<String> = files(&partial).into_keys().collect();
     assert_eq!(left, vec!["import-live-0-0.tmp", "import-live-0.lock"]);

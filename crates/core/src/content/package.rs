@@ -554,9 +554,9 @@ impl Hearth {
 
 impl Hearth {
     /// Removes what imports killed before they finished left in the media folder (see
-    /// [`ImportLock`]); run before each import and download, so their leftovers never count
-    /// against the storage budget.
-    pub(super) fn sweep_dead_imports(&self) -> Result<()> {
+    /// [`ImportLock`]); run when the store is opened and before each import and download, so
+    /// their leftovers never count against the storage budget.
+    pub(crate) fn sweep_dead_imports(&self) -> Result<()> {
         sweep_dead_imports(&self.media(), |sha| self.store.media_referenced(sha))?;
         Ok(())
     }
