@@ -183,13 +183,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if let Some(exit) = err.downcast_ref::<Exit>() {
-                eprintln!("error[{}]: {}", exit.code, exit.message);
+                eprintln!("error[{}]: {}", exit.code, clean(&exit.message));
                 return ExitCode::from(exit.status);
             }
             let code = err
                 .downcast_ref::<CoreError>()
                 .map_or("cli.error", CoreError::code);
-            eprintln!("error[{code}]: {err:#}");
+            eprintln!("error[{code}]: {}", clean(&message(&err)));
             ExitCode::FAILURE
         }
     }
@@ -197,10 +197,45 @@ fn main() -> ExitCode {
 
 fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json {
+        // serde_json writes control characters as `\u` escapes.
         println!("{value}");
     } else {
-        println!("{}", text());
+        let text = text();
+        let lines: Vec<String> = text.lines().map(clean).collect();
+        println!("{}", lines.join("\n"));
     }
+}
+
+/// An error and its causes, each cause only when the message so far does not already say it
+/// (`CoreError` messages include their inner error's text, so the plain chain would state each
+/// refusal's cause twice).
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+    }
+    out
+}
+
+/// Text from a package, a service or a file name, made safe for a terminal: control characters
+/// (escape sequences, carriage returns, newlines) and bidirectional overrides are shown as
+/// `\u{..}` escapes instead of acting on the terminal.
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -229,7 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(cli.json, serde_json::json!(learners), || {
                 learners
                     .iter()
-                    .map(|l| format!("{}  {}", l.id, l.display_name))
+                    .map(|l| format!("{}  {}", l.id, clean(&l.display_name)))
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -237,7 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Learners(LearnersCommand::Add { name }) => {
             let learner = hearth.add_learner(&name)?;
             print(cli.json, serde_json::json!(learner), || {
-                format!("{}  {}", learner.id, learner.display_name)
+                format!("{}  {}", learner.id, clean(&learner.display_name))
             });
         }
         Command::Receipts { limit } => {
@@ -292,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     format!(
                         "enrolled device {} with {} ({} people on the roster)",
                         hearth.device().id,
-                        e.org_name,
+                        clean(&e.org_name),
                         answer.roster.len()
                     )
                 },
@@ -387,7 +422,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             "  {}  v{}  {}  {}  {} lessons",
                             c.course,
                             c.version,
-                            c.title,
+                            clean(&c.title),
                             megabytes(c.total_size),
                             c.lessons.len()
                         ));
@@ -401,7 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                     "  {}  v{}  {}  {}  {}",
                                     e.course,
                                     e.version,
-                                    e.title,
+                                    clean(&e.title),
                                     megabytes(e.total_size),
                                     if is_installed(&e.course, e.version) {
                                         "installed"
@@ -437,7 +472,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         "imported {} version {} ({}, {} lessons, {})",
                         c.course,
                         c.version,
-                        c.title,
+                        clean(&c.title),
                         c.lessons.len(),
                         megabytes(c.total_size)
                     )
@@ -471,7 +506,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     e.version,
                     e.files,
                     megabytes(e.bytes),
-                    e.path.display()
+                    clean(&e.path.display().to_string())
                 )
             });
         }

@@ -66,13 +66,33 @@ pub enum CoreError {
     #[error("the course package was refused: {0}")]
     Package(#[from] hearth_protocol::package::PackageError),
     #[error(
-        "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed, download the course again"
+        "the cached file {sha} is damaged (its bytes no longer match their hash); it was removed; download or import the course again"
     )]
     CorruptMedia { sha: String },
     #[error("the file {sha} is not in the course cache")]
     MediaMissing { sha: String },
-    #[error("the downloaded file {path} does not match the manifest: {detail}")]
+    #[error("the course file {path} does not match the manifest: {detail}")]
     FileMismatch { path: String, detail: String },
+    #[error(
+        "the manifest gives the file {sha} a size of {manifest} bytes, but the verified copy on this device has {cached}; the course was refused and the installed file kept"
+    )]
+    SizeConflict {
+        sha: String,
+        cached: u64,
+        manifest: u64,
+    },
+    #[error(
+        "course {course} version {version} is already installed with different content; the publisher must give changed content a new version number"
+    )]
+    VersionConflict { course: String, version: u32 },
+    #[error(
+        "course {course} version {installed} is installed; the older version {version} is refused"
+    )]
+    Downgrade {
+        course: String,
+        version: u32,
+        installed: u32,
+    },
     #[error("the service sent the manifest of another course or version")]
     ManifestMismatch,
     #[error("the content service cannot be reached: {0}")]
@@ -123,6 +143,9 @@ impl CoreError {
             CoreError::CorruptMedia { .. } => "content.corrupt_media",
             CoreError::MediaMissing { .. } => "content.media_missing",
             CoreError::FileMismatch { .. } => "content.file_mismatch",
+            CoreError::SizeConflict { .. } => "content.size_conflict",
+            CoreError::VersionConflict { .. } => "content.version_conflict",
+            CoreError::Downgrade { .. } => "content.downgrade",
             CoreError::ManifestMismatch => "content.manifest_mismatch",
             CoreError::ContentNetwork(_) => "content.network",
             CoreError::ContentService { .. } => "content.service",

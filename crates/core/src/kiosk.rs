@@ -11,7 +11,9 @@
 //!
 //! - A PIN opens only its own person (the verifier binds the learner id: `hearth_protocol::pin`).
 //! - After [`KioskPolicy::max_pin_failures`] wrong PINs for one person, that person is locked out
-//!   for [`KioskPolicy::lockout_ms`] (four-digit PINs must not be guessable at the keyboard).
+//!   for [`KioskPolicy::lockout_ms`], twice as long after each further lock-out (up to
+//!   [`MAX_LOCKOUT_MS`]) until their right PIN is entered: four-digit PINs must not be guessable
+//!   at the keyboard. The count is kept in the store, so restarting the app resets nothing.
 //! - After [`KioskPolicy::idle_sign_out_ms`] without input, [`Hearth::kiosk_tick`] signs the
 //!   learner out (`learner_signed_out { reason: idle }`); ending a class signs out with
 //!   `class_ended`. Signing in while someone else is signed in signs them out first. Signing
@@ -158,10 +160,23 @@ pub struct ClassSession {
     pub exam: Option<ClassExam>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+/// The longest a lock-out lasts, however many came before.
+pub const MAX_LOCKOUT_MS: u64 = 24 * 60 * 60_000;
+
+/// One person's wrong PINs on this kiosk, kept in the store (`kiosk_pin/<person>`) so that a
+/// restart of the app does not hand out new tries.
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize)]
 struct Failures {
+    /// Wrong PINs since the last lock-out or right PIN.
     count: u32,
-    locked_until_mono: Option<u64>,
+    /// Lock-outs since the last right PIN (each doubles the next one).
+    lockouts: u32,
+    /// The current lock-out's end on the wall clock (survives a restart).
+    locked_until_wall_ms: i64,
+}
+
+fn failures_key(person: LearnerId) -> String {
+    format!("kiosk_pin/{}", person.0)
 }
 
 /// The kiosk's state for one app run.
@@ -170,7 +185,8 @@ pub struct Kiosk {
     policy: KioskPolicy,
     current: Option<SignedIn>,
     last_input_mono: u64,
-    failures: HashMap<LearnerId, Failures>,
+    /// The current lock-outs on the monotonic clock (survive a change of the wall clock).
+    locked_until_mono: HashMap<LearnerId, u64>,
     class: Option<ClassSession>,
 }
 
@@ -182,7 +198,7 @@ impl Kiosk {
                 policy,
                 current: None,
                 last_input_mono: 0,
-                failures: HashMap::new(),
+                locked_until_mono: HashMap::new(),
                 class: None,
             }),
             _ => Err(KioskError::NotAKiosk.into()),
@@ -211,6 +227,24 @@ impl Kiosk {
 }
 
 impl Hearth {
+    fn pin_failures(&self, person: LearnerId) -> Result<Failures> {
+        Ok(self
+            .store
+            .content_meta(&failures_key(person))?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default())
+    }
+
+    fn set_pin_failures(&mut self, person: LearnerId, failures: &Failures) -> Result<()> {
+        let json =
+            serde_json::to_vec(failures).map_err(|e| CoreError::InvalidInput(e.to_string()))?;
+        self.store
+            .write(|tx| tx.set_content_meta(&failures_key(person), &json))?;
+        Ok(())
+    }
+}
+
+impl Hearth {
     /// Signs `person` in with their PIN, checked against the roster on this machine. Whoever was
     /// signed in before is signed out first. Records `learner_signed_in { method: pin }`.
     pub fn kiosk_sign_in(
@@ -220,15 +254,20 @@ impl Hearth {
         pin: &str,
     ) -> Result<SignedIn> {
         let now = self.env.clock.mono_ms();
-        let entry = kiosk.failures.entry(person).or_default();
-        if let Some(until) = entry.locked_until_mono {
-            if now < until {
-                return Err(KioskError::LockedOut {
-                    retry_after_ms: until - now,
-                }
-                .into());
+        let wall = self.env.clock.wall_ms();
+        let mut failures = self.pin_failures(person)?;
+        let left_mono = kiosk
+            .locked_until_mono
+            .get(&person)
+            .map_or(0, |until| until.saturating_sub(now));
+        let left_wall =
+            u64::try_from(failures.locked_until_wall_ms.saturating_sub(wall)).unwrap_or(0);
+        let left = left_mono.max(left_wall);
+        if left > 0 {
+            return Err(KioskError::LockedOut {
+                retry_after_ms: left,
             }
-            *entry = Failures::default();
+            .into());
         }
         let Some(p) = self.store.roster_person(person)? else {
             return Err(KioskError::NotOnRoster.into());
@@ -237,21 +276,35 @@ impl Hearth {
             return Err(KioskError::NoPin.into());
         };
         if !pin_matches(verifier, person, pin) {
-            entry.count += 1;
+            failures.count += 1;
             let max = kiosk.policy.max_pin_failures;
-            if entry.count >= max {
-                entry.locked_until_mono = Some(now + kiosk.policy.lockout_ms);
+            if failures.count >= max {
+                let lockout = kiosk
+                    .policy
+                    .lockout_ms
+                    .saturating_mul(1u64 << failures.lockouts.min(16))
+                    .min(MAX_LOCKOUT_MS.max(kiosk.policy.lockout_ms));
+                failures.count = 0;
+                failures.lockouts = failures.lockouts.saturating_add(1);
+                failures.locked_until_wall_ms =
+                    wall.saturating_add(i64::try_from(lockout).unwrap_or(i64::MAX));
+                kiosk.locked_until_mono.insert(person, now + lockout);
+                self.set_pin_failures(person, &failures)?;
                 return Err(KioskError::LockedOut {
-                    retry_after_ms: kiosk.policy.lockout_ms,
+                    retry_after_ms: lockout,
                 }
                 .into());
             }
+            self.set_pin_failures(person, &failures)?;
             return Err(KioskError::WrongPin {
-                left: max - entry.count,
+                left: max - failures.count,
             }
             .into());
         }
-        kiosk.failures.remove(&person);
+        kiosk.locked_until_mono.remove(&person);
+        if failures.count > 0 || failures.lockouts > 0 {
+            self.set_pin_failures(person, &Failures::default())?;
+        }
         if kiosk.current.is_some() {
             self.kiosk_sign_out(kiosk, SignOutReason::Requested)?;
         }

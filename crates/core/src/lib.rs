@@ -124,14 +124,20 @@ impl Hearth {
             return Err(CoreError::KeyMismatch);
         }
         let (run, _) = store.write(|tx| tx.begin_run())?;
-        Ok(Self {
+        let hearth = Self {
             store,
             key,
             env,
             data_dir: data_dir.to_owned(),
             run,
             study: study::Study::default(),
-        })
+        };
+        // What course imports killed before they finished left behind must not count against
+        // the storage budget (it is swept again before each import and download).
+        if let Err(e) = hearth.sweep_dead_imports() {
+            tracing::warn!(error = %e, "could not clean up after interrupted imports");
+        }
+        Ok(hearth)
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -562,3 +562,43 @@ async fn the_catalog_is_fetched_conditionally_and_kept() {
     assert_eq!(third.catalog, newer);
     assert_eq!(src.stats().catalog_requests, 3);
 }
+
+#[tokio::test]
+async fn a_manifest_that_gives_a_cached_file_a_wrong_size_is_refused_and_the_file_kept() {
+    use hearth_core::content::ContentSource;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = device(dir.path());
+    let src = MemorySource::new();
+    let a = publish(&src, &key(1), "electrician-safety", 60_000);
+    h.download_course(&src, &a.id, a.version, no_retries(), &mut ignore)
+        .await
+        .unwrap();
+
+    // Another course, validly signed, gives the picture A uses one byte less.
+    let other = MemorySource::new();
+    let b = publish(&other, &key(1), "elderly-care-basics", 70_000);
+    let bytes = other.manifest(&b.id, 1).await.unwrap();
+    let mut m = hearth_protocol::manifest::verify(&bytes, &[pk(&key(1))])
+        .unwrap()
+        .manifest;
+    let shared = ContentHash::of(&a.shared);
+    for f in &mut m.files {
+        if f.sha256 == shared {
+            f.size -= 1;
+        }
+    }
+    src.add_manifest(&b.id, 1, m.sign(&key(1)).unwrap());
+    src.add_file(b.body.clone().into_bytes());
+    src.add_file(b.video.clone());
+    let err = h
+        .download_course(&src, &b.id, 1, no_retries(), &mut ignore)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "content.size_conflict");
+    assert_eq!(
+        std::fs::read(h.media_path(&shared).unwrap()).unwrap(),
+        a.shared,
+        "the installed course's file was kept"
+    );
+    assert_eq!(h.installed_courses().unwrap().len(), 1);
+}

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hearth_core::kiosk::{ClassExam, ClassRef, Kiosk, KioskPolicy, KioskRole};
+use hearth_core::kiosk::{ClassExam, ClassRef, Kiosk, KioskError, KioskPolicy, KioskRole};
 use hearth_core::sync::{
     ReceiptOutcome, Roster, SyncTransport, TransportError, UploadOutcome, sync_round,
 };
@@ -253,6 +253,67 @@ fn a_pin_opens_only_its_own_learner_and_wrong_pins_lock_out() {
             (r.ana, "learner_signed_out"),
             (r.bo, "learner_signed_in"),
         ]
+    );
+}
+
+#[test]
+fn lock_outs_grow_until_the_right_pin_and_a_restart_resets_nothing() {
+    let mut r = room(KioskPolicy::default());
+    let lockout = KioskPolicy::default().lockout_ms;
+    let wrong = |r: &mut Room| {
+        code(
+            r.hearth
+                .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
+                .unwrap_err(),
+        )
+    };
+    for _ in 0..4 {
+        assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
+    }
+    assert_eq!(wrong(&mut r), "kiosk.locked_out");
+    // Restarting the app (a new kiosk state) does not hand out new tries.
+    r.kiosk = Kiosk::start(&r.hearth, KioskPolicy::default()).unwrap();
+    assert_eq!(wrong(&mut r), "kiosk.locked_out");
+    r.clock.advance(lockout);
+    // Four wrong tries after a restart mid-count still lock at the fifth.
+    for _ in 0..2 {
+        assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
+    }
+    r.kiosk = Kiosk::start(&r.hearth, KioskPolicy::default()).unwrap();
+    for _ in 0..2 {
+        assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
+    }
+    // The second lock-out lasts twice as long.
+    let e = r
+        .hearth
+        .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
+        .unwrap_err();
+    assert!(
+        matches!(&e, hearth_core::CoreError::Kiosk(KioskError::LockedOut { retry_after_ms }) if *retry_after_ms == 2 * lockout),
+        "{e:?}"
+    );
+    r.clock.advance(lockout);
+    assert_eq!(
+        code(
+            r.hearth
+                .kiosk_sign_in(&mut r.kiosk, r.bo, "2222")
+                .unwrap_err()
+        ),
+        "kiosk.locked_out"
+    );
+    r.clock.advance(lockout);
+    // The right PIN opens and forgets the failures: the next lock-out is short again.
+    r.hearth.kiosk_sign_in(&mut r.kiosk, r.bo, "2222").unwrap();
+    for _ in 0..4 {
+        assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
+    }
+    let e = r
+        .hearth
+        .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
+        .unwrap_err();
+    assert!(
+        matches!(&e, hearth_core::CoreError::Kiosk(KioskError::LockedOut { retry_after_ms }) if *retry_after_ms == lockout),
+        "{e:?}"
     );
 }
 

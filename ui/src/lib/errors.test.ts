@@ -14,8 +14,8 @@ describe("errorMessage", () => {
   });
 
   it("falls back to the English message and the code for an unknown code", () => {
-    expect(errorMessage({ code: "sync.ack_mismatch", message: "ack 3 mismatch" }, zh)).toBe(
-      "操作没有成功：ack 3 mismatch（错误代码：sync.ack_mismatch）",
+    expect(errorMessage({ code: "sync.not_a_code", message: "ack 3 mismatch" }, zh)).toBe(
+      "操作没有成功：ack 3 mismatch（错误代码：sync.not_a_code）",
     );
   });
 

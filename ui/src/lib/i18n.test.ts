@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COMPLETION_CODES, EXAM_SERVICE_STATUSES, WITHHELD_CODES } from "../api";
 import { en } from "../messages/en";
+import { ERROR_CODES } from "../messages/errorCodes";
 import { zhCN } from "../messages/zh-CN";
 import { hasMessage, initialLocale, interpolate, translate, translator } from "./i18n";
 
@@ -67,3 +68,27 @@ describe("message files", () => {
     for (const code of COMPLETION_CODES) expect(hasMessage(`missing.${code}`), code).toBe(true);
   });
 });
+
+describe("error texts", () => {
+  // ERROR_CODES is every code the Rust side can send (written and kept current by
+  // `cargo test -p hearth-core --test error_codes`); ipc.* and ui.* arise in the UI itself.
+  const codes = [...ERROR_CODES, "ipc.unavailable", "ipc.denied"];
+  it("exist in Chinese and English for every code that can reach the app", () => {
+    const zh = zhCN as Record<string, string>;
+    const english = en as Record<string, string>;
+    const missing = codes.filter((c) => !zh[`error.${c}`]?.trim() || !english[`error.${c}`]?.trim());
+    expect(missing).toEqual([]);
+  });
+  it("are not stale keys of codes that no longer exist", () => {
+    const known = new Set<string>([...codes, "title", "withCode", "unknown"]);
+    const stale = Object.keys(zhCN)
+      .filter((k) => k.startsWith("error."))
+      .map((k) => k.slice("error.".length))
+      .filter((c) => !known.has(c));
+    expect(stale.filter((c) => !SERVICE_CODE.test(c))).toEqual([]);
+  });
+});
+
+/** Codes the service sends (its own, passed on by sync and enrollment), not in ERROR_CODES. */
+const SERVICE_CODE = /^(enroll|auth|device|sync|org|class|roster|exam|course|request)\./;
+

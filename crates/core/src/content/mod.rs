@@ -196,19 +196,29 @@ impl MediaCache {
         Ok(total)
     }
 
-    /// Whether the complete file is here with the right size and hash. A file that fails the
-    /// check is removed (it can only be a damaged copy) and reported as not here.
+    /// Whether the complete file is here with the right size and hash. A file whose bytes do
+    /// not hash to its name is removed (it can only be a damaged copy) and reported as not
+    /// here. A file whose bytes do verify is never removed because a manifest disagrees with
+    /// it: a manifest `size` other than the file's length is refused with
+    /// `content.size_conflict` (the manifest is wrong, not the file).
     pub fn verify(&self, sha: &ContentHash, size: Option<u64>) -> Result<bool> {
         let path = self.path(sha);
         let Some((len, got)) = hash_file(&path)? else {
             return Ok(false);
         };
-        if got == *sha && size.is_none_or(|s| s == len) {
-            return Ok(true);
+        if got != *sha {
+            tracing::warn!(sha = %sha.to_hex(), "cached file does not match its hash; removing it");
+            remove_if_exists(&path)?;
+            return Ok(false);
         }
-        tracing::warn!(sha = %sha.to_hex(), "cached file does not match its hash; removing it");
-        remove_if_exists(&path)?;
-        Ok(false)
+        match size {
+            Some(s) if s != len => Err(CoreError::SizeConflict {
+                sha: sha.to_hex(),
+                cached: len,
+                manifest: s,
+            }),
+            _ => Ok(true),
+        }
     }
 
     /// What fetching these files needs, given what is on disk.
@@ -889,6 +899,7 @@ impl Hearth {
             .store
             .enrollment()?
             .ok_or(CoreError::ContentNotEnrolled)?;
+        self.sweep_dead_imports()?;
         Ok(Downloader {
             media: self.media(),
             trusted: enrollment.publisher_keys,
@@ -897,10 +908,18 @@ impl Hearth {
         })
     }
 
-    /// Installs a fetched course in one transaction (nothing if that version is installed).
-    /// Every file is checked to be present first.
+    /// Installs a fetched course in one transaction (nothing if that version is installed with
+    /// the same signed manifest). Every file is checked to be present first. Refused:
+    /// `content.version_conflict` when that version is installed with another signed manifest
+    /// (a version number names one content), `content.downgrade` when a newer version of the
+    /// course is installed (an older signed version is not reinstated beside it; manifests
+    /// carry no mark saying an older version is still valid).
     pub fn install_fetched(&mut self, fetched: &FetchedCourse) -> Result<CourseSummary> {
         let m = &fetched.manifest.manifest;
+        check_version(
+            &fetched.manifest,
+            &self.store.installed_versions(&m.course)?,
+        )?;
         let media = self.media();
         for f in &m.files {
             let ok = fs::metadata(media.path(&f.sha256)).is_ok_and(|md| md.len() == f.size);
@@ -912,7 +931,8 @@ impl Hearth {
         }
         let now = self.env.clock.wall_ms();
         self.store.write(|tx| {
-            if tx.course_installed(&m.course, m.version)? {
+            let installed = tx.installed_versions(&m.course)?;
+            if check_version(&fetched.manifest, &installed)? {
                 return Ok(());
             }
             tx.install_course(&fetched.manifest, &fetched.bodies, now)
@@ -1023,6 +1043,33 @@ impl Hearth {
         }
         Ok(removed)
     }
+}
+
+/// Whether `verified` may be installed beside the `installed` versions of its course (version,
+/// signed manifest): `Ok(true)` when that very manifest is installed already, `Ok(false)` when
+/// it is new, a refusal when the version is installed with other content or is older than an
+/// installed one.
+fn check_version(verified: &VerifiedManifest, installed: &[(u32, Vec<u8>)]) -> Result<bool> {
+    let m = &verified.manifest;
+    if let Some((_, bytes)) = installed.iter().find(|(v, _)| *v == m.version) {
+        if *bytes == verified.bytes {
+            return Ok(true);
+        }
+        return Err(CoreError::VersionConflict {
+            course: m.course.to_string(),
+            version: m.version,
+        });
+    }
+    if let Some(newest) = installed.iter().map(|(v, _)| *v).max()
+        && newest > m.version
+    {
+        return Err(CoreError::Downgrade {
+            course: m.course.to_string(),
+            version: m.version,
+            installed: newest,
+        });
+    }
+    Ok(false)
 }
 
 fn not_installed(course: &CourseId, version: u32) -> CoreError {

@@ -106,6 +106,150 @@ impl Drop for Temps {
     }
 }
 
+/// Marks one running import in `media/partial/`: `<stem>.lock`, locked by the importing
+/// process for as long as the import runs (its temporary files are `<stem>-<i>.tmp`). Before
+/// moving files into the cache it lists their hashes in the lock file, so that if the process
+/// dies before the course is installed, a later import knows which cache files nothing owns.
+/// The OS releases the lock when the process dies, however it dies (SIGKILL included): an
+/// unlocked lock file marks a dead import. Removed when dropped.
+#[derive(Debug)]
+struct ImportLock {
+    file: Option<fs::File>,
+    path: PathBuf,
+}
+
+impl ImportLock {
+    fn take(path: PathBuf) -> Result<Self> {
+        let ctx = |what: &str| CoreError::io(format!("{what} {}", path.display()));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(ctx("creating"))?;
+        // Waits while a cleanup that found the new file unlocked holds it; that cleanup then
+        // removes it, which is checked below.
+        file.lock().map_err(ctx("locking"))?;
+        if !path.exists() {
+            return Err(ctx("locking")(std::io::Error::other(
+                "a cleanup took the new lock file; try the import again",
+            )));
+        }
+        Ok(Self {
+            file: Some(file),
+            path,
+        })
+    }
+
+    /// Records, durably, the cache files this import is about to add.
+    fn record(&mut self, shas: &[ContentHash]) -> Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let text: String = shas.iter().map(|s| format!("{}\n", s.to_hex())).collect();
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(CoreError::io(format!("writing {}", self.path.display())))
+    }
+}
+
+impl Drop for ImportLock {
+    fn drop(&mut self) {
+        // Closed (and so unlocked) before the removal: Windows removes no open file.
+        drop(self.file.take());
+        if let Err(e) = fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not remove an import's lock file");
+        }
+    }
+}
+
+/// What [`sweep_dead_imports`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Swept {
+    pub files: u32,
+    pub bytes: u64,
+}
+
+/// Removes what imports that no longer run left behind (a process killed mid-import, or between
+/// moving its files into the cache and installing the course): their temporary files, and the
+/// cache files they were adding that no installed course uses (`referenced` says which are
+/// used). An import that runs holds its lock file locked, so nothing of it is touched.
+pub(super) fn sweep_dead_imports(
+    media: &MediaCache,
+    referenced: impl Fn(&ContentHash) -> Result<bool>,
+) -> Result<Swept> {
+    let partial = media.dir().join("partial");
+    let entries = match fs::read_dir(&partial) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Swept::default()),
+        Err(e) => return Err(CoreError::io(format!("reading {}", partial.display()))(e)),
+    };
+    let names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("import-"))
+        .collect();
+    let mut swept = Swept::default();
+    let remove = |path: &Path, swept: &mut Swept| {
+        let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if fs::remove_file(path).is_ok() {
+            swept.files += 1;
+            swept.bytes += len;
+        }
+    };
+    let mut alive = Vec::new();
+    for name in &names {
+        let Some(stem) = name.strip_suffix(".lock") else {
+            continue;
+        };
+        let path = partial.join(name);
+        let Ok(mut file) = fs::OpenOptions::new().read(true).write(true).open(&path) else {
+            continue;
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                alive.push(stem.to_owned());
+                continue;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(CoreError::io(format!("locking {}", path.display()))(e));
+            }
+        }
+        // Dead: the cache files it was adding that no installed course uses.
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut file, &mut text);
+        for sha in text.lines().filter_map(|l| l.parse::<ContentHash>().ok()) {
+            if !referenced(&sha)? {
+                tracing::info!(sha = %sha.to_hex(), "removing a file a dead import left in the cache");
+                remove(&media.path(&sha), &mut swept);
+            }
+        }
+        // Removed while locked, so an import that just created it sees it gone.
+        let _ = fs::remove_file(&path);
+        drop(file);
+    }
+    for name in &names {
+        let Some(rest) = name.strip_suffix(".tmp") else {
+            continue;
+        };
+        let owner = rest.rsplit_once('-').map_or(rest, |(stem, _)| stem);
+        if !alive.iter().any(|a| a == owner) {
+            remove(&partial.join(name), &mut swept);
+        }
+    }
+    if swept.files > 0 {
+        tracing::info!(
+            files = swept.files,
+            bytes = swept.bytes,
+            "removed what dead imports left behind"
+        );
+    }
+    Ok(swept)
+}
+
 const WRITER_STOPPED: &str = "the import's writer stopped";
 
 fn writer_stopped() -> CoreError {
@@ -180,6 +324,8 @@ pub struct PackageImporter {
 #[derive(Debug)]
 pub struct StagedCourse {
     temps: Temps,
+    /// Dropped after `temps`: the temporary files go before the mark that owns them.
+    lock: ImportLock,
     /// Each file written: its hash and its temporary file.
     written: Vec<(ContentHash, PathBuf)>,
     verified: VerifiedManifest,
@@ -257,6 +403,7 @@ impl PackageImporter {
             self.nonce,
             STAGINGS.fetch_add(1, Ordering::Relaxed)
         );
+        let lock = ImportLock::take(media.dir().join("partial").join(format!("{stem}.lock")))?;
         let mut temps = Temps { paths: Vec::new() };
         let mut written: Vec<(ContentHash, PathBuf)> = Vec::new();
         // Reading and hashing run here; writing and fsyncing on a second thread, so the disk
@@ -323,6 +470,7 @@ impl PackageImporter {
         let bodies = lesson_bodies(&verified, source_of)?;
         Ok(StagedCourse {
             temps,
+            lock,
             written,
             verified,
             bodies,
@@ -339,6 +487,7 @@ impl Hearth {
             .enrollment()?
             .ok_or(CoreError::ContentNotEnrolled)?
             .publisher_keys;
+        self.sweep_dead_imports()?;
         Ok(PackageImporter {
             media: self.media(),
             trusted,
@@ -361,7 +510,13 @@ impl Hearth {
     pub fn install_staged(&mut self, mut staged: StagedCourse) -> Result<CourseSummary> {
         let media = self.media();
         let mut placed = Vec::new();
-        let moved = (|| {
+        let adding: Vec<ContentHash> = staged
+            .written
+            .iter()
+            .filter(|(sha, _)| !media.path(sha).exists())
+            .map(|(sha, _)| *sha)
+            .collect();
+        let moved = staged.lock.record(&adding).and_then(|()| {
             for (sha, tmp) in &staged.written {
                 let dest = media.path(sha);
                 let existed = dest.exists();
@@ -372,7 +527,7 @@ impl Hearth {
                 }
             }
             sync_dir(media.dir())
-        })();
+        });
         let installed = moved.and_then(|()| {
             self.install_fetched(&FetchedCourse {
                 manifest: staged.verified.clone(),
@@ -394,6 +549,16 @@ impl Hearth {
                 Err(e)
             }
         }
+    }
+}
+
+impl Hearth {
+    /// Removes what imports killed before they finished left in the media folder (see
+    /// [`ImportLock`]); run when the store is opened and before each import and download, so
+    /// their leftovers never count against the storage budget.
+    pub(crate) fn sweep_dead_imports(&self) -> Result<()> {
+        sweep_dead_imports(&self.media(), |sha| self.store.media_referenced(sha))?;
+        Ok(())
     }
 }
 

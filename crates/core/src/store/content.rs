@@ -129,17 +129,16 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Whether this course version is installed (inside the transaction).
-    pub fn course_installed(&self, course: &CourseId, version: u32) -> Result<bool> {
-        Ok(self
+    /// The installed versions of a course with their signed manifest bytes (inside the
+    /// transaction).
+    pub fn installed_versions(&self, course: &CourseId) -> Result<Vec<(u32, Vec<u8>)>> {
+        let mut stmt = self
             .tx
-            .query_row(
-                "SELECT 1 FROM courses WHERE course = ?1 AND version = ?2",
-                params![course.as_str(), version],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+            .prepare_cached("SELECT version, manifest FROM courses WHERE course = ?1")?;
+        let rows = stmt
+            .query_map(params![course.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Writes a verified course version: the course row, its files, lessons with their texts
@@ -317,6 +316,17 @@ impl Store {
             .conn
             .prepare_cached("SELECT 1 FROM courses WHERE course = ?1 AND version = ?2")?
             .exists(params![course.as_str(), version])?)
+    }
+
+    /// The installed versions of a course with their signed manifest bytes.
+    pub fn installed_versions(&self, course: &CourseId) -> Result<Vec<(u32, Vec<u8>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT version, manifest FROM courses WHERE course = ?1")?;
+        let rows = stmt
+            .query_map(params![course.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// The signed manifest bytes of an installed course version, as they were verified.

@@ -1,0 +1,122 @@
+//! Every error code the Rust side can send the desktop app, read from the `code()` functions of
+//! the error types (core's, the sync engine's, and the protocol's that core wraps: receipts,
+//! manifests, packages) and from the shell's own `CommandError::new` calls. The list is kept in
+//! `ui/src/messages/errorCodes.ts`, where the UI's tests check that each code has a zh-CN and an
+//! English text; this test fails when the list is out of date. Rewrite it with
+//! `HEARTH_WRITE_CODES=1 cargo test -p hearth-core --test error_codes`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The string literals that look like codes (`io`, `content.disk_full`) in `text`.
+fn literals(text: &str, out: &mut BTreeSet<String>) {
+    let mut rest = text;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('"') else { break };
+        let lit = &after[..end];
+        let is_code = !lit.is_empty()
+            && lit.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            });
+        if is_code {
+            out.insert(lit.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+}
+
+/// The codes returned by the `fn code` functions of a source file.
+fn code_fns(path: &Path, out: &mut BTreeSet<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found = false;
+    for (i, _) in text.match_indices("fn code(") {
+        let body = &text[i..];
+        let end = body.find("\n    }\n").expect("fn code ends");
+        literals(&body[..end], out);
+        found = true;
+    }
+    assert!(found, "no fn code in {}", path.display());
+}
+
+/// The codes of `CommandError::new(...)` and `ErrorBody::new(...)` calls in the shell.
+fn shell_codes(dir: &Path, out: &mut BTreeSet<String>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        for call in ["CommandError::new(", "ErrorBody::new("] {
+            for (i, _) in text.match_indices(call) {
+                let args = &text[i + call.len()..];
+                if let Some(lit) = args.trim_start().strip_prefix('"') {
+                    let end = lit.find('"').unwrap();
+                    literals(&format!("\"{}\"", &lit[..end]), out);
+                }
+            }
+        }
+    }
+}
+
+fn codes() -> BTreeSet<String> {
+    let root = root();
+    let mut codes = BTreeSet::new();
+    for file in [
+        "crates/core/src/error.rs",
+        "crates/core/src/kiosk.rs",
+        "crates/core/src/study/mod.rs",
+        "crates/core/src/sync/mod.rs",
+        "crates/protocol/src/error.rs",
+        "crates/protocol/src/manifest.rs",
+        "crates/protocol/src/package.rs",
+    ] {
+        code_fns(&root.join(file), &mut codes);
+    }
+    shell_codes(&root.join("src-tauri/src"), &mut codes);
+    codes
+}
+
+fn render(codes: &BTreeSet<String>) -> String {
+    let mut out = String::from(
+        "// Every error code the Rust side can send the app (core, sync, the manifest, package and\n\
+         // receipt checks, the shell). Written by\n\
+         // `HEARTH_WRITE_CODES=1 cargo test -p hearth-core --test error_codes`; do not edit.\n\
+         export const ERROR_CODES = [\n",
+    );
+    for c in codes {
+        out += &format!("  \"{c}\",\n");
+    }
+    out += "] as const;\n";
+    out
+}
+
+#[test]
+fn the_ui_knows_every_error_code() {
+    let codes = codes();
+    // The scan found the error types (a renamed file would make it find nothing).
+    for expected in [
+        "io",
+        "content.size_conflict",
+        "package.unsafe_path",
+        "manifest.bad_signature",
+        "receipt.bad_signature",
+        "kiosk.wrong_pin",
+        "exam.time_up",
+        "sync.offline",
+        "session.none",
+    ] {
+        assert!(codes.contains(expected), "{expected} not found: {codes:?}");
+    }
+    let file = root().join("ui/src/messages/errorCodes.ts");
+    let want = render(&codes);
+    if std::env::var_os("HEARTH_WRITE_CODES").is_some() {
+        std::fs::write(&file, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date; rewrite it with HEARTH_WRITE_CODES=1 cargo test -p hearth-core --test error_codes, then give each new code its texts in ui/src/messages",
+        file.display()
+    );
+}
