@@ -91,6 +91,8 @@ export const ERROR_CODES = [
   "sync.ack_beyond_head",
   "sync.ack_mismatch",
   "sync.bad_answer",
+  "sync.interrupted",
   "sync.offline",
+  "sync.timeout",
   "ui.task",
 ] as const;

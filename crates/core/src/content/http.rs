@@ -45,6 +45,8 @@ impl HttpSource {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(Duration::from_secs(60))
+            // Dropped before the service's 10 s idle close (see sync/http.rs).
+            .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("hearth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(network)?;
