@@ -303,6 +303,11 @@ impl Retries {
             uniform(hearth),
         );
         let Some(delay) = delay else {
+            // Nothing of this round reached the service: to the learner it is offline, however
+            // the connections failed (the sync bar says so, and the schedule backs off).
+            if !self.contacted && matches!(error, TransportError::Interrupted(_)) {
+                return Err(TransportError::Unreachable(error.to_string()).into());
+            }
             return Err(error.into());
         };
         tracing::info!(error = %error, ?delay, failures = self.failures, "retrying within the round");

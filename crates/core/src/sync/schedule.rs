@@ -163,6 +163,9 @@ impl Default for RetryConfig {
     }
 }
 
+/// Cuts in a row, before any call of the round reached the service, that are still retried.
+pub const UNCONTACTED_CUTS: u32 = 1;
+
 /// Whether to try a failed call again within the round, and after how long.
 ///
 /// `failures` counts the failures in a row, this one included, since the last call that
@@ -184,6 +187,10 @@ pub fn retry_delay(
     match failure {
         Failure::Refused => return None,
         Failure::Offline if !contacted => return None,
+        // Connections that break off before anything in this round reached the service: a
+        // service that is down behind something that accepts connections (a proxy, a captive
+        // portal). Tried once more, then left to the schedule as offline.
+        Failure::Interrupted if !contacted && failures > UNCONTACTED_CUTS => return None,
         Failure::Offline | Failure::Interrupted | Failure::TimedOut | Failure::Busy => {}
     }
     let exp = (failures - 1).min(30);
@@ -317,6 +324,14 @@ mod tests {
                 false,
                 1.0,
                 s(1_000),
+            ),
+            (
+                "but not a second one: the service is not answering",
+                Failure::Interrupted,
+                2,
+                false,
+                1.0,
+                None,
             ),
             (
                 "a 408 is retried",
