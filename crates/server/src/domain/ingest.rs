@@ -380,7 +380,7 @@ impl Service {
                 device_flagged: flag.is_some_and(|f| f.flagged_ms <= r.received_ms),
             };
             credit::apply(&mut person.facts, &mut dev, &arrival, book, policy);
-            if let Some(c) = course_of(&body.event) {
+            if let Some(c) = credit::facts::course_of(&body.event) {
                 person.touched.insert(c.to_owned());
             }
         }
@@ -406,18 +406,6 @@ struct Person {
     is_learner: bool,
     facts: LearnerFacts,
     touched: BTreeSet<String>,
-}
-
-fn course_of(e: &Event) -> Option<&str> {
-    match e {
-        Event::ActiveStudy { course, .. }
-        | Event::MediaWatched { course, .. }
-        | Event::LessonCompleted { course, .. }
-        | Event::QuizAnswered { course, .. }
-        | Event::ExamStarted { course, .. }
-        | Event::ExamSubmitted { course, .. } => Some(course.as_str()),
-        _ => None,
-    }
 }
 
 /// The body of a stored (verified on arrival) receipt.

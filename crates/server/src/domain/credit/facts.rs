@@ -729,7 +729,8 @@ fn exam_submitted(
     }
 }
 
-fn course_of(e: &Event) -> Option<&str> {
+/// The course a receipt's event is about, if any.
+pub(crate) fn course_of(e: &Event) -> Option<&str> {
     match e {
         Event::LessonOpened { course, .. }
         | Event::ActiveStudy { course, .. }
