@@ -195,6 +195,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// What an import or a download installed, as JSON or a line (the title from the manifest
+/// cleaned of control characters).
+fn print_installed(json: bool, verb: &str, c: &hearth_core::content::CourseSummary) {
+    print(
+        json,
+        serde_json::json!({
+            "course": c.course,
+            "version": c.version,
+            "title": c.title,
+            "totalSize": c.total_size,
+            "lessons": c.lessons.len(),
+        }),
+        || {
+            format!(
+                "{verb} {} version {} ({}, {} lessons, {})",
+                c.course,
+                c.version,
+                clean(&c.title),
+                c.lessons.len(),
+                megabytes(c.total_size)
+            )
+        },
+    );
+}
+
 fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json {
         // serde_json writes control characters as `\u` escapes.
@@ -458,26 +483,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ImportCourse { file } => {
             let c = hearth.import_course(&file)?;
-            print(
-                cli.json,
-                serde_json::json!({
-                    "course": c.course,
-                    "version": c.version,
-                    "title": c.title,
-                    "totalSize": c.total_size,
-                    "lessons": c.lessons.len(),
-                }),
-                || {
-                    format!(
-                        "imported {} version {} ({}, {} lessons, {})",
-                        c.course,
-                        c.version,
-                        clean(&c.title),
-                        c.lessons.len(),
-                        megabytes(c.total_size)
-                    )
-                },
-            );
+            print_installed(cli.json, "imported", &c);
         }
         Command::ExportCourse {
             course,
@@ -609,26 +615,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let c = rt
                 .block_on(hearth.download_course(&source, &course, version, options, &mut progress))
                 .map_err(download_exit)?;
-            print(
-                cli.json,
-                serde_json::json!({
-                    "course": c.course,
-                    "version": c.version,
-                    "title": c.title,
-                    "totalSize": c.total_size,
-                    "lessons": c.lessons.len(),
-                }),
-                || {
-                    format!(
-                        "downloaded {} version {} ({}, {} lessons, {})",
-                        c.course,
-                        c.version,
-                        c.title,
-                        c.lessons.len(),
-                        megabytes(c.total_size)
-                    )
-                },
-            );
+            print_installed(cli.json, "downloaded", &c);
         }
     }
     Ok(())
