@@ -4,17 +4,26 @@
 //! anchor, and every receipt it writes carries that anchor plus the device's monotonic reading at
 //! the moment it received it. The service can then bound the real time at which a receipt was
 //! made: it cannot be earlier than the anchor, and within one app run it is the anchor's time plus
-//! the monotonic time elapsed since.
+//! the monotonic time elapsed since. The device's monotonic reading ([`MonoStamp`]) lives here
+//! with the anchors it is reckoned against; receipts carry both.
 
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::RejectReason;
 use crate::ids::{DeviceId, PublicKey};
-use crate::receipt::MonoStamp;
 
 /// Prefix of every anchor signature.
 pub const ANCHOR_DOMAIN: &[u8] = b"HEARTH/time-anchor/1\0";
+
+/// A reading of the device's monotonic clock: milliseconds since the start of app run `run`.
+/// Runs are numbered by the device; within one run the elapsed time cannot be set back by the
+/// user, across runs nothing is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonoStamp {
+    pub run: u32,
+    pub elapsed_ms: u64,
+}
 
 /// An Ed25519 signature (64 bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

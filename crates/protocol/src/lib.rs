@@ -26,7 +26,7 @@ pub mod pin;
 pub mod receipt;
 pub mod wire;
 
-pub use anchor::{AnchorRef, Signature, TimeAnchor};
+pub use anchor::{AnchorRef, MonoStamp, Signature, TimeAnchor};
 pub use chain::{ChainError, ChainHead, ChainLink, Placement};
 pub use error::{ErrorBody, RejectReason};
 pub use ids::{
@@ -34,6 +34,6 @@ pub use ids::{
     QuizId, ReceiptId,
 };
 pub use receipt::{
-    Answer, AttendanceCheck, Envelope, Event, ItemAnswer, MonoStamp, ReceiptBody, SignInMethod,
-    SignOutReason, VerifiedReceipt,
+    Answer, AttendanceCheck, Envelope, Event, ItemAnswer, ReceiptBody, SignInMethod, SignOutReason,
+    VerifiedReceipt,
 };

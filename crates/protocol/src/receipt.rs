@@ -20,7 +20,7 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::RejectReason;
-use crate::anchor::AnchorRef;
+use crate::anchor::{AnchorRef, MonoStamp};
 use crate::ids::{
     ClassId, ContentHash, CourseId, DeviceId, ExamId, ItemId, LearnerId, LessonId, PublicKey,
     QuizId, ReceiptId,
@@ -43,15 +43,6 @@ pub const MAX_CHOICES: usize = 16;
 pub const MAX_TEXT_ANSWER: usize = 2_000;
 pub const MAX_EXAM_ANSWERS: usize = 500;
 pub const MAX_PRESENT: usize = 200;
-
-/// A reading of the device's monotonic clock: milliseconds since the start of app run `run`.
-/// Runs are numbered by the device; within one run the elapsed time cannot be set back by the
-/// user, across runs nothing is known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MonoStamp {
-    pub run: u32,
-    pub elapsed_ms: u64,
-}
 
 /// How a learner was identified when signing in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
