@@ -11,8 +11,7 @@ use hearth_protocol::wire::{
     FlaggedDevice, FlagsReport, LearnerRecord, OverlapFlag, RejectedReceipt, RejectionCount,
     StudyOverlap, WithheldCredit, WithheldFlag,
 };
-use hearth_protocol::{Answer, DeviceId, LearnerId};
-use serde::{Deserialize, Serialize};
+use hearth_protocol::{DeviceId, LearnerId};
 use uuid::Uuid;
 
 use super::credit::facts::FACTS_VERSION;
@@ -21,36 +20,6 @@ use super::credit::{LearnerFacts, Policy, Withhold};
 use super::{Service, ServiceError, ServiceResult, mask_national_id};
 use crate::env::random_bytes;
 use crate::store::{Certificate, Class, FlagResolution, Learner, StoredReceipt};
-
-/// An exam item's answer key as stored (never sent to clients).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExamKey {
-    /// The set of right option indices, for choice items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<u8>>,
-    /// Accepted text answers (compared trimmed, case-insensitive), for text items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<Vec<String>>,
-}
-
-impl ExamKey {
-    pub fn is_right(&self, answer: &Answer) -> bool {
-        match (answer, &self.choices, &self.text) {
-            (Answer::Choices(c), Some(want), _) => {
-                let mut c = c.clone();
-                c.sort_unstable();
-                c.dedup();
-                let mut w = want.clone();
-                w.sort_unstable();
-                c == w
-            }
-            (Answer::Text(t), _, Some(ok)) => {
-                ok.iter().any(|o| o.trim().eq_ignore_ascii_case(t.trim()))
-            }
-            _ => false,
-        }
-    }
-}
 
 /// Rejected receipts shown per page of the flags report.
 pub const FLAGS_PAGE: u32 = 200;
@@ -402,26 +371,5 @@ impl Service {
             self.rebuild_facts(None)?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exam_keys() {
-        let k = ExamKey {
-            choices: Some(vec![2, 0]),
-            text: None,
-        };
-        assert!(k.is_right(&Answer::Choices(vec![0, 2])));
-        assert!(!k.is_right(&Answer::Choices(vec![0])));
-        assert!(!k.is_right(&Answer::Text("0".into())));
-        let t = ExamKey {
-            choices: None,
-            text: Some(vec!["Ground".into()]),
-        };
-        assert!(t.is_right(&Answer::Text(" ground ".into())));
     }
 }

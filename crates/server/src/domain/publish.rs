@@ -14,7 +14,7 @@ use hearth_protocol::{ContentHash, CourseId, ExamId, ItemId, LessonId, QuizId};
 use ring::digest;
 use serde::Deserialize;
 
-use super::progress::ExamKey;
+use super::credit::ExamKey;
 use super::{Service, ServiceError, ServiceResult};
 use crate::store::{ExamKeyItem, PackageRecord, StoreError};
 

@@ -25,7 +25,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use ring::digest;
 
 use super::ApiError;
-use super::body::Limits;
+use super::limits::Limits;
 
 /// Counts something per key (requests in flight, open connections) and refuses past a maximum.
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 mod body;
 mod guard;
 mod handlers;
+mod limits;
 mod serve;
 
 use std::net::SocketAddr;
@@ -19,8 +20,8 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::domain::{Service, ServiceError};
 
-pub use body::Limits;
 pub use guard::Guard;
+pub use limits::Limits;
 pub use serve::serve;
 
 /// An error answer: status, stable code, and a message for people.

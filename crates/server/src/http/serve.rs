@@ -20,8 +20,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use super::body::Limits;
 use super::guard::Guard;
+use super::limits::Limits;
 use super::router_with;
 use crate::domain::Service;
 

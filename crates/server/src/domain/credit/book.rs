@@ -10,8 +10,8 @@ use hearth_protocol::{Answer, ContentHash};
 use uuid::Uuid;
 
 use super::Policy;
+use super::exam_key::ExamKey;
 use super::facts::{CourseBook, ExamSheet};
-use crate::domain::progress::ExamKey;
 use crate::domain::{Service, ServiceError, ServiceResult};
 
 /// One published version of a course.

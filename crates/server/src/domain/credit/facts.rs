@@ -246,7 +246,7 @@ pub struct ExamSheet {
     pub pass_percent: u8,
     pub max_attempts: u32,
     /// item → (key, points).
-    pub items: Vec<(String, crate::domain::progress::ExamKey, u32)>,
+    pub items: Vec<(String, super::exam_key::ExamKey, u32)>,
 }
 
 impl ExamSheet {

@@ -27,10 +27,12 @@
 //! learner record and the flags report.
 
 pub mod book;
+pub mod exam_key;
 pub mod facts;
 pub mod intervals;
 pub mod record;
 
+pub use exam_key::ExamKey;
 pub use facts::{
     Arrival, CourseBook, DeviceFacts, ExamFact, ExamSheet, ExamStatus, LearnerFacts, apply,
 };
