@@ -74,10 +74,7 @@ fn a_cycle_through_a_re_export_is_found() {
             "pub struct Study; fn f(s: &Study) { crate::store::study::save(s) }",
         ),
     ]);
-    assert_eq!(
-        cycles,
-        vec![vec!["store".to_owned(), "study".to_owned()]]
-    );
+    assert_eq!(cycles, vec![vec!["store".to_owned(), "study".to_owned()]]);
 }
 
 #[test]
@@ -136,10 +133,7 @@ fn a_path_through_a_used_module_name_lands_in_the_submodule() {
             "use crate::store; pub struct Study; fn f(s: &Study) { store::study::save(s) }",
         ),
     ]);
-    assert_eq!(
-        cycles,
-        vec![vec!["store".to_owned(), "study".to_owned()]]
-    );
+    assert_eq!(cycles, vec![vec!["store".to_owned(), "study".to_owned()]]);
 }
 
 #[test]
@@ -149,8 +143,14 @@ fn rooms_that_depend_on_each_other_through_their_children_are_a_cycle() {
     let cycles = cycles_of(&[
         ("lib.rs", "mod store; mod study;"),
         ("store/mod.rs", "pub mod study;"),
-        ("store/study.rs", "use crate::study::media::Progress; pub fn save(_: &Progress) {}"),
-        ("study/mod.rs", "pub mod media; fn f(p: &media::Progress) { crate::store::study::save(p) }"),
+        (
+            "store/study.rs",
+            "use crate::study::media::Progress; pub fn save(_: &Progress) {}",
+        ),
+        (
+            "study/mod.rs",
+            "pub mod media; fn f(p: &media::Progress) { crate::store::study::save(p) }",
+        ),
         ("study/media.rs", "pub struct Progress;"),
     ]);
     assert_eq!(cycles, vec![vec!["store".to_owned(), "study".to_owned()]]);

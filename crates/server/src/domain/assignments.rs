@@ -125,6 +125,16 @@ impl Service {
         Ok(hex::encode(&ctx.finish().as_ref()[..16]))
     }
 
+    /// A class's assignments, for a person who may see the class.
+    pub fn class_assignments(
+        &self,
+        who: &Principal,
+        class: Uuid,
+    ) -> ServiceResult<Vec<Assignment>> {
+        let c = self.class_for(who, class)?;
+        Ok(self.store.assignments(c.org, Some(c.id))?)
+    }
+
     /// The assignments `device` should show: its learner's class (personal device) or all the
     /// organisation's (kiosk).
     pub fn assignments_for_device(&self, device: &Device) -> ServiceResult<Vec<Assignment>> {

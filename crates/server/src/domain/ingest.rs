@@ -40,7 +40,8 @@ use super::credit::record::course_progress;
 use super::credit::{self, Arrival, DeviceFacts, LearnerFacts, Policy};
 use super::{Service, ServiceResult};
 use crate::store::{
-    Assignment, ChainTxn, Device, DeviceFlag, FactsTxn, RejectionRecord, StoreResult, StoredReceipt,
+    Assignment, ChainState, ChainTxn, Device, DeviceFlag, FactsTxn, RejectionRecord, StoreResult,
+    StoredReceipt,
 };
 
 /// The code of a receipt refused because another receipt holds its chain position.
@@ -100,6 +101,12 @@ impl AnchorCache {
 }
 
 impl Service {
+    /// Where a device's chain stands on the service: its acknowledged head, its flag and how
+    /// many receipts wait behind a gap.
+    pub fn chain_state(&self, device: hearth_protocol::DeviceId) -> ServiceResult<ChainState> {
+        Ok(self.store.chain_state(device)?)
+    }
+
     /// Verifies and stores a batch of envelopes from `device`, in the order given (chain order
     /// expected; anything else is sorted out by the chain rules). Idempotent: sending the same
     /// batch again changes nothing and answers `Duplicate` (or `Pending`) for each receipt.

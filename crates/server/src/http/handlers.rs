@@ -101,7 +101,7 @@ pub async fn sync_state(
 ) -> Result<Json<SyncState>, ApiError> {
     let id = d.id;
     let (st, tag) = blocking(&state, move |svc| {
-        Ok((svc.store.chain_state(id)?, svc.classroom_tag(&d)?))
+        Ok((svc.chain_state(id)?, svc.classroom_tag(&d)?))
     })
     .await?;
     Ok(Json(SyncState {
@@ -265,12 +265,9 @@ pub async fn class_assignments(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AssignmentJson>>, ApiError> {
     let id = parse_uuid(&id, "class.invalid_id")?;
-    let list = blocking(&state, move |svc| {
-        let c = svc.class_for(&who, id)?;
-        Ok(svc.store.assignments(c.org, Some(c.id))?)
-    })
-    .await
-    .map_err(hide_other_org("class.not_found", "no such class"))?;
+    let list = blocking(&state, move |svc| svc.class_assignments(&who, id))
+        .await
+        .map_err(hide_other_org("class.not_found", "no such class"))?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
