@@ -13,7 +13,8 @@
 //! receipts (which the chain rules detect) but cannot alter or invent any.
 
 use crate::ids::DeviceId;
-use crate::wire::{self, BatchError, put_varint, take_varint};
+use crate::wire::batch::{put_varint, take_varint};
+use crate::wire::{self, BatchError};
 
 pub const BUNDLE_MAGIC: &[u8; 4] = b"HRX1";
 /// Most device sections in one bundle (a classroom has at most a few dozen kiosks).
