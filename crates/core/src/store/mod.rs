@@ -39,6 +39,7 @@ pub use enrollment::{Enrollment, RosterPerson};
 pub use kiosk::RosterClasses;
 pub use learners::Learner;
 pub use ledger::{LedgerStatus, OutboxItem, ReceiptSummary};
+pub use study::MediaProgress;
 pub(crate) use study::{AttemptRow, AttemptState};
 
 /// `PRAGMA application_id` of a Hearth store: "HRTH".

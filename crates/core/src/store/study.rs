@@ -3,11 +3,11 @@
 
 use hearth_protocol::{ContentHash, CourseId, ExamId, ItemId, LearnerId, LessonId, QuizId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
 
 use super::device::uuid_from;
 use super::{Store, Tx};
 use crate::error::{CoreError, Result};
-use crate::study::media::MediaProgress;
 
 fn bad(what: &str) -> CoreError {
     CoreError::LedgerBroken(format!("study row: bad {what}"))
@@ -121,6 +121,19 @@ fn attempt(raw: RawAttempt) -> Result<AttemptRow> {
         submitted_wall_ms: sub_wall,
         answered,
     })
+}
+
+/// How far one learner has got in one media file, as stored; the first-viewing rules that move
+/// it are in `study::media`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaProgress {
+    /// The furthest position watched on first viewing (ms).
+    pub furthest_ms: u64,
+    /// The media's length from the manifest, if it has one.
+    pub duration_ms: Option<u64>,
+    /// Watched to the end once: seeking is free.
+    pub finished: bool,
 }
 
 fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaProgress> {

@@ -12,8 +12,6 @@
 //!   opened) allows at [`MAX_PLAYBACK_RATE`] (plus [`SEEK_SLACK_MS`]): a player cannot claim a
 //!   whole video watched in a moment.
 
-use serde::Serialize;
-
 /// Tolerance for seeking past the furthest recorded point, and for a segment's start.
 pub const SEEK_SLACK_MS: u64 = 2_000;
 /// A position this close to the end counts as the end.
@@ -27,18 +25,9 @@ pub fn segment_plausible(len_ms: u64, elapsed_ms: u64) -> bool {
     len_ms <= elapsed_ms.saturating_mul(MAX_PLAYBACK_RATE) + SEEK_SLACK_MS
 }
 
-/// How far one learner has got in one media file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MediaProgress {
-    /// The furthest position watched on first viewing (ms).
-    pub furthest_ms: u64,
-    /// The media's length from the manifest, if it has one.
-    pub duration_ms: Option<u64>,
-    /// Watched to the end once: seeking is free.
-    pub finished: bool,
-}
+pub use crate::store::MediaProgress;
 
+/// The first-viewing rules over the stored record (`store::study` keeps it beside its SQL).
 impl MediaProgress {
     /// Where the learner may seek to: anywhere up to this position (`None`: anywhere).
     pub fn seek_limit_ms(&self) -> Option<u64> {
