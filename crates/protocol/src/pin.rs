@@ -12,7 +12,7 @@
 //! opens another learner even when both chose the same digits, and no table of all PINs can be
 //! computed once for every person. The iteration count is slow on purpose: a sign-in costs one
 //! derivation, a guess at a copied verifier costs the same ([`PIN_ITERATIONS`] and the figures
-//! in README.md, measured by `cargo bench -p hearth-core --bench pin`).
+//! in README.md, measured by `cargo bench -p hearth-protocol --bench pin`).
 //!
 //! What this protects: one person signing in as another at a shared machine, and it makes a
 //! copied kiosk database cost real time per PIN instead of microseconds. What it does not: a

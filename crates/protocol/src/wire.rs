@@ -107,8 +107,8 @@ pub struct RosterEntry {
     pub name: String,
     /// `learner` or `trainer`.
     pub role: String,
-    /// For kiosk sign-in: hex SHA-256 of `"HEARTH/pin/1\0" || learnerId bytes || pin`, when a PIN is
-    /// set.
+    /// For kiosk sign-in, when a PIN is set: the PIN's verifier (`pin/2`, PBKDF2; see
+    /// `crate::pin` and docs/api.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_hash: Option<String>,
     /// A learner's class (none or one), or the classes a trainer runs. Absent when empty, and
