@@ -32,8 +32,11 @@ pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
 /// often, and the GUI test uses a few seconds to see the check in the real window).
 pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
 
-/// The handler of every command the UI may call. Registered once, here; the capability file
-/// `src-tauri/capabilities/main.json` grants the main window exactly these.
+/// The handler of every command the UI may call. A command is declared once: its function, and
+/// its name in this list. Everything else follows from here: build.rs reads the list for
+/// tauri-build's permissions, and tools/bindings writes the UI's typed bindings
+/// (`ui/src/generated/bindings.ts`) and the `allow-*` entries of
+/// `src-tauri/capabilities/main.json` from it (`make test` fails while they are stale).
 pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     tauri::generate_handler![
