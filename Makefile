@@ -44,8 +44,10 @@ lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The TypeScript (tsc) and the Svelte components (svelte-check, from ui/check), then vitest.
 ui-test: deps
 	$(NPM) --prefix ui run typecheck
+	$(NPM) --prefix ui/check run check
 	$(NPM) --prefix ui test
 
 rust-test: ui

@@ -69,12 +69,15 @@ if ((node_major < 20)); then
 fi
 
 # npm packages: reinstall when node_modules is missing or older than package(-lock).json.
-stamp=ui/node_modules/.hearth-npm-ci
-if [[ ! -f $stamp || ui/package-lock.json -nt $stamp || ui/package.json -nt $stamp ]]; then
-  log "npm ci in ui/"
-  npm ci --prefix ui --no-audit --no-fund --loglevel=error
-  touch "$stamp"
-fi
+# ui/check holds svelte-check, which needs TypeScript 5's JavaScript API (ui/ builds with 7).
+for dir in ui ui/check; do
+  stamp=$dir/node_modules/.hearth-npm-ci
+  if [[ ! -f $stamp || $dir/package-lock.json -nt $stamp || $dir/package.json -nt $stamp ]]; then
+    log "npm ci in $dir/"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+done
 
 if $e2e; then
   export PATH="$HOME/.cargo/bin:$PATH"

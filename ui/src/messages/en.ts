@@ -128,6 +128,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "library.importPath": "Course package file",
   "library.importPlaceholder": "Full path of the package file",
   "library.import": "Import",
+  "library.imported": "Imported the course “{title}”.",
   "course.assigned": "Assigned by your trainer",
   "course.assignedDue": "Assigned, due {time}",
   "course.lessons": "Lessons",

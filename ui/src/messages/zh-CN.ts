@@ -127,6 +127,7 @@ export const zhCN = {
   "library.importPath": "课程包文件位置",
   "library.importPlaceholder": "课程包文件的完整路径",
   "library.import": "导入",
+  "library.imported": "已导入课程“{title}”。",
   "course.assigned": "老师布置的任务",
   "course.assignedDue": "老师布置，{time} 前完成",
   "course.lessons": "课程内容",
