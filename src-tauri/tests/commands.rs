@@ -355,7 +355,7 @@ fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
         id,
         name: name.into(),
         role: role.into(),
-        pin_hash: Some(pin_verifier(id, pin)),
+        pin_hash: Some(pin_verifier(id, pin, &[5; hearth_protocol::pin::SALT_LEN])),
     };
     let service = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
     let e = Enrollment {

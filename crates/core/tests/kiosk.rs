@@ -52,7 +52,7 @@ fn person(id: LearnerId, name: &str, role: &str, pin: Option<&str>) -> RosterPer
         id,
         name: name.into(),
         role: role.into(),
-        pin_hash: pin.map(|p| pin_verifier(id, p)),
+        pin_hash: pin.map(|p| pin_verifier(id, p, &[3; hearth_protocol::pin::SALT_LEN])),
     }
 }
 
@@ -565,7 +565,7 @@ fn kiosk_roster_lists_everyone_by_name_with_pins_and_classes_but_no_verifiers() 
         (r.trainer, "9999"),
         (r.other, "8888"),
     ] {
-        let verifier = pin_verifier(id, pin);
+        let verifier = pin_verifier(id, pin, &[4; hearth_protocol::pin::SALT_LEN]);
         assert!(!json.contains(&verifier), "a PIN verifier leaked: {json}");
     }
     assert!(!json.to_lowercase().contains("pinhash"), "{json}");

@@ -12,7 +12,7 @@ use hearth_protocol::pin::{PIN_ITERATIONS, pin_matches, pin_verifier};
 
 fn pin_check(c: &mut Criterion) {
     let learner = LearnerId(uuid::Uuid::from_u128(0x1234));
-    let verifier = pin_verifier(learner, "482913");
+    let verifier = pin_verifier(learner, "482913", &[9; hearth_protocol::pin::SALT_LEN]);
     let mut group = c.benchmark_group("pin");
     group.sample_size(10);
     group.bench_function("check one PIN (wrong)", |b| {

@@ -27,7 +27,6 @@
 
 use std::num::NonZeroU32;
 
-use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, pbkdf2};
 
 use crate::ids::LearnerId;
@@ -35,7 +34,7 @@ use crate::ids::LearnerId;
 const PIN_DOMAIN_V1: &[u8] = b"HEARTH/pin/1\0";
 const PIN_DOMAIN: &[u8] = b"HEARTH/pin/2\0";
 const SCHEME: &str = "pbkdf2-sha256";
-const SALT_LEN: usize = 16;
+pub const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 
 /// PBKDF2-HMAC-SHA256 iterations of a new verifier (OWASP's figure for this hash). One
@@ -49,13 +48,10 @@ pub const PIN_ITERATIONS: u32 = 600_000;
 pub const MIN_ITERATIONS: u32 = 10_000;
 pub const MAX_ITERATIONS: u32 = 10_000_000;
 
-/// A new verifier for `learner`'s `pin`, with a fresh random salt and [`PIN_ITERATIONS`].
-pub fn pin_verifier(learner: LearnerId, pin: &str) -> String {
-    let mut salt = [0u8; SALT_LEN];
-    SystemRandom::new()
-        .fill(&mut salt)
-        .expect("the system random source is available");
-    pin_verifier_with(learner, pin, &salt, PIN_ITERATIONS)
+/// A new verifier for `learner`'s `pin` with [`PIN_ITERATIONS`]; `salt` must be fresh random
+/// bytes (the caller's injected randomness: this crate does no I/O).
+pub fn pin_verifier(learner: LearnerId, pin: &str, salt: &[u8; SALT_LEN]) -> String {
+    pin_verifier_with(learner, pin, salt, PIN_ITERATIONS)
 }
 
 /// The verifier of `pin` with this salt and cost (tests and vectors; use [`pin_verifier`]).
@@ -144,7 +140,7 @@ mod tests {
     fn a_pin_opens_only_its_own_learner() {
         let a = LearnerId(Uuid::from_u128(1));
         let b = LearnerId(Uuid::from_u128(2));
-        let va = pin_verifier(a, "1234");
+        let va = pin_verifier(a, "1234", &[7; SALT_LEN]);
         assert!(pin_matches(&va, a, "1234"));
         assert!(!pin_matches(&va, a, "1235"));
         assert!(
@@ -156,9 +152,12 @@ mod tests {
     #[test]
     fn a_verifier_is_slow_and_salted_per_person_and_per_pin() {
         let a = LearnerId(Uuid::from_u128(1));
-        let v1 = pin_verifier(a, "1234");
-        let v2 = pin_verifier(a, "1234");
-        assert_ne!(v1, v2, "the same PIN set twice gets another salt");
+        let v1 = pin_verifier(a, "1234", &[1; SALT_LEN]);
+        let v2 = pin_verifier(a, "1234", &[2; SALT_LEN]);
+        assert_ne!(
+            v1, v2,
+            "the same PIN under another salt is another verifier"
+        );
         assert!(
             v1.starts_with(&format!("pbkdf2-sha256${PIN_ITERATIONS}$")),
             "{v1}"

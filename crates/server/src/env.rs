@@ -13,17 +13,9 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// Randomness for credentials, codes, ids and serial numbers.
+/// Used as `dyn Random`; [`random_bytes`] gives a fixed number of bytes from one.
 pub trait Random: Send + Sync + std::fmt::Debug + 'static {
     fn fill(&self, buf: &mut [u8]);
-
-    fn bytes<const N: usize>(&self) -> [u8; N]
-    where
-        Self: Sized,
-    {
-        let mut b = [0u8; N];
-        self.fill(&mut b);
-        b
-    }
 }
 
 /// Fills `N` random bytes from a `dyn Random`.

@@ -170,11 +170,6 @@ fn check_pin(pin: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-/// The kiosk PIN verifier handed out in rosters (the format is shared with the kiosk).
-pub fn pin_hash(learner: LearnerId, pin: &str) -> String {
-    hearth_protocol::pin::pin_verifier(learner, pin)
-}
-
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn normalise_code(code: &str) -> String {
@@ -284,26 +279,30 @@ impl Service {
         }
         let (mut user, token) = self.add_user(org, Role::Trainer, name)?;
         if let Some(p) = pin {
-            self.set_pin(user.id, p)?;
-            user.pin_hash = Some(pin_hash(LearnerId(user.id), p));
+            user.pin_hash = Some(self.set_pin(user.id, p)?);
         }
         Ok((user, token))
     }
 
-    /// Sets (or changes) the kiosk sign-in PIN of a learner or a trainer. Kiosks get it with
-    /// their next roster.
-    pub fn set_pin(&self, person: Uuid, pin: &str) -> ServiceResult<()> {
+    /// The kiosk PIN verifier handed out in rosters (the format is shared with the kiosk), salted
+    /// from the service's injected randomness.
+    fn pin_verifier(&self, person: LearnerId, pin: &str) -> String {
+        let salt = random_bytes(&*self.random);
+        hearth_protocol::pin::pin_verifier(person, pin, &salt)
+    }
+
+    /// Sets (or changes) the kiosk sign-in PIN of a learner or a trainer, and returns its new
+    /// verifier. Kiosks get it with their next roster.
+    pub fn set_pin(&self, person: Uuid, pin: &str) -> ServiceResult<String> {
         check_pin(pin)?;
-        if !self
-            .store
-            .set_pin(person, &pin_hash(LearnerId(person), pin))?
-        {
+        let verifier = self.pin_verifier(LearnerId(person), pin);
+        if !self.store.set_pin(person, &verifier)? {
             return Err(ServiceError::NotFound(
                 "person.not_found",
                 "no learner or trainer with this id",
             ));
         }
-        Ok(())
+        Ok(verifier)
     }
 
     pub fn issue_user_token(&self, user: Uuid, days: i64) -> ServiceResult<String> {
@@ -380,7 +379,7 @@ impl Service {
             national_id_mac: self.keys.national_id_mac(&id),
             national_id_tail: id[id.len() - 4..].into(),
             class,
-            pin_hash: pin.map(|p| pin_hash(lid, p)),
+            pin_hash: pin.map(|p| self.pin_verifier(lid, p)),
             created_ms: self.now(),
         };
         self.store.create_learner(&learner).map_err(|e| match e {
