@@ -35,6 +35,7 @@ const COMMANDS: &[&str] = &[
     "start_exam",
     "submit_exam",
     "exam_attempts",
+    "exam_tick",
     "my_progress",
     "media_base",
     "kiosk_status",

@@ -1,6 +1,6 @@
 //! The commands the UI calls: each a few lines over hearth-core. Transport types are camelCase.
 
-use hearth_core::content::{CourseSummary, ExamView, HttpSource, Removed};
+use hearth_core::content::{ContentSource, CourseSummary, ExamView, HttpSource, Removed};
 use hearth_core::sync::schedule::Trigger;
 use hearth_core::sync::{SyncError, SyncStatus, http};
 use hearth_core::{Assignment, Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
@@ -211,22 +211,22 @@ pub fn library(
 }
 
 /// Fetches the catalog from the service (conditional request); offline keeps the stored copy.
+/// The store is held only to read the stored ETag and to keep the answer, never across the
+/// request: a stalled service must not freeze the study commands (issue #16).
 #[tauri::command]
 pub async fn refresh_catalog(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut h = shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (enrollment, etag) = hearth.with(|h| {
         let enrollment = h
             .enrollment()?
             .ok_or(hearth_core::CoreError::ContentNotEnrolled)?;
-        let source = HttpSource::new(&enrollment)?;
-        tauri::async_runtime::block_on(h.refresh_catalog(&source)).map(|_| ())
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+        Ok((enrollment, h.catalog_etag()?))
+    })?;
+    let source = HttpSource::new(&enrollment)?;
+    let answer = source
+        .catalog(etag.as_deref())
+        .await
+        .map_err(CommandError::from)?;
+    hearth.with(|h| h.keep_catalog(answer)).map(|_| ())
 }
 
 #[tauri::command]
@@ -258,22 +258,21 @@ pub fn remove_course(
     Ok(removed)
 }
 
-/// Imports a course package file (USB stick, shared folder) by its path.
+/// Imports a course package file (USB stick, shared folder) by its path. Reading, checking and
+/// copying the package (slow from a USB stick) runs without the store; only making the importer
+/// and the final install hold it.
 #[tauri::command]
 pub async fn import_course(
     hearth: State<'_, HearthState>,
     path: String,
 ) -> Result<CourseSummary, CommandError> {
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut h = shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        h.import_course(std::path::Path::new(path.trim()))
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+    let importer = hearth.with(|h| h.package_importer())?;
+    let path = std::path::PathBuf::from(path.trim());
+    let staged = tauri::async_runtime::spawn_blocking(move || importer.stage(&path, &mut |_| {}))
+        .await
+        .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+        .map_err(CommandError::from)?;
+    hearth.with(|h| h.install_staged(staged))
 }
 
 #[tauri::command]

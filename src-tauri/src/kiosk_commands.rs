@@ -344,14 +344,13 @@ pub async fn export_receipts<R: Runtime>(
     let (hearth, kiosk) = (app.state::<HearthState>(), app.state::<KioskState>());
     // Exporting needs a trainer signed in, not an open class.
     kiosk.with(&hearth, |_, k| require_trainer(k).map(|_| ()))?;
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let h = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        h.export_receipts(std::path::Path::new(path.trim()))
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+    // The bundle is read under the store; the slow write to the stick runs without it.
+    let bundle = hearth.with(|h| h.receipt_bundle())?;
+    let path = std::path::PathBuf::from(path.trim());
+    tauri::async_runtime::spawn_blocking(move || bundle.write(&path).map(|()| bundle.receipts))
+        .await
+        .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+        .map_err(CommandError::from)
 }
 
 /// Leaves kiosk mode: only a trainer signed in here may; the app closes (a restart without kiosk

@@ -67,6 +67,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         study_commands::start_exam,
         study_commands::submit_exam,
         study_commands::exam_attempts,
+        study_commands::exam_tick,
         study_commands::my_progress,
         commands::media_base,
         kiosk_commands::kiosk_status,

@@ -488,6 +488,7 @@ export const api = {
   submitExam: (course: string, exam: string, attempt: number, answers: { item: string; choices: number[] }[]) =>
     call<ExamAttemptView>("submit_exam", { course, exam, attempt, answers }),
   examAttempts: () => call<ExamAttemptView[]>("exam_attempts"),
+  examTick: () => call<void>("exam_tick"),
   myProgress: (utcOffsetMin: number) => call<LearnerProgress>("my_progress", { utcOffsetMin }),
   kioskStatus: () => call<KioskView>("kiosk_status"),
   kioskRoster: () => call<KioskPerson[]>("kiosk_roster"),
