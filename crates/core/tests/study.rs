@@ -96,6 +96,7 @@ async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
         duration_ms,
     };
     let m = Manifest {
+        still_valid: Vec::new(),
         course: course(),
         version: 1,
         title: "电工安全".into(),
