@@ -51,6 +51,7 @@ const COMMANDS: &[&str] = &[
     "class_progress_here",
     "class_progress_service",
     "export_receipts",
+    "removable_drives",
     "kiosk_leave",
 ];
 

@@ -11,12 +11,12 @@ use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
 };
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 const T0: i64 = 1_764_300_000_000;
 
 struct Shell {
-    _app: App<MockRuntime>,
+    app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
 }
 
@@ -43,7 +43,7 @@ fn shell_over(state: HearthState, context: tauri::Context<MockRuntime>, label: &
     let window = WebviewWindowBuilder::new(&app, label, Default::default())
         .build()
         .expect("mock window builds");
-    Shell { _app: app, window }
+    Shell { app, window }
 }
 
 fn shell(dir: &Path) -> Shell {
@@ -349,12 +349,26 @@ fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
 /// A store enrolled with the service at `url` as a shared machine (no owner) or as the personal
 /// PC of the first learner, with a roster of two learners and a trainer.
 fn enrolled_store(dir: &Path, url: &str, personal: bool) -> (HearthState, [String; 3]) {
+    let (state, people, _clock) = enrolled_store_clocked(dir, url, personal);
+    (state, people)
+}
+
+/// [`enrolled_store`] with the store's clock, for tests that move time on.
+fn enrolled_store_clocked(
+    dir: &Path,
+    url: &str,
+    personal: bool,
+) -> (
+    HearthState,
+    [String; 3],
+    std::sync::Arc<hearth_core::ManualClock>,
+) {
     use hearth_core::{Enrollment, Hearth, RosterPerson};
     use hearth_protocol::pin::pin_verifier;
     use hearth_protocol::{LearnerId, PublicKey, TimeAnchor};
     use ring::signature::{Ed25519KeyPair, KeyPair};
 
-    let (env, _clock) = Env::deterministic(T0, 7);
+    let (env, clock) = Env::deterministic(T0, 7);
     let mut h = Hearth::open(dir, env).unwrap();
     let id = |n: u8| -> LearnerId {
         format!("00000000-0000-0000-0000-0000000000{n:02}")
@@ -390,6 +404,7 @@ fn enrolled_store(dir: &Path, url: &str, personal: bool) -> (HearthState, [Strin
     (
         HearthState::from_hearth(h),
         [ana, bo, trainer].map(|l| l.to_string()),
+        clock,
     )
 }
 
@@ -684,4 +699,122 @@ fn an_import_stalled_on_its_file_does_not_hold_the_store() {
             .expect_err("an empty package is refused");
         assert!(e["code"].as_str().unwrap().starts_with("package."), "{e}");
     });
+}
+
+/// Collects the payloads of one event the shell emits.
+fn collect(app: &App<MockRuntime>, event: &str) -> std::sync::mpsc::Receiver<Value> {
+    use tauri::Listener;
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.listen_any(event, move |e| {
+        let _ = tx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+    });
+    rx
+}
+
+/// Issue #16, events not polling: on a personal PC the idle check has nothing to do and says so
+/// without an error (it failed with `kiosk.not_a_kiosk`, logged every 2 s); on a kiosk an idle
+/// sign-out clears the window's session and is pushed to the UI as a `kiosk-status` event.
+#[test]
+fn the_idle_check_is_quiet_on_a_personal_pc_and_pushes_a_kiosk_sign_out() {
+    use hearth_desktop::kiosk_commands::{KIOSK_EVENT, idle_tick};
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    assert_eq!(idle_tick(s.app.handle()).unwrap(), false);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, _, _], clock) =
+        enrolled_store_clocked(dir.path(), "http://127.0.0.1:9", false);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let pushed = collect(&s.app, KIOSK_EVENT);
+    s.ok("kiosk_sign_in", json!({"person": ana, "pin": "1111"}));
+    assert_eq!(idle_tick(s.app.handle()).unwrap(), false, "not idle yet");
+    assert!(
+        pushed.try_recv().is_err(),
+        "nothing changed, nothing pushed"
+    );
+    clock.advance(11 * 60_000);
+    assert_eq!(idle_tick(s.app.handle()).unwrap(), true);
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+    let view = pushed
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the sign-out is pushed");
+    assert_eq!(view["active"], true, "{view}");
+    assert_eq!(view["signedIn"], Value::Null, "{view}");
+}
+
+/// The sync engine pushes every change of its state as a `sync-status` event carrying the sync
+/// bar's view: here a service that is not there makes the first round end offline.
+#[test]
+fn the_sync_state_is_pushed_as_an_event() {
+    use hearth_desktop::sync::SYNC_EVENT;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (state, [ana, _, _]) =
+        enrolled_store(dir.path(), &format!("http://127.0.0.1:{port}"), true);
+    let shared = state.shared().unwrap();
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    s.ok("sign_in", json!({"learnerId": ana}));
+    let pushed = collect(&s.app, SYNC_EVENT);
+    let enrollment = shared.lock().unwrap().enrollment().unwrap().unwrap();
+    s.app
+        .state::<SyncEngine>()
+        .start(
+            shared,
+            &enrollment,
+            hearth_desktop::commands::emit_sync(s.app.handle()),
+        )
+        .unwrap();
+    let offline = (0..20)
+        .filter_map(|_| pushed.recv_timeout(std::time::Duration::from_secs(30)).ok())
+        .find(|v| v["status"]["online"] == false)
+        .expect("the round's end is pushed");
+    assert_eq!(offline["enrolled"], true, "{offline}");
+    assert_eq!(offline["pending"], 1, "the sign-in waits: {offline}");
+    assert_eq!(
+        offline["status"]["lastError"]["code"], "sync.offline",
+        "{offline}"
+    );
+}
+
+/// Issue #16, USB sticks: the drives under the roots (here a folder made to look like
+/// `/media/$USER` with a stick in it) are listed with their course packages and receipt files;
+/// a trainer exports receipts to a listed drive and the file shows in the list.
+#[test]
+fn removable_drives_list_packages_and_take_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [_, _, trainer]) = kiosk_store(dir.path());
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let media = tempfile::tempdir().unwrap();
+    let stick = media.path().join("KINGSTON");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::write(stick.join("electrician-safety.hcp"), b"HCP1 not really").unwrap();
+    s.app.manage(hearth_desktop::commands::RemovableRoots(vec![
+        media.path().to_owned(),
+    ]));
+
+    let drives = s.ok("removable_drives", json!({}));
+    assert_eq!(drives.as_array().unwrap().len(), 1, "{drives}");
+    assert_eq!(drives[0]["name"], "KINGSTON");
+    assert_eq!(
+        drives[0]["packages"][0]["path"],
+        stick.join("electrician-safety.hcp").display().to_string()
+    );
+    assert_eq!(drives[0]["receipts"], json!([]));
+
+    s.ok("kiosk_sign_in", json!({"person": trainer, "pin": "2468"}));
+    let target = format!(
+        "{}/hearth-receipts.hrb",
+        drives[0]["path"].as_str().unwrap()
+    );
+    s.ok("export_receipts", json!({"path": target}));
+    let drives = s.ok("removable_drives", json!({}));
+    assert_eq!(
+        drives[0]["receipts"][0]["name"], "hearth-receipts.hrb",
+        "{drives}"
+    );
+    assert!(drives[0]["receipts"][0]["bytes"].as_u64().unwrap() > 0);
 }

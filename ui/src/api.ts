@@ -1,6 +1,7 @@
 // The one module that talks to Rust. Every command of src-tauri/src/commands.rs has one typed
 // function here; every failure becomes an ApiError with a stable code.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import { ApiError, toErrorBody } from "./lib/errors";
 
 export interface Device {
@@ -382,6 +383,20 @@ export interface ClassSession {
   exam: ClassExam | null;
 }
 
+/** A mounted removable drive (USB stick) and the Hearth files on it. */
+export interface Drive {
+  path: string;
+  name: string;
+  packages: FoundFile[];
+  receipts: FoundFile[];
+}
+
+export interface FoundFile {
+  path: string;
+  name: string;
+  bytes: number;
+}
+
 export interface KioskView {
   active: boolean;
   signedIn: SignedIn | null;
@@ -505,7 +520,42 @@ export const api = {
   classProgressHere: (utcOffsetMin: number) => call<MemberProgress[]>("class_progress_here", { utcOffsetMin }),
   classProgressService: () => call<ClassProgress>("class_progress_service"),
   exportReceipts: (path: string) => call<number>("export_receipts", { path }),
+  removableDrives: () => call<Drive[]>("removable_drives"),
   kioskLeave: () => call<void>("kiosk_leave"),
 };
 
 export type Api = typeof api;
+
+/** The events the shell pushes (src-tauri: sync.rs, downloads.rs, kiosk_commands.rs). */
+export const EVENTS = {
+  sync: "sync-status",
+  download: "download-progress",
+  kiosk: "kiosk-status",
+} as const;
+
+/** Calls `handler` with each payload of `event` until the returned function is called. Outside
+ * the app (unit tests, a plain browser) nothing arrives. */
+function on<T>(event: string, handler: (payload: T) => void): () => void {
+  if (!inTauri()) return () => undefined;
+  let stop: (() => void) | null = null;
+  let stopped = false;
+  listen<T>(event, (e) => handler(e.payload))
+    .then((unlisten) => {
+      if (stopped) unlisten();
+      else stop = unlisten;
+    })
+    .catch(() => undefined);
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+export const events = {
+  /** The sync bar's state, on every change of the background sync. */
+  onSync: (handler: (view: SyncView) => void) => on<SyncView>(EVENTS.sync, handler),
+  /** One download's progress (at most 4 times a second) and every change of its state. */
+  onDownload: (handler: (view: DownloadView) => void) => on<DownloadView>(EVENTS.download, handler),
+  /** The kiosk's state when it changed behind the window's back (idle sign-out). */
+  onKiosk: (handler: (view: KioskView) => void) => on<KioskView>(EVENTS.kiosk, handler),
+};

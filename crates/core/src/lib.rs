@@ -17,6 +17,7 @@ pub mod env;
 mod error;
 pub mod identity;
 pub mod kiosk;
+pub mod removable;
 mod store;
 pub mod study;
 pub mod sync;
