@@ -719,7 +719,7 @@ fn the_idle_check_is_quiet_on_a_personal_pc_and_pushes_a_kiosk_sign_out() {
     use hearth_desktop::kiosk_commands::{KIOSK_EVENT, idle_tick};
     let dir = tempfile::tempdir().unwrap();
     let s = shell(dir.path());
-    assert_eq!(idle_tick(s.app.handle()).unwrap(), false);
+    assert!(!idle_tick(s.app.handle()).unwrap());
 
     let dir = tempfile::tempdir().unwrap();
     let (state, [ana, _, _], clock) =
@@ -727,13 +727,13 @@ fn the_idle_check_is_quiet_on_a_personal_pc_and_pushes_a_kiosk_sign_out() {
     let s = shell_over(state, mock_context(noop_assets()), "main");
     let pushed = collect(&s.app, KIOSK_EVENT);
     s.ok("kiosk_sign_in", json!({"person": ana, "pin": "1111"}));
-    assert_eq!(idle_tick(s.app.handle()).unwrap(), false, "not idle yet");
+    assert!(!idle_tick(s.app.handle()).unwrap(), "not idle yet");
     assert!(
         pushed.try_recv().is_err(),
         "nothing changed, nothing pushed"
     );
     clock.advance(11 * 60_000);
-    assert_eq!(idle_tick(s.app.handle()).unwrap(), true);
+    assert!(idle_tick(s.app.handle()).unwrap());
     assert_eq!(s.ok("current_learner", json!({})), Value::Null);
     let view = pushed
         .recv_timeout(std::time::Duration::from_secs(5))
