@@ -1,13 +1,13 @@
 //! The commands the UI calls: each a few lines over hearth-core. Transport types are camelCase.
 
-use hearth_core::content::{CourseSummary, ExamView, HttpSource, Removed};
+use hearth_core::content::{ContentSource, CourseSummary, ExamView, HttpSource, Removed};
 use hearth_core::sync::schedule::Trigger;
 use hearth_core::sync::{SyncError, SyncStatus, http};
 use hearth_core::{Assignment, Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
 use hearth_protocol::wire::CatalogEntry;
 use hearth_protocol::{CourseId, DeviceId, Event, LearnerId, SignInMethod};
 use serde::Serialize;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::downloads::{DownloadView, Downloads};
 use crate::sync::SyncEngine;
@@ -115,15 +115,40 @@ pub fn sync_status(
     hearth: State<'_, HearthState>,
     engine: State<'_, SyncEngine>,
 ) -> Result<SyncView, CommandError> {
+    sync_view(&hearth, engine.status().unwrap_or_default())
+}
+
+/// The sync bar's state with the loop's `status`.
+pub fn sync_view(hearth: &HearthState, status: SyncStatus) -> Result<SyncView, CommandError> {
     let (enrollment, ledger) = hearth.with(|h| Ok((h.enrollment()?, h.ledger_status()?)))?;
     Ok(SyncView {
         enrolled: enrollment.is_some(),
         service_url: enrollment.as_ref().map(|e| e.service_url.clone()),
         org_name: enrollment.as_ref().map(|e| e.org_name.clone()),
         owner: enrollment.and_then(|e| e.owner),
-        status: engine.status().unwrap_or_default(),
+        status,
         pending: ledger.pending,
     })
+}
+
+/// What the sync engine calls on every status change: the new sync bar state goes to the UI as
+/// [`crate::sync::SYNC_EVENT`].
+pub fn emit_sync<R: Runtime>(app: &AppHandle<R>) -> impl Fn(SyncStatus) + Send + 'static {
+    let app = app.clone();
+    move |status| {
+        // Called from the engine's task, after setup has put the store in the app's state.
+        let Some(hearth) = app.try_state::<HearthState>() else {
+            return;
+        };
+        match sync_view(&hearth, status) {
+            Ok(view) => {
+                if let Err(error) = app.emit(crate::sync::SYNC_EVENT, view) {
+                    tracing::warn!(%error, "the sync state could not be sent to the window");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the sync state could not be read"),
+        }
+    }
 }
 
 /// Enrolls this device with a one-time code, keeps what the service gave, signs the device's
@@ -157,7 +182,7 @@ pub async fn enroll<R: Runtime>(
         hearth.with(|h| h.record(owner, event))?;
         session.set(Some(owner));
     }
-    engine.start(hearth.shared()?, &answer.enrollment)?;
+    engine.start(hearth.shared()?, &answer.enrollment, emit_sync(&app))?;
     // A shared machine (no owner) becomes a kiosk at once: sign-in list, full screen, locked.
     if app
         .state::<crate::KioskState>()
@@ -211,22 +236,22 @@ pub fn library(
 }
 
 /// Fetches the catalog from the service (conditional request); offline keeps the stored copy.
+/// The store is held only to read the stored ETag and to keep the answer, never across the
+/// request: a stalled service must not freeze the study commands (issue #16).
 #[tauri::command]
 pub async fn refresh_catalog(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut h = shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (enrollment, etag) = hearth.with(|h| {
         let enrollment = h
             .enrollment()?
             .ok_or(hearth_core::CoreError::ContentNotEnrolled)?;
-        let source = HttpSource::new(&enrollment)?;
-        tauri::async_runtime::block_on(h.refresh_catalog(&source)).map(|_| ())
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+        Ok((enrollment, h.catalog_etag()?))
+    })?;
+    let source = HttpSource::new(&enrollment)?;
+    let answer = source
+        .catalog(etag.as_deref())
+        .await
+        .map_err(CommandError::from)?;
+    hearth.with(|h| h.keep_catalog(answer)).map(|_| ())
 }
 
 #[tauri::command]
@@ -240,8 +265,12 @@ pub fn start_download<R: Runtime>(
 }
 
 #[tauri::command]
-pub fn pause_download(downloads: State<'_, Downloads>, course: String) -> Result<(), CommandError> {
-    downloads.pause(&parse(&course, "course id")?);
+pub fn pause_download<R: Runtime>(
+    app: AppHandle<R>,
+    downloads: State<'_, Downloads>,
+    course: String,
+) -> Result<(), CommandError> {
+    downloads.pause(&app, &parse(&course, "course id")?);
     Ok(())
 }
 
@@ -258,22 +287,21 @@ pub fn remove_course(
     Ok(removed)
 }
 
-/// Imports a course package file (USB stick, shared folder) by its path.
+/// Imports a course package file (USB stick, shared folder) by its path. Reading, checking and
+/// copying the package (slow from a USB stick) runs without the store; only making the importer
+/// and the final install hold it.
 #[tauri::command]
 pub async fn import_course(
     hearth: State<'_, HearthState>,
     path: String,
 ) -> Result<CourseSummary, CommandError> {
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut h = shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        h.import_course(std::path::Path::new(path.trim()))
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+    let importer = hearth.with(|h| h.package_importer())?;
+    let path = std::path::PathBuf::from(path.trim());
+    let staged = tauri::async_runtime::spawn_blocking(move || importer.stage(&path, &mut |_| {}))
+        .await
+        .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+        .map_err(CommandError::from)?;
+    hearth.with(|h| h.install_staged(staged))
 }
 
 #[tauri::command]
@@ -297,6 +325,35 @@ pub fn exams(
 ) -> Result<Vec<ExamView>, CommandError> {
     let course = parse(&course, "course id")?;
     hearth.with(|h| h.exams(&course, version))
+}
+
+/// Where [`removable_drives`] looks for mounted drives (see `hearth_core::removable`).
+#[derive(Clone, Debug, Default)]
+pub struct RemovableRoots(pub Vec<std::path::PathBuf>);
+
+impl RemovableRoots {
+    /// `HEARTH_REMOVABLE_ROOTS` if set, else the platform's roots.
+    pub fn from_env() -> Self {
+        match std::env::var_os(crate::REMOVABLE_ROOTS_ENV) {
+            Some(v) if !v.is_empty() => Self(std::env::split_paths(&v).collect()),
+            _ => Self(hearth_core::removable::default_roots()),
+        }
+    }
+}
+
+/// The inserted removable drives (USB sticks) with the course packages and receipt files on
+/// them, for the import and export lists. Reading a slow stick holds no lock.
+#[tauri::command]
+pub async fn removable_drives<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<Vec<hearth_core::removable::Drive>, CommandError> {
+    let roots = app
+        .try_state::<RemovableRoots>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(hearth_core::removable::default_roots);
+    tauri::async_runtime::spawn_blocking(move || hearth_core::removable::scan(&roots))
+        .await
+        .map_err(|e| CommandError::new("ui.task", e.to_string()))
 }
 
 /// Where the UI loads cached audio and video from: the loopback media server on Linux (see

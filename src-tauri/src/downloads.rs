@@ -1,5 +1,6 @@
 //! Course downloads in the background: hearth-core's `Downloader::fetch` runs without holding
-//! the store, reports progress into this table (polled by the UI), and the fetched course is
+//! the store, reports progress into this table and to the UI as the [`DOWNLOAD_EVENT`] event
+//! (at most every [`EMIT_EVERY`], and on every change of state), and the fetched course is
 //! installed under the lock at the end. Pausing cancels the task; the partial files stay in the
 //! cache and the next start resumes them (HTTP Range), so resume is simply "start again".
 
@@ -9,9 +10,24 @@ use std::sync::{Mutex, PoisonError};
 use hearth_core::content::{DownloadOptions, HttpSource, Progress};
 use hearth_protocol::{CourseId, ErrorBody};
 use serde::Serialize;
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::{CommandError, HearthState};
+
+/// The event that carries one download's `DownloadView` to the UI.
+pub const DOWNLOAD_EVENT: &str = "download-progress";
+
+/// The shortest time between two progress events of one download.
+pub const EMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Sends a download's view to the UI (a closed window is no error).
+fn emit<R: Runtime>(app: &AppHandle<R>, view: Option<DownloadView>) {
+    if let Some(view) = view
+        && let Err(error) = app.emit(DOWNLOAD_EVENT, view)
+    {
+        tracing::debug!(%error, "a download event was not sent");
+    }
+}
 
 /// Where one course download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,6 +71,14 @@ impl Downloads {
         }
     }
 
+    fn view(&self, course: &CourseId) -> Option<DownloadView> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(course)
+            .map(|j| j.view.clone())
+    }
+
     pub fn list(&self) -> Vec<DownloadView> {
         let jobs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<_> = jobs.values().map(|j| j.view.clone()).collect();
@@ -88,11 +112,19 @@ impl Downloads {
             .get(&course)
             .map(|j| j.view.progress)
             .unwrap_or_default();
-        let app = app.clone();
+        let handle = app.clone();
         let id = course.clone();
         let task = tauri::async_runtime::spawn(async move {
+            let app = handle;
             let downloads = app.state::<Downloads>();
-            let mut report = |p: &Progress| downloads.update(&id, |v| v.progress = *p);
+            let mut last_emit: Option<std::time::Instant> = None;
+            let mut report = |p: &Progress| {
+                downloads.update(&id, |v| v.progress = *p);
+                if last_emit.is_none_or(|t| t.elapsed() >= EMIT_EVERY) {
+                    last_emit = Some(std::time::Instant::now());
+                    emit(&app, downloads.view(&id));
+                }
+            };
             let fetched = downloader.fetch(&source, &id, version, &mut report).await;
             let result: Result<(), ErrorBody> = match fetched {
                 Ok(f) => app
@@ -114,25 +146,29 @@ impl Downloads {
                     v.error = Some(e);
                 }
             });
+            emit(&app, downloads.view(&id));
         });
+        let view = DownloadView {
+            course: course.clone(),
+            version,
+            state: DownloadState::Running,
+            progress: previous,
+            error: None,
+        };
         jobs.insert(
-            course.clone(),
+            course,
             Job {
-                view: DownloadView {
-                    course,
-                    version,
-                    state: DownloadState::Running,
-                    progress: previous,
-                    error: None,
-                },
+                view: view.clone(),
                 task: Some(task),
             },
         );
+        drop(jobs);
+        emit(app, Some(view));
         Ok(())
     }
 
     /// Pauses a running download: the task stops at its next await; what arrived stays.
-    pub fn pause(&self, course: &CourseId) {
+    pub fn pause<R: Runtime>(&self, app: &AppHandle<R>, course: &CourseId) {
         let mut jobs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(job) = jobs.get_mut(course)
             && job.view.state == DownloadState::Running
@@ -144,6 +180,8 @@ impl Downloads {
             job.view.progress.bytes_per_sec = 0;
             job.view.progress.eta_ms = None;
         }
+        drop(jobs);
+        emit(app, self.view(course));
     }
 
     /// Forgets a finished, failed or paused download (after removing the course).

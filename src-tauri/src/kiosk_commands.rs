@@ -15,7 +15,7 @@ use hearth_core::{CoreError, Hearth, RecordedReceipt};
 use hearth_protocol::wire::ClassProgress;
 use hearth_protocol::{ClassId, LearnerId, SignOutReason};
 use serde::Serialize;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::commands::parse;
 use crate::{CommandError, HearthState, Session, SyncEngine};
@@ -84,8 +84,11 @@ impl KioskState {
     }
 }
 
-/// Signs the idle person out every [`TICK`]; the window's session follows, and the UI sees the
-/// change on its next `kiosk_status` poll.
+/// The event that carries the kiosk's state (a [`KioskView`]) to the UI when it changes behind
+/// the window's back (an idle sign-out).
+pub const KIOSK_EVENT: &str = "kiosk-status";
+
+/// Signs the idle person out every [`TICK`] (see [`idle_tick`]).
 pub fn spawn_idle_watch<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     std::thread::Builder::new()
@@ -93,24 +96,39 @@ pub fn spawn_idle_watch<R: Runtime>(app: &AppHandle<R>) {
         .spawn(move || {
             loop {
                 std::thread::sleep(TICK);
-                let (hearth, kiosk, session) = (
-                    app.state::<HearthState>(),
-                    app.state::<KioskState>(),
-                    app.state::<Session>(),
-                );
-                match kiosk.with(&hearth, |h, k| h.kiosk_tick(k)) {
-                    Ok(Some(_)) => {
-                        session.set(None);
-                        app.state::<SyncEngine>().trigger(Trigger::NewReceipt);
-                        tracing::info!("kiosk: signed out after idle");
-                    }
-                    Ok(None) => {}
-                    Err(error) => tracing::warn!(%error, "kiosk idle check failed"),
+                if let Err(error) = idle_tick(&app) {
+                    tracing::warn!(%error, "kiosk idle check failed");
                 }
             }
         })
         .map(|_| ())
         .unwrap_or_else(|error| tracing::error!(%error, "cannot start the kiosk idle watch"));
+}
+
+/// One idle check: on a kiosk whose person has been idle too long, signs them out, clears the
+/// window's session and pushes the new state to the UI as [`KIOSK_EVENT`]; returns whether it
+/// signed someone out. On a personal PC (or before enrollment) there is nothing to check: it
+/// returns `Ok(false)` without touching the store.
+pub fn idle_tick<R: Runtime>(app: &AppHandle<R>) -> Result<bool, CommandError> {
+    let (hearth, kiosk, session) = (
+        app.state::<HearthState>(),
+        app.state::<KioskState>(),
+        app.state::<Session>(),
+    );
+    if !kiosk.active() {
+        return Ok(false);
+    }
+    if kiosk.with(&hearth, |h, k| h.kiosk_tick(k))?.is_none() {
+        return Ok(false);
+    }
+    session.set(None);
+    app.state::<SyncEngine>().trigger(Trigger::NewReceipt);
+    tracing::info!("kiosk: signed out after idle");
+    let view = kiosk_view(&hearth, &kiosk)?;
+    if let Err(error) = app.emit(KIOSK_EVENT, view) {
+        tracing::debug!(%error, "the kiosk event was not sent");
+    }
+    Ok(true)
 }
 
 /// The kiosk as the UI shows it.
@@ -129,6 +147,10 @@ pub fn kiosk_status(
     hearth: State<'_, HearthState>,
     kiosk: State<'_, KioskState>,
 ) -> Result<KioskView, CommandError> {
+    kiosk_view(&hearth, &kiosk)
+}
+
+fn kiosk_view(hearth: &HearthState, kiosk: &KioskState) -> Result<KioskView, CommandError> {
     if !kiosk.active() {
         return Ok(KioskView {
             active: false,
@@ -137,7 +159,7 @@ pub fn kiosk_status(
             idle_sign_out_ms: 0,
         });
     }
-    kiosk.with(&hearth, |_, k| {
+    kiosk.with(hearth, |_, k| {
         Ok(KioskView {
             active: true,
             signed_in: k.signed_in().cloned(),
@@ -344,14 +366,13 @@ pub async fn export_receipts<R: Runtime>(
     let (hearth, kiosk) = (app.state::<HearthState>(), app.state::<KioskState>());
     // Exporting needs a trainer signed in, not an open class.
     kiosk.with(&hearth, |_, k| require_trainer(k).map(|_| ()))?;
-    let shared = hearth.shared()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let h = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        h.export_receipts(std::path::Path::new(path.trim()))
-    })
-    .await
-    .map_err(|e| CommandError::new("ui.task", e.to_string()))?
-    .map_err(CommandError::from)
+    // The bundle is read under the store; the slow write to the stick runs without it.
+    let bundle = hearth.with(|h| h.receipt_bundle())?;
+    let path = std::path::PathBuf::from(path.trim());
+    tauri::async_runtime::spawn_blocking(move || bundle.write(&path).map(|()| bundle.receipts))
+        .await
+        .map_err(|e| CommandError::new("ui.task", e.to_string()))?
+        .map_err(CommandError::from)
 }
 
 /// Leaves kiosk mode: only a trainer signed in here may; the app closes (a restart without kiosk

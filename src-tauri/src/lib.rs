@@ -32,6 +32,11 @@ pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
 /// often, and the GUI test uses a few seconds to see the check in the real window).
 pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
 
+/// Environment variable naming the folders whose sub-folders are mounted removable drives
+/// (a path list like `PATH`), instead of the platform's (`/media/$USER`, `/run/media/$USER` on
+/// Linux). The GUI tests point it at a folder made to look like a mounted USB stick.
+pub const REMOVABLE_ROOTS_ENV: &str = "HEARTH_REMOVABLE_ROOTS";
+
 /// The handler of every command the UI may call. A command is declared once: its function, and
 /// its name in this list. Everything else follows from here: build.rs reads the list for
 /// tauri-build's permissions, and tools/bindings writes the UI's typed bindings
@@ -70,6 +75,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         study_commands::start_exam,
         study_commands::submit_exam,
         study_commands::exam_attempts,
+        study_commands::exam_tick,
         study_commands::my_progress,
         commands::media_base,
         kiosk_commands::kiosk_status,
@@ -85,6 +91,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         kiosk_commands::class_progress_here,
         kiosk_commands::class_progress_service,
         kiosk_commands::export_receipts,
+        commands::removable_drives,
         kiosk_commands::kiosk_leave,
     ]
 }
@@ -128,7 +135,7 @@ pub fn run() {
             }
             let engine = SyncEngine::default();
             let session = Session::default();
-            start_if_enrolled(&state, &engine, &session);
+            start_if_enrolled(&state, &engine, &session, app.handle());
             let kiosk = KioskState::default();
             let shared_machine = kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
             app.manage(state);
@@ -137,6 +144,7 @@ pub fn run() {
             app.manage(kiosk);
             app.manage(LeaveAllowed::default());
             app.manage(Downloads::default());
+            app.manage(commands::RemovableRoots::from_env());
             kiosk_commands::spawn_idle_watch(app.handle());
             if shared_machine {
                 kiosk_commands::lock_window(app.handle());
@@ -160,14 +168,23 @@ pub fn run() {
 }
 
 /// An enrolled device syncs from the start, and a personal device's owner is signed in.
-fn start_if_enrolled(state: &HearthState, engine: &SyncEngine, session: &Session) {
+fn start_if_enrolled<R: Runtime>(
+    state: &HearthState,
+    engine: &SyncEngine,
+    session: &Session,
+    app: &tauri::AppHandle<R>,
+) {
     let Ok(Some(enrollment)) = state.with(|h| h.enrollment()) else {
         return;
     };
     if let Some(owner) = enrollment.owner {
         session.set(Some(owner));
     }
-    if let Err(error) = state.shared().and_then(|h| engine.start(h, &enrollment)) {
+    let emit = commands::emit_sync(app);
+    if let Err(error) = state
+        .shared()
+        .and_then(|h| engine.start(h, &enrollment, emit))
+    {
         tracing::warn!(%error, "the sync engine did not start");
     }
 }

@@ -185,6 +185,13 @@ pub fn exam_attempts(
     hearth.with(|h| h.exam_attempts(learner))
 }
 
+/// The exam screen's countdown ticks (every few seconds): the store keeps how long this app
+/// run has lasted, so a restart with the clock set back does not give the time back.
+#[tauri::command]
+pub fn exam_tick(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
+    hearth.with(|h| h.mark_time())
+}
+
 /// "My progress"; `utc_offset_min` is the UI's time zone (minutes east of UTC) for the days.
 #[tauri::command]
 pub fn my_progress(

@@ -1,5 +1,6 @@
 //! The background sync engine of hearth-core (`sync::run_loop`), started once the device is
-//! enrolled, and its status for the always-visible sync bar (polled by the UI).
+//! enrolled, and its status for the always-visible sync bar: every change is pushed to the UI as
+//! the [`SYNC_EVENT`] event (no polling).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -10,6 +11,9 @@ use hearth_core::{Enrollment, Hearth};
 use tokio::sync::{mpsc, watch};
 
 use crate::CommandError;
+
+/// The event that carries the sync bar's state (a `SyncView`) to the UI on every change.
+pub const SYNC_EVENT: &str = "sync-status";
 
 #[derive(Debug)]
 struct Running {
@@ -23,10 +27,12 @@ pub struct SyncEngine(Mutex<Option<Running>>);
 
 impl SyncEngine {
     /// Starts the loop for this enrollment (once; later calls only trigger a round).
+    /// `on_change` is called with each new status (the shell emits [`SYNC_EVENT`] from it).
     pub fn start(
         &self,
         hearth: Arc<Mutex<Hearth>>,
         enrollment: &Enrollment,
+        on_change: impl Fn(SyncStatus) + Send + 'static,
     ) -> Result<(), CommandError> {
         let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
@@ -35,6 +41,13 @@ impl SyncEngine {
             let (triggers, rx) = mpsc::channel(32);
             let (status_tx, status) = watch::channel(SyncStatus::default());
             let key = enrollment.anchor_key;
+            let mut changes = status.clone();
+            tauri::async_runtime::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let now = changes.borrow_and_update().clone();
+                    on_change(now);
+                }
+            });
             tauri::async_runtime::spawn(run_loop(
                 hearth,
                 transport,

@@ -11,12 +11,12 @@ use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
 };
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 const T0: i64 = 1_764_300_000_000;
 
 struct Shell {
-    _app: App<MockRuntime>,
+    app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
 }
 
@@ -43,28 +43,33 @@ fn shell_over(state: HearthState, context: tauri::Context<MockRuntime>, label: &
     let window = WebviewWindowBuilder::new(&app, label, Default::default())
         .build()
         .expect("mock window builds");
-    Shell { _app: app, window }
+    Shell { app, window }
 }
 
 fn shell(dir: &Path) -> Shell {
     shell_with_context(dir, mock_context(noop_assets()), "main")
 }
 
+/// One command through the IPC path, as the UI's `invoke` sends it (from any thread).
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+}
+
 impl Shell {
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+        invoke(&self.window, cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
@@ -338,12 +343,32 @@ fn enrollment_checks_the_address_and_reports_an_unreachable_service() {
 
 /// A store enrolled as a shared classroom machine, with a roster of two learners and a trainer.
 fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
+    enrolled_store(dir, "http://127.0.0.1:9", false)
+}
+
+/// A store enrolled with the service at `url` as a shared machine (no owner) or as the personal
+/// PC of the first learner, with a roster of two learners and a trainer.
+fn enrolled_store(dir: &Path, url: &str, personal: bool) -> (HearthState, [String; 3]) {
+    let (state, people, _clock) = enrolled_store_clocked(dir, url, personal);
+    (state, people)
+}
+
+/// [`enrolled_store`] with the store's clock, for tests that move time on.
+fn enrolled_store_clocked(
+    dir: &Path,
+    url: &str,
+    personal: bool,
+) -> (
+    HearthState,
+    [String; 3],
+    std::sync::Arc<hearth_core::ManualClock>,
+) {
     use hearth_core::{Enrollment, Hearth, RosterPerson};
     use hearth_protocol::pin::pin_verifier;
     use hearth_protocol::{LearnerId, PublicKey, TimeAnchor};
     use ring::signature::{Ed25519KeyPair, KeyPair};
 
-    let (env, _clock) = Env::deterministic(T0, 7);
+    let (env, clock) = Env::deterministic(T0, 7);
     let mut h = Hearth::open(dir, env).unwrap();
     let id = |n: u8| -> LearnerId {
         format!("00000000-0000-0000-0000-0000000000{n:02}")
@@ -359,12 +384,12 @@ fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
     };
     let service = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
     let e = Enrollment {
-        service_url: "http://127.0.0.1:9".into(),
+        service_url: url.into(),
         credential: "c".into(),
         credential_expires_ms: T0 + 1_000_000_000,
         org_id: "00000000-0000-0000-0000-000000000009".into(),
         org_name: "培训中心".into(),
-        owner: None,
+        owner: personal.then_some(ana),
         anchor_key: PublicKey::from_slice(service.public_key().as_ref()).unwrap(),
         publisher_keys: vec![],
         enrolled_ms: T0,
@@ -379,6 +404,7 @@ fn kiosk_store(dir: &Path) -> (HearthState, [String; 3]) {
     (
         HearthState::from_hearth(h),
         [ana, bo, trainer].map(|l| l.to_string()),
+        clock,
     )
 }
 
@@ -539,4 +565,256 @@ fn a_kiosk_window_refuses_to_close_and_a_personal_one_closes() {
         !window_survives_close(HearthState::open(dir.path(), env)),
         "a personal PC's window closes as usual"
     );
+}
+
+/// A service that takes a request and answers nothing until told to (or until `fallback`),
+/// then drops the connection. Returns its address, a receiver that says when a request arrived,
+/// the sender that releases it and a flag set when it released.
+struct StalledService {
+    url: String,
+    arrived: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+    released: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn stalled_service(fallback: std::time::Duration) -> StalledService {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = released.clone();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf);
+        let _ = arrived_tx.send(());
+        let _ = release_rx.recv_timeout(fallback);
+        flag.store(true, Ordering::SeqCst);
+        drop(conn);
+    });
+    StalledService {
+        url,
+        arrived,
+        release,
+        released,
+    }
+}
+
+/// Issue #16, "no freezes": while the catalog request hangs on a stalled service, the study
+/// commands answer and record at once. Before the fix `refresh_catalog` held the store across the
+/// request, so `sign_in` waited for the service to let go (here the 20 s fallback) and the
+/// `released` flag below was already set when it answered.
+#[test]
+fn a_stalled_catalog_request_does_not_hold_the_store() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let service = stalled_service(std::time::Duration::from_secs(20));
+    let (state, [ana, _, _]) = enrolled_store(dir.path(), &service.url, true);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    std::thread::scope(|scope| {
+        let window = s.window.clone();
+        let refresh = scope.spawn(move || invoke(&window, "refresh_catalog", json!({})));
+        service
+            .arrived
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the catalog request reaches the stalled service");
+        let receipt = s.ok("sign_in", json!({"learnerId": ana}));
+        let status = s.ok("ledger_status", json!({}));
+        assert!(
+            !service.released.load(Ordering::SeqCst),
+            "study commands answered only after the stalled service let go"
+        );
+        assert_eq!(receipt["kind"], "learner_signed_in");
+        assert_eq!(status["headSeq"], receipt["seq"], "{status}");
+        service.release.send(()).unwrap();
+        let e = refresh.join().unwrap().expect_err("the cut request fails");
+        assert!(
+            e["code"].as_str().unwrap().starts_with("content."),
+            "a stable content code: {e}"
+        );
+    });
+    // The stored catalog is untouched: still none.
+    assert_eq!(s.ok("library", json!({}))["catalog"], json!([]));
+}
+
+/// The same for exporting receipts to a slow stick and importing a package: neither holds the
+/// store while it reads or writes the file. An import of a file that is a FIFO nobody writes to
+/// blocks in `read` like a stalled USB stick; study goes on meanwhile.
+#[cfg(unix)]
+#[test]
+fn an_import_stalled_on_its_file_does_not_hold_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, _, _]) = enrolled_store(dir.path(), "http://127.0.0.1:9", true);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let fifo = dir.path().join("stick.hcp");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::thread::scope(|scope| {
+        let (window, path) = (s.window.clone(), fifo.display().to_string());
+        let import = scope.spawn(move || invoke(&window, "import_course", json!({"path": path})));
+        // Opening a FIFO for writing waits for its reader: this returns once the import has
+        // opened the package file, and the import then waits in read() for bytes.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opener = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(std::fs::OpenOptions::new().write(true).open(opener));
+        });
+        let writer = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the import opens the package file")
+            .unwrap();
+        // Without the fix the store stays held until the file ends: a watchdog ends it after
+        // 20 s so the test fails instead of hanging, and says that it did.
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let flag = released.clone();
+        scope.spawn(move || {
+            if finished
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .is_err()
+            {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            drop(writer);
+        });
+        // The import now waits in read(); the store is free.
+        let receipt = s.ok("sign_in", json!({"learnerId": ana}));
+        assert!(
+            !released.load(std::sync::atomic::Ordering::SeqCst),
+            "sign_in answered only after the package file ended"
+        );
+        assert_eq!(receipt["kind"], "learner_signed_in");
+        done.send(()).unwrap();
+        let e = import
+            .join()
+            .unwrap()
+            .expect_err("an empty package is refused");
+        assert!(e["code"].as_str().unwrap().starts_with("package."), "{e}");
+    });
+}
+
+/// Collects the payloads of one event the shell emits.
+fn collect(app: &App<MockRuntime>, event: &str) -> std::sync::mpsc::Receiver<Value> {
+    use tauri::Listener;
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.listen_any(event, move |e| {
+        let _ = tx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+    });
+    rx
+}
+
+/// Issue #16, events not polling: on a personal PC the idle check has nothing to do and says so
+/// without an error (it failed with `kiosk.not_a_kiosk`, logged every 2 s); on a kiosk an idle
+/// sign-out clears the window's session and is pushed to the UI as a `kiosk-status` event.
+#[test]
+fn the_idle_check_is_quiet_on_a_personal_pc_and_pushes_a_kiosk_sign_out() {
+    use hearth_desktop::kiosk_commands::{KIOSK_EVENT, idle_tick};
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    assert!(!idle_tick(s.app.handle()).unwrap());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, _, _], clock) =
+        enrolled_store_clocked(dir.path(), "http://127.0.0.1:9", false);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let pushed = collect(&s.app, KIOSK_EVENT);
+    s.ok("kiosk_sign_in", json!({"person": ana, "pin": "1111"}));
+    assert!(!idle_tick(s.app.handle()).unwrap(), "not idle yet");
+    assert!(
+        pushed.try_recv().is_err(),
+        "nothing changed, nothing pushed"
+    );
+    clock.advance(11 * 60_000);
+    assert!(idle_tick(s.app.handle()).unwrap());
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+    let view = pushed
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the sign-out is pushed");
+    assert_eq!(view["active"], true, "{view}");
+    assert_eq!(view["signedIn"], Value::Null, "{view}");
+}
+
+/// The sync engine pushes every change of its state as a `sync-status` event carrying the sync
+/// bar's view: here a service that is not there makes the first round end offline.
+#[test]
+fn the_sync_state_is_pushed_as_an_event() {
+    use hearth_desktop::sync::SYNC_EVENT;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (state, [ana, _, _]) =
+        enrolled_store(dir.path(), &format!("http://127.0.0.1:{port}"), true);
+    let shared = state.shared().unwrap();
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    s.ok("sign_in", json!({"learnerId": ana}));
+    let pushed = collect(&s.app, SYNC_EVENT);
+    let enrollment = shared.lock().unwrap().enrollment().unwrap().unwrap();
+    s.app
+        .state::<SyncEngine>()
+        .start(
+            shared,
+            &enrollment,
+            hearth_desktop::commands::emit_sync(s.app.handle()),
+        )
+        .unwrap();
+    let offline = (0..20)
+        .filter_map(|_| pushed.recv_timeout(std::time::Duration::from_secs(30)).ok())
+        .find(|v| v["status"]["online"] == false)
+        .expect("the round's end is pushed");
+    assert_eq!(offline["enrolled"], true, "{offline}");
+    assert_eq!(offline["pending"], 1, "the sign-in waits: {offline}");
+    assert_eq!(
+        offline["status"]["lastError"]["code"], "sync.offline",
+        "{offline}"
+    );
+}
+
+/// Issue #16, USB sticks: the drives under the roots (here a folder made to look like
+/// `/media/$USER` with a stick in it) are listed with their course packages and receipt files;
+/// a trainer exports receipts to a listed drive and the file shows in the list.
+#[test]
+fn removable_drives_list_packages_and_take_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [_, _, trainer]) = kiosk_store(dir.path());
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    let media = tempfile::tempdir().unwrap();
+    let stick = media.path().join("KINGSTON");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::write(stick.join("electrician-safety.hcp"), b"HCP1 not really").unwrap();
+    s.app.manage(hearth_desktop::commands::RemovableRoots(vec![
+        media.path().to_owned(),
+    ]));
+
+    let drives = s.ok("removable_drives", json!({}));
+    assert_eq!(drives.as_array().unwrap().len(), 1, "{drives}");
+    assert_eq!(drives[0]["name"], "KINGSTON");
+    assert_eq!(
+        drives[0]["packages"][0]["path"],
+        stick.join("electrician-safety.hcp").display().to_string()
+    );
+    assert_eq!(drives[0]["receipts"], json!([]));
+
+    s.ok("kiosk_sign_in", json!({"person": trainer, "pin": "2468"}));
+    let target = format!(
+        "{}/hearth-receipts.hrb",
+        drives[0]["path"].as_str().unwrap()
+    );
+    s.ok("export_receipts", json!({"path": target}));
+    let drives = s.ok("removable_drives", json!({}));
+    assert_eq!(
+        drives[0]["receipts"][0]["name"], "hearth-receipts.hrb",
+        "{drives}"
+    );
+    assert!(drives[0]["receipts"][0]["bytes"].as_u64().unwrap() > 0);
 }

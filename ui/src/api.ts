@@ -4,10 +4,16 @@
 // file is stale (`HEARTH_WRITE_BINDINGS=1 cargo test -p hearth-bindings` rewrites it). Every
 // failure of a command becomes an ApiError with a stable code (./ipc.ts).
 
+import { listen } from "@tauri-apps/api/event";
+import { inTauri } from "./ipc";
+
 export * from "./generated/bindings";
 import type {
   AttestationJson,
   DeviceView,
+  DownloadView,
+  KioskView,
+  SyncView,
   ErrorBody,
   ExamItemView,
   ExamView,
@@ -57,3 +63,37 @@ export const WITHHELD_CODES = [
   "credit.unknown_lesson",
   "exam.attempts_exceeded",
 ] as const;
+
+/** The events the shell pushes (src-tauri: sync.rs, downloads.rs, kiosk_commands.rs). */
+export const EVENTS = {
+  sync: "sync-status",
+  download: "download-progress",
+  kiosk: "kiosk-status",
+} as const;
+
+/** Calls `handler` with each payload of `event` until the returned function is called. Outside
+ * the app (unit tests, a plain browser) nothing arrives. */
+function on<T>(event: string, handler: (payload: T) => void): () => void {
+  if (!inTauri()) return () => undefined;
+  let stop: (() => void) | null = null;
+  let stopped = false;
+  listen<T>(event, (e) => handler(e.payload))
+    .then((unlisten) => {
+      if (stopped) unlisten();
+      else stop = unlisten;
+    })
+    .catch(() => undefined);
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+export const events = {
+  /** The sync bar's state, on every change of the background sync. */
+  onSync: (handler: (view: SyncView) => void) => on<SyncView>(EVENTS.sync, handler),
+  /** One download's progress (at most 4 times a second) and every change of its state. */
+  onDownload: (handler: (view: DownloadView) => void) => on<DownloadView>(EVENTS.download, handler),
+  /** The kiosk's state when it changed behind the window's back (idle sign-out). */
+  onKiosk: (handler: (view: KioskView) => void) => on<KioskView>(EVENTS.kiosk, handler),
+};

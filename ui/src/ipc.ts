@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { ApiError, toErrorBody } from "./lib/errors";
 
-function inTauri(): boolean {
+export function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 

@@ -63,6 +63,7 @@ impl Course {
         let video = noise(seed, 200_000);
         let mut c = Course {
             manifest: Manifest {
+                still_valid: Vec::new(),
                 course: CourseId::new(id).unwrap(),
                 version,
                 title: format!("课程 {id}"),
@@ -294,6 +295,52 @@ fn an_older_version_is_not_reinstated_beside_a_newer_one() {
             "课程 electrician-safety".into()
         )]
     );
+}
+
+/// Issue #16: an older version is installed beside a newer one only when the newer one's signed
+/// manifest marks it as still valid (`stillValid`); a version it does not name is still refused.
+#[test]
+fn an_older_version_the_publisher_marked_still_valid_is_installed_beside_the_newer() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    device(&data);
+    let v1 = Course::new("electrician-safety", 1, 1);
+    let mut v2 = Course::new("electrician-safety", 2, 1);
+    v2.set("media/intro.mp4", noise(6, 100_000), "video/mp4");
+    let mut v3 = Course::new("electrician-safety", 3, 1);
+    v3.manifest.still_valid = vec![1];
+    v3.set("media/intro.mp4", noise(7, 100_000), "video/mp4");
+    imported(&import(&data, &v3.package(root.path(), "v3.hcp")));
+
+    // Version 2 is not named: a downgrade.
+    let msg = refused(
+        &import(&data, &v2.package(root.path(), "v2.hcp")),
+        "content.downgrade",
+    );
+    assert!(msg.contains("version 3"), "{msg}");
+    // Version 1 is: installed beside version 3.
+    imported(&import(&data, &v1.package(root.path(), "v1.hcp")));
+    let mut have = installed(&data);
+    have.sort();
+    assert_eq!(
+        have.iter()
+            .map(|(c, v, _)| (c.as_str(), *v))
+            .collect::<Vec<_>>(),
+        vec![("electrician-safety", 1), ("electrician-safety", 3)]
+    );
+}
+
+/// A manifest may mark only older versions, each once: the publisher's signing refuses others.
+#[test]
+fn still_valid_names_only_older_versions() {
+    let mut c = Course::new("electrician-safety", 2, 1);
+    for bad in [vec![2], vec![3], vec![0], vec![1, 1]] {
+        c.manifest.still_valid = bad.clone();
+        let e = c.manifest.sign(&key(1)).unwrap_err();
+        assert_eq!(e.code(), "manifest.invalid", "{bad:?}");
+    }
+    c.manifest.still_valid = vec![1];
+    assert!(c.manifest.sign(&key(1)).is_ok());
 }
 
 #[test]

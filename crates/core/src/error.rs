@@ -86,7 +86,7 @@ pub enum CoreError {
     )]
     VersionConflict { course: String, version: u32 },
     #[error(
-        "course {course} version {installed} is installed; the older version {version} is refused"
+        "course {course} version {installed} is installed and does not mark the older version {version} as still valid"
     )]
     Downgrade {
         course: String,

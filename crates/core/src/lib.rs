@@ -17,6 +17,7 @@ pub mod env;
 mod error;
 pub mod identity;
 pub mod kiosk;
+pub mod removable;
 mod store;
 pub mod study;
 pub mod sync;
@@ -208,6 +209,8 @@ impl Hearth {
         let wall_ms = self.env.clock.wall_ms();
         let (device, key) = (self.key.device_id(), &self.key);
         let (recorded, _) = self.store.write(|tx| {
+            // Every receipt also proves how long this run has lasted (exam time, see study).
+            tx.mark_run(mono.run, mono.elapsed_ms)?;
             if !tx.learner_exists(learner)? {
                 return Err(CoreError::UnknownLearner(learner));
             }
@@ -291,6 +294,15 @@ impl Hearth {
     /// many receipts it holds. The receipts stay in the outbox: only the service's
     /// acknowledgement removes them.
     pub fn export_receipts(&self, path: &Path) -> Result<u64> {
+        let bundle = self.receipt_bundle()?;
+        bundle.write(path)?;
+        Ok(bundle.receipts)
+    }
+
+    /// Every receipt not yet acknowledged as a receipt bundle in memory, to be written with
+    /// [`ReceiptBundle::write`] without holding the store (the desktop shell writes a slow USB
+    /// stick while study goes on).
+    pub fn receipt_bundle(&self) -> Result<ReceiptBundle> {
         let mut envelopes = Vec::new();
         let mut cursor = 0;
         loop {
@@ -310,9 +322,10 @@ impl Hearth {
                 envelopes: chunk.to_vec(),
             })
             .collect();
-        let bytes = hearth_protocol::bundle::encode_bundle(&sections);
-        write_durably(path, &bytes)?;
-        Ok(count)
+        Ok(ReceiptBundle {
+            bytes: hearth_protocol::bundle::encode_bundle(&sections),
+            receipts: count,
+        })
     }
 
     /// The enrollment with a service, if the device is enrolled.
@@ -412,6 +425,21 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Writes `bytes` to `path` through a temporary file, fsynced and renamed, so a removed USB
 /// stick or a crash leaves either the old file or the whole new one.
+/// A receipt bundle made by [`Hearth::receipt_bundle`], not yet written.
+#[derive(Clone, Debug)]
+pub struct ReceiptBundle {
+    pub bytes: Vec<u8>,
+    /// How many receipts it holds.
+    pub receipts: u64,
+}
+
+impl ReceiptBundle {
+    /// Writes the bundle to `path` atomically and flushed to the device before it returns.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_durably(path, &self.bytes)
+    }
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let ctx = || format!("writing {}", path.display());

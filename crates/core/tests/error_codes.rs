@@ -2,7 +2,12 @@
 //! the error types (core's, the sync engine's, and the protocol's that core wraps: receipts,
 //! manifests, packages) and from the shell's own `CommandError::new` calls. The list is kept in
 //! `ui/src/messages/errorCodes.ts`, where the UI's tests check that each code has a zh-CN and an
-//! English text; this test fails when the list is out of date. Rewrite it with
+//! English text; this test fails when the list is out of date.
+//!
+//! The service's own codes that can reach the app (enrollment, sign-in of the device, requests,
+//! sync, downloads, a learner's record, a class's progress: the areas in [`DEVICE_AREAS`]) are
+//! read from the service's `ServiceError::…(` and `ApiError::new(` calls and kept in the same file
+//! as `SERVICE_ERROR_CODES`, with the same check. Rewrite both with
 //! `HEARTH_WRITE_CODES=1 cargo test -p hearth-core --test error_codes`.
 
 use std::collections::BTreeSet;
@@ -59,6 +64,47 @@ fn shell_codes(dir: &Path, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The areas of the service's codes a device's requests can be answered with: enrollment, the
+/// device's credential, any request's limits, sync (device), downloads (course, file,
+/// range), relayed bundles (package), a learner's record and a class's progress. Codes with no
+/// area (`not_found`, `internal`) reach anyone.
+const DEVICE_AREAS: &[&str] = &[
+    "auth", "class", "course", "device", "enroll", "file", "learner", "package", "range",
+    "request", "service",
+];
+
+/// The code-like literals of the service's sources under `dir` in [`DEVICE_AREAS`] (its errors
+/// are made in many ways: `ServiceError::…("code", …)`, `ApiError::new(status, "code", …)`, the
+/// limits' helpers, a raw JSON answer), plus the area-less codes of its router. File names that
+/// look like codes (`course.toml`) are left out. The storage layer is skipped: it reports through
+/// the domain.
+fn service_codes(dir: &Path, out: &mut BTreeSet<String>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "store") {
+                service_codes(&path, out);
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut found = BTreeSet::new();
+        literals(&text, &mut found);
+        out.extend(found.into_iter().filter(|c| match c.split_once('.') {
+            Some((area, reason)) => {
+                DEVICE_AREAS.contains(&area) && !["toml", "db", "png", "json"].contains(&reason)
+            }
+            None => false,
+        }));
+    }
+    for generic in ["internal", "not_found", "method_not_allowed"] {
+        out.insert(generic.to_owned());
+    }
+}
+
 fn codes() -> BTreeSet<String> {
     let root = root();
     let mut codes = BTreeSet::new();
@@ -77,7 +123,7 @@ fn codes() -> BTreeSet<String> {
     codes
 }
 
-fn render(codes: &BTreeSet<String>) -> String {
+fn render(codes: &BTreeSet<String>, service: &BTreeSet<String>) -> String {
     let mut out = String::from(
         "// Every error code the Rust side can send the app (core, sync, the manifest, package and\n\
          // receipt checks, the shell). Written by\n\
@@ -85,6 +131,12 @@ fn render(codes: &BTreeSet<String>) -> String {
          export const ERROR_CODES = [\n",
     );
     for c in codes {
+        out += &format!("  \"{c}\",\n");
+    }
+    out += "] as const;\n\n";
+    out += "// The service's codes that can answer a device's requests (see crates/core/tests/error_codes.rs).\n";
+    out += "export const SERVICE_ERROR_CODES = [\n";
+    for c in service {
         out += &format!("  \"{c}\",\n");
     }
     out += "] as const;\n";
@@ -108,8 +160,23 @@ fn the_ui_knows_every_error_code() {
     ] {
         assert!(codes.contains(expected), "{expected} not found: {codes:?}");
     }
+    let mut service = BTreeSet::new();
+    service_codes(&root().join("crates/server/src"), &mut service);
+    for expected in [
+        "enroll.invalid_code",
+        "auth.invalid_credential",
+        "request.too_large",
+        "course.not_found",
+        "request.rate_limited",
+        "auth.too_many_failures",
+    ] {
+        assert!(
+            service.contains(expected),
+            "{expected} not found: {service:?}"
+        );
+    }
     let file = root().join("ui/src/messages/errorCodes.ts");
-    let want = render(&codes);
+    let want = render(&codes, &service);
     if std::env::var_os("HEARTH_WRITE_CODES").is_some() {
         std::fs::write(&file, &want).unwrap();
     }

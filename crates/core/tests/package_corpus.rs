@@ -87,6 +87,7 @@ fn course(id: &str, seed: u64) -> Course {
     files.insert("media/sign.png".to_owned(), picture.clone());
     let l1 = LessonId::new("l1").unwrap();
     let manifest = Manifest {
+        still_valid: Vec::new(),
         course: CourseId::new(id).unwrap(),
         version: 1,
         title: format!("课程 {id}"),

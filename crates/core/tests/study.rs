@@ -96,6 +96,7 @@ async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
         duration_ms,
     };
     let m = Manifest {
+        still_valid: Vec::new(),
         course: course(),
         version: 1,
         title: "电工安全".into(),
@@ -557,6 +558,85 @@ async fn an_exam_in_progress_survives_a_restart_on_the_wall_clock() {
     let views = h.exam_attempts(learner).unwrap();
     assert_eq!(views[0].status, AttemptStatus::InProgress);
     assert_eq!(views[0].remaining_ms, Some(20 * 60_000));
+}
+
+/// Issue #16: a clock set back across a restart does not give an earlier run's exam time back.
+/// The first run ran 25 of the 30 minutes (the exam screen's ticks keep the run's length); the
+/// app restarts with the clock set back to the start. Before the fix the wall clock said no time
+/// had passed and the attempt resumed with all 30 minutes.
+#[tokio::test]
+async fn a_clock_set_back_across_a_restart_does_not_regain_exam_time() {
+    let Fixture {
+        h,
+        clock,
+        learner,
+        dir,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    let mut h = h;
+    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    clock.advance(25 * 60_000);
+    h.mark_time().unwrap();
+    drop(h);
+    // Restarted with the wall clock back at the start.
+    let mut h = Hearth::open(&dir, Env::deterministic(T0, 13).0).unwrap();
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (1, false));
+    assert_eq!(
+        s.remaining_ms,
+        5 * 60_000,
+        "only the 5 minutes the first run left"
+    );
+    drop(h);
+    // A second restart, 1 minute into a run that recorded nothing after 3 minutes of it: the
+    // runs in between count too (25 + 3 = 28 minutes, plus this run's 1).
+    let (env, clock) = Env::deterministic(T0, 14);
+    let mut h = Hearth::open(&dir, env).unwrap();
+    clock.advance(3 * 60_000);
+    h.mark_time().unwrap();
+    drop(h);
+    let (env, clock) = Env::deterministic(T0, 15);
+    let mut h = Hearth::open(&dir, env).unwrap();
+    clock.advance(60_000);
+    let views = h.exam_attempts(learner).unwrap();
+    assert_eq!(views[0].remaining_ms, Some(60_000), "{views:?}");
+    // Past the deadline and the grace: the submission is refused.
+    clock.advance(2 * 60_000);
+    let e = h
+        .submit_exam(learner, &course(), &exam_id(), 1, answers())
+        .unwrap_err();
+    assert_eq!(e.code(), "exam.time_up");
+}
+
+/// The service's time anchors bound it too: a run with no record of its own length (killed
+/// before any tick) still cannot hide time a later anchor proves has passed.
+#[tokio::test]
+async fn a_fresh_anchor_bounds_exam_time_after_a_restart() {
+    let Fixture {
+        h,
+        learner,
+        dir,
+        _dir: _keep,
+        ..
+    } = fixture().await;
+    let mut h = h;
+    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    drop(h);
+    let (env, clock) = Env::deterministic(T0, 13);
+    let mut h = Hearth::open(&dir, env).unwrap();
+    let device = DeviceId::for_key(&h.device().public_key);
+    // The service says it is 27 minutes after the start; 30 s later (this run's clock) the
+    // attempt has 2.5 minutes left, whatever the wall clock says.
+    h.store_anchor(
+        TimeAnchor::issue(&key(9), device, T0 + 27 * 60_000),
+        &pk(&key(9)),
+    )
+    .unwrap();
+    clock.advance(30_000);
+    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    assert_eq!((s.attempt, s.new_attempt), (1, false));
+    assert_eq!(s.remaining_ms, 150_000);
 }
 
 /// A service in memory: accepts every receipt in order, and answers a learner's record with

@@ -29,6 +29,8 @@ pub const MAX_MANIFEST_LEN: usize = 1024 * 1024;
 /// Largest single file of a package.
 pub const MAX_FILE_SIZE: u64 = 2 * 1024 * 1024 * 1024;
 pub const MAX_FILES: usize = 2_000;
+/// Most older versions one manifest may mark as still valid.
+pub const MAX_STILL_VALID: usize = 100;
 pub const MAX_LESSONS: usize = 500;
 pub const MAX_ITEMS: usize = 1_000;
 pub const MAX_OPTIONS: usize = 16;
@@ -162,6 +164,11 @@ pub struct Manifest {
     #[serde(default)]
     pub exams: Vec<Exam>,
     pub files: Vec<FileEntry>,
+    /// Older versions of this course that the publisher says are still valid beside this one:
+    /// a device that has this version may still install one of them (a class that began on it
+    /// finishes on it). Any other older version is refused as a downgrade. Absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub still_valid: Vec<u32>,
 }
 
 /// Checks a package path: 1 to [`MAX_PATH_DEPTH`] segments separated by `/`, each a slug (so no
@@ -195,6 +202,17 @@ impl Manifest {
             if f.size > MAX_FILE_SIZE {
                 return inv(format!("file {} too large", f.path));
             }
+        }
+        let mut older = HashSet::new();
+        for &v in &self.still_valid {
+            if v == 0 || v >= self.version || !older.insert(v) {
+                return inv(format!(
+                    "stillValid {v}: each must be an older version, listed once"
+                ));
+            }
+        }
+        if self.still_valid.len() > MAX_STILL_VALID {
+            return inv("stillValid lists too many versions".into());
         }
         let mut lessons = HashSet::new();
         for l in &self.lessons {
@@ -324,6 +342,7 @@ mod tests {
 
     fn sample() -> Manifest {
         Manifest {
+            still_valid: Vec::new(),
             course: CourseId::new("electrician-safety").unwrap(),
             version: 1,
             title: "用电安全".into(),

@@ -185,6 +185,16 @@ export interface DownloadView {
   error: ErrorBody | null;
 }
 
+/** A mounted drive and what was found on it. */
+export interface Drive {
+  /** The drive's folder (where receipts are exported to). */
+  path: string;
+  /** Its name as the system shows it (the folder's name: the stick's label). */
+  name: string;
+  packages: FoundFile[];
+  receipts: FoundFile[];
+}
+
 /**
  * The one error body of every boundary: HTTP answers and Tauri command errors alike. `code` is
  * stable (scripts and the UI branch on it); `message` is for people and never carries internal
@@ -283,6 +293,12 @@ export interface FileRow {
   size: number;
   mediaType: string;
   durationMs: number | null;
+}
+
+export interface FoundFile {
+  path: string;
+  name: string;
+  bytes: number;
 }
 
 /**
@@ -652,12 +668,20 @@ export const api = {
   /** The learner signed in on this window, if any. */
   currentLearner: (): Promise<string | null> => call("current_learner"),
   library: (): Promise<LibraryView> => call("library"),
-  /** Fetches the catalog from the service (conditional request); offline keeps the stored copy. */
+  /**
+   * Fetches the catalog from the service (conditional request); offline keeps the stored copy.
+   * The store is held only to read the stored ETag and to keep the answer, never across the
+   * request: a stalled service must not freeze the study commands (issue #16).
+   */
   refreshCatalog: (): Promise<void> => call("refresh_catalog"),
   startDownload: (course: string, version: number): Promise<void> => call("start_download", { course, version }),
   pauseDownload: (course: string): Promise<void> => call("pause_download", { course }),
   removeCourse: (course: string, version: number): Promise<Removed> => call("remove_course", { course, version }),
-  /** Imports a course package file (USB stick, shared folder) by its path. */
+  /**
+   * Imports a course package file (USB stick, shared folder) by its path. Reading, checking and
+   * copying the package (slow from a USB stick) runs without the store; only making the importer
+   * and the final install hold it.
+   */
   importCourse: (path: string): Promise<CourseSummary> => call("import_course", { path }),
   setStorageBudget: (bytes: number): Promise<void> => call("set_storage_budget", { bytes }),
   exams: (course: string, version: number): Promise<ExamView[]> => call("exams", { course, version }),
@@ -676,6 +700,11 @@ export const api = {
   startExam: (course: string, version: number, exam: string): Promise<ExamSession> => call("start_exam", { course, version, exam }),
   submitExam: (course: string, exam: string, attempt: number, answers: ExamAnswer[]): Promise<ExamAttemptView> => call("submit_exam", { course, exam, attempt, answers }),
   examAttempts: (): Promise<ExamAttemptView[]> => call("exam_attempts"),
+  /**
+   * The exam screen's countdown ticks (every few seconds): the store keeps how long this app
+   * run has lasted, so a restart with the clock set back does not give the time back.
+   */
+  examTick: (): Promise<void> => call("exam_tick"),
   /** "My progress"; `utc_offset_min` is the UI's time zone (minutes east of UTC) for the days. */
   myProgress: (utcOffsetMin: number): Promise<LearnerProgress> => call("my_progress", { utcOffsetMin }),
   /**
@@ -709,6 +738,11 @@ export const api = {
    * or the service to import. Returns how many receipts were written.
    */
   exportReceipts: (path: string): Promise<number> => call("export_receipts", { path }),
+  /**
+   * The inserted removable drives (USB sticks) with the course packages and receipt files on
+   * them, for the import and export lists. Reading a slow stick holds no lock.
+   */
+  removableDrives: (): Promise<Drive[]> => call("removable_drives"),
   /**
    * Leaves kiosk mode: only a trainer signed in here may; the app closes (a restart without kiosk
    * mode needs the device to be re-enrolled as a personal one, which is the service's decision).

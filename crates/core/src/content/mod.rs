@@ -1060,9 +1060,19 @@ fn check_version(verified: &VerifiedManifest, installed: &[(u32, Vec<u8>)]) -> R
             version: m.version,
         });
     }
-    if let Some(newest) = installed.iter().map(|(v, _)| *v).max()
-        && newest > m.version
+    if let Some((newest, newest_bytes)) = installed.iter().max_by_key(|(v, _)| *v)
+        && *newest > m.version
     {
+        // The newest installed manifest (verified when installed) may say this older version is
+        // still valid beside it; then it is installed too.
+        let body = newest_bytes.get(hearth_protocol::manifest::MANIFEST_HEADER_LEN..);
+        let still_valid = body
+            .and_then(|b| serde_json::from_slice::<hearth_protocol::manifest::Manifest>(b).ok())
+            .is_some_and(|n| n.still_valid.contains(&m.version));
+        if still_valid {
+            return Ok(false);
+        }
+        let newest = *newest;
         return Err(CoreError::Downgrade {
             course: m.course.to_string(),
             version: m.version,

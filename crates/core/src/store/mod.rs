@@ -53,12 +53,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/004_assignments.sql")),
         M::up(include_str!("sql/005_study.sql")),
         M::up(include_str!("sql/006_kiosk.sql")),
+        M::up(include_str!("sql/007_run_marks.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    6
+    7
 }
 
 /// What a write changed, so a front end knows what to refresh.
@@ -372,7 +373,7 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 6);
+        assert_eq!(version, 7);
         // The pulled assignment is kept, as pulled (a pull may replace it).
         let kept = store.assignments().unwrap();
         assert_eq!(kept.len(), 1);
@@ -409,6 +410,7 @@ mod tests {
             include_str!("sql/004_assignments.sql"),
             include_str!("sql/005_study.sql"),
             include_str!("sql/006_kiosk.sql"),
+            include_str!("sql/007_run_marks.sql"),
         ];
         all[..n].iter().map(|sql| M::up(sql)).collect()
     }

@@ -179,6 +179,17 @@ fn media_progress_on(
 }
 
 impl Tx<'_> {
+    /// Raises `run`'s mark to `mono_ms` (a mark never goes down).
+    pub fn mark_run(&mut self, run: u32, mono_ms: u64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO run_marks (run, mono_ms) VALUES (?1, ?2)
+                 ON CONFLICT (run) DO UPDATE SET mono_ms = max(mono_ms, excluded.mono_ms)",
+            )?
+            .execute(params![run, int(mono_ms)])?;
+        Ok(())
+    }
+
     pub fn media_progress(&self, learner: LearnerId, media: &ContentHash) -> Result<MediaProgress> {
         media_progress_on(&self.tx, learner, media)
     }
@@ -301,6 +312,31 @@ impl Tx<'_> {
 }
 
 impl Store {
+    /// The marks of the runs after `after` and before `before`: how long each is known to
+    /// have lasted (runs with no mark lasted no provable time).
+    pub fn run_marks_between(&self, after: u32, before: u32) -> Result<Vec<(u32, u64)>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT run, mono_ms FROM run_marks WHERE run > ?1 AND run < ?2 ORDER BY run",
+            )?
+            .query_map(params![after, before], |r| {
+                Ok((r.get::<_, u32>(0)?, uint(r.get::<_, i64>(1)?)))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The mark of one run, if it has one.
+    pub fn run_mark(&self, run: u32) -> Result<Option<u64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT mono_ms FROM run_marks WHERE run = ?1")?
+            .query_row([run], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(uint))
+    }
+
     pub fn learner_exists(&self, id: LearnerId) -> Result<bool> {
         Ok(self
             .conn

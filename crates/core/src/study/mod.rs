@@ -16,9 +16,10 @@
 //! Exams: [`Hearth::start_exam`] records `exam_started` with the next attempt number and returns
 //! the items (no keys exist on the device) and a deadline from the exam's duration. Within one
 //! app run the time left is measured on the monotonic clock; after a restart, on the wall clock
-//! from the start but never less than the new run has lasted (a clock set back during a restart
-//! can still gain the earlier run's time; the receipts' monotonic stamps and anchors show the
-//! service what really elapsed). Calling [`Hearth::start_exam`] again while time is left resumes
+//! from the start but never less than what the record proves: the length of each run since the
+//! start (every receipt and the exam screen's ticks, [`Hearth::mark_time`], keep a run's
+//! monotonic mark) plus this run's, and the real time the latest service anchor proves. A clock
+//! set back across a restart therefore does not give an earlier run's exam time back. Calling [`Hearth::start_exam`] again while time is left resumes
 //! the attempt (after a crash too) without a new receipt. [`Hearth::submit_exam`] records
 //! `exam_submitted` until the deadline plus [`EXAM_GRACE_MS`]; later it refuses with
 //! `exam.time_up` and closes the attempt as expired, recording nothing: the front end submits
@@ -418,18 +419,85 @@ pub fn local_day(wall_ms: i64, offset_min: i32) -> String {
 /// Time left in an attempt and how late it is: on the monotonic clock within the run that
 /// started it; after a restart on the wall clock, but never less than this run has lasted (the
 /// attempt started before it), so a clock set back gains at most the earlier runs' time.
-fn remaining(a: &AttemptRow, run: u32, mono_ms: u64, wall_ms: i64) -> (u64, u64) {
-    let elapsed = if a.started_run == run && mono_ms >= a.started_mono_ms {
-        mono_ms - a.started_mono_ms
+fn remaining(a: &AttemptRow, now: &ExamNow) -> (u64, u64) {
+    let elapsed = if a.started_run == now.run && now.mono_ms >= a.started_mono_ms {
+        now.mono_ms - a.started_mono_ms
     } else {
-        u64::try_from(wall_ms - a.started_wall_ms)
-            .unwrap_or(0)
-            .max(mono_ms)
+        // After a restart the wall clock may have been set back: the attempt has lasted at least
+        // what the monotonic record proves (the earlier runs' marks and this run's length) and
+        // what the latest service anchor proves of real time since the start.
+        let by_wall = u64::try_from(now.wall_ms - a.started_wall_ms).unwrap_or(0);
+        let by_anchor = now
+            .anchor_real_ms
+            .and_then(|t| u64::try_from(t - a.started_wall_ms).ok())
+            .unwrap_or(0);
+        by_wall
+            .max(now.earlier_runs_ms.saturating_add(now.mono_ms))
+            .max(by_anchor)
     };
     (
         a.duration_ms.saturating_sub(elapsed),
         elapsed.saturating_sub(a.duration_ms),
     )
+}
+
+/// What an exam's time left is measured against: now on both clocks, and the time the record
+/// proves has passed in the runs since the attempt's start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ExamNow {
+    run: u32,
+    mono_ms: u64,
+    wall_ms: i64,
+    /// The attempt's own run after its start (that run's mark minus the start) plus the
+    /// marks of every run between it and this one; 0 in the attempt's own run.
+    earlier_runs_ms: u64,
+    /// The earliest real time now as the latest service anchor proves it (its issue time plus
+    /// this run's monotonic time since it arrived, when it arrived in this run).
+    anchor_real_ms: Option<i64>,
+}
+
+impl Hearth {
+    /// Now, for measuring attempt `a`'s time (see [`remaining`]).
+    fn exam_now(&self, a: &AttemptRow) -> Result<ExamNow> {
+        let (run, mono_ms, wall_ms) =
+            (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
+        let mut now = ExamNow {
+            run,
+            mono_ms,
+            wall_ms,
+            ..ExamNow::default()
+        };
+        if a.started_run == run {
+            return Ok(now);
+        }
+        let own = self
+            .store
+            .run_mark(a.started_run)?
+            .map_or(0, |m| m.saturating_sub(a.started_mono_ms));
+        let between: u64 = self
+            .store
+            .run_marks_between(a.started_run, run)?
+            .iter()
+            .map(|(_, ms)| ms)
+            .sum();
+        now.earlier_runs_ms = own.saturating_add(between);
+        now.anchor_real_ms = self.store.device()?.and_then(|d| d.anchor).map(|anchor| {
+            anchor.earliest_real_time(hearth_protocol::MonoStamp {
+                run,
+                elapsed_ms: mono_ms,
+            })
+        });
+        Ok(now)
+    }
+
+    /// Keeps this run's mark at the monotonic time now, so a restart knows how long this run
+    /// lasted (see [`remaining`]). The exam screen calls it as its countdown ticks; every
+    /// receipt does it too.
+    pub fn mark_time(&mut self) -> Result<()> {
+        let (run, mono) = (self.run, self.env.clock.mono_ms());
+        self.store.write(|tx| tx.mark_run(run, mono))?;
+        Ok(())
+    }
 }
 
 impl Hearth {
@@ -765,11 +833,13 @@ impl Hearth {
         {
             // Refused before anything is recorded; an attempt in progress is still resumed.
             let last = self.store.last_attempt(learner, course, exam)?;
-            let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
-            let resumes = last.as_ref().is_some_and(|a| {
-                let (left, late) = remaining(a, run, mono, wall);
-                a.state == AttemptState::Open && late <= EXAM_GRACE_MS && left > 0
-            });
+            let resumes = match &last {
+                Some(a) if a.state == AttemptState::Open => {
+                    let (left, late) = remaining(a, &self.exam_now(a)?);
+                    late <= EXAM_GRACE_MS && left > 0
+                }
+                _ => false,
+            };
             if !resumes {
                 let max = self.max_attempts(course, version, exam)?;
                 let used = self.attempts_used(learner, course, exam)?;
@@ -780,12 +850,12 @@ impl Hearth {
         }
         // Exam time is not lesson study: a lesson still open is left first.
         self.leave_lesson()?;
-        let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
+        let (run, mono) = (self.run, self.env.clock.mono_ms());
         let last = self.store.last_attempt(learner, course, exam)?;
         if let Some(a) = &last
             && a.state == AttemptState::Open
         {
-            let (left, late) = remaining(a, run, mono, wall);
+            let (left, late) = remaining(a, &self.exam_now(a)?);
             if late <= EXAM_GRACE_MS && left > 0 {
                 return Ok(ExamSession {
                     course: course.clone(),
@@ -927,8 +997,7 @@ impl Hearth {
                 return Err(StudyError::ExamTimeUp { late_ms: 0 }.into());
             }
         }
-        let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
-        let (_, late) = remaining(&a, run, mono, wall);
+        let (_, late) = remaining(&a, &self.exam_now(&a)?);
         if late > EXAM_GRACE_MS {
             self.store
                 .write(|tx| tx.close_attempt(&a, AttemptState::Expired, None, 0))?;
@@ -1029,12 +1098,11 @@ impl Hearth {
         };
         // An attempt the service holds only as started has no grade yet.
         let judged = |e: &ExamResult| e.status != EXAM_STARTED;
-        let (run, mono, wall) = (self.run, self.env.clock.mono_ms(), self.env.clock.wall_ms());
         let mut out = Vec::new();
         for a in self.store.attempts(learner)? {
             let service = find(a.course.as_str(), a.exam.as_str(), a.attempt);
             let grade = service.filter(|e| judged(e));
-            let (left, late) = remaining(&a, run, mono, wall);
+            let (left, late) = remaining(&a, &self.exam_now(&a)?);
             let status = match (a.state, grade) {
                 (_, Some(_)) => AttemptStatus::Graded,
                 (AttemptState::Submitted, None) => AttemptStatus::WaitingForGrading,
@@ -1336,9 +1404,31 @@ mod tests {
             ((4, 50_000, 900_000), (10_000, 0)), // clock set back: this run's length
             ((4, 1_000, 1_100_000), (0, 40_000)), // restarted too late
         ];
-        for (i, ((run, mono, wall), want)) in cases.into_iter().enumerate() {
-            assert_eq!(remaining(&a, run, mono, wall), want, "case {i}");
+        for (i, ((run, mono_ms, wall_ms), want)) in cases.into_iter().enumerate() {
+            let now = ExamNow {
+                run,
+                mono_ms,
+                wall_ms,
+                ..ExamNow::default()
+            };
+            assert_eq!(remaining(&a, &now), want, "case {i}");
         }
+        // Restarted with the clock set back to the start: the earlier runs' record (45 s) and
+        // this run (10 s) leave 5 s; the anchor alone would prove 50 s (10 s left).
+        let now = ExamNow {
+            run: 5,
+            mono_ms: 10_000,
+            wall_ms: 1_000_000,
+            earlier_runs_ms: 45_000,
+            anchor_real_ms: None,
+        };
+        assert_eq!(remaining(&a, &now), (5_000, 0));
+        let now = ExamNow {
+            earlier_runs_ms: 0,
+            anchor_real_ms: Some(1_050_000),
+            ..now
+        };
+        assert_eq!(remaining(&a, &now), (10_000, 0));
     }
 
     #[test]

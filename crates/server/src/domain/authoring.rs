@@ -35,6 +35,9 @@ struct Course {
     #[serde(default = "zh")]
     language: String,
     credit_hours: Option<f64>,
+    /// Older versions that stay valid beside this one (see docs/package-format.md).
+    #[serde(default)]
+    still_valid: Vec<u32>,
     lessons: Vec<String>,
     exam: Option<String>,
 }
@@ -98,6 +101,8 @@ struct Staged {
     language: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     credit_hours: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    still_valid: Vec<u32>,
     durations: BTreeMap<String, u64>,
     lessons: Vec<StagedLesson>,
     quizzes: Vec<StagedQuiz>,
@@ -285,6 +290,7 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
         description: course.summary,
         language: course.language,
         credit_hours: course.credit_hours,
+        still_valid: course.still_valid,
         durations,
         lessons,
         quizzes,

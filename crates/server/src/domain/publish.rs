@@ -33,6 +33,10 @@ struct Source {
     /// credit added up when absent.
     #[serde(default)]
     credit_hours: Option<f64>,
+    /// Older versions the publisher says stay valid beside this one (signed into the manifest
+    /// as `stillValid`); devices refuse any other older version as a downgrade.
+    #[serde(default)]
+    still_valid: Vec<u32>,
     lessons: Vec<SourceLesson>,
     #[serde(default)]
     quizzes: Vec<SourceQuiz>,
@@ -359,6 +363,7 @@ impl Service {
             }
         };
         let m = Manifest {
+            still_valid: src.still_valid.clone(),
             course: conv(CourseId::new(&src.id), &src.id)?,
             version: src.version,
             title: src.title.clone(),
