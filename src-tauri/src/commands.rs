@@ -10,6 +10,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::downloads::{DownloadView, Downloads};
+use crate::error::parse;
 use crate::sync::SyncEngine;
 use crate::{CommandError, HearthState, Session};
 
@@ -102,12 +103,6 @@ pub struct SyncView {
     pub status: SyncStatus,
     /// Receipts not yet acknowledged, read from the store now.
     pub pending: u64,
-}
-
-pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, CommandError> {
-    value
-        .parse()
-        .map_err(|_| CommandError::new("input.invalid", format!("not a valid {what}")))
 }
 
 #[tauri::command]

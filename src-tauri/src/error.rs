@@ -49,3 +49,10 @@ impl Serialize for CommandError {
         self.0.serialize(s)
     }
 }
+
+/// A command's text argument as the typed value it names, or `input.invalid` saying which.
+pub(crate) fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, CommandError> {
+    value
+        .parse()
+        .map_err(|_| CommandError::new("input.invalid", format!("not a valid {what}")))
+}

@@ -17,7 +17,7 @@ use hearth_protocol::{ClassId, LearnerId, SignOutReason};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
-use crate::commands::parse;
+use crate::error::parse;
 use crate::{CommandError, HearthState, Session, SyncEngine};
 
 /// How often the shell checks for idle sign-out (the policy's limit is minutes).

@@ -12,7 +12,7 @@ use hearth_protocol::{Answer, ContentHash, ItemAnswer};
 use serde::Deserialize;
 use tauri::State;
 
-use crate::commands::parse;
+use crate::error::parse;
 use crate::{CommandError, HearthState, Session, SyncEngine};
 
 #[tauri::command]

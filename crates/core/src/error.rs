@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use hearth_protocol::receipt::MAX_PRESENT;
 use hearth_protocol::{ErrorBody, LearnerId, RejectReason};
 
 #[derive(Debug, thiserror::Error)]
@@ -108,9 +109,9 @@ pub enum CoreError {
     #[error("no lesson {lesson} in the installed course")]
     LessonNotFound { lesson: String },
     #[error(transparent)]
-    Kiosk(crate::kiosk::KioskError),
+    Kiosk(KioskError),
     #[error(transparent)]
-    Study(crate::study::StudyError),
+    Study(StudyError),
 }
 
 impl CoreError {
@@ -168,3 +169,110 @@ impl CoreError {
 }
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// Why a study action was refused. Codes are stable (`study.*`, `exam.*`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StudyError {
+    #[error("no lesson is open")]
+    NoOpenLesson,
+    #[error("this media file is not part of the open lesson")]
+    UnknownMedia,
+    #[error("a media segment must end after it starts")]
+    BadSegment,
+    #[error("this media segment is longer than the time that passed allows")]
+    SegmentTooFast,
+    #[error(
+        "this video or audio cannot be skipped ahead on first viewing (watched up to {furthest_ms} ms)"
+    )]
+    SkipAhead { furthest_ms: u64 },
+    #[error("no practice item {item} in quiz {quiz}")]
+    UnknownItem { quiz: String, item: String },
+    #[error("the answer does not fit the question: {0}")]
+    BadAnswer(String),
+    #[error("no exam {0} in the installed course")]
+    UnknownExam(String),
+    #[error("this exam attempt was not started on this device, or is not the open one")]
+    ExamNotOpen,
+    #[error("this exam attempt was already submitted")]
+    ExamAlreadySubmitted,
+    #[error("the time for this exam ran out {late_ms} ms ago; the attempt is closed")]
+    ExamTimeUp { late_ms: u64 },
+    #[error("all {max} attempts at this exam are used ({used} known)")]
+    NoAttemptsLeft { max: u32, used: u32 },
+}
+
+impl StudyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StudyError::NoOpenLesson => "study.no_open_lesson",
+            StudyError::UnknownMedia => "study.unknown_media",
+            StudyError::BadSegment => "study.bad_segment",
+            StudyError::SegmentTooFast => "study.segment_too_fast",
+            StudyError::SkipAhead { .. } => "study.skip_ahead",
+            StudyError::UnknownItem { .. } => "study.unknown_item",
+            StudyError::BadAnswer(_) => "study.bad_answer",
+            StudyError::UnknownExam(_) => "exam.not_found",
+            StudyError::ExamNotOpen => "exam.not_open",
+            StudyError::ExamAlreadySubmitted => "exam.already_submitted",
+            StudyError::ExamTimeUp { .. } => "exam.time_up",
+            StudyError::NoAttemptsLeft { .. } => "exam.no_attempts_left",
+        }
+    }
+}
+
+impl From<StudyError> for CoreError {
+    fn from(e: StudyError) -> Self {
+        CoreError::Study(e)
+    }
+}
+
+/// Why a kiosk action was refused. Codes are stable (`kiosk.*`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KioskError {
+    #[error("this device is not enrolled as a shared kiosk")]
+    NotAKiosk,
+    #[error("this person is not on the kiosk's roster")]
+    NotOnRoster,
+    #[error("this person has no PIN; ask the trainer to set one on the service")]
+    NoPin,
+    #[error("wrong PIN ({left} tries left)")]
+    WrongPin { left: u32 },
+    #[error("too many wrong PINs; try again in {retry_after_ms} ms")]
+    LockedOut { retry_after_ms: u64 },
+    #[error("nobody is signed in")]
+    NotSignedIn,
+    #[error("a trainer must be signed in for this")]
+    NotTrainer,
+    #[error("no class session is open")]
+    NoClass,
+    #[error("an attestation names between 1 and {MAX_PRESENT} learners of the roster")]
+    BadAttendance,
+    #[error("the signed-in trainer does not run this class")]
+    ForeignClass,
+    #[error("no installed course version has this exam")]
+    UnknownExam,
+}
+
+impl KioskError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            KioskError::NotAKiosk => "kiosk.not_a_kiosk",
+            KioskError::NotOnRoster => "kiosk.not_on_roster",
+            KioskError::NoPin => "kiosk.no_pin",
+            KioskError::WrongPin { .. } => "kiosk.wrong_pin",
+            KioskError::LockedOut { .. } => "kiosk.locked_out",
+            KioskError::NotSignedIn => "kiosk.not_signed_in",
+            KioskError::NotTrainer => "kiosk.not_trainer",
+            KioskError::NoClass => "kiosk.no_class",
+            KioskError::BadAttendance => "kiosk.bad_attendance",
+            KioskError::ForeignClass => "kiosk.foreign_class",
+            KioskError::UnknownExam => "kiosk.unknown_exam",
+        }
+    }
+}
+
+impl From<KioskError> for CoreError {
+    fn from(e: KioskError) -> Self {
+        CoreError::Kiosk(e)
+    }
+}

@@ -34,13 +34,15 @@ use hearth_protocol::{
 };
 use serde::Serialize;
 
+pub use crate::error::KioskError;
 use crate::{Assignment, CoreError, Hearth, RecordedReceipt, Result};
 
 /// A class as the roster names it (the protocol's type: `{id, name}`, camelCase).
 pub use hearth_protocol::wire::ClassRef;
 
-/// Most learners one attestation can name (the protocol's own limit is checked when signing).
-pub const MAX_ATTESTED: usize = 500;
+/// Most learners one attestation can name: the protocol's own limit, so that an attestation the
+/// kiosk accepts also signs.
+pub const MAX_ATTESTED: usize = hearth_protocol::receipt::MAX_PRESENT;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KioskPolicy {
@@ -69,51 +71,6 @@ impl Default for KioskPolicy {
 pub enum KioskRole {
     Learner,
     Trainer,
-}
-
-/// Why a kiosk action was refused. Codes are stable (`kiosk.*`).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum KioskError {
-    #[error("this device is not enrolled as a shared kiosk")]
-    NotAKiosk,
-    #[error("this person is not on the kiosk's roster")]
-    NotOnRoster,
-    #[error("this person has no PIN; ask the trainer to set one on the service")]
-    NoPin,
-    #[error("wrong PIN ({left} tries left)")]
-    WrongPin { left: u32 },
-    #[error("too many wrong PINs; try again in {retry_after_ms} ms")]
-    LockedOut { retry_after_ms: u64 },
-    #[error("nobody is signed in")]
-    NotSignedIn,
-    #[error("a trainer must be signed in for this")]
-    NotTrainer,
-    #[error("no class session is open")]
-    NoClass,
-    #[error("an attestation names between 1 and {MAX_ATTESTED} learners of the roster")]
-    BadAttendance,
-    #[error("the signed-in trainer does not run this class")]
-    ForeignClass,
-    #[error("no installed course version has this exam")]
-    UnknownExam,
-}
-
-impl KioskError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            KioskError::NotAKiosk => "kiosk.not_a_kiosk",
-            KioskError::NotOnRoster => "kiosk.not_on_roster",
-            KioskError::NoPin => "kiosk.no_pin",
-            KioskError::WrongPin { .. } => "kiosk.wrong_pin",
-            KioskError::LockedOut { .. } => "kiosk.locked_out",
-            KioskError::NotSignedIn => "kiosk.not_signed_in",
-            KioskError::NotTrainer => "kiosk.not_trainer",
-            KioskError::NoClass => "kiosk.no_class",
-            KioskError::BadAttendance => "kiosk.bad_attendance",
-            KioskError::ForeignClass => "kiosk.foreign_class",
-            KioskError::UnknownExam => "kiosk.unknown_exam",
-        }
-    }
 }
 
 /// Who is at the kiosk now.
@@ -528,11 +485,5 @@ fn role_of(role: &str) -> KioskRole {
         KioskRole::Trainer
     } else {
         KioskRole::Learner
-    }
-}
-
-impl From<KioskError> for CoreError {
-    fn from(e: KioskError) -> Self {
-        CoreError::Kiosk(e)
     }
 }

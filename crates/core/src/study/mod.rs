@@ -43,6 +43,7 @@ pub use media::{MediaProgress, SkipAhead};
 pub use session::{FLUSH_EVERY_MS, IDLE_AFTER_MS, MAX_GAP_MS, SessionState, StudySession};
 
 use crate::content::{ExamItemView, FileRow, LessonText};
+pub use crate::error::StudyError;
 use crate::store::{AttemptRow, AttemptState};
 use crate::{CoreError, Hearth, Result};
 
@@ -60,62 +61,6 @@ pub const EXAM_GRADED: &str = "exam.graded";
 const EXAM_STARTED: &str = "exam.started";
 /// The service's status of a submission with no start: not an attempt used.
 const EXAM_NOT_STARTED: &str = "exam.not_started";
-
-/// Why a study action was refused. Codes are stable (`study.*`, `exam.*`).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum StudyError {
-    #[error("no lesson is open")]
-    NoOpenLesson,
-    #[error("this media file is not part of the open lesson")]
-    UnknownMedia,
-    #[error("a media segment must end after it starts")]
-    BadSegment,
-    #[error("this media segment is longer than the time that passed allows")]
-    SegmentTooFast,
-    #[error(
-        "this video or audio cannot be skipped ahead on first viewing (watched up to {furthest_ms} ms)"
-    )]
-    SkipAhead { furthest_ms: u64 },
-    #[error("no practice item {item} in quiz {quiz}")]
-    UnknownItem { quiz: String, item: String },
-    #[error("the answer does not fit the question: {0}")]
-    BadAnswer(String),
-    #[error("no exam {0} in the installed course")]
-    UnknownExam(String),
-    #[error("this exam attempt was not started on this device, or is not the open one")]
-    ExamNotOpen,
-    #[error("this exam attempt was already submitted")]
-    ExamAlreadySubmitted,
-    #[error("the time for this exam ran out {late_ms} ms ago; the attempt is closed")]
-    ExamTimeUp { late_ms: u64 },
-    #[error("all {max} attempts at this exam are used ({used} known)")]
-    NoAttemptsLeft { max: u32, used: u32 },
-}
-
-impl StudyError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            StudyError::NoOpenLesson => "study.no_open_lesson",
-            StudyError::UnknownMedia => "study.unknown_media",
-            StudyError::BadSegment => "study.bad_segment",
-            StudyError::SegmentTooFast => "study.segment_too_fast",
-            StudyError::SkipAhead { .. } => "study.skip_ahead",
-            StudyError::UnknownItem { .. } => "study.unknown_item",
-            StudyError::BadAnswer(_) => "study.bad_answer",
-            StudyError::UnknownExam(_) => "exam.not_found",
-            StudyError::ExamNotOpen => "exam.not_open",
-            StudyError::ExamAlreadySubmitted => "exam.already_submitted",
-            StudyError::ExamTimeUp { .. } => "exam.time_up",
-            StudyError::NoAttemptsLeft { .. } => "exam.no_attempts_left",
-        }
-    }
-}
-
-impl From<StudyError> for CoreError {
-    fn from(e: StudyError) -> Self {
-        CoreError::Study(e)
-    }
-}
 
 /// The open lesson, in memory for this app run.
 #[derive(Debug)]
