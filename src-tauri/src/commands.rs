@@ -5,14 +5,14 @@ use hearth_core::sync::schedule::Trigger;
 use hearth_core::sync::{SyncError, SyncStatus, http};
 use hearth_core::{Assignment, Learner, LedgerStatus, ReceiptSummary, RecordedReceipt};
 use hearth_protocol::wire::CatalogEntry;
-use hearth_protocol::{CourseId, DeviceId, Event, LearnerId, SignInMethod};
+use hearth_protocol::{CourseId, DeviceId, LearnerId};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::downloads::{DownloadView, Downloads};
 use crate::error::parse;
 use crate::sync::SyncEngine;
-use crate::{CommandError, HearthState, Session};
+use crate::{CommandError, HearthState};
 
 /// The most receipts one `recent_receipts` call returns.
 pub const MAX_RECENT: u32 = 500;
@@ -55,23 +55,16 @@ pub fn add_learner(
     hearth.with(|h| h.add_learner(&display_name))
 }
 
-/// Signs a learner in on this device (the sole learner of a personal PC; PINs come with the
-/// kiosk roster) and records it as a receipt.
+/// Signs a learner in on this PC and records it as a receipt: a local profile before
+/// enrollment, only the enrolled learner after (`session.not_owner`); a kiosk signs people in
+/// with their PIN (`session.use_pin`). Core's session decides; see `hearth_core::session`.
 #[tauri::command]
 pub fn sign_in(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     learner_id: String,
 ) -> Result<RecordedReceipt, CommandError> {
-    let learner: LearnerId = learner_id
-        .parse()
-        .map_err(|_| CommandError::new("input.invalid", "not a learner id"))?;
-    let event = Event::LearnerSignedIn {
-        method: SignInMethod::SoleLearner,
-    };
-    let receipt = hearth.with(|h| h.record(learner, event))?;
-    session.set(Some(learner));
-    Ok(receipt)
+    let learner: LearnerId = parse(&learner_id, "learner id")?;
+    hearth.with(|h| h.sign_in(learner))
 }
 
 #[tauri::command]
@@ -146,14 +139,14 @@ pub fn emit_sync<R: Runtime>(app: &AppHandle<R>) -> impl Fn(SyncStatus) + Send +
     }
 }
 
-/// Enrolls this device with a one-time code, keeps what the service gave, signs the device's
-/// owner in (or, on a shared machine, turns kiosk mode on) and starts the background sync.
+/// Enrolls this device with a one-time code; core keeps what the service gave and signs the
+/// device's learner in (or, on a shared machine, turns kiosk mode on); starts the background
+/// sync.
 #[tauri::command]
 pub async fn enroll<R: Runtime>(
     app: AppHandle<R>,
     hearth: State<'_, HearthState>,
     engine: State<'_, SyncEngine>,
-    session: State<'_, Session>,
     service_url: String,
     code: String,
 ) -> Result<SyncView, CommandError> {
@@ -169,20 +162,15 @@ pub async fn enroll<R: Runtime>(
     let answer = http::enroll(&url, code.trim(), key, Some("Hearth desktop".into()), now)
         .await
         .map_err(|e| CommandError::from_sync(SyncError::Transport(e)))?;
-    hearth.with(|h| h.apply_enroll_answer(&answer))?;
-    if let Some(owner) = answer.enrollment.owner {
-        let event = Event::LearnerSignedIn {
-            method: SignInMethod::SoleLearner,
-        };
-        hearth.with(|h| h.record(owner, event))?;
-        session.set(Some(owner));
-    }
+    // Core keeps the enrollment and sets who is at the keyboard from it (the learner of a
+    // personal PC, signed in; nobody on a kiosk until a PIN).
+    let kiosk = hearth.with(|h| {
+        h.apply_enroll_answer(&answer)?;
+        Ok(h.is_kiosk())
+    })?;
     engine.start(hearth.shared()?, &answer.enrollment, emit_sync(&app))?;
     // A shared machine (no owner) becomes a kiosk at once: sign-in list, full screen, locked.
-    if app
-        .state::<crate::KioskState>()
-        .activate(&hearth, hearth_core::kiosk::KioskPolicy::default())
-    {
+    if kiosk {
         crate::kiosk_commands::lock_window(&app);
     }
     sync_status(hearth, engine)
@@ -194,10 +182,10 @@ pub fn sync_now(engine: State<'_, SyncEngine>) {
     engine.trigger(Trigger::Demand);
 }
 
-/// The learner signed in on this window, if any.
+/// The person at the keyboard, as core's session says, if anyone.
 #[tauri::command]
-pub fn current_learner(session: State<'_, Session>) -> Option<LearnerId> {
-    session.signed_in()
+pub fn current_learner(hearth: State<'_, HearthState>) -> Result<Option<LearnerId>, CommandError> {
+    hearth.with(|h| Ok(h.at_keyboard()))
 }
 
 // ---- library -------------------------------------------------------------------------------

@@ -1,13 +1,12 @@
 //! Kiosk mode on a shared classroom machine: the sign-in list with PINs, idle sign-out, and the
 //! trainer's tools (open a class, attest who is present, assign, start an exam, watch progress,
-//! export receipts to a USB stick). All rules live in hearth-core's `kiosk` module; these
-//! commands only pass the state along and keep the window's [`Session`] equal to the person
-//! signed in at the kiosk, so the study commands record for that person and nobody else.
+//! export receipts to a USB stick). All rules live in hearth-core (`kiosk`, and `session`, which
+//! says who is signed in and so for whom every study command records); these commands only call
+//! them.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use hearth_core::kiosk::{ClassSession, Kiosk, KioskPerson, KioskPolicy, SignedIn};
+use hearth_core::kiosk::{ClassSession, Kiosk, KioskError, KioskPerson, KioskRole, SignedIn};
 use hearth_core::study::LearnerProgress;
 use hearth_core::sync::http::HttpTransport;
 use hearth_core::sync::schedule::Trigger;
@@ -18,71 +17,10 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::parse;
-use crate::{CommandError, HearthState, Session, SyncEngine};
+use crate::{CommandError, HearthState, SyncEngine};
 
 /// How often the shell checks for idle sign-out (the policy's limit is minutes).
 pub const TICK: Duration = Duration::from_secs(2);
-
-/// The kiosk of this app run: `None` on a personal device or before enrollment.
-#[derive(Debug, Default)]
-pub struct KioskState(Mutex<Option<Kiosk>>);
-
-impl KioskState {
-    /// Turns kiosk mode on when the device is enrolled as a shared one (no owner); returns
-    /// whether it is on. Called at start-up and after enrollment; once on, it stays on.
-    pub fn activate(&self, hearth: &HearthState, policy: KioskPolicy) -> bool {
-        if self.active() {
-            return true;
-        }
-        // The store is read without the kiosk lock held: the lock order is store, then kiosk.
-        let started = hearth
-            .with(|h| match h.enrollment()? {
-                Some(e) if e.owner.is_none() => Kiosk::start(h, policy).map(Some),
-                _ => Ok(None),
-            })
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, "kiosk mode did not start");
-                None
-            });
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = started;
-        }
-        slot.is_some()
-    }
-
-    pub fn active(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-    }
-
-    /// `kiosk.not_a_kiosk` unless kiosk mode is on.
-    fn require_active(&self) -> Result<(), CommandError> {
-        if self.active() {
-            Ok(())
-        } else {
-            Err(CoreError::Kiosk(hearth_core::kiosk::KioskError::NotAKiosk).into())
-        }
-    }
-
-    /// Runs `f` on the store and the kiosk, in that lock order (the only order used anywhere,
-    /// so the two locks cannot deadlock). `kiosk.not_a_kiosk` on a personal device.
-    fn with<T>(
-        &self,
-        hearth: &HearthState,
-        f: impl FnOnce(&mut Hearth, &mut Kiosk) -> Result<T, CoreError>,
-    ) -> Result<T, CommandError> {
-        hearth.with(|h| {
-            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let kiosk = slot
-                .as_mut()
-                .ok_or(CoreError::Kiosk(hearth_core::kiosk::KioskError::NotAKiosk))?;
-            f(h, kiosk)
-        })
-    }
-}
 
 /// The event that carries the kiosk's state (a [`KioskView`]) to the UI when it changes behind
 /// the window's back (an idle sign-out).
@@ -105,26 +43,18 @@ pub fn spawn_idle_watch<R: Runtime>(app: &AppHandle<R>) {
         .unwrap_or_else(|error| tracing::error!(%error, "cannot start the kiosk idle watch"));
 }
 
-/// One idle check: on a kiosk whose person has been idle too long, signs them out, clears the
-/// window's session and pushes the new state to the UI as [`KIOSK_EVENT`]; returns whether it
-/// signed someone out. On a personal PC (or before enrollment) there is nothing to check: it
-/// returns `Ok(false)` without touching the store.
+/// One idle check: on a kiosk whose person has been idle too long, signs them out (core's
+/// session then names nobody) and pushes the new state to the UI as [`KIOSK_EVENT`]; returns
+/// whether it signed someone out. On a personal PC (or before enrollment) there is nothing to
+/// check: core answers `Ok(None)` without touching the store.
 pub fn idle_tick<R: Runtime>(app: &AppHandle<R>) -> Result<bool, CommandError> {
-    let (hearth, kiosk, session) = (
-        app.state::<HearthState>(),
-        app.state::<KioskState>(),
-        app.state::<Session>(),
-    );
-    if !kiosk.active() {
+    let hearth = app.state::<HearthState>();
+    if hearth.with(|h| h.kiosk_tick())?.is_none() {
         return Ok(false);
     }
-    if kiosk.with(&hearth, |h, k| h.kiosk_tick(k))?.is_none() {
-        return Ok(false);
-    }
-    session.set(None);
     app.state::<SyncEngine>().trigger(Trigger::NewReceipt);
     tracing::info!("kiosk: signed out after idle");
-    let view = kiosk_view(&hearth, &kiosk)?;
+    let view = kiosk_view(&hearth)?;
     if let Err(error) = app.emit(KIOSK_EVENT, view) {
         tracing::debug!(%error, "the kiosk event was not sent");
     }
@@ -143,56 +73,50 @@ pub struct KioskView {
 }
 
 #[tauri::command]
-pub fn kiosk_status(
-    hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-) -> Result<KioskView, CommandError> {
-    kiosk_view(&hearth, &kiosk)
+pub fn kiosk_status(hearth: State<'_, HearthState>) -> Result<KioskView, CommandError> {
+    kiosk_view(&hearth)
 }
 
-fn kiosk_view(hearth: &HearthState, kiosk: &KioskState) -> Result<KioskView, CommandError> {
-    if !kiosk.active() {
-        return Ok(KioskView {
-            active: false,
-            signed_in: None,
-            class: None,
-            idle_sign_out_ms: 0,
-        });
-    }
-    kiosk.with(hearth, |_, k| {
-        Ok(KioskView {
-            active: true,
-            signed_in: k.signed_in().cloned(),
-            class: k.class().cloned(),
-            idle_sign_out_ms: k.policy().idle_sign_out_ms,
+fn kiosk_view(hearth: &HearthState) -> Result<KioskView, CommandError> {
+    hearth.with(|h| {
+        Ok(match h.kiosk() {
+            None => KioskView {
+                active: false,
+                signed_in: None,
+                class: None,
+                idle_sign_out_ms: 0,
+            },
+            Some(k) => KioskView {
+                active: true,
+                signed_in: k.signed_in().cloned(),
+                class: k.class().cloned(),
+                idle_sign_out_ms: k.policy().idle_sign_out_ms,
+            },
         })
     })
 }
 
-#[tauri::command]
-pub fn kiosk_roster(
-    hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-) -> Result<Vec<KioskPerson>, CommandError> {
-    kiosk.with(&hearth, |h, _| h.kiosk_roster())
+/// The kiosk of this PC, or `kiosk.not_a_kiosk`.
+fn kiosk_of(h: &Hearth) -> Result<&Kiosk, CoreError> {
+    h.kiosk().ok_or(CoreError::Kiosk(KioskError::NotAKiosk))
 }
 
-/// Signs a person in with their PIN (checked here, offline). The window's session becomes theirs.
+#[tauri::command]
+pub fn kiosk_roster(hearth: State<'_, HearthState>) -> Result<Vec<KioskPerson>, CommandError> {
+    hearth.with(|h| h.kiosk_roster())
+}
+
+/// Signs a person in with their PIN (checked in core, offline); from then on core records
+/// everything for them.
 #[tauri::command]
 pub fn kiosk_sign_in(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
     person: String,
     pin: String,
 ) -> Result<SignedIn, CommandError> {
     let person: LearnerId = parse(&person, "person id")?;
-    kiosk.require_active()?;
-    // The session is cleared first: whatever happens next, nobody else's study is recorded.
-    session.set(None);
-    let signed = kiosk.with(&hearth, |h, k| h.kiosk_sign_in(k, person, &pin))?;
-    session.set(Some(signed.person));
+    let signed = hearth.with(|h| h.kiosk_sign_in(person, &pin))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(signed)
 }
@@ -200,27 +124,19 @@ pub fn kiosk_sign_in(
 #[tauri::command]
 pub fn kiosk_sign_out(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
 ) -> Result<(), CommandError> {
-    kiosk.require_active()?;
-    session.set(None);
-    kiosk.with(&hearth, |h, k| {
-        h.kiosk_sign_out(k, SignOutReason::Requested)
-    })?;
+    hearth.with(|h| h.kiosk_sign_out(SignOutReason::Requested))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(())
 }
 
 /// The person at the kiosk touched it (the UI sends this at most every few seconds).
 #[tauri::command]
-pub fn kiosk_input(
-    hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-) -> Result<(), CommandError> {
-    kiosk.with(&hearth, |h, k| {
-        h.kiosk_input(k);
+pub fn kiosk_input(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
+    hearth.with(|h| {
+        kiosk_of(h)?;
+        h.kiosk_input();
         Ok(())
     })
 }
@@ -228,17 +144,15 @@ pub fn kiosk_input(
 #[tauri::command]
 pub fn kiosk_open_class(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
     class: String,
 ) -> Result<ClassSession, CommandError> {
     let class: ClassId = parse(&class, "class id")?;
-    kiosk.with(&hearth, |h, k| h.kiosk_open_class(k, class))
+    hearth.with(|h| h.kiosk_open_class(class))
 }
 
 #[tauri::command]
 pub fn kiosk_attest(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
     engine: State<'_, SyncEngine>,
     present: Vec<String>,
 ) -> Result<RecordedReceipt, CommandError> {
@@ -246,7 +160,7 @@ pub fn kiosk_attest(
         .iter()
         .map(|p| parse(p, "learner id"))
         .collect::<Result<Vec<LearnerId>, _>>()?;
-    let receipt = kiosk.with(&hearth, |h, k| h.kiosk_attest(k, present))?;
+    let receipt = hearth.with(|h| h.kiosk_attest(present))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(receipt)
 }
@@ -254,12 +168,9 @@ pub fn kiosk_attest(
 #[tauri::command]
 pub fn kiosk_end_class(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
 ) -> Result<(), CommandError> {
-    kiosk.with(&hearth, |h, k| h.kiosk_end_class(k))?;
-    session.set(None);
+    hearth.with(|h| h.kiosk_end_class())?;
     engine.trigger(Trigger::NewReceipt);
     Ok(())
 }
@@ -268,7 +179,6 @@ pub fn kiosk_end_class(
 #[tauri::command]
 pub fn kiosk_assign(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
     engine: State<'_, SyncEngine>,
     course: String,
     lesson: Option<String>,
@@ -278,9 +188,7 @@ pub fn kiosk_assign(
     let course = parse(&course, "course id")?;
     let lesson = lesson.map(|l| parse(&l, "lesson id")).transpose()?;
     let exam = exam.map(|e| parse(&e, "exam id")).transpose()?;
-    let receipt = kiosk.with(&hearth, |h, k| {
-        h.kiosk_assign(k, course, lesson, exam, due_ms)
-    })?;
+    let receipt = hearth.with(|h| h.kiosk_assign(course, lesson, exam, due_ms))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(receipt)
 }
@@ -289,14 +197,13 @@ pub fn kiosk_assign(
 #[tauri::command]
 pub fn kiosk_start_exam(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
     engine: State<'_, SyncEngine>,
     course: String,
     version: u32,
     exam: String,
 ) -> Result<RecordedReceipt, CommandError> {
     let (course, exam) = (parse(&course, "course id")?, parse(&exam, "exam id")?);
-    let receipt = kiosk.with(&hearth, |h, k| h.kiosk_start_exam(k, course, version, exam))?;
+    let receipt = hearth.with(|h| h.kiosk_start_exam(course, version, exam))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(receipt)
 }
@@ -314,11 +221,10 @@ pub struct MemberProgress {
 #[tauri::command]
 pub fn class_progress_here(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
     utc_offset_min: i32,
 ) -> Result<Vec<MemberProgress>, CommandError> {
-    kiosk.with(&hearth, |h, k| {
-        let class = trainer_class(k)?;
+    hearth.with(|h| {
+        let class = trainer_class(kiosk_of(h)?)?;
         let mut rows = Vec::new();
         for p in h.kiosk_roster()? {
             if p.role == hearth_core::kiosk::KioskRole::Learner
@@ -341,10 +247,9 @@ pub fn class_progress_here(
 #[tauri::command]
 pub async fn class_progress_service(
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
 ) -> Result<ClassProgress, CommandError> {
-    let (class, enrollment) = kiosk.with(&hearth, |h, k| {
-        let class = trainer_class(k)?;
+    let (class, enrollment) = hearth.with(|h| {
+        let class = trainer_class(kiosk_of(h)?)?;
         let enrollment = h.enrollment()?.ok_or(CoreError::ContentNotEnrolled)?;
         Ok((class, enrollment))
     })?;
@@ -363,9 +268,9 @@ pub async fn export_receipts<R: Runtime>(
     app: AppHandle<R>,
     path: String,
 ) -> Result<u64, CommandError> {
-    let (hearth, kiosk) = (app.state::<HearthState>(), app.state::<KioskState>());
+    let hearth = app.state::<HearthState>();
     // Exporting needs a trainer signed in, not an open class.
-    kiosk.with(&hearth, |_, k| require_trainer(k).map(|_| ()))?;
+    hearth.with(|h| require_trainer(kiosk_of(h)?).map(|_| ()))?;
     // The bundle is read under the store; the slow write to the stick runs without it.
     let bundle = hearth.with(|h| h.receipt_bundle())?;
     let path = std::path::PathBuf::from(path.trim());
@@ -381,14 +286,11 @@ pub async fn export_receipts<R: Runtime>(
 pub fn kiosk_leave<R: Runtime>(
     app: AppHandle<R>,
     hearth: State<'_, HearthState>,
-    kiosk: State<'_, KioskState>,
-    session: State<'_, Session>,
 ) -> Result<(), CommandError> {
-    kiosk.with(&hearth, |h, k| {
-        require_trainer(k)?;
-        h.kiosk_sign_out(k, SignOutReason::Requested).map(|_| ())
+    hearth.with(|h| {
+        require_trainer(kiosk_of(h)?)?;
+        h.kiosk_sign_out(SignOutReason::Requested).map(|_| ())
     })?;
-    session.set(None);
     app.state::<LeaveAllowed>().allow();
     app.exit(0);
     Ok(())
@@ -429,7 +331,9 @@ pub fn guard_close<R: Runtime>(app: &AppHandle<R>, event: &tauri::RunEvent) {
         ..
     } = event
     {
-        let locked = app.try_state::<KioskState>().is_some_and(|k| k.active())
+        let locked = app
+            .try_state::<HearthState>()
+            .is_some_and(|h| h.with(|h| Ok(h.is_kiosk())).unwrap_or(false))
             && !app.try_state::<LeaveAllowed>().is_some_and(|l| l.allowed());
         if locked {
             tracing::info!("kiosk: close refused; a trainer leaves kiosk mode with their PIN");
@@ -453,7 +357,6 @@ impl LeaveAllowed {
 }
 
 fn require_trainer(k: &Kiosk) -> Result<LearnerId, CoreError> {
-    use hearth_core::kiosk::{KioskError, KioskRole};
     match k.signed_in() {
         Some(s) if s.role == KioskRole::Trainer => Ok(s.person),
         Some(_) => Err(KioskError::NotTrainer.into()),
@@ -466,5 +369,5 @@ fn trainer_class(k: &Kiosk) -> Result<ClassId, CoreError> {
     require_trainer(k)?;
     k.class()
         .map(|c| c.class)
-        .ok_or(CoreError::Kiosk(hearth_core::kiosk::KioskError::NoClass))
+        .ok_or(CoreError::Kiosk(KioskError::NoClass))
 }

@@ -20,8 +20,8 @@ use tauri::{Manager, Runtime};
 
 pub use downloads::Downloads;
 pub use error::CommandError;
-pub use kiosk_commands::{KioskState, LeaveAllowed};
-pub use state::{HearthState, Session};
+pub use kiosk_commands::LeaveAllowed;
+pub use state::HearthState;
 pub use sync::SyncEngine;
 
 /// Environment variable that overrides the data folder (tests and demos use a temporary one).
@@ -134,14 +134,11 @@ pub fn run() {
                 });
             }
             let engine = SyncEngine::default();
-            let session = Session::default();
-            start_if_enrolled(&state, &engine, &session, app.handle());
-            let kiosk = KioskState::default();
-            let shared_machine = kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
+            start_if_enrolled(&state, &engine, app.handle());
+            // Who is at the keyboard is core's (the enrolled learner, or a kiosk's sign-in).
+            let shared_machine = state.with(|h| Ok(h.is_kiosk())).unwrap_or(false);
             app.manage(state);
             app.manage(engine);
-            app.manage(session);
-            app.manage(kiosk);
             app.manage(LeaveAllowed::default());
             app.manage(Downloads::default());
             app.manage(commands::RemovableRoots::from_env());
@@ -167,19 +164,15 @@ pub fn run() {
     }
 }
 
-/// An enrolled device syncs from the start, and a personal device's owner is signed in.
+/// An enrolled device syncs from the start.
 fn start_if_enrolled<R: Runtime>(
     state: &HearthState,
     engine: &SyncEngine,
-    session: &Session,
     app: &tauri::AppHandle<R>,
 ) {
     let Ok(Some(enrollment)) = state.with(|h| h.enrollment()) else {
         return;
     };
-    if let Some(owner) = enrollment.owner {
-        session.set(Some(owner));
-    }
     let emit = commands::emit_sync(app);
     if let Err(error) = state
         .shared()

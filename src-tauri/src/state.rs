@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hearth_core::{Env, Hearth};
-use hearth_protocol::LearnerId;
 
 use crate::CommandError;
 
@@ -45,25 +44,5 @@ impl HearthState {
         let mut guard: MutexGuard<'_, Hearth> =
             shared.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut guard).map_err(CommandError::from)
-    }
-}
-
-/// Who is signed in on this window, if anyone.
-#[derive(Debug, Default)]
-pub struct Session(Mutex<Option<LearnerId>>);
-
-impl Session {
-    pub fn signed_in(&self) -> Option<LearnerId> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn set(&self, learner: Option<LearnerId>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = learner;
-    }
-
-    /// The signed-in learner, or `session.none` for commands that record study.
-    pub fn require(&self) -> Result<LearnerId, CommandError> {
-        self.signed_in()
-            .ok_or_else(|| CommandError::new("session.none", "no learner is signed in"))
     }
 }

@@ -1,6 +1,7 @@
 //! The study commands: lesson player, practice quiz, timed exam, "my progress". Each a few lines
-//! over hearth-core's study API (`hearth_core::study`); every receipt recorded here also asks the
-//! sync engine for a round soon.
+//! over hearth-core's study API (`hearth_core::study`), which records for the person core's
+//! session says is at the keyboard (nobody: `session.none`); every receipt recorded here also
+//! asks the sync engine for a round soon.
 
 use hearth_core::study::MediaProgress;
 use hearth_core::study::{
@@ -13,20 +14,18 @@ use serde::Deserialize;
 use tauri::State;
 
 use crate::error::parse;
-use crate::{CommandError, HearthState, Session, SyncEngine};
+use crate::{CommandError, HearthState, SyncEngine};
 
 #[tauri::command]
 pub fn open_lesson(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
     course: String,
     version: u32,
     lesson: String,
 ) -> Result<OpenedLesson, CommandError> {
-    let learner = session.require()?;
     let (course, lesson) = (parse(&course, "course id")?, parse(&lesson, "lesson id")?);
-    let opened = hearth.with(|h| h.open_lesson(learner, &course, version, &lesson))?;
+    let opened = hearth.with(|h| h.open_lesson(&course, version, &lesson))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(opened)
 }
@@ -97,7 +96,6 @@ pub fn media_watched(
 #[allow(clippy::too_many_arguments)] // one argument per field of the answer, as the UI sends it
 pub fn answer_practice(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
     course: String,
     version: u32,
@@ -105,22 +103,13 @@ pub fn answer_practice(
     item: String,
     choices: Vec<u8>,
 ) -> Result<QuizFeedback, CommandError> {
-    let learner = session.require()?;
     let (course, quiz, item) = (
         parse(&course, "course id")?,
         parse(&quiz, "quiz id")?,
         parse(&item, "item id")?,
     );
-    let feedback = hearth.with(|h| {
-        h.answer_practice(
-            learner,
-            &course,
-            version,
-            &quiz,
-            &item,
-            Answer::Choices(choices),
-        )
-    })?;
+    let feedback = hearth
+        .with(|h| h.answer_practice(&course, version, &quiz, &item, Answer::Choices(choices)))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(feedback)
 }
@@ -128,15 +117,13 @@ pub fn answer_practice(
 #[tauri::command]
 pub fn start_exam(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
     course: String,
     version: u32,
     exam: String,
 ) -> Result<ExamSession, CommandError> {
-    let learner = session.require()?;
     let (course, exam) = (parse(&course, "course id")?, parse(&exam, "exam id")?);
-    let started = hearth.with(|h| h.start_exam(learner, &course, version, &exam))?;
+    let started = hearth.with(|h| h.start_exam(&course, version, &exam))?;
     engine.trigger(Trigger::NewReceipt);
     Ok(started)
 }
@@ -152,14 +139,12 @@ pub struct ExamAnswer {
 #[tauri::command]
 pub fn submit_exam(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     engine: State<'_, SyncEngine>,
     course: String,
     exam: String,
     attempt: u32,
     answers: Vec<ExamAnswer>,
 ) -> Result<ExamAttemptView, CommandError> {
-    let learner = session.require()?;
     let (course, exam) = (parse(&course, "course id")?, parse(&exam, "exam id")?);
     let answers = answers
         .into_iter()
@@ -170,19 +155,15 @@ pub fn submit_exam(
             })
         })
         .collect::<Result<Vec<_>, CommandError>>()?;
-    let view = hearth.with(|h| h.submit_exam(learner, &course, &exam, attempt, answers))?;
+    let view = hearth.with(|h| h.submit_exam(&course, &exam, attempt, answers))?;
     // The grade comes back with the next sync: ask for it now.
     engine.trigger(Trigger::Demand);
     Ok(view)
 }
 
 #[tauri::command]
-pub fn exam_attempts(
-    hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
-) -> Result<Vec<ExamAttemptView>, CommandError> {
-    let learner = session.require()?;
-    hearth.with(|h| h.exam_attempts(learner))
+pub fn exam_attempts(hearth: State<'_, HearthState>) -> Result<Vec<ExamAttemptView>, CommandError> {
+    hearth.with(|h| h.exam_attempts(h.require_at_keyboard()?))
 }
 
 /// The exam screen's countdown ticks (every few seconds): the store keeps how long this app
@@ -196,9 +177,7 @@ pub fn exam_tick(hearth: State<'_, HearthState>) -> Result<(), CommandError> {
 #[tauri::command]
 pub fn my_progress(
     hearth: State<'_, HearthState>,
-    session: State<'_, Session>,
     utc_offset_min: i32,
 ) -> Result<LearnerProgress, CommandError> {
-    let learner = session.require()?;
-    hearth.with(|h| h.learner_progress(learner, utc_offset_min))
+    hearth.with(|h| h.learner_progress(h.require_at_keyboard()?, utc_offset_min))
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hearth_core::Env;
-use hearth_desktop::{Downloads, HearthState, KioskState, LeaveAllowed, Session, SyncEngine};
+use hearth_desktop::{Downloads, HearthState, LeaveAllowed, SyncEngine};
 use serde_json::{Value, json};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
@@ -14,6 +14,10 @@ use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 const T0: i64 = 1_764_300_000_000;
+
+/// The small course the core tests share (written once, in hearth-core's tests).
+#[path = "../../crates/core/tests/common/mod.rs"]
+mod course_fixture;
 
 struct Shell {
     app: App<MockRuntime>,
@@ -28,15 +32,11 @@ fn shell_with_context(dir: &Path, context: tauri::Context<MockRuntime>, label: &
 
 /// The app around an already open store; kiosk mode is on when the store is a shared device's.
 fn shell_over(state: HearthState, context: tauri::Context<MockRuntime>, label: &str) -> Shell {
-    let kiosk = KioskState::default();
-    kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
     let app = mock_builder()
         .invoke_handler(hearth_desktop::invoke_handler())
         .manage(state)
-        .manage(Session::default())
         .manage(SyncEngine::default())
         .manage(Downloads::default())
-        .manage(kiosk)
         .manage(LeaveAllowed::default())
         .build(context)
         .expect("mock app builds");
@@ -519,12 +519,9 @@ fn window_survives_close(state: HearthState) -> bool {
     use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
     use tauri::{Manager, RunEvent};
 
-    let kiosk = KioskState::default();
-    kiosk.activate(&state, hearth_core::kiosk::KioskPolicy::default());
     let app = mock_builder()
         .invoke_handler(hearth_desktop::invoke_handler())
         .manage(state)
-        .manage(kiosk)
         .manage(LeaveAllowed::default())
         .build(mock_context(noop_assets()))
         .expect("mock app builds");
@@ -817,4 +814,177 @@ fn removable_drives_list_packages_and_take_an_export() {
         "{drives}"
     );
     assert!(drives[0]["receipts"][0]["bytes"].as_u64().unwrap() > 0);
+}
+
+/// A store with the shared small course installed, enrolled for `owner` (a personal PC) or as a
+/// kiosk (`None`); the roster has Ana (PIN 1111) and Bo (PIN 2222).
+fn store_with_course(dir: &Path, owner_is_ana: bool) -> (HearthState, [String; 2]) {
+    use hearth_core::{Hearth, RosterPerson};
+    use hearth_protocol::LearnerId;
+    use hearth_protocol::pin::{SALT_LEN, pin_verifier};
+
+    let (env, _clock) = Env::deterministic(T0, 7);
+    let mut h = Hearth::open(dir, env).unwrap();
+    let ana: LearnerId = "00000000-0000-0000-0000-000000000001".parse().unwrap();
+    let bo: LearnerId = "00000000-0000-0000-0000-000000000002".parse().unwrap();
+    let person = |id: LearnerId, name: &str, pin: &str| RosterPerson {
+        id,
+        name: name.into(),
+        role: "learner".into(),
+        pin_hash: Some(pin_verifier(id, pin, &[6; SALT_LEN])),
+    };
+    let roster = [person(ana, "安娜", "1111"), person(bo, "博文", "2222")];
+    course_fixture::enroll(&mut h, owner_is_ana.then_some(ana), &roster, T0);
+    tauri::async_runtime::block_on(course_fixture::install_small_course(&mut h, None));
+    (
+        HearthState::from_hearth(h),
+        [ana.to_string(), bo.to_string()],
+    )
+}
+
+/// Every study command that records something, as the UI calls them.
+fn study_everything(s: &Shell) {
+    let course = course_fixture::course().to_string();
+    let video = hearth_protocol::ContentHash::of(course_fixture::VIDEO).to_hex();
+    s.ok(
+        "open_lesson",
+        json!({"course": course, "version": 1, "lesson": "l1"}),
+    );
+    s.ok("study_activity", json!({"focused": true, "input": true}));
+    s.ok(
+        "media_watched",
+        json!({"media": video, "fromMs": 0, "toMs": 1}),
+    );
+    s.ok(
+        "answer_practice",
+        json!({"course": course, "version": 1, "quiz": "q1", "item": "i1", "choices": [0]}),
+    );
+    s.ok("complete_lesson", json!({}));
+    s.ok("leave_lesson", json!({}));
+    let exam = s.ok(
+        "start_exam",
+        json!({"course": course, "version": 1, "exam": "final"}),
+    );
+    let attempt = exam["attempt"].as_u64().expect("an attempt number");
+    s.ok(
+        "submit_exam",
+        json!({"course": course, "exam": "final", "attempt": attempt,
+               "answers": [{"item": "e1", "choices": [0]}]}),
+    );
+}
+
+/// The ledger, oldest first, as `(learner, kind)`.
+fn receipts(s: &Shell) -> Vec<(String, String)> {
+    let mut all: Vec<Value> = s
+        .ok("recent_receipts", json!({"limit": 500}))
+        .as_array()
+        .unwrap()
+        .clone();
+    all.reverse();
+    all.iter()
+        .map(|r| {
+            (
+                r["learner"].as_str().unwrap().to_owned(),
+                r["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Issue #18: who is at the keyboard is core's session, and no study command can record for
+/// anyone else, on a personal PC and on a kiosk.
+#[test]
+fn study_commands_record_only_for_the_person_the_core_session_names() {
+    // A personal PC enrolled for Ana: she is at the keyboard from the start.
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, bo]) = store_with_course(dir.path(), true);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    assert_eq!(s.ok("current_learner", json!({})), json!(ana));
+    // Bo cannot be signed in on Ana's PC, by the sole-learner sign-in or by PIN.
+    assert_eq!(
+        s.err("sign_in", json!({"learnerId": bo}))["code"],
+        "session.not_owner"
+    );
+    assert_eq!(
+        s.err("kiosk_sign_in", json!({"person": bo, "pin": "2222"}))["code"],
+        "kiosk.not_a_kiosk"
+    );
+    study_everything(&s);
+    let personal = receipts(&s);
+    assert!(personal.len() >= 6, "{personal:?}");
+    assert!(
+        personal.iter().all(|(learner, _)| *learner == ana),
+        "every receipt on Ana's PC is hers: {personal:?}"
+    );
+
+    // A kiosk: nobody is at the keyboard until a PIN, and then only that person.
+    let dir = tempfile::tempdir().unwrap();
+    let (state, [ana, bo]) = store_with_course(dir.path(), false);
+    let s = shell_over(state, mock_context(noop_assets()), "main");
+    assert_eq!(s.ok("current_learner", json!({})), Value::Null);
+    let course = course_fixture::course().to_string();
+    for (cmd, args) in [
+        (
+            "open_lesson",
+            json!({"course": course, "version": 1, "lesson": "l1"}),
+        ),
+        (
+            "answer_practice",
+            json!({"course": course, "version": 1, "quiz": "q1", "item": "i1", "choices": [0]}),
+        ),
+        (
+            "start_exam",
+            json!({"course": course, "version": 1, "exam": "final"}),
+        ),
+        ("my_progress", json!({"utcOffsetMin": 480})),
+    ] {
+        assert_eq!(s.err(cmd, args)["code"], "session.none", "{cmd}");
+    }
+    // The sole-learner sign-in is not a way around the PIN.
+    assert_eq!(
+        s.err("sign_in", json!({"learnerId": ana}))["code"],
+        "session.use_pin"
+    );
+    s.ok("kiosk_sign_in", json!({"person": ana, "pin": "1111"}));
+    study_everything(&s);
+    // Bo signs in: Ana is signed out first; what follows is Bo's.
+    s.ok("kiosk_sign_in", json!({"person": bo, "pin": "2222"}));
+    assert_eq!(s.ok("current_learner", json!({})), json!(bo));
+    s.ok(
+        "open_lesson",
+        json!({"course": course, "version": 1, "lesson": "l1"}),
+    );
+    s.ok("study_activity", json!({"focused": true, "input": true}));
+    s.ok("kiosk_sign_out", json!({}));
+    assert_eq!(
+        s.err(
+            "open_lesson",
+            json!({"course": course, "version": 1, "lesson": "l1"})
+        )["code"],
+        "session.none"
+    );
+    // Read back: each receipt belongs to whoever signed in last before it, and nobody's after a
+    // sign-out until the next sign-in.
+    let kiosk = receipts(&s);
+    let mut at_keyboard: Option<String> = None;
+    let mut per_person = std::collections::BTreeMap::<String, u32>::new();
+    for (learner, kind) in &kiosk {
+        match kind.as_str() {
+            "learner_signed_in" => at_keyboard = Some(learner.clone()),
+            "learner_signed_out" => {
+                assert_eq!(at_keyboard.as_ref(), Some(learner), "{kiosk:?}");
+                at_keyboard = None;
+            }
+            _ => {
+                assert_eq!(
+                    at_keyboard.as_ref(),
+                    Some(learner),
+                    "a {kind} receipt for someone not signed in: {kiosk:?}"
+                );
+                *per_person.entry(learner.clone()).or_default() += 1;
+            }
+        }
+    }
+    assert!(per_person[&ana] >= 6, "{per_person:?}");
+    assert!(per_person[&bo] >= 1, "{per_person:?}");
 }

@@ -64,7 +64,12 @@ async fn main() {
     let learners: Vec<LearnerId> = (0..8)
         .map(|i| {
             let id = service
-                .add_learner(&format!("学员{i}"), &format!("11010119900101{i:03}X"))
+                .add_learner_in(
+                    &format!("学员{i}"),
+                    &format!("11010119900101{i:03}X"),
+                    None,
+                    Some("2468"),
+                )
                 .expect("learner");
             id.parse().expect("learner id")
         })
@@ -84,16 +89,18 @@ async fn main() {
         .expect("enroll");
         let mut h = Hearth::open(dir.path(), Env::system()).expect("open store");
         for i in 0..per_kiosk {
-            let learner = learners[(k + i / 50) % learners.len()];
+            // A learner signs in with their PIN (a new one every 250 receipts); what is recorded
+            // is theirs, as the kiosk's session says.
+            let learner = learners[(k + i / 250) % learners.len()];
+            if h.at_keyboard() != Some(learner) {
+                h.kiosk_sign_in(learner, "2468").expect("PIN sign-in");
+            }
             let lesson = LessonId::new(format!("lesson-{}", i % 5 + 1)).expect("lesson id");
-            h.record(
-                learner,
-                Event::ActiveStudy {
-                    course: course.clone(),
-                    lesson,
-                    active_ms: 30_000,
-                },
-            )
+            h.record(Event::ActiveStudy {
+                course: course.clone(),
+                lesson,
+                active_ms: 30_000,
+            })
             .expect("record");
         }
         stores.push((dir, h));

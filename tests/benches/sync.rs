@@ -84,17 +84,15 @@ async fn main() {
         {
             let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
             let me = h.enrollment().unwrap().unwrap().owner.unwrap();
+            assert_eq!(h.at_keyboard(), Some(me), "enrolling signed the learner in");
             let course = CourseId::new("electrician-safety").unwrap();
             for i in 0..n {
                 let lesson = LessonId::new(format!("lesson-{}", i % 5 + 1)).unwrap();
-                h.record(
-                    me,
-                    Event::ActiveStudy {
-                        course: course.clone(),
-                        lesson,
-                        active_ms: 30_000,
-                    },
-                )
+                h.record(Event::ActiveStudy {
+                    course: course.clone(),
+                    lesson,
+                    active_ms: 30_000,
+                })
                 .unwrap();
             }
         }
@@ -227,17 +225,15 @@ async fn slow_links() {
             {
                 let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
                 let me = h.enrollment().unwrap().unwrap().owner.unwrap();
+                assert_eq!(h.at_keyboard(), Some(me), "enrolling signed the learner in");
                 let course = CourseId::new("electrician-safety").unwrap();
                 for i in 0..n {
                     let lesson = LessonId::new(format!("lesson-{}", i % 5 + 1)).unwrap();
-                    h.record(
-                        me,
-                        Event::ActiveStudy {
-                            course: course.clone(),
-                            lesson,
-                            active_ms: 30_000,
-                        },
-                    )
+                    h.record(Event::ActiveStudy {
+                        course: course.clone(),
+                        lesson,
+                        active_ms: 30_000,
+                    })
                     .unwrap();
                 }
             }

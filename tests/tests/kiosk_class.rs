@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hearth_core::content::{DownloadOptions, HttpSource, Progress};
-use hearth_core::kiosk::{Kiosk, KioskPolicy};
 use hearth_core::sync::http::HttpTransport;
 use hearth_core::sync::sync_round;
 use hearth_core::{Env, Hearth};
@@ -109,38 +108,37 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
     assert!(kept[0].due_ms.is_some());
     assert_eq!(kept[1].exam.as_deref(), Some("final"));
     assert_eq!(kept[0].class_id, class);
-    let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
 
     // Bo's PIN does not open Ana.
     assert_eq!(
-        h.kiosk_sign_in(&mut kiosk, ana, "2222").unwrap_err().code(),
+        h.kiosk_sign_in(ana, "2222").unwrap_err().code(),
         "kiosk.wrong_pin"
     );
     // Ana studies the lesson in the player: 1.5 s of focused, active time.
-    h.kiosk_sign_in(&mut kiosk, ana, "1111").unwrap();
+    h.kiosk_sign_in(ana, "1111").unwrap();
     let course = CourseId::new("electrician-safety").unwrap();
     let lesson = LessonId::new("shock-dangers").unwrap();
-    h.open_lesson(ana, &course, 1, &lesson).unwrap();
+    h.open_lesson(&course, 1, &lesson).unwrap();
     h.study_activity(true, true).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     h.study_activity(true, true).unwrap();
     // Bo signs in at the same kiosk: Ana is signed out and her open lesson left, so her time
     // is recorded for her and nothing after it.
-    h.kiosk_sign_in(&mut kiosk, bo, "2222").unwrap();
+    h.kiosk_sign_in(bo, "2222").unwrap();
     assert!(
         h.study_session().is_none(),
         "Ana's lesson closed with her sign-out"
     );
-    h.open_lesson(bo, &course, 1, &lesson).unwrap();
+    h.open_lesson(&course, 1, &lesson).unwrap();
     h.study_activity(true, true).unwrap();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     h.study_activity(true, true).unwrap();
     let trainer: LearnerId = trainer_id.parse().unwrap();
-    h.kiosk_sign_in(&mut kiosk, trainer, "2468").unwrap();
+    h.kiosk_sign_in(trainer, "2468").unwrap();
     let class_id = ClassId(class.parse().unwrap());
-    h.kiosk_open_class(&mut kiosk, class_id).unwrap();
-    h.kiosk_attest(&mut kiosk, vec![ana, bo]).unwrap();
-    h.kiosk_end_class(&mut kiosk).unwrap();
+    h.kiosk_open_class(class_id).unwrap();
+    h.kiosk_attest(vec![ana, bo]).unwrap();
+    h.kiosk_end_class().unwrap();
 
     // One sync.
     let h = Mutex::new(h);

@@ -22,10 +22,15 @@ const COURSE: &str = "electrician-safety";
 async fn study(h: &Mutex<Hearth>, learner: LearnerId, lesson: &str, ms: u64) -> u64 {
     let course = CourseId::new(COURSE).unwrap();
     let lesson = LessonId::new(lesson).unwrap();
-    h.lock()
-        .unwrap()
-        .open_lesson(learner, &course, 1, &lesson)
-        .unwrap();
+    {
+        let mut guard = h.lock().unwrap();
+        assert_eq!(
+            guard.at_keyboard(),
+            Some(learner),
+            "the enrolled learner is at the keyboard"
+        );
+        guard.open_lesson(&course, 1, &lesson).unwrap();
+    }
     let mut left = ms;
     while left > 0 {
         let step = left.min(250);
@@ -83,7 +88,6 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
         let item = g.quiz_items(&course, 1, &lesson).unwrap().remove(0);
         let feedback = g
             .answer_practice(
-                learner,
                 &course,
                 1,
                 &item.quiz,
@@ -111,7 +115,7 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
     let exam: ExamId = "final".parse().unwrap();
     {
         let mut g = h.lock().unwrap();
-        let started = g.start_exam(learner, &course, 1, &exam).unwrap();
+        let started = g.start_exam(&course, 1, &exam).unwrap();
         let key = hearth_e2e::service::demo_exam_key().unwrap();
         assert_eq!((started.attempt, started.items.len()), (1, key.len()));
         assert_eq!(started.duration_ms, 20 * 60_000);
@@ -123,7 +127,7 @@ async fn an_exam_taken_offline_is_graded_after_sync_and_credited_time_appears() 
             })
             .collect();
         let submitted = g
-            .submit_exam(learner, &course, &exam, started.attempt, answers)
+            .submit_exam(&course, &exam, started.attempt, answers)
             .unwrap();
         assert_eq!(submitted.status, AttemptStatus::WaitingForGrading);
     }

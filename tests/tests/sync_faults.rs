@@ -116,6 +116,7 @@ async fn every_receipt_arrives_exactly_once_through_every_fault() {
     let me = enrollment
         .owner
         .expect("a personal device belongs to its learner");
+    assert_eq!(hearth.lock().unwrap().at_keyboard(), Some(me));
     let course = CourseId::new("electrician-safety").unwrap();
 
     let mut tally = std::collections::BTreeMap::<&str, u32>::new();
@@ -130,14 +131,11 @@ async fn every_receipt_arrives_exactly_once_through_every_fault() {
             let mut h = hearth.lock().unwrap();
             for _ in 0..rng.random_range(1..30) {
                 let lesson = LessonId::new(format!("lesson-{}", rng.random_range(1..6))).unwrap();
-                h.record(
-                    me,
-                    Event::ActiveStudy {
-                        course: course.clone(),
-                        lesson,
-                        active_ms: rng.random_range(1_000..60_000),
-                    },
-                )
+                h.record(Event::ActiveStudy {
+                    course: course.clone(),
+                    lesson,
+                    active_ms: rng.random_range(1_000..60_000),
+                })
                 .unwrap();
             }
         }

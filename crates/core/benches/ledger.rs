@@ -31,10 +31,10 @@ fn ledger(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut hearth = Hearth::open(dir.path(), Env::system()).unwrap();
     let learner = hearth.add_learner("基准").unwrap().id;
-    let sample = hearth.record(learner, event()).unwrap();
+    let sample = hearth.record(event()).unwrap();
     let envelope = hearth.outbox(sample.seq - 1, 1).unwrap().remove(0).envelope;
     group.bench_function("append_durable", |b| {
-        b.iter(|| hearth.record(learner, event()).unwrap())
+        b.iter(|| hearth.record(event()).unwrap())
     });
 
     let bare_dir = tempfile::tempdir().unwrap();

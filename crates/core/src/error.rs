@@ -112,6 +112,8 @@ pub enum CoreError {
     Kiosk(KioskError),
     #[error(transparent)]
     Study(StudyError),
+    #[error(transparent)]
+    Session(SessionError),
 }
 
 impl CoreError {
@@ -154,6 +156,7 @@ impl CoreError {
             CoreError::LessonNotFound { .. } => "content.lesson_not_found",
             CoreError::Kiosk(k) => k.code(),
             CoreError::Study(s) => s.code(),
+            CoreError::Session(s) => s.code(),
         }
     }
 
@@ -274,5 +277,32 @@ impl KioskError {
 impl From<KioskError> for CoreError {
     fn from(e: KioskError) -> Self {
         CoreError::Kiosk(e)
+    }
+}
+
+/// Why nobody, or not this person, may study here now. Codes are stable (`session.*`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SessionError {
+    #[error("nobody is signed in")]
+    NobodySignedIn,
+    #[error("this PC is enrolled for another learner")]
+    NotTheOwner,
+    #[error("on a shared kiosk, people sign in with their PIN")]
+    UsePin,
+}
+
+impl SessionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionError::NobodySignedIn => "session.none",
+            SessionError::NotTheOwner => "session.not_owner",
+            SessionError::UsePin => "session.use_pin",
+        }
+    }
+}
+
+impl From<SessionError> for CoreError {
+    fn from(e: SessionError) -> Self {
+        CoreError::Session(e)
     }
 }

@@ -4,8 +4,8 @@
 //! and with every sync, so sign-in is checked here with no network. A [`Kiosk`] holds who is
 //! signed in now and the open class session; it lives in memory for one app run (a restart signs
 //! everyone out, which is what a shared machine should do). Every study event on a kiosk is
-//! recorded for the person signed in and nobody else ([`Hearth::kiosk_record`]), so no learner
-//! is credited for another's study.
+//! recorded for the person signed in and nobody else (the session, `crate::session`, names them
+//! to [`Hearth::record`]), so no learner is credited for another's study.
 //!
 //! Rules:
 //!
@@ -148,18 +148,20 @@ pub struct Kiosk {
 }
 
 impl Kiosk {
-    /// Kiosk mode for `hearth`, which must be enrolled as a shared device (no owner).
-    pub fn start(hearth: &Hearth, policy: KioskPolicy) -> Result<Self> {
-        match hearth.enrollment()? {
-            Some(e) if e.owner.is_none() => Ok(Self {
-                policy,
-                current: None,
-                last_input_mono: 0,
-                locked_until_mono: HashMap::new(),
-                class: None,
-            }),
-            _ => Err(KioskError::NotAKiosk.into()),
+    /// Kiosk mode with `policy`, nobody signed in (the session makes it for a PC enrolled
+    /// without a learner: `crate::session`).
+    pub(crate) fn new(policy: KioskPolicy) -> Self {
+        Self {
+            policy,
+            current: None,
+            last_input_mono: 0,
+            locked_until_mono: HashMap::new(),
+            class: None,
         }
+    }
+
+    pub(crate) fn set_policy(&mut self, policy: KioskPolicy) {
+        self.policy = policy;
     }
 
     pub fn policy(&self) -> KioskPolicy {
@@ -204,7 +206,7 @@ impl Hearth {
 impl Hearth {
     /// Signs `person` in with their PIN, checked against the roster on this machine. Whoever was
     /// signed in before is signed out first. Records `learner_signed_in { method: pin }`.
-    pub fn kiosk_sign_in(
+    fn kiosk_sign_in_in(
         &mut self,
         kiosk: &mut Kiosk,
         person: LearnerId,
@@ -263,9 +265,9 @@ impl Hearth {
             self.set_pin_failures(person, &Failures::default())?;
         }
         if kiosk.current.is_some() {
-            self.kiosk_sign_out(kiosk, SignOutReason::Requested)?;
+            self.kiosk_sign_out_in(kiosk, SignOutReason::Requested)?;
         }
-        self.record(
+        self.record_for(
             person,
             Event::LearnerSignedIn {
                 method: SignInMethod::Pin,
@@ -285,7 +287,7 @@ impl Hearth {
     /// Signs out whoever is signed in (recording why); `None` when nobody was. A lesson they
     /// had open is left first, so its last active time is recorded for them and nothing more
     /// is counted for them once they have gone.
-    pub fn kiosk_sign_out(
+    fn kiosk_sign_out_in(
         &mut self,
         kiosk: &mut Kiosk,
         reason: SignOutReason,
@@ -294,36 +296,28 @@ impl Hearth {
             return Ok(None);
         };
         self.leave_lesson()?;
-        self.record(s.person, Event::LearnerSignedOut { reason })
+        self.record_for(s.person, Event::LearnerSignedOut { reason })
             .map(Some)
     }
 
     /// The person at the kiosk touched it: the idle clock starts again.
-    pub fn kiosk_input(&self, kiosk: &mut Kiosk) {
-        kiosk.last_input_mono = self.env.clock.mono_ms();
+    pub fn kiosk_input(&mut self) {
+        let now = self.env.clock.mono_ms();
+        if let Some(k) = self.session.kiosk.as_mut() {
+            k.last_input_mono = now;
+        }
     }
 
     /// Called every few seconds by the app: signs the person out after the idle limit. Returns
     /// the sign-out receipt when it happened.
-    pub fn kiosk_tick(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
+    fn kiosk_tick_in(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
         let now = self.env.clock.mono_ms();
         if kiosk.current.is_some()
             && now.saturating_sub(kiosk.last_input_mono) >= kiosk.policy.idle_sign_out_ms
         {
-            return self.kiosk_sign_out(kiosk, SignOutReason::Idle);
+            return self.kiosk_sign_out_in(kiosk, SignOutReason::Idle);
         }
         Ok(None)
-    }
-
-    /// Records a study event for the person signed in, and only for them.
-    pub fn kiosk_record(&mut self, kiosk: &mut Kiosk, event: Event) -> Result<RecordedReceipt> {
-        let person = kiosk
-            .current
-            .as_ref()
-            .ok_or(KioskError::NotSignedIn)?
-            .person;
-        kiosk.last_input_mono = self.env.clock.mono_ms();
-        self.record(person, event)
     }
 
     /// Everyone on this kiosk's roster, sorted by name, for the sign-in list (no PIN verifiers
@@ -349,7 +343,7 @@ impl Hearth {
 
     /// The signed-in trainer opens a class session on this kiosk: one of the classes the roster
     /// says they run (`kiosk.foreign_class` otherwise).
-    pub fn kiosk_open_class(&mut self, kiosk: &mut Kiosk, class: ClassId) -> Result<ClassSession> {
+    fn kiosk_open_class_in(&mut self, kiosk: &mut Kiosk, class: ClassId) -> Result<ClassSession> {
         let trainer = kiosk.require_trainer()?;
         let Some(name) = self.store.class_of_person(trainer, class)? else {
             return Err(KioskError::ForeignClass.into());
@@ -371,7 +365,7 @@ impl Hearth {
     /// [`Hearth::assignments`] shows it offline. A later pull from the service replaces it with
     /// the service's copy (same id, derived from the receipt id); until its receipt is
     /// acknowledged, a pull does not drop it.
-    pub fn kiosk_assign(
+    fn kiosk_assign_in(
         &mut self,
         kiosk: &mut Kiosk,
         course: CourseId,
@@ -412,7 +406,7 @@ impl Hearth {
     /// the exam (no due date: it is now) and sets `kiosk.class().exam`, so the app sends learners
     /// who sign in during the class to it. The exam must be in an installed course version
     /// (`kiosk.unknown_exam` otherwise: learners could not sit it on this kiosk).
-    pub fn kiosk_start_exam(
+    fn kiosk_start_exam_in(
         &mut self,
         kiosk: &mut Kiosk,
         course: CourseId,
@@ -423,7 +417,8 @@ impl Hearth {
         if !self.store.exam_installed(&course, version, &exam)? {
             return Err(KioskError::UnknownExam.into());
         }
-        let receipt = self.kiosk_assign(kiosk, course.clone(), None, Some(exam.clone()), None)?;
+        let receipt =
+            self.kiosk_assign_in(kiosk, course.clone(), None, Some(exam.clone()), None)?;
         if let Some(session) = kiosk.class.as_mut() {
             session.exam = Some(ClassExam {
                 course,
@@ -447,7 +442,7 @@ impl Hearth {
 
     /// The signed-in trainer attests who is present in the open class: a signed receipt in the
     /// trainer's name, naming the class and the learners.
-    pub fn kiosk_attest(
+    fn kiosk_attest_in(
         &mut self,
         kiosk: &mut Kiosk,
         present: Vec<LearnerId>,
@@ -464,19 +459,92 @@ impl Hearth {
             }
         }
         kiosk.last_input_mono = self.env.clock.mono_ms();
-        self.record(
+        self.record_for(
             trainer,
             Event::AttendanceCheck(AttendanceCheck::TrainerAttested { class, present }),
         )
     }
 
     /// Ends the class: whoever is signed in is signed out (`class_ended`).
-    pub fn kiosk_end_class(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
+    fn kiosk_end_class_in(&mut self, kiosk: &mut Kiosk) -> Result<Option<RecordedReceipt>> {
         if kiosk.class.is_none() {
             return Err(KioskError::NoClass.into());
         }
         kiosk.class = None;
-        self.kiosk_sign_out(kiosk, SignOutReason::ClassEnded)
+        self.kiosk_sign_out_in(kiosk, SignOutReason::ClassEnded)
+    }
+}
+
+/// The kiosk actions as front ends call them: each runs on the session's kiosk
+/// (`kiosk.not_a_kiosk` on a personal PC), so who is signed in is kept in one place.
+impl Hearth {
+    /// The kiosk of this PC (who is signed in, the open class, the policy), if it is one.
+    pub fn kiosk(&self) -> Option<&Kiosk> {
+        self.session.kiosk.as_ref()
+    }
+
+    fn with_kiosk<T>(&mut self, f: impl FnOnce(&mut Hearth, &mut Kiosk) -> Result<T>) -> Result<T> {
+        let mut kiosk = self.session.kiosk.take().ok_or(KioskError::NotAKiosk)?;
+        let out = f(self, &mut kiosk);
+        self.session.kiosk = Some(kiosk);
+        out
+    }
+
+    /// Signs `person` in with their PIN, checked against the roster on this machine. Whoever was
+    /// signed in before is signed out first. Records `learner_signed_in { method: pin }`; from
+    /// then on everything recorded here is theirs.
+    pub fn kiosk_sign_in(&mut self, person: LearnerId, pin: &str) -> Result<SignedIn> {
+        self.with_kiosk(|h, k| h.kiosk_sign_in_in(k, person, pin))
+    }
+
+    /// Signs out whoever is signed in (recording why); `None` when nobody was.
+    pub fn kiosk_sign_out(&mut self, reason: SignOutReason) -> Result<Option<RecordedReceipt>> {
+        self.with_kiosk(|h, k| h.kiosk_sign_out_in(k, reason))
+    }
+
+    /// Called every few seconds by the app: signs the person out after the idle limit. Returns
+    /// the sign-out receipt when it happened; `Ok(None)` on a personal PC.
+    pub fn kiosk_tick(&mut self) -> Result<Option<RecordedReceipt>> {
+        if !self.is_kiosk() {
+            return Ok(None);
+        }
+        self.with_kiosk(|h, k| h.kiosk_tick_in(k))
+    }
+
+    /// `kiosk_open_class`: the rules are on the kiosk's own method (`kiosk_open_class_in`) above.
+    pub fn kiosk_open_class(&mut self, class: ClassId) -> Result<ClassSession> {
+        self.with_kiosk(|h, k| h.kiosk_open_class_in(k, class))
+    }
+
+    /// `kiosk_assign`: the rules are on the kiosk's own method (`kiosk_assign_in`) above.
+    pub fn kiosk_assign(
+        &mut self,
+        course: CourseId,
+        lesson: Option<LessonId>,
+        exam: Option<ExamId>,
+        due_wall_ms: Option<i64>,
+    ) -> Result<RecordedReceipt> {
+        self.with_kiosk(|h, k| h.kiosk_assign_in(k, course, lesson, exam, due_wall_ms))
+    }
+
+    /// `kiosk_start_exam`: the rules are on the kiosk's own method (`kiosk_start_exam_in`) above.
+    pub fn kiosk_start_exam(
+        &mut self,
+        course: CourseId,
+        version: u32,
+        exam: ExamId,
+    ) -> Result<RecordedReceipt> {
+        self.with_kiosk(|h, k| h.kiosk_start_exam_in(k, course, version, exam))
+    }
+
+    /// `kiosk_attest`: the rules are on the kiosk's own method (`kiosk_attest_in`) above.
+    pub fn kiosk_attest(&mut self, present: Vec<LearnerId>) -> Result<RecordedReceipt> {
+        self.with_kiosk(|h, k| h.kiosk_attest_in(k, present))
+    }
+
+    /// Ends the class: whoever is signed in is signed out (`class_ended`).
+    pub fn kiosk_end_class(&mut self) -> Result<Option<RecordedReceipt>> {
+        self.with_kiosk(|h, k| h.kiosk_end_class_in(k))
     }
 }
 

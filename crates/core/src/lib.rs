@@ -18,6 +18,7 @@ mod error;
 pub mod identity;
 pub mod kiosk;
 pub mod removable;
+pub mod session;
 mod store;
 pub mod study;
 pub mod sync;
@@ -75,6 +76,8 @@ pub struct Hearth {
     run: u32,
     /// The open lesson of this app run, if any.
     study: study::Study,
+    /// Who is at the keyboard (and the kiosk's state on a shared PC).
+    session: session::Session,
 }
 
 impl Hearth {
@@ -125,19 +128,21 @@ impl Hearth {
             return Err(CoreError::KeyMismatch);
         }
         let (run, _) = store.write(|tx| tx.begin_run())?;
-        let hearth = Self {
+        let mut hearth = Self {
             store,
             key,
             env,
             data_dir: data_dir.to_owned(),
             run,
             study: study::Study::default(),
+            session: session::Session::default(),
         };
         // What course imports killed before they finished left behind must not count against
         // the storage budget (it is swept again before each import and download).
         if let Err(e) = hearth.sweep_dead_imports() {
             tracing::warn!(error = %e, "could not clean up after interrupted imports");
         }
+        hearth.resume_session(kiosk::KioskPolicy::default())?;
         Ok(hearth)
     }
 
@@ -190,10 +195,22 @@ impl Hearth {
         }
     }
 
-    /// Records one study event as a signed receipt: builds the body on the chain head, signs it,
-    /// and commits it in one transaction. When this returns `Ok`, the receipt is on disk and
-    /// survives a crash or a power cut.
-    pub fn record(&mut self, learner: LearnerId, event: Event) -> Result<RecordedReceipt> {
+    /// Records one study event as a signed receipt for the person at the keyboard
+    /// ([`Hearth::at_keyboard`]; `session.none` when nobody is): builds the body on the chain
+    /// head, signs it, and commits it in one transaction. When this returns `Ok`, the receipt is
+    /// on disk and survives a crash or a power cut.
+    pub fn record(&mut self, event: Event) -> Result<RecordedReceipt> {
+        let learner = self.require_at_keyboard()?;
+        self.record_for(learner, event)
+    }
+
+    /// Records for `learner`, whom the caller took from the session (the study and kiosk rules
+    /// inside core); front ends go through [`Hearth::record`].
+    pub(crate) fn record_for(
+        &mut self,
+        learner: LearnerId,
+        event: Event,
+    ) -> Result<RecordedReceipt> {
         self.record_with(learner, event, |_, _| Ok(()))
     }
 
@@ -367,13 +384,11 @@ impl Hearth {
             }
             tx.set_anchor(&anchor)
         })?;
-        Ok(())
-    }
-
-    /// Replaces the roster with a fresher copy from the service.
-    pub fn update_roster(&mut self, roster: &[RosterPerson]) -> Result<Changes> {
-        let now = self.env.clock.wall_ms();
-        Ok(self.store.write(|tx| tx.upsert_roster(roster, now))?.1)
+        // Whoever used the PC before enrolling leaves their lesson; from now on the enrollment
+        // says who is at the keyboard (its learner, or nobody until a PIN on a kiosk).
+        self.leave_lesson()?;
+        self.session = session::Session::default();
+        self.resume_session(kiosk::KioskPolicy::default())
     }
 
     /// Verifies the whole ledger: every envelope under the device key, and the chain from the

@@ -32,15 +32,15 @@ fn env() -> Env {
 fn healthy(dir: &Path, receipts: u32) {
     let mut h = Hearth::open(dir, env()).unwrap();
     let l = h.add_learner("刘洋").unwrap();
-    for i in 0..receipts {
+    if receipts > 0 {
+        h.sign_in(l.id).unwrap();
+    }
+    for i in 1..receipts {
         let lesson = LessonId::new(format!("lesson-{i}")).unwrap();
-        h.record(
-            l.id,
-            Event::LessonOpened {
-                course: CourseId::new("c").unwrap(),
-                lesson,
-            },
-        )
+        h.record(Event::LessonOpened {
+            course: CourseId::new("c").unwrap(),
+            lesson,
+        })
         .unwrap();
     }
 }

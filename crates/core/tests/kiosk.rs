@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hearth_core::kiosk::{ClassExam, ClassRef, Kiosk, KioskError, KioskPolicy, KioskRole};
+use hearth_core::kiosk::{ClassExam, ClassRef, KioskError, KioskPolicy, KioskRole};
 use hearth_core::sync::{
     ReceiptOutcome, Roster, SyncTransport, TransportError, UploadOutcome, sync_round,
 };
@@ -25,7 +25,7 @@ struct Room {
     _dir: tempfile::TempDir,
     hearth: Hearth,
     clock: Arc<ManualClock>,
-    kiosk: Kiosk,
+    env: Env,
     ana: LearnerId,
     bo: LearnerId,
     nopin: LearnerId,
@@ -87,11 +87,9 @@ fn enroll(h: &mut Hearth, owner: Option<LearnerId>, roster: &[RosterPerson]) {
 /// A room whose trainer is signed in with the class open.
 fn class_in_session() -> Room {
     let mut r = room(KioskPolicy::default());
+    r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
     r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
-    r.hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .kiosk_open_class(ClassId(Uuid::from_u128(CLASS)))
         .unwrap();
     r
 }
@@ -99,6 +97,7 @@ fn class_in_session() -> Room {
 fn room(policy: KioskPolicy) -> Room {
     let dir = tempfile::tempdir().unwrap();
     let (env, clock) = Env::deterministic(T0, 3);
+    let env_copy = env.clone();
     let mut hearth = Hearth::open(dir.path(), env).unwrap();
     let (ana, bo, nopin, trainer, other) = (
         LearnerId(Uuid::from_u128(1)),
@@ -136,17 +135,28 @@ fn room(policy: KioskPolicy) -> Room {
             },
         ])
         .unwrap();
-    let kiosk = Kiosk::start(&hearth, policy).unwrap();
+    hearth.set_kiosk_policy(policy).unwrap();
     Room {
         _dir: dir,
         hearth,
         clock,
-        kiosk,
+        env: env_copy,
         ana,
         bo,
         nopin,
         trainer,
         other,
+    }
+}
+
+impl Room {
+    /// The app restarts: the store is opened again (a new run, a new kiosk state in memory).
+    fn restart(&mut self) {
+        let dir = self._dir.path().to_owned();
+        let placeholder = tempfile::tempdir().unwrap();
+        let other = Hearth::open(placeholder.path(), self.env.clone()).unwrap();
+        drop(std::mem::replace(&mut self.hearth, other));
+        self.hearth = Hearth::open(&dir, self.env.clone()).unwrap();
     }
 }
 
@@ -183,63 +193,40 @@ fn ledger(h: &Hearth) -> Vec<(LearnerId, Event)> {
 fn a_pin_opens_only_its_own_learner_and_wrong_pins_lock_out() {
     let mut r = room(KioskPolicy::default());
     // Ana's PIN on Bo's name does not open Bo.
-    let e = r
-        .hearth
-        .kiosk_sign_in(&mut r.kiosk, r.bo, "1111")
-        .unwrap_err();
+    let e = r.hearth.kiosk_sign_in(r.bo, "1111").unwrap_err();
     assert_eq!(code(e), "kiosk.wrong_pin");
-    assert!(r.kiosk.signed_in().is_none());
+    assert!(r.hearth.kiosk().unwrap().signed_in().is_none());
     // Unknown people and people without a PIN are refused with their own codes.
     let stranger = LearnerId(Uuid::from_u128(77));
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, stranger, "1111")
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_sign_in(stranger, "1111").unwrap_err()),
         "kiosk.not_on_roster"
     );
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, r.nopin, "")
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_sign_in(r.nopin, "").unwrap_err()),
         "kiosk.no_pin"
     );
     // Four more wrong tries lock Bo out (five in a row), even with the right PIN...
     for _ in 0..3 {
         assert_eq!(
-            code(
-                r.hearth
-                    .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
-                    .unwrap_err()
-            ),
+            code(r.hearth.kiosk_sign_in(r.bo, "0000").unwrap_err()),
             "kiosk.wrong_pin"
         );
     }
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_sign_in(r.bo, "0000").unwrap_err()),
         "kiosk.locked_out"
     );
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, r.bo, "2222")
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_sign_in(r.bo, "2222").unwrap_err()),
         "kiosk.locked_out"
     );
     // ...but not Ana, whose lock-out is her own.
-    let s = r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    let s = r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     assert_eq!((s.person, s.role), (r.ana, KioskRole::Learner));
     // After the lock-out, Bo's PIN works again.
     r.clock.advance(KioskPolicy::default().lockout_ms);
-    let s = r.hearth.kiosk_sign_in(&mut r.kiosk, r.bo, "2222").unwrap();
+    let s = r.hearth.kiosk_sign_in(r.bo, "2222").unwrap();
     assert_eq!(s.person, r.bo);
     // Failed tries wrote nothing; Ana was signed out when Bo signed in.
     let kinds: Vec<(LearnerId, &str)> = ledger(&r.hearth)
@@ -260,57 +247,41 @@ fn a_pin_opens_only_its_own_learner_and_wrong_pins_lock_out() {
 fn lock_outs_grow_until_the_right_pin_and_a_restart_resets_nothing() {
     let mut r = room(KioskPolicy::default());
     let lockout = KioskPolicy::default().lockout_ms;
-    let wrong = |r: &mut Room| {
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
-                .unwrap_err(),
-        )
-    };
+    let wrong = |r: &mut Room| code(r.hearth.kiosk_sign_in(r.bo, "0000").unwrap_err());
     for _ in 0..4 {
         assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
     }
     assert_eq!(wrong(&mut r), "kiosk.locked_out");
     // Restarting the app (a new kiosk state) does not hand out new tries.
-    r.kiosk = Kiosk::start(&r.hearth, KioskPolicy::default()).unwrap();
+    r.restart();
     assert_eq!(wrong(&mut r), "kiosk.locked_out");
     r.clock.advance(lockout);
     // Four wrong tries after a restart mid-count still lock at the fifth.
     for _ in 0..2 {
         assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
     }
-    r.kiosk = Kiosk::start(&r.hearth, KioskPolicy::default()).unwrap();
+    r.restart();
     for _ in 0..2 {
         assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
     }
     // The second lock-out lasts twice as long.
-    let e = r
-        .hearth
-        .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
-        .unwrap_err();
+    let e = r.hearth.kiosk_sign_in(r.bo, "0000").unwrap_err();
     assert!(
         matches!(&e, hearth_core::CoreError::Kiosk(KioskError::LockedOut { retry_after_ms }) if *retry_after_ms == 2 * lockout),
         "{e:?}"
     );
     r.clock.advance(lockout);
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_sign_in(&mut r.kiosk, r.bo, "2222")
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_sign_in(r.bo, "2222").unwrap_err()),
         "kiosk.locked_out"
     );
     r.clock.advance(lockout);
     // The right PIN opens and forgets the failures: the next lock-out is short again.
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.bo, "2222").unwrap();
+    r.hearth.kiosk_sign_in(r.bo, "2222").unwrap();
     for _ in 0..4 {
         assert_eq!(wrong(&mut r), "kiosk.wrong_pin");
     }
-    let e = r
-        .hearth
-        .kiosk_sign_in(&mut r.kiosk, r.bo, "0000")
-        .unwrap_err();
+    let e = r.hearth.kiosk_sign_in(r.bo, "0000").unwrap_err();
     assert!(
         matches!(&e, hearth_core::CoreError::Kiosk(KioskError::LockedOut { retry_after_ms }) if *retry_after_ms == lockout),
         "{e:?}"
@@ -324,23 +295,19 @@ fn idle_sign_out_happens_and_input_postpones_it() {
         ..KioskPolicy::default()
     };
     let mut r = room(policy);
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     r.clock.advance(50_000);
-    assert!(r.hearth.kiosk_tick(&mut r.kiosk).unwrap().is_none());
-    r.hearth.kiosk_input(&mut r.kiosk);
+    assert!(r.hearth.kiosk_tick().unwrap().is_none());
+    r.hearth.kiosk_input();
     r.clock.advance(50_000);
     assert!(
-        r.hearth.kiosk_tick(&mut r.kiosk).unwrap().is_none(),
+        r.hearth.kiosk_tick().unwrap().is_none(),
         "input 50 s ago: still signed in"
     );
     r.clock.advance(10_000);
-    let out = r
-        .hearth
-        .kiosk_tick(&mut r.kiosk)
-        .unwrap()
-        .expect("signed out");
+    let out = r.hearth.kiosk_tick().unwrap().expect("signed out");
     assert_eq!(out.kind, "learner_signed_out");
-    assert!(r.kiosk.signed_in().is_none());
+    assert!(r.hearth.kiosk().unwrap().signed_in().is_none());
     let last = ledger(&r.hearth).pop().unwrap();
     assert_eq!(
         last,
@@ -351,26 +318,23 @@ fn idle_sign_out_happens_and_input_postpones_it() {
             }
         )
     );
-    // Nobody signed in: study cannot be recorded for anyone.
+    // Nobody signed in: the session names nobody, and study cannot be recorded for anyone.
+    assert_eq!(r.hearth.at_keyboard(), None);
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_record(&mut r.kiosk, study(1000))
-                .unwrap_err()
-        ),
-        "kiosk.not_signed_in"
+        code(r.hearth.record(study(1000)).unwrap_err()),
+        "session.none"
     );
 }
 
 #[test]
 fn two_learners_one_after_another_each_get_only_their_own_study() {
     let mut r = room(KioskPolicy::default());
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     r.clock.advance(30_000);
-    r.hearth.kiosk_record(&mut r.kiosk, study(30_000)).unwrap();
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.bo, "2222").unwrap();
+    r.hearth.record(study(30_000)).unwrap();
+    r.hearth.kiosk_sign_in(r.bo, "2222").unwrap();
     r.clock.advance(20_000);
-    r.hearth.kiosk_record(&mut r.kiosk, study(20_000)).unwrap();
+    r.hearth.record(study(20_000)).unwrap();
     let study_of = |who: LearnerId| -> u32 {
         ledger(&r.hearth)
             .iter()
@@ -390,25 +354,18 @@ fn trainer_attests_attendance_in_an_open_class() {
     let mut r = room(KioskPolicy::default());
     let class = ClassId(Uuid::from_u128(CLASS));
     // A learner cannot open a class or attest.
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     assert_eq!(
-        code(r.hearth.kiosk_open_class(&mut r.kiosk, class).unwrap_err()),
+        code(r.hearth.kiosk_open_class(class).unwrap_err()),
         "kiosk.not_trainer"
     );
-    let t = r
-        .hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
+    let t = r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
     assert_eq!(t.role, KioskRole::Trainer);
     assert_eq!(
-        code(
-            r.hearth
-                .kiosk_attest(&mut r.kiosk, vec![r.ana])
-                .unwrap_err()
-        ),
+        code(r.hearth.kiosk_attest(vec![r.ana]).unwrap_err()),
         "kiosk.no_class"
     );
-    r.hearth.kiosk_open_class(&mut r.kiosk, class).unwrap();
+    r.hearth.kiosk_open_class(class).unwrap();
     // Only learners of the roster can be named.
     for bad in [
         vec![],
@@ -416,16 +373,17 @@ fn trainer_attests_attendance_in_an_open_class() {
         vec![r.trainer],
     ] {
         assert_eq!(
-            code(r.hearth.kiosk_attest(&mut r.kiosk, bad).unwrap_err()),
+            code(r.hearth.kiosk_attest(bad).unwrap_err()),
             "kiosk.bad_attendance"
         );
     }
-    r.hearth
-        .kiosk_attest(&mut r.kiosk, vec![r.ana, r.bo])
-        .unwrap();
-    let out = r.hearth.kiosk_end_class(&mut r.kiosk).unwrap().unwrap();
+    r.hearth.kiosk_attest(vec![r.ana, r.bo]).unwrap();
+    let out = r.hearth.kiosk_end_class().unwrap().unwrap();
     assert_eq!(out.learner, r.trainer);
-    assert!(r.kiosk.class().is_none() && r.kiosk.signed_in().is_none());
+    assert!(
+        r.hearth.kiosk().unwrap().class().is_none()
+            && r.hearth.kiosk().unwrap().signed_in().is_none()
+    );
     let l = ledger(&r.hearth);
     let attest = l
         .iter()
@@ -450,15 +408,17 @@ fn a_personal_device_is_not_a_kiosk() {
     let dir = tempfile::tempdir().unwrap();
     let (env, _clock) = Env::deterministic(T0, 4);
     let mut h = Hearth::open(dir.path(), env).unwrap();
+    assert!(!h.is_kiosk(), "not enrolled");
     assert_eq!(
-        code(Kiosk::start(&h, KioskPolicy::default()).unwrap_err()),
+        code(h.set_kiosk_policy(KioskPolicy::default()).unwrap_err()),
         "kiosk.not_a_kiosk",
         "not enrolled"
     );
     let me = LearnerId(Uuid::from_u128(1));
     enroll(&mut h, Some(me), &[person(me, "我", "learner", None)]);
+    assert!(!h.is_kiosk(), "enrolled to one learner");
     assert_eq!(
-        code(Kiosk::start(&h, KioskPolicy::default()).unwrap_err()),
+        code(h.set_kiosk_policy(KioskPolicy::default()).unwrap_err()),
         "kiosk.not_a_kiosk",
         "enrolled to one learner"
     );
@@ -587,43 +547,39 @@ fn kiosk_roster_lists_everyone_by_name_with_pins_and_classes_but_no_verifiers() 
 #[test]
 fn a_trainer_opens_only_their_own_classes() {
     let mut r = room(KioskPolicy::default());
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
+    r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
     for foreign in [FOREIGN_CLASS, 77] {
         assert_eq!(
             code(
                 r.hearth
-                    .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(foreign)))
+                    .kiosk_open_class(ClassId(Uuid::from_u128(foreign)))
                     .unwrap_err()
             ),
             "kiosk.foreign_class",
             "class {foreign}"
         );
-        assert!(r.kiosk.class().is_none());
+        assert!(r.hearth.kiosk().unwrap().class().is_none());
     }
     let s = r
         .hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS_2)))
+        .kiosk_open_class(ClassId(Uuid::from_u128(CLASS_2)))
         .unwrap();
     assert_eq!(s.name, "焊工班");
     assert_eq!(s.trainer, r.trainer);
     assert_eq!(s.exam, None);
-    assert_eq!(r.kiosk.class(), Some(&s));
+    assert_eq!(r.hearth.kiosk().unwrap().class(), Some(&s));
     // The other trainer runs only their own class.
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.other, "8888")
-        .unwrap();
+    r.hearth.kiosk_sign_in(r.other, "8888").unwrap();
     assert_eq!(
         code(
             r.hearth
-                .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+                .kiosk_open_class(ClassId(Uuid::from_u128(CLASS)))
                 .unwrap_err()
         ),
         "kiosk.foreign_class"
     );
     r.hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(FOREIGN_CLASS)))
+        .kiosk_open_class(ClassId(Uuid::from_u128(FOREIGN_CLASS)))
         .unwrap();
 }
 
@@ -632,30 +588,22 @@ fn kiosk_assign_needs_a_trainer_and_an_open_class_and_shows_at_once() {
     let mut r = room(KioskPolicy::default());
     let class = ClassId(Uuid::from_u128(CLASS));
     let assign = |r: &mut Room, due| {
-        r.hearth.kiosk_assign(
-            &mut r.kiosk,
-            course(),
-            Some(LessonId::new("l1").unwrap()),
-            None,
-            due,
-        )
+        r.hearth
+            .kiosk_assign(course(), Some(LessonId::new("l1").unwrap()), None, due)
     };
     assert_eq!(
         code(assign(&mut r, None).unwrap_err()),
         "kiosk.not_signed_in"
     );
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     assert_eq!(code(assign(&mut r, None).unwrap_err()), "kiosk.not_trainer");
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
+    r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
     assert_eq!(code(assign(&mut r, None).unwrap_err()), "kiosk.no_class");
-    r.hearth.kiosk_open_class(&mut r.kiosk, class).unwrap();
+    r.hearth.kiosk_open_class(class).unwrap();
     assert_eq!(
         code(
             r.hearth
                 .kiosk_assign(
-                    &mut r.kiosk,
                     course(),
                     Some(LessonId::new("l1").unwrap()),
                     Some(final_exam()),
@@ -701,10 +649,7 @@ fn kiosk_assign_needs_a_trainer_and_an_open_class_and_shows_at_once() {
 #[test]
 fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
     let mut r = class_in_session();
-    let rec = r
-        .hearth
-        .kiosk_assign(&mut r.kiosk, course(), None, None, None)
-        .unwrap();
+    let rec = r.hearth.kiosk_assign(course(), None, None, None).unwrap();
     let local = r.hearth.assignments().unwrap().remove(0);
     let from_service = |id: &str, created_ms| Assignment {
         id: id.into(),
@@ -748,19 +693,17 @@ fn a_kiosk_assignment_survives_pulls_until_its_receipt_is_acknowledged() {
 async fn kiosk_start_exam_sets_the_class_exam_and_refuses_an_unknown_exam() {
     let mut r = room(KioskPolicy::default());
     install_course(&mut r.hearth).await;
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
+    r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
     let start = |r: &mut Room, version, exam: &str| {
         r.hearth
-            .kiosk_start_exam(&mut r.kiosk, course(), version, ExamId::new(exam).unwrap())
+            .kiosk_start_exam(course(), version, ExamId::new(exam).unwrap())
     };
     assert_eq!(
         code(start(&mut r, 1, "final").unwrap_err()),
         "kiosk.no_class"
     );
     r.hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS)))
+        .kiosk_open_class(ClassId(Uuid::from_u128(CLASS)))
         .unwrap();
     for (version, exam) in [(1, "midterm"), (2, "final")] {
         assert_eq!(
@@ -773,12 +716,12 @@ async fn kiosk_start_exam_sets_the_class_exam_and_refuses_an_unknown_exam() {
         r.hearth.assignments().unwrap().is_empty(),
         "nothing recorded"
     );
-    assert_eq!(r.kiosk.class().unwrap().exam, None);
+    assert_eq!(r.hearth.kiosk().unwrap().class().unwrap().exam, None);
 
     let rec = start(&mut r, 1, "final").unwrap();
     assert_eq!(rec.kind, "class_assigned");
     assert_eq!(
-        r.kiosk.class().unwrap().exam,
+        r.hearth.kiosk().unwrap().class().unwrap().exam,
         Some(ClassExam {
             course: course(),
             version: 1,
@@ -796,17 +739,15 @@ async fn kiosk_start_exam_sets_the_class_exam_and_refuses_an_unknown_exam() {
         (Some("final"), None, None)
     );
     // A learner cannot start one.
-    r.hearth.kiosk_sign_in(&mut r.kiosk, r.ana, "1111").unwrap();
+    r.hearth.kiosk_sign_in(r.ana, "1111").unwrap();
     assert_eq!(
         code(start(&mut r, 1, "final").unwrap_err()),
         "kiosk.not_trainer"
     );
     // Ending the class ends its exam.
-    r.hearth
-        .kiosk_sign_in(&mut r.kiosk, r.trainer, "9999")
-        .unwrap();
-    r.hearth.kiosk_end_class(&mut r.kiosk).unwrap();
-    assert!(r.kiosk.class().is_none());
+    r.hearth.kiosk_sign_in(r.trainer, "9999").unwrap();
+    r.hearth.kiosk_end_class().unwrap();
+    assert!(r.hearth.kiosk().unwrap().class().is_none());
 }
 
 /// A fake service for sync rounds: answers a roster with classes and a list of assignments,
@@ -867,7 +808,7 @@ async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
     let mut r = class_in_session();
     let rec = r
         .hearth
-        .kiosk_assign(&mut r.kiosk, course(), None, Some(final_exam()), None)
+        .kiosk_assign(course(), None, Some(final_exam()), None)
         .unwrap();
     let local = r.hearth.assignments().unwrap();
     // The service renamed the trainer's class and moved Ana to a new one; it does not have the
@@ -921,14 +862,14 @@ async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
     assert_eq!(
         code(
             hearth
-                .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(CLASS_2)))
+                .kiosk_open_class(ClassId(Uuid::from_u128(CLASS_2)))
                 .unwrap_err()
         ),
         "kiosk.foreign_class",
         "a class the trainer no longer runs"
     );
     hearth
-        .kiosk_open_class(&mut r.kiosk, ClassId(Uuid::from_u128(70)))
+        .kiosk_open_class(ClassId(Uuid::from_u128(70)))
         .unwrap();
 
     // The service acknowledges the receipt and lists its copy of the assignment.
@@ -989,10 +930,7 @@ fn enrolling_keeps_the_roster_classes_at_once() {
     let people = h.kiosk_roster().unwrap();
     assert_eq!(people.len(), 1);
     assert_eq!(people[0].classes, vec![class_ref(CLASS, "电工一班")]);
-    let mut kiosk = Kiosk::start(&h, KioskPolicy::default()).unwrap();
-    h.kiosk_sign_in(&mut kiosk, trainer, "9999").unwrap();
-    let s = h
-        .kiosk_open_class(&mut kiosk, ClassId(Uuid::from_u128(CLASS)))
-        .unwrap();
+    h.kiosk_sign_in(trainer, "9999").unwrap();
+    let s = h.kiosk_open_class(ClassId(Uuid::from_u128(CLASS))).unwrap();
     assert_eq!(s.name, "电工一班");
 }

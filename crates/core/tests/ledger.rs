@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hearth_core::{CoreError, Env, Hearth, ManualClock};
 use hearth_protocol::{
-    ChainHead, CourseId, Envelope, Event, LearnerId, LessonId, ReceiptId, SignInMethod, TimeAnchor,
+    ChainHead, CourseId, Envelope, Event, LearnerId, LessonId, ReceiptId, TimeAnchor,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
@@ -57,8 +57,14 @@ fn records_survive_reopening_and_the_chain_verifies() {
     let mut ids = Vec::new();
     for i in 0..10u32 {
         clock.advance(1_000);
+        // Every second receipt is the other learner's: signing in is itself a receipt.
         let who = if i % 2 == 0 { a.id } else { b.id };
-        let r = h.record(who, opened(i)).unwrap();
+        let r = if h.at_keyboard() == Some(who) {
+            h.record(opened(i)).unwrap()
+        } else {
+            h.sign_in(who).unwrap()
+        };
+        assert_eq!(r.learner, who, "recorded for the learner signed in");
         assert_eq!(
             r.seq,
             u64::from(i) + 1,
@@ -83,7 +89,7 @@ fn records_survive_reopening_and_the_chain_verifies() {
         "newest first"
     );
     assert_eq!(recent[0].id, ids[9]);
-    assert_eq!(recent[0].kind, "lesson_opened");
+    assert_eq!(recent[0].kind, "learner_signed_in");
     assert_eq!(recent[0].learner, b.id);
     assert_eq!(
         h.verify_ledger().unwrap(),
@@ -107,13 +113,7 @@ fn receipts_carry_both_clocks_and_the_run() {
     let l = h.add_learner("张伟").unwrap();
     clock.advance(5_000);
     clock.set_wall(T0 - 86_400_000); // the user sets the clock back a day
-    h.record(
-        l.id,
-        Event::LearnerSignedIn {
-            method: SignInMethod::SoleLearner,
-        },
-    )
-    .unwrap();
+    h.sign_in(l.id).unwrap();
     drop(h);
     let h = Hearth::open(dir.path(), e).unwrap();
     let key = h.device().public_key;
@@ -129,14 +129,7 @@ fn receipts_carry_both_clocks_and_the_run() {
     assert_eq!(r.body().mono.elapsed_ms, 5_000);
     assert_eq!(r.body().mono.run, 1, "the first open is run 1");
     let mut h = h;
-    let r2 = h
-        .record(
-            l.id,
-            Event::LearnerSignedIn {
-                method: SignInMethod::SoleLearner,
-            },
-        )
-        .unwrap();
+    let r2 = h.sign_in(l.id).unwrap();
     let item = h.outbox(r2.seq - 1, 1).unwrap().remove(0);
     let body = Envelope::from_bytes(item.envelope)
         .verify(&key)
@@ -151,7 +144,12 @@ fn an_unknown_learner_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Hearth::open(dir.path(), env(5).0).unwrap();
     let stranger = LearnerId::from_random_bytes([7; 16]);
-    let err = h.record(stranger, opened(1)).unwrap_err();
+    assert_eq!(
+        h.record(opened(1)).unwrap_err().code(),
+        "session.none",
+        "nobody is signed in: nothing can be recorded"
+    );
+    let err = h.sign_in(stranger).unwrap_err();
     assert_eq!(err.code(), "learner.unknown");
     assert_eq!(h.ledger_status().unwrap().head_seq, 0);
     for bad in ["", "   ", &"长".repeat(65), "a\u{0}b"] {
@@ -169,7 +167,9 @@ fn acknowledgements_shrink_the_outbox_and_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Hearth::open(dir.path(), env(6).0).unwrap();
     let l = h.add_learner("赵敏").unwrap();
-    let recorded: Vec<_> = (0..5).map(|i| h.record(l.id, opened(i)).unwrap()).collect();
+    // Signing in is the first receipt; four more follow.
+    let mut recorded = vec![h.sign_in(l.id).unwrap()];
+    recorded.extend((1..5).map(|i| h.record(opened(i)).unwrap()));
     assert_eq!(h.outbox(0, 100).unwrap().len(), 5);
     assert_eq!(
         h.outbox(2, 2)
@@ -252,7 +252,7 @@ fn anchors_are_checked_and_carried_by_later_receipts() {
     h.store_anchor(TimeAnchor::issue(&service, device, T0), &service_pk)
         .unwrap();
     clock.advance(60_000);
-    h.record(l.id, opened(1)).unwrap();
+    h.sign_in(l.id).unwrap();
     let env = h.outbox(0, 1).unwrap().remove(0).envelope;
     let r = Envelope::from_bytes(env)
         .verify(&h.device().public_key)
@@ -335,7 +335,8 @@ fn exported_receipts_are_the_unacknowledged_ones_exactly_as_signed() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Hearth::open(dir.path(), env(10).0).unwrap();
     let l = h.add_learner("黄磊").unwrap();
-    let recorded: Vec<_> = (0..7).map(|i| h.record(l.id, opened(i)).unwrap()).collect();
+    let mut recorded = vec![h.sign_in(l.id).unwrap()];
+    recorded.extend((1..7).map(|i| h.record(opened(i)).unwrap()));
     h.mark_acknowledged(ChainHead {
         seq: 2,
         id: recorded[1].id,
@@ -379,8 +380,9 @@ fn a_large_export_is_split_into_importable_sections() {
     let mut h = Hearth::open(dir.path(), env(11).0).unwrap();
     let l = h.add_learner("赵强").unwrap();
     let n = MAX_BATCH_RECEIPTS + 3;
-    for i in 0..n {
-        h.record(l.id, opened(i as u32)).unwrap();
+    h.sign_in(l.id).unwrap();
+    for i in 1..n {
+        h.record(opened(i as u32)).unwrap();
     }
     let usb = tempfile::tempdir().unwrap();
     let file = usb.path().join("receipts.hrx");

@@ -4,43 +4,23 @@
 
 use std::sync::{Arc, Mutex};
 
-use hearth_core::content::{DownloadOptions, MemorySource, Progress};
 use hearth_core::study::{AttemptStatus, EXAM_GRACE_MS, IDLE_AFTER_MS, SessionState};
 use hearth_core::sync::{ReceiptOutcome, SyncTransport, TransportError, UploadOutcome, sync_round};
-use hearth_core::{Clock, Enrollment, Env, Hearth, ManualClock, RosterPerson};
-use hearth_protocol::manifest::{Exam, ExamItem, FileEntry, Lesson, Manifest, Quiz, QuizItem};
+use hearth_core::{Clock, Env, Hearth, ManualClock, RosterPerson};
 use hearth_protocol::wire::{
     CertificateJson, CourseProgress, ExamResult, LearnerRecord, WithheldCredit,
 };
 use hearth_protocol::{
-    Answer, ChainHead, ContentHash, CourseId, DeviceId, Envelope, Event, ExamId, ItemAnswer,
-    ItemId, LearnerId, LessonId, PublicKey, QuizId, ReceiptBody, TimeAnchor,
+    Answer, ChainHead, ContentHash, DeviceId, Envelope, Event, ItemAnswer, ItemId, LearnerId,
+    PublicKey, QuizId, ReceiptBody, TimeAnchor,
 };
-use ring::signature::{Ed25519KeyPair, KeyPair};
+use ring::signature::Ed25519KeyPair;
+
+mod common;
+
+use common::{course, exam_id, key, l1, pk};
 
 const T0: i64 = 1_795_939_200_000; // 2026-11-29T08:00:00Z
-
-fn key(seed: u8) -> Ed25519KeyPair {
-    Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap()
-}
-
-fn pk(k: &Ed25519KeyPair) -> PublicKey {
-    PublicKey::from_slice(k.public_key().as_ref()).unwrap()
-}
-
-fn course() -> CourseId {
-    CourseId::new("electrician-safety").unwrap()
-}
-
-fn l1() -> LessonId {
-    LessonId::new("l1").unwrap()
-}
-
-fn exam_id() -> ExamId {
-    "final".parse().unwrap()
-}
-
-const VIDEO: &[u8] = b"not really a video, but 60 seconds long";
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -65,105 +45,14 @@ async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
     let (env, clock) = Env::deterministic(T0, 11);
     let mut h = Hearth::open(&path, env).unwrap();
     let learner = LearnerId::from_random_bytes([7; 16]);
-    let anchor_key = key(9);
-    let enrollment = Enrollment {
-        service_url: "http://127.0.0.1:1".into(),
-        credential: "hd1_test".into(),
-        credential_expires_ms: i64::MAX,
-        org_id: "org".into(),
-        org_name: "培训中心".into(),
-        owner: Some(learner),
-        anchor_key: pk(&anchor_key),
-        publisher_keys: vec![pk(&key(1))],
-        enrolled_ms: T0,
-    };
     let roster = [RosterPerson {
         id: learner,
         name: "李娜".into(),
         role: "learner".into(),
         pin_hash: None,
     }];
-    let anchor = TimeAnchor::issue(&anchor_key, DeviceId::for_key(&h.device().public_key), T0);
-    h.apply_enrollment(&enrollment, &roster, anchor).unwrap();
-
-    let src = MemorySource::new();
-    let body = "# 安全用电\n\n断电后再检修。\n".to_owned();
-    let entry = |path: &str, bytes: &[u8], media_type: &str, duration_ms| FileEntry {
-        path: path.into(),
-        sha256: ContentHash::of(bytes),
-        size: bytes.len() as u64,
-        media_type: media_type.into(),
-        duration_ms,
-    };
-    let m = Manifest {
-        still_valid: Vec::new(),
-        course: course(),
-        version: 1,
-        title: "电工安全".into(),
-        description: "安全基础".into(),
-        language: "zh-CN".into(),
-        published_ms: 1,
-        credit_ms: None,
-        lessons: vec![Lesson {
-            id: l1(),
-            title: "第一课".into(),
-            body: "lessons/l1.md".into(),
-            media: vec!["media/intro.mp4".into()],
-            credit_ms: 3_600_000,
-        }],
-        quizzes: vec![Quiz {
-            id: "q1".parse().unwrap(),
-            lesson: l1(),
-            items: vec![
-                QuizItem {
-                    id: ItemId::new("i1").unwrap(),
-                    prompt: "检修前要做什么？".into(),
-                    options: vec!["断电".into(), "唱歌".into()],
-                    correct: vec![0],
-                },
-                QuizItem {
-                    id: ItemId::new("i2").unwrap(),
-                    prompt: "哪些是绝缘工具？".into(),
-                    options: vec!["绝缘手套".into(), "铁丝".into(), "绝缘鞋".into()],
-                    correct: vec![0, 2],
-                },
-            ],
-        }],
-        exams: vec![Exam {
-            id: exam_id(),
-            title: "结业考试".into(),
-            duration_min: 30,
-            pass_percent: 60,
-            max_attempts,
-            items: vec![
-                ExamItem {
-                    id: ItemId::new("e1").unwrap(),
-                    prompt: "验电用什么？".into(),
-                    options: vec!["验电笔".into(), "手指".into()],
-                    multiple: false,
-                    points: 10,
-                },
-                ExamItem {
-                    id: ItemId::new("e2").unwrap(),
-                    prompt: "触电后先做什么？".into(),
-                    options: vec!["切断电源".into(), "拉人".into()],
-                    multiple: false,
-                    points: 10,
-                },
-            ],
-        }],
-        files: vec![
-            entry("lessons/l1.md", body.as_bytes(), "text/markdown", None),
-            entry("media/intro.mp4", VIDEO, "video/mp4", Some(60_000)),
-        ],
-    };
-    src.add_manifest(&course(), 1, m.sign(&key(1)).unwrap());
-    src.add_file(body.into_bytes());
-    let video = src.add_file(VIDEO.to_vec());
-    let mut ignore = |_: &Progress| {};
-    h.download_course(&src, &course(), 1, DownloadOptions::default(), &mut ignore)
-        .await
-        .unwrap();
+    common::enroll(&mut h, Some(learner), &roster, T0);
+    let video = common::install_small_course(&mut h, max_attempts).await;
     Fixture {
         _dir: dir,
         dir: path,
@@ -207,7 +96,7 @@ async fn active_time_counts_only_while_focused_and_active_and_becomes_receipts()
         _dir: _keep,
         ..
     } = fixture().await;
-    let opened = h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    let opened = h.open_lesson(&course(), 1, &l1()).unwrap();
     assert_eq!(opened.lesson.title, "第一课");
     assert_eq!(opened.media.len(), 1);
     assert_eq!(opened.media[0].seek_limit_ms, Some(2_000));
@@ -269,7 +158,7 @@ async fn the_presence_check_stops_credit_until_answered_and_is_recorded() {
         _dir: _keep,
         ..
     } = fixture().await;
-    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    h.open_lesson(&course(), 1, &l1()).unwrap();
     // Focused, no input (a video playing): counted up to the idle limit, then the check opens.
     let mut state = SessionState::Active;
     for _ in 0..70 {
@@ -320,7 +209,7 @@ async fn a_video_cannot_be_skipped_ahead_on_first_viewing() {
         h.media_watched(&video, 0, 10_000).unwrap_err().code(),
         "study.no_open_lesson"
     );
-    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    h.open_lesson(&course(), 1, &l1()).unwrap();
     clock.advance(10_000);
     let p = h.media_watched(&video, 0, 10_000).unwrap();
     assert_eq!((p.furthest_ms, p.finished), (10_000, false));
@@ -369,7 +258,7 @@ async fn a_video_cannot_be_skipped_ahead_on_first_viewing() {
     // The position is stored: after a restart the video is still free to seek.
     let mut h = Hearth::open(&dir, Env::deterministic(T0 + 100_000, 12).0).unwrap();
     assert!(h.media_progress(learner, &video).unwrap().finished);
-    let opened = h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    let opened = h.open_lesson(&course(), 1, &l1()).unwrap();
     assert_eq!(opened.media[0].seek_limit_ms, None);
 }
 
@@ -385,16 +274,16 @@ async fn practice_answers_get_immediate_feedback_and_are_recorded() {
     let i1 = ItemId::new("i1").unwrap();
     let i2 = ItemId::new("i2").unwrap();
     let wrong = h
-        .answer_practice(learner, &course(), 1, &q1, &i1, Answer::Choices(vec![1]))
+        .answer_practice(&course(), 1, &q1, &i1, Answer::Choices(vec![1]))
         .unwrap();
     assert!(!wrong.correct);
     assert_eq!(wrong.correct_options, vec![0]);
     let right = h
-        .answer_practice(learner, &course(), 1, &q1, &i1, Answer::Choices(vec![0]))
+        .answer_practice(&course(), 1, &q1, &i1, Answer::Choices(vec![0]))
         .unwrap();
     assert!(right.correct);
     let multi = h
-        .answer_practice(learner, &course(), 1, &q1, &i2, Answer::Choices(vec![2, 0]))
+        .answer_practice(&course(), 1, &q1, &i2, Answer::Choices(vec![2, 0]))
         .unwrap();
     assert!(multi.correct);
     let recorded: Vec<Answer> = events(&h)
@@ -410,7 +299,7 @@ async fn practice_answers_get_immediate_feedback_and_are_recorded() {
     assert_eq!(recorded.len(), 3);
 
     let mut bad = |item: &ItemId, a: Answer| {
-        h.answer_practice(learner, &course(), 1, &q1, item, a)
+        h.answer_practice(&course(), 1, &q1, item, a)
             .unwrap_err()
             .code()
     };
@@ -449,9 +338,9 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
         _dir: _keep,
         ..
     } = fixture().await;
-    h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+    h.open_lesson(&course(), 1, &l1()).unwrap();
     clock.advance(3_000);
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert!(
         h.study_session().is_none(),
         "starting an exam leaves the lesson"
@@ -467,7 +356,7 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
     assert!(!json.contains("correct"), "no keys on the device: {json}");
 
     clock.advance(60_000);
-    let again = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let again = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((again.attempt, again.new_attempt), (1, false));
     assert_eq!(again.remaining_ms, 29 * 60_000);
     let started = events(&h)
@@ -479,20 +368,18 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
     // Bad answers are refused before anything is recorded.
     let dup = vec![answers()[0].clone(), answers()[0].clone()];
     assert_eq!(
-        h.submit_exam(learner, &course(), &exam_id(), 1, dup)
+        h.submit_exam(&course(), &exam_id(), 1, dup)
             .unwrap_err()
             .code(),
         "study.bad_answer"
     );
     assert_eq!(
-        h.submit_exam(learner, &course(), &exam_id(), 2, answers())
+        h.submit_exam(&course(), &exam_id(), 2, answers())
             .unwrap_err()
             .code(),
         "exam.not_open"
     );
-    let v = h
-        .submit_exam(learner, &course(), &exam_id(), 1, answers())
-        .unwrap();
+    let v = h.submit_exam(&course(), &exam_id(), 1, answers()).unwrap();
     assert_eq!(v.status, AttemptStatus::WaitingForGrading);
     assert_eq!(v.answered, 2);
     assert!(matches!(
@@ -500,18 +387,18 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
         Event::ExamSubmitted { attempt: 1, .. }
     ));
     assert_eq!(
-        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
+        h.submit_exam(&course(), &exam_id(), 1, answers())
             .unwrap_err()
             .code(),
         "exam.already_submitted"
     );
 
     // A second attempt runs out of time: within the grace it is accepted, after it refused.
-    let s2 = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s2 = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!(s2.attempt, 2);
     clock.advance(30 * 60_000 + EXAM_GRACE_MS + 1);
     let err = h
-        .submit_exam(learner, &course(), &exam_id(), 2, answers())
+        .submit_exam(&course(), &exam_id(), 2, answers())
         .unwrap_err();
     assert_eq!(err.code(), "exam.time_up");
     let attempts = h.exam_attempts(learner).unwrap();
@@ -523,13 +410,12 @@ async fn a_timed_exam_is_started_submitted_and_waits_for_grading() {
             (2, AttemptStatus::Expired)
         ]
     );
-    let s3 = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s3 = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!(s3.attempt, 3);
     clock.advance(30 * 60_000 + EXAM_GRACE_MS - 1);
-    h.submit_exam(learner, &course(), &exam_id(), 3, answers())
-        .unwrap();
+    h.submit_exam(&course(), &exam_id(), 3, answers()).unwrap();
     assert_eq!(
-        h.start_exam(learner, &course(), 1, &"nope".parse().unwrap())
+        h.start_exam(&course(), 1, &"nope".parse().unwrap())
             .unwrap_err()
             .code(),
         "exam.not_found"
@@ -547,12 +433,12 @@ async fn an_exam_in_progress_survives_a_restart_on_the_wall_clock() {
         ..
     } = fixture().await;
     let mut h = h;
-    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    h.start_exam(&course(), 1, &exam_id()).unwrap();
     clock.advance(5 * 60_000);
     drop(h);
     // The app restarts 10 minutes after the start: a new run, the monotonic clock from 0.
     let mut h = Hearth::open(&dir, Env::deterministic(T0 + 10 * 60_000, 13).0).unwrap();
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (1, false));
     assert_eq!(s.remaining_ms, 20 * 60_000);
     let views = h.exam_attempts(learner).unwrap();
@@ -575,13 +461,13 @@ async fn a_clock_set_back_across_a_restart_does_not_regain_exam_time() {
         ..
     } = fixture().await;
     let mut h = h;
-    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    h.start_exam(&course(), 1, &exam_id()).unwrap();
     clock.advance(25 * 60_000);
     h.mark_time().unwrap();
     drop(h);
     // Restarted with the wall clock back at the start.
     let mut h = Hearth::open(&dir, Env::deterministic(T0, 13).0).unwrap();
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (1, false));
     assert_eq!(
         s.remaining_ms,
@@ -604,7 +490,7 @@ async fn a_clock_set_back_across_a_restart_does_not_regain_exam_time() {
     // Past the deadline and the grace: the submission is refused.
     clock.advance(2 * 60_000);
     let e = h
-        .submit_exam(learner, &course(), &exam_id(), 1, answers())
+        .submit_exam(&course(), &exam_id(), 1, answers())
         .unwrap_err();
     assert_eq!(e.code(), "exam.time_up");
 }
@@ -615,13 +501,13 @@ async fn a_clock_set_back_across_a_restart_does_not_regain_exam_time() {
 async fn a_fresh_anchor_bounds_exam_time_after_a_restart() {
     let Fixture {
         h,
-        learner,
+
         dir,
         _dir: _keep,
         ..
     } = fixture().await;
     let mut h = h;
-    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    h.start_exam(&course(), 1, &exam_id()).unwrap();
     drop(h);
     let (env, clock) = Env::deterministic(T0, 13);
     let mut h = Hearth::open(&dir, env).unwrap();
@@ -634,7 +520,7 @@ async fn a_fresh_anchor_bounds_exam_time_after_a_restart() {
     )
     .unwrap();
     clock.advance(30_000);
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (1, false));
     assert_eq!(s.remaining_ms, 150_000);
 }
@@ -800,13 +686,12 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
         .store(true, std::sync::atomic::Ordering::SeqCst);
     {
         let mut h = hearth.lock().unwrap();
-        h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+        h.open_lesson(&course(), 1, &l1()).unwrap();
         clock.advance(40_000);
         h.study_activity(true, true).unwrap();
         h.leave_lesson().unwrap();
-        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
-        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
-            .unwrap();
+        h.start_exam(&course(), 1, &exam_id()).unwrap();
+        h.submit_exam(&course(), &exam_id(), 1, answers()).unwrap();
         assert_eq!(h.records_to_pull().unwrap(), vec![learner]);
     }
 
@@ -881,7 +766,7 @@ async fn a_sync_round_pulls_the_record_and_progress_shows_credit_and_grades() {
     // New study: waiting until synced, then credited.
     {
         let mut h = hearth.lock().unwrap();
-        h.open_lesson(learner, &course(), 1, &l1()).unwrap();
+        h.open_lesson(&course(), 1, &l1()).unwrap();
         clock.advance(20_000);
         h.leave_lesson().unwrap();
         let p = h.learner_progress(learner, 480).unwrap();
@@ -928,12 +813,12 @@ async fn progress_says_what_was_withheld_why_attempts_did_not_count_and_what_a_c
     {
         let mut h = hearth.lock().unwrap();
         for attempt in 1..=2 {
-            h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
-            h.submit_exam(learner, &course(), &exam_id(), attempt, answers())
+            h.start_exam(&course(), 1, &exam_id()).unwrap();
+            h.submit_exam(&course(), &exam_id(), attempt, answers())
                 .unwrap();
         }
         // The third is started and still open when the record is pulled.
-        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+        h.start_exam(&course(), 1, &exam_id()).unwrap();
     }
     let r = sync_round(&hearth, &service, &pk(&key(9)), 100)
         .await
@@ -981,23 +866,18 @@ async fn progress_says_what_was_withheld_why_attempts_did_not_count_and_what_a_c
     assert_eq!(json["courses"][0]["missing"][0], "completion.hours");
 
     // The open third attempt is still resumed; once it ran out, no fourth is started.
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (3, false));
     clock.advance(30 * 60_000 + EXAM_GRACE_MS + 1);
     let before = events(&h).len();
-    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    let err = h.start_exam(&course(), 1, &exam_id()).unwrap_err();
     assert_eq!(err.code(), "exam.no_attempts_left");
     assert_eq!(events(&h).len(), before, "a refusal records nothing");
 }
 
 #[tokio::test]
 async fn attempts_made_on_another_device_count_toward_the_limit_once() {
-    let Fixture {
-        h,
-        learner,
-        _dir: _keep,
-        ..
-    } = fixture().await;
+    let Fixture { h, _dir: _keep, .. } = fixture().await;
     let device_key = h.device().public_key;
     let hearth = Mutex::new(h);
     let mut service = FakeService::new(device_key);
@@ -1008,21 +888,19 @@ async fn attempts_made_on_another_device_count_toward_the_limit_once() {
     ];
     {
         let mut h = hearth.lock().unwrap();
-        h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
-        h.submit_exam(learner, &course(), &exam_id(), 1, answers())
-            .unwrap();
+        h.start_exam(&course(), 1, &exam_id()).unwrap();
+        h.submit_exam(&course(), &exam_id(), 1, answers()).unwrap();
     }
     sync_round(&hearth, &service, &pk(&key(9)), 100)
         .await
         .unwrap();
     let mut h = hearth.into_inner().unwrap();
     // Used: this device's first (also in the record) and the other device's: 2 of 3.
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (2, true));
-    h.submit_exam(learner, &course(), &exam_id(), 2, answers())
-        .unwrap();
+    h.submit_exam(&course(), &exam_id(), 2, answers()).unwrap();
     // The record is not pulled again: this device's second is counted from here.
-    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    let err = h.start_exam(&course(), 1, &exam_id()).unwrap_err();
     assert_eq!(err.code(), "exam.no_attempts_left");
     assert!(err.to_string().contains("all 3 attempts"), "{err}");
 }
@@ -1030,18 +908,14 @@ async fn attempts_made_on_another_device_count_toward_the_limit_once() {
 #[tokio::test]
 async fn an_exam_allows_at_most_its_max_attempts() {
     let Fixture {
-        mut h,
-        learner,
-        _dir: _keep,
-        ..
+        mut h, _dir: _keep, ..
     } = fixture_with(Some(1)).await;
-    h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    h.start_exam(&course(), 1, &exam_id()).unwrap();
     // Resuming the one attempt is not a new one.
-    let s = h.start_exam(learner, &course(), 1, &exam_id()).unwrap();
+    let s = h.start_exam(&course(), 1, &exam_id()).unwrap();
     assert_eq!((s.attempt, s.new_attempt), (1, false));
-    h.submit_exam(learner, &course(), &exam_id(), 1, answers())
-        .unwrap();
-    let err = h.start_exam(learner, &course(), 1, &exam_id()).unwrap_err();
+    h.submit_exam(&course(), &exam_id(), 1, answers()).unwrap();
+    let err = h.start_exam(&course(), 1, &exam_id()).unwrap_err();
     assert_eq!(err.code(), "exam.no_attempts_left");
     let started = events(&h)
         .iter()

@@ -152,15 +152,15 @@ fn ledger_with_clock(
     let (env, clock) = Env::deterministic(1_790_000_000_000, 5);
     let mut h = Hearth::open(dir.path(), env).unwrap();
     let l = h.add_learner("孙丽").unwrap();
-    for i in 0..receipts {
+    if receipts > 0 {
+        h.sign_in(l.id).unwrap();
+    }
+    for i in 1..receipts {
         let lesson = LessonId::new(format!("l{}", i % 4)).unwrap();
-        h.record(
-            l.id,
-            Event::LessonOpened {
-                course: CourseId::new("c").unwrap(),
-                lesson,
-            },
-        )
+        h.record(Event::LessonOpened {
+            course: CourseId::new("c").unwrap(),
+            lesson,
+        })
         .unwrap();
     }
     (dir, Mutex::new(h), clock)
@@ -389,14 +389,10 @@ async fn the_loop_syncs_on_triggers_backs_off_offline_and_reports_status() {
     // A new receipt is synced after the debounce, without anyone asking.
     {
         let mut h = hearth.lock().unwrap();
-        let l = h.learners().unwrap()[0].id;
-        h.record(
-            l,
-            Event::LessonCompleted {
-                course: CourseId::new("c").unwrap(),
-                lesson: LessonId::new("l1").unwrap(),
-            },
-        )
+        h.record(Event::LessonCompleted {
+            course: CourseId::new("c").unwrap(),
+            lesson: LessonId::new("l1").unwrap(),
+        })
         .unwrap();
     }
     trigger.send(Trigger::NewReceipt).await.unwrap();

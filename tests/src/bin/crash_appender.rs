@@ -21,21 +21,21 @@ fn main() -> Result<()> {
         Some(l) => l.id,
         None => hearth.add_learner("崩溃测试")?.id,
     };
+    // The learner at the keyboard (signing in is a receipt of its own, printed like the others).
+    let signed = hearth.sign_in(learner)?;
     let course = CourseId::new("electrician-safety")?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "ready")?;
+    writeln!(out, "{} {}", signed.seq, signed.id)?;
     out.flush()?;
     for n in 0u32.. {
         let lesson = LessonId::new(format!("lesson-{}", n % 7))?;
-        let r = hearth.record(
-            learner,
-            Event::ActiveStudy {
-                course: course.clone(),
-                lesson,
-                active_ms: 1_000 + n,
-            },
-        )?;
+        let r = hearth.record(Event::ActiveStudy {
+            course: course.clone(),
+            lesson,
+            active_ms: 1_000 + n,
+        })?;
         writeln!(out, "{} {}", r.seq, r.id)?;
         out.flush()?;
     }

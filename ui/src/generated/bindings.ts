@@ -651,21 +651,23 @@ export const api = {
   listLearners: (): Promise<Learner[]> => call("list_learners"),
   addLearner: (displayName: string): Promise<Learner> => call("add_learner", { displayName }),
   /**
-   * Signs a learner in on this device (the sole learner of a personal PC; PINs come with the
-   * kiosk roster) and records it as a receipt.
+   * Signs a learner in on this PC and records it as a receipt: a local profile before
+   * enrollment, only the enrolled learner after (`session.not_owner`); a kiosk signs people in
+   * with their PIN (`session.use_pin`). Core's session decides; see `hearth_core::session`.
    */
   signIn: (learnerId: string): Promise<RecordedReceipt> => call("sign_in", { learnerId }),
   recentReceipts: (limit?: number | null): Promise<ReceiptSummary[]> => call("recent_receipts", { limit }),
   ledgerStatus: (): Promise<LedgerStatus> => call("ledger_status"),
   syncStatus: (): Promise<SyncView> => call("sync_status"),
   /**
-   * Enrolls this device with a one-time code, keeps what the service gave, signs the device's
-   * owner in (or, on a shared machine, turns kiosk mode on) and starts the background sync.
+   * Enrolls this device with a one-time code; core keeps what the service gave and signs the
+   * device's learner in (or, on a shared machine, turns kiosk mode on); starts the background
+   * sync.
    */
   enroll: (serviceUrl: string, code: string): Promise<SyncView> => call("enroll", { serviceUrl, code }),
   /** "Sync now". */
   syncNow: (): Promise<void> => call("sync_now"),
-  /** The learner signed in on this window, if any. */
+  /** The person at the keyboard, as core's session says, if anyone. */
   currentLearner: (): Promise<string | null> => call("current_learner"),
   library: (): Promise<LibraryView> => call("library"),
   /**
@@ -714,7 +716,10 @@ export const api = {
   mediaBase: (): Promise<string> => call("media_base"),
   kioskStatus: (): Promise<KioskView> => call("kiosk_status"),
   kioskRoster: (): Promise<KioskPerson[]> => call("kiosk_roster"),
-  /** Signs a person in with their PIN (checked here, offline). The window's session becomes theirs. */
+  /**
+   * Signs a person in with their PIN (checked in core, offline); from then on core records
+   * everything for them.
+   */
   kioskSignIn: (person: string, pin: string): Promise<SignedIn> => call("kiosk_sign_in", { person, pin }),
   kioskSignOut: (): Promise<void> => call("kiosk_sign_out"),
   /** The person at the kiosk touched it (the UI sends this at most every few seconds). */

@@ -287,6 +287,8 @@ export const en: Partial<Record<MessageKey, string>> = {
   "error.service.busy": "The service is busy; try again in a moment.",
   "error.service.stopping": "The service is restarting; try again in a moment.",
   "error.session.none": "Please sign a learner in first.",
+  "error.session.not_owner": "This PC is enrolled for another learner; nobody else can sign in on it.",
+  "error.session.use_pin": "On a shared kiosk, pick your name and sign in with your PIN.",
   "error.content.not_enrolled": "Connect to a training service before downloading or importing courses.",
   "error.content.budget_exceeded": "Not enough storage: remove courses you do not need, or raise the limit in Settings.",
   "error.content.disk_full": "The disk is full; free some space and try again.",

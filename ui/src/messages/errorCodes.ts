@@ -75,6 +75,8 @@ export const ERROR_CODES = [
   "receipt.unsupported_version",
   "receipt.wrong_device",
   "session.none",
+  "session.not_owner",
+  "session.use_pin",
   "store.corrupt",
   "store.foreign",
   "store.not_a_database",

@@ -286,6 +286,8 @@ export const zhCN = {
   "error.service.busy": "培训服务正忙，请稍后再试。",
   "error.service.stopping": "培训服务正在重启，请稍后再试。",
   "error.session.none": "请先登录学员。",
+  "error.session.not_owner": "这台电脑已登记给另一位学员，不能换人登录。",
+  "error.session.use_pin": "共享学习机上请选择自己的名字并输入 PIN 登录。",
   "error.content.not_enrolled": "请先连接培训服务，才能下载或导入课程。",
   "error.content.budget_exceeded": "存储空间不够：请删除不用的课程，或在设置里调大上限。",
   "error.content.disk_full": "硬盘空间不够，请清理后再试。",

@@ -473,7 +473,7 @@ impl Hearth {
             lesson,
             active_ms: ms,
         };
-        match self.record(learner, event) {
+        match self.record_for(learner, event) {
             Ok(_) => Ok(u64::from(ms)),
             Err(e) => {
                 if let Some(o) = self.study.open.as_mut() {
@@ -490,16 +490,17 @@ impl Hearth {
         self.study.idle_after_ms = Some(idle_after_ms);
     }
 
-    /// Opens a lesson for `learner`: records `lesson_opened` and starts counting active time.
-    /// A lesson still open is left first. Returns the lesson's text, its media with the
-    /// learner's first-viewing positions, and its practice items (without keys).
+    /// Opens a lesson for the person at the keyboard (`session.none` when nobody is): records
+    /// `lesson_opened` and starts counting active time. A lesson still open is left first.
+    /// Returns the lesson's text, its media with the learner's first-viewing positions, and its
+    /// practice items (without keys).
     pub fn open_lesson(
         &mut self,
-        learner: LearnerId,
         course: &CourseId,
         version: u32,
         lesson: &LessonId,
     ) -> Result<OpenedLesson> {
+        let learner = self.require_at_keyboard()?;
         let text = self.lesson(course, version, lesson)?;
         let practice = self
             .store
@@ -514,7 +515,7 @@ impl Hearth {
             })
             .collect();
         self.leave_lesson()?;
-        self.record(
+        self.record_for(
             learner,
             Event::LessonOpened {
                 course: course.clone(),
@@ -575,7 +576,7 @@ impl Hearth {
         let o = self.study.open.as_mut().ok_or(StudyError::NoOpenLesson)?;
         if let Some(waited) = o.session.confirm_presence(now) {
             let (learner, course, lesson) = (o.learner, o.course.clone(), o.lesson.clone());
-            self.record(
+            self.record_for(
                 learner,
                 Event::AttendanceCheck(AttendanceCheck::PresencePrompt {
                     course,
@@ -610,7 +611,7 @@ impl Hearth {
         let recorded = self.record_flush(flush)?;
         let o = self.study.open.as_ref().expect("open");
         let (learner, course, lesson) = (o.learner, o.course.clone(), o.lesson.clone());
-        self.record(learner, Event::LessonCompleted { course, lesson })?;
+        self.record_for(learner, Event::LessonCompleted { course, lesson })?;
         Ok(self.session_view(recorded).expect("open"))
     }
 
@@ -699,13 +700,13 @@ impl Hearth {
     /// and which options are, from the cached course's answer key.
     pub fn answer_practice(
         &mut self,
-        learner: LearnerId,
         course: &CourseId,
         version: u32,
         quiz: &QuizId,
         item: &ItemId,
         answer: Answer,
     ) -> Result<QuizFeedback> {
+        let learner = self.require_at_keyboard()?;
         if !self.store.course_installed(course, version)? {
             return Err(CoreError::CourseNotInstalled {
                 course: course.to_string(),
@@ -762,11 +763,11 @@ impl Hearth {
     /// the exam's `maxAttempts` ([`DEFAULT_MAX_ATTEMPTS`] when the manifest sets none).
     pub fn start_exam(
         &mut self,
-        learner: LearnerId,
         course: &CourseId,
         version: u32,
         exam: &ExamId,
     ) -> Result<ExamSession> {
+        let learner = self.require_at_keyboard()?;
         let view = self
             .exams(course, version)?
             .into_iter()
@@ -923,12 +924,12 @@ impl Hearth {
     /// `exam.not_open` when this is not the attempt in progress.
     pub fn submit_exam(
         &mut self,
-        learner: LearnerId,
         course: &CourseId,
         exam: &ExamId,
         attempt: u32,
         answers: Vec<ItemAnswer>,
     ) -> Result<ExamAttemptView> {
+        let learner = self.require_at_keyboard()?;
         let Some(a) = self.store.last_attempt(learner, course, exam)? else {
             return Err(StudyError::ExamNotOpen.into());
         };

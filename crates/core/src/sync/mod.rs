@@ -585,9 +585,8 @@ impl Hearth {
         ))
     }
 
-    /// Keeps a roster fetched by a sync round (adds and updates people, as
-    /// [`Hearth::update_roster`], and replaces the classes when they are given), notes when, and
-    /// the classroom tag it answers.
+    /// Keeps a roster fetched by a sync round (adds and updates people, and replaces the classes
+    /// when they are given), notes when, and the classroom tag it answers.
     pub fn keep_roster(
         &mut self,
         roster: &[crate::RosterPerson],
@@ -617,14 +616,20 @@ impl Hearth {
 
     /// Keeps everything enrollment gave the device: [`Hearth::apply_enrollment`] with the
     /// roster's classes, in one transaction, so a kiosk knows its trainers' classes offline
-    /// right after enrolling.
+    /// right after enrolling. The session follows the enrollment: on a personal PC its learner
+    /// is signed in (`learner_signed_in { method: sole_learner }` is recorded), a kiosk waits for
+    /// a PIN. The desktop app and the CLI both enroll through this.
     pub fn apply_enroll_answer(&mut self, answer: &http::EnrollAnswer) -> Result<(), CoreError> {
         self.keep_enrollment(
             &answer.enrollment,
             &answer.roster,
             Some(&answer.classes),
             answer.anchor,
-        )
+        )?;
+        if let Some(owner) = answer.enrollment.owner {
+            self.sign_in(owner)?;
+        }
+        Ok(())
     }
 
     /// The learners whose records the next sync round pulls (see [`pull`]).
