@@ -1,6 +1,8 @@
 //! Managed state. [`hearth_core::Hearth`] is Send but not Sync (it holds an SQLite connection),
-//! so it sits behind a mutex, shared (`Arc`) with the background sync loop and downloads;
-//! commands are short, so contention is not a concern.
+//! so it sits behind a mutex, shared (`Arc`) with the background sync loop and downloads.
+//! The rule that keeps the app from freezing: the mutex is held only for store work, never
+//! across a network request or a read of a slow file (take what is needed, let go, wait, take
+//! it again to keep the result): see `refresh_catalog`, `import_course`, `export_receipts`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -19,6 +19,17 @@ pub const SYNC_EVENT: &str = "sync-status";
 struct Running {
     triggers: mpsc::Sender<Trigger>,
     status: watch::Receiver<SyncStatus>,
+    notify: Notify,
+}
+
+/// What is called with the sync state on every change (the shell emits [`SYNC_EVENT`]).
+#[derive(Clone)]
+struct Notify(Arc<dyn Fn(SyncStatus) + Send + Sync>);
+
+impl std::fmt::Debug for Notify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notify")
+    }
 }
 
 /// The running sync loop, if the device is enrolled.
@@ -32,7 +43,7 @@ impl SyncEngine {
         &self,
         hearth: Arc<Mutex<Hearth>>,
         enrollment: &Enrollment,
-        on_change: impl Fn(SyncStatus) + Send + 'static,
+        on_change: impl Fn(SyncStatus) + Send + Sync + 'static,
     ) -> Result<(), CommandError> {
         let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
@@ -41,11 +52,13 @@ impl SyncEngine {
             let (triggers, rx) = mpsc::channel(32);
             let (status_tx, status) = watch::channel(SyncStatus::default());
             let key = enrollment.anchor_key;
+            let notify = Notify(Arc::new(on_change));
             let mut changes = status.clone();
+            let forward = notify.clone();
             tauri::async_runtime::spawn(async move {
                 while changes.changed().await.is_ok() {
                     let now = changes.borrow_and_update().clone();
-                    on_change(now);
+                    (forward.0)(now);
                 }
             });
             tauri::async_runtime::spawn(run_loop(
@@ -56,22 +69,32 @@ impl SyncEngine {
                 rx,
                 status_tx,
             ));
-            *slot = Some(Running { triggers, status });
+            *slot = Some(Running {
+                triggers,
+                status,
+                notify,
+            });
         }
         drop(slot);
         self.trigger(Trigger::Start);
         Ok(())
     }
 
-    /// Asks for a round (a full channel means one is asked for already).
+    /// Asks for a round (a full channel means one is asked for already). Every trigger follows
+    /// a new receipt or a press of "sync now", so the sync bar (its count of waiting records) is
+    /// pushed at once, whether or not a round starts now (offline, the next may be minutes away).
     pub fn trigger(&self, trigger: Trigger) {
-        if let Some(r) = self
+        let running = self
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-        {
-            let _ = r.triggers.try_send(trigger);
+            .map(|r| {
+                let _ = r.triggers.try_send(trigger);
+                (r.notify.clone(), r.status.borrow().clone())
+            });
+        if let Some((notify, status)) = running {
+            (notify.0)(status);
         }
     }
 

@@ -7,10 +7,19 @@
 //! - `sign_only`: building and signing the receipt with no database;
 //! - `verify`: verifying one envelope (signature, decoding, checks).
 //!
-//! Run: `cargo bench -p hearth-core --bench ledger` (or `make bench`). Target: append at most
-//! 1.5x the bare durable insert.
+//! Criterion measures each one after the other, so on a machine shared with other work the ratio
+//! of append to bare insert moves with the load (1.34x in a quiet run, 1.81x with other builds
+//! running). The figure of record is therefore the *paired* table printed at the end, made like
+//! the service's ingest bench: every round times a few bare durable inserts and then as many
+//! `Hearth::record` calls, alternating, so both see the same load; the ratio is of the summed
+//! times. `HEARTH_PAIRED_SECS` sets its length (default 8 s; `-- --test` runs three rounds).
+//!
+//! Run: `cargo bench -p hearth-core --bench ledger` (or `make bench`; `-- none` skips criterion's
+//! part and runs only the paired table). Target: append at most 1.5x the bare durable insert.
 
 use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hearth_core::{Env, Hearth};
@@ -38,32 +47,8 @@ fn ledger(c: &mut Criterion) {
     });
 
     let bare_dir = tempfile::tempdir().unwrap();
-    let conn = rusqlite::Connection::open(bare_dir.path().join("bare.db")).unwrap();
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "FULL").unwrap();
-    conn.execute_batch(
-        "CREATE TABLE receipts (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, learner BLOB NOT NULL,
-         kind TEXT NOT NULL, wall_ms INTEGER NOT NULL, envelope BLOB NOT NULL) STRICT",
-    )
-    .unwrap();
-    let blob = vec![0x5au8; envelope.len()];
-    let mut seq = 0i64;
-    group.bench_function("bare_insert_durable", |b| {
-        b.iter(|| {
-            seq += 1;
-            conn.prepare_cached("INSERT INTO receipts VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .unwrap()
-                .execute(rusqlite::params![
-                    seq,
-                    &[7u8; 32][..],
-                    &[1u8; 16][..],
-                    "active_study",
-                    seq,
-                    &blob
-                ])
-                .unwrap()
-        })
-    });
+    let mut bare = BareLedger::open(bare_dir.path(), envelope.len());
+    group.bench_function("bare_insert_durable", |b| b.iter(|| bare.insert()));
 
     let key = Ed25519KeyPair::from_seed_unchecked(&[9; 32]).unwrap();
     let public = hearth_protocol::PublicKey::from_slice(key.public_key().as_ref()).unwrap();
@@ -99,5 +84,107 @@ fn ledger(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, ledger);
+/// A plain SQLite table with the ledger's columns and pragmas: the floor any durable ledger pays.
+struct BareLedger {
+    conn: rusqlite::Connection,
+    blob: Vec<u8>,
+    seq: i64,
+}
+
+impl BareLedger {
+    fn open(dir: &Path, envelope_len: usize) -> Self {
+        let conn = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE receipts (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, learner BLOB NOT NULL,
+             kind TEXT NOT NULL, wall_ms INTEGER NOT NULL, envelope BLOB NOT NULL) STRICT",
+        )
+        .unwrap();
+        BareLedger {
+            conn,
+            blob: vec![0x5au8; envelope_len],
+            seq: 0,
+        }
+    }
+
+    fn insert(&mut self) -> usize {
+        self.seq += 1;
+        self.conn
+            .prepare_cached("INSERT INTO receipts VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .unwrap()
+            .execute(rusqlite::params![
+                self.seq,
+                &[7u8; 32][..],
+                &[1u8; 16][..],
+                "active_study",
+                self.seq,
+                &self.blob
+            ])
+            .unwrap()
+    }
+}
+
+/// The paired measurement (see the module documentation): rounds of `PER_ROUND` bare durable
+/// inserts, then as many receipts recorded, for about `HEARTH_PAIRED_SECS` seconds.
+fn paired() {
+    const PER_ROUND: u32 = 20;
+    let secs: f64 = if std::env::args().any(|a| a == "--test") {
+        0.0
+    } else {
+        std::env::var("HEARTH_PAIRED_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8.0)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut hearth = Hearth::open(dir.path(), Env::system()).unwrap();
+    let learner = hearth.add_learner("基准").unwrap().id;
+    let first = hearth.record(learner, event()).unwrap();
+    let envelope = hearth.outbox(first.seq - 1, 1).unwrap().remove(0).envelope;
+    let bare_dir = tempfile::tempdir().unwrap();
+    let mut bare = BareLedger::open(bare_dir.path(), envelope.len());
+    // Warm up both files' first pages.
+    for _ in 0..PER_ROUND {
+        bare.insert();
+        hearth.record(learner, event()).unwrap();
+    }
+    let (mut bare_time, mut record_time, mut rounds) = (Duration::ZERO, Duration::ZERO, 0u32);
+    let started = Instant::now();
+    while started.elapsed().as_secs_f64() < secs || rounds < 3 {
+        let t = Instant::now();
+        for _ in 0..PER_ROUND {
+            black_box(bare.insert());
+        }
+        bare_time += t.elapsed();
+        let t = Instant::now();
+        for _ in 0..PER_ROUND {
+            black_box(hearth.record(learner, event()).unwrap());
+        }
+        record_time += t.elapsed();
+        rounds += 1;
+    }
+    let n = f64::from(rounds * PER_ROUND);
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / n;
+    println!();
+    println!("paired (bare durable insert and Hearth::record, alternating rounds of {PER_ROUND}):");
+    println!(
+        "{:>8} {:>10} {:>10} {:>10} {:>7}",
+        "rounds", "receipts", "bare µs", "record µs", "ratio"
+    );
+    println!(
+        "{rounds:>8} {:>10} {:>10.0} {:>10.0} {:>6.2}x",
+        rounds * PER_ROUND,
+        us(bare_time),
+        us(record_time),
+        record_time.as_secs_f64() / bare_time.as_secs_f64()
+    );
+}
+
+fn all(c: &mut Criterion) {
+    ledger(c);
+    paired();
+}
+
+criterion_group!(benches, all);
 criterion_main!(benches);

@@ -1,4 +1,5 @@
-// Shared app state: the current screen, the sync view (polled), the signed-in learner.
+// Shared app state: the current screen, the sync view (pushed by the shell as events), the
+// signed-in learner.
 import { api, type KioskView, type SyncView } from "../api";
 
 export type Screen =
