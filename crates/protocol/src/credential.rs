@@ -691,13 +691,14 @@ pub fn verify_claim_pack(pack: &Value, issuer_key: &[u8; 32]) -> Result<usize> {
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("the claim pack has no learners"))?;
     for l in learners {
-        for vc in l
+        for entry in l
             .get("certificates")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            verify_certificate(vc, issuer_key)?;
+            // `{credential, revoked}` as the service writes it, or the bare credential.
+            verify_certificate(entry.get("credential").unwrap_or(entry), issuer_key)?;
         }
     }
     Ok(learners.len())
