@@ -159,6 +159,9 @@ fn the_printed_qr_code_verifies_offline() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cert.pdf");
     std::fs::write(&file, &pdf).unwrap();
+    if let Ok(out) = std::env::var("HEARTH_CERT_PDF") {
+        std::fs::write(out, &pdf).unwrap();
+    }
 
     // The font is embedded as a subset: the whole Noto Sans CJK face is ~16 MB.
     assert!(pdf.len() < 400_000, "PDF of {} bytes", pdf.len());

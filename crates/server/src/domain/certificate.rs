@@ -112,7 +112,10 @@ impl Service {
         let org = self.store.org(learner.org)?;
         let evidence = self.chain_evidence(learner.id)?;
         let issued = china_date(cert.issued_ms);
-        let occupation = manifest.map_or_else(Default::default, course_occupation);
+        // Course sources do not declare an occupation yet (the manifest has no field for it):
+        // the certificate states none rather than a guess.
+        let (occupation_code, occupation_name, occupation_level) =
+            (String::new(), String::new(), 0);
         Ok(CertificateFacts {
             serial: cert.serial.clone(),
             name: learner.name.clone(),
@@ -120,9 +123,9 @@ impl Service {
             national_id_hash: format!("hmac-sha256:{}", hex::encode(learner.national_id_mac)),
             course: cert.course.clone(),
             project: manifest.map_or_else(|| cert.course.clone(), |m| m.title.clone()),
-            occupation_code: occupation.0,
-            occupation_name: occupation.1,
-            occupation_level: occupation.2,
+            occupation_code,
+            occupation_name,
+            occupation_level,
             hours_tenths: u32::try_from(credited_ms / 360_000).unwrap_or(u32::MAX),
             exam,
             start_date: record
@@ -248,9 +251,4 @@ impl Service {
         );
         self.sign_document(list, now)
     }
-}
-
-/// (code, name, level) of the occupation a course declares; empty when it declares none.
-fn course_occupation(_m: &hearth_protocol::manifest::Manifest) -> (String, String, u8) {
-    (String::new(), String::new(), 0)
 }
