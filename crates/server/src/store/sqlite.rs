@@ -26,7 +26,7 @@ fn migrations() -> Migrations<'static> {
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 #[derive(Debug)]
 pub struct SqliteStore {
