@@ -103,6 +103,8 @@ async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
         language: "zh-CN".into(),
         published_ms: 1,
         credit_ms: None,
+        occupation: None,
+        occupation_level: None,
         lessons: vec![Lesson {
             id: l1(),
             title: "第一课".into(),

@@ -316,7 +316,8 @@ pub struct CertificateFacts {
     pub status: Option<StatusEntry>,
 }
 
-fn level_label(level: u8) -> &'static str {
+/// The name of a skill level (职业技能等级); empty for 0.
+pub fn level_label(level: u8) -> &'static str {
     match level {
         1 => "一级/高级技师",
         2 => "二级/技师",
@@ -702,4 +703,22 @@ pub fn verify_claim_pack(pack: &Value, issuer_key: &[u8; 32]) -> Result<usize> {
         }
     }
     Ok(learners.len())
+}
+
+/// Verifies a learner's signed training record: its proof and every certificate inside it.
+pub fn verify_training_record(record: &Value, issuer_key: &[u8; 32]) -> Result<()> {
+    verify_proof(record, issuer_key)?;
+    let types = record.get("type").and_then(Value::as_array);
+    if !types.is_some_and(|t| t.contains(&json!("HearthTrainingRecord"))) {
+        return Err(malformed("not a HearthTrainingRecord"));
+    }
+    for entry in record
+        .pointer("/learner/certificates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        verify_certificate(entry.get("credential").unwrap_or(entry), issuer_key)?;
+    }
+    Ok(())
 }

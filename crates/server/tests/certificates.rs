@@ -40,6 +40,10 @@ fn the_service_issues_a_credential_the_offline_verifier_accepts() {
         "no clear ID number"
     );
     assert_eq!(facts.course, "electrician-safety");
+    // The course source declares its occupation; the catalogue names it.
+    assert_eq!(facts.occupation_code, "6-31-01-03");
+    assert_eq!(facts.occupation_name, "电工");
+    assert_eq!(facts.occupation_level, 5);
     // 11 minutes credited: 0.18 h, printed to a tenth.
     assert_eq!(facts.hours_tenths, 1);
     assert!(facts.exam.as_ref().is_some_and(|e| e.passed));
@@ -330,4 +334,98 @@ async fn routes_publish_the_key_the_credential_the_status_and_the_verify_page() 
         404
     );
     server.stop().await.unwrap();
+}
+
+#[test]
+fn courses_declare_an_occupation_of_the_2022_classification() {
+    let lab = Lab::new(0);
+    let (catalog, _) = lab.svc.catalog().unwrap();
+    let e = catalog
+        .courses
+        .iter()
+        .find(|c| c.course.as_str() == "electrician-safety")
+        .unwrap();
+    assert_eq!(e.occupation.as_deref(), Some("6-31-01-03"));
+    assert_eq!(e.occupation_name.as_deref(), Some("电工"));
+    assert_eq!(e.occupation_level, Some(5));
+
+    // A code that is not an occupation of the classification is refused at publish.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("c");
+    copy_dir(&common::fixture_course(), &src);
+    let toml = std::fs::read_to_string(src.join("course.toml")).unwrap();
+    let bad = toml
+        .replace("6-31-01-03", "6-31-01-00")
+        .replace("version = 1", "version = 2");
+    std::fs::write(src.join("course.toml"), bad).unwrap();
+    let err = lab.svc.publish(&src).unwrap_err();
+    assert_eq!(err.code(), "course.unknown_occupation");
+    let malformed = toml
+        .replace("6-31-01-03", "electric")
+        .replace("version = 1", "version = 2");
+    std::fs::write(src.join("course.toml"), malformed).unwrap();
+    assert!(lab.svc.publish(&src).is_err());
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_training_record_is_signed_and_printable() {
+    let lab = certified_lab(1, 1);
+    let l = lab.learners[0];
+    let serial = serial_of(&lab, l);
+    let key = issuer_key(&lab);
+    let record = lab.svc.training_record(l).unwrap();
+    credential::verify_training_record(&record, &key).unwrap();
+    assert_eq!(record["learner"]["name"], "学员0");
+    assert_eq!(
+        record["learner"]["certificates"][0]["credential"]["hearth"]["serial"],
+        serial.as_str()
+    );
+    assert!(
+        !record["learner"]["record"]["days"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let mut bad = record.clone();
+    bad["learner"]["record"]["credited_ms"] = json!(1);
+    bad["learner"]["creditedHours"] = json!("99.0");
+    assert_eq!(
+        credential::verify_training_record(&bad, &key)
+            .unwrap_err()
+            .code(),
+        "credential.bad_signature"
+    );
+
+    let pdf = lab.svc.training_record_pdf(l).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("record.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let text = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "电子培训档案",
+        "学员0",
+        &serial,
+        "electrician-safety",
+        "每日核定学时",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
 }

@@ -35,6 +35,8 @@ struct Course {
     #[serde(default = "zh")]
     language: String,
     credit_hours: Option<f64>,
+    occupation: Option<String>,
+    occupation_level: Option<u8>,
     lessons: Vec<String>,
     exam: Option<String>,
 }
@@ -98,6 +100,10 @@ struct Staged {
     language: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     credit_hours: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occupation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occupation_level: Option<u8>,
     durations: BTreeMap<String, u64>,
     lessons: Vec<StagedLesson>,
     quizzes: Vec<StagedQuiz>,
@@ -285,6 +291,8 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
         description: course.summary,
         language: course.language,
         credit_hours: course.credit_hours,
+        occupation: course.occupation,
+        occupation_level: course.occupation_level,
         durations,
         lessons,
         quizzes,

@@ -112,10 +112,13 @@ impl Service {
         let org = self.store.org(learner.org)?;
         let evidence = self.chain_evidence(learner.id)?;
         let issued = china_date(cert.issued_ms);
-        // Course sources do not declare an occupation yet (the manifest has no field for it):
-        // the certificate states none rather than a guess.
-        let (occupation_code, occupation_name, occupation_level) =
-            (String::new(), String::new(), 0);
+        let occupation_code = manifest
+            .and_then(|m| m.occupation.clone())
+            .unwrap_or_default();
+        let occupation_name = crate::occupations::name_of(&occupation_code)
+            .unwrap_or_default()
+            .to_owned();
+        let occupation_level = manifest.and_then(|m| m.occupation_level).unwrap_or(0);
         Ok(CertificateFacts {
             serial: cert.serial.clone(),
             name: learner.name.clone(),

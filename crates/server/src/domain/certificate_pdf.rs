@@ -144,13 +144,9 @@ fn draw_qr(s: &mut Surface<'_>, code: &QrCode, x: f32, y: f32, size: f32) {
 }
 
 fn level_name(level: u8) -> &'static str {
-    match level {
-        1 => "一级/高级技师",
-        2 => "二级/技师",
-        3 => "三级/高级工",
-        4 => "四级/中级工",
-        5 => "五级/初级工",
-        _ => "—",
+    match hearth_protocol::credential::level_label(level) {
+        "" => "—",
+        l => l,
     }
 }
 
@@ -316,6 +312,217 @@ pub fn render_certificate(
     })
     .ok_or_else(|| PdfError::Write("the credential could not be embedded".into()))?;
     doc.finish().map_err(|e| PdfError::Write(format!("{e:?}")))
+}
+
+/// Lines of text laid out on A4 pages, a new page when one is full.
+struct Pages {
+    doc: Document,
+    lines: Vec<(f32, String)>,
+}
+
+impl Pages {
+    fn line(&mut self, size: f32, t: impl Into<String>) {
+        self.lines.push((size, t.into()));
+    }
+
+    fn finish(mut self, font: &Font) -> Result<Vec<u8>, PdfError> {
+        let top = 70.0;
+        let bottom = A4_H - 60.0;
+        let mut chunks: Vec<Vec<(f32, String)>> = vec![Vec::new()];
+        let mut y = top;
+        for (size, t) in std::mem::take(&mut self.lines) {
+            if y + size * 1.6 > bottom {
+                chunks.push(Vec::new());
+                y = top;
+            }
+            y += size * 1.6;
+            if let Some(c) = chunks.last_mut() {
+                c.push((size, t));
+            }
+        }
+        let n = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mut page = self.doc.start_page_with(
+                PageSettings::from_wh(A4_W, A4_H).ok_or(PdfError::Write("page size".into()))?,
+            );
+            let mut s = page.surface();
+            s.set_fill(Some(Fill::default()));
+            let mut y = top;
+            for (size, t) in chunk {
+                y += size * 1.6;
+                text(&mut s, font, 60.0, y, size, &t);
+            }
+            text(
+                &mut s,
+                font,
+                A4_W - 110.0,
+                A4_H - 35.0,
+                9.0,
+                &format!("第 {} / {n} 页", i + 1),
+            );
+            s.finish();
+            page.finish();
+        }
+        self.doc
+            .finish()
+            .map_err(|e| PdfError::Write(format!("{e:?}")))
+    }
+}
+
+fn hours(ms: u64) -> String {
+    format!("{:.1}", ms as f64 / 3_600_000.0)
+}
+
+/// Renders a signed training record (from `Service::training_record`) as a PDF, with the
+/// signed JSON embedded as `training-record.json`.
+pub fn render_training_record(record: &serde_json::Value) -> Result<Vec<u8>, PdfError> {
+    let font = font()?;
+    let mut doc = Document::new();
+    doc.set_metadata(
+        Metadata::new()
+            .title("电子培训档案".into())
+            .language("zh-CN".into()),
+    );
+    let json_text = record.to_string();
+    doc.embed_file(EmbeddedFile {
+        path: "training-record.json".into(),
+        mime_type: MimeType::new("application/json"),
+        description: Some("signed training record (eddsa-jcs-2022)".into()),
+        association_kind: AssociationKind::Source,
+        data: json_text.into_bytes().into(),
+        modification_date: None,
+        compress: Some(false),
+        location: None,
+    })
+    .ok_or_else(|| PdfError::Write("the record could not be embedded".into()))?;
+    let mut p = Pages {
+        doc,
+        lines: Vec::new(),
+    };
+    let l = &record["learner"];
+    let r = &l["record"];
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    p.line(22.0, "电子培训档案");
+    p.line(
+        11.0,
+        format!(
+            "培训机构：{}    生成日期：{}",
+            s(&record["institution"]),
+            s(&record["generated"])
+        ),
+    );
+    p.line(
+        13.0,
+        format!(
+            "姓名：{}    身份证号：{}",
+            s(&l["name"]),
+            s(&l["nationalIdMasked"])
+        ),
+    );
+    p.line(
+        13.0,
+        format!("累计核定学时：{} 学时", s(&l["creditedHours"])),
+    );
+    p.line(15.0, "一、课程");
+    for c in r["courses"].as_array().into_iter().flatten() {
+        p.line(
+            11.0,
+            format!(
+                "{}：核定 {} / 要求 {} 学时，{}",
+                s(&c["course"]),
+                hours(c["creditedMs"].as_u64().unwrap_or(0)),
+                hours(c["requiredMs"].as_u64().unwrap_or(0)),
+                if c["completed"].as_bool() == Some(true) {
+                    "已完成"
+                } else {
+                    "未完成"
+                }
+            ),
+        );
+        for e in c["exams"].as_array().into_iter().flatten() {
+            p.line(
+                10.0,
+                format!(
+                    "    考试 {} 第 {} 次：{}/{} 分，{}（{}）",
+                    s(&e["exam"]),
+                    e["attempt"],
+                    e["score"],
+                    e["maxScore"],
+                    if e["passed"].as_bool() == Some(true) {
+                        "合格"
+                    } else {
+                        "不合格"
+                    },
+                    s(&e["status"])
+                ),
+            );
+        }
+    }
+    p.line(15.0, "二、每日核定学时");
+    for d in r["days"].as_array().into_iter().flatten() {
+        p.line(
+            10.0,
+            format!(
+                "{}：{} 学时",
+                s(&d["day"]),
+                hours(d["creditedMs"].as_u64().unwrap_or(0))
+            ),
+        );
+    }
+    p.line(15.0, "三、培训合格证明");
+    for c in l["certificates"].as_array().into_iter().flatten() {
+        let h = &c["credential"]["hearth"];
+        p.line(
+            10.0,
+            format!(
+                "{}  {}  发证 {}{}",
+                s(&h["serial"]),
+                s(&h["project"]),
+                s(&h["issuedDate"]),
+                if c["revoked"].is_null() {
+                    ""
+                } else {
+                    "（已撤销）"
+                }
+            ),
+        );
+    }
+    p.line(15.0, "四、考勤确认");
+    for a in record["attestations"].as_array().into_iter().flatten() {
+        p.line(
+            10.0,
+            format!("收据 {}（教师 {}）", s(&a["receiptId"]), s(&a["trainerId"])),
+        );
+    }
+    p.line(15.0, "五、学习凭证链（证据）");
+    for e in l["chainHeads"].as_array().into_iter().flatten() {
+        p.line(
+            9.0,
+            format!(
+                "设备 {} 序号 {} 收据 {}",
+                s(&e["device"]),
+                e["seq"],
+                s(&e["receipt"])
+            ),
+        );
+    }
+    p.line(
+        10.0,
+        "本档案由培训机构签名（eddsa-jcs-2022），签名数据见附件 training-record.json。",
+    );
+    p.finish(&font)
+}
+
+impl super::Service {
+    /// The PDF of a learner's training record.
+    pub fn training_record_pdf(
+        &self,
+        learner: hearth_protocol::LearnerId,
+    ) -> super::ServiceResult<Vec<u8>> {
+        let record = self.training_record(learner)?;
+        render_training_record(&record)
+            .map_err(|e| super::ServiceError::Internal(format!("{}: {e}", e.code())))
+    }
 }
 
 impl super::Service {

@@ -13,7 +13,7 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::store::Learner;
 
 impl Service {
-    fn claim_learner(&self, learner: &Learner) -> ServiceResult<Value> {
+    pub(crate) fn claim_learner(&self, learner: &Learner) -> ServiceResult<Value> {
         let record = self.learner_record(learner)?;
         let certificates: Vec<Value> = self
             .certificates_of(learner.id)?

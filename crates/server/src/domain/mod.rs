@@ -12,6 +12,7 @@ pub mod package_export;
 pub mod progress;
 pub mod publish;
 pub mod relay;
+pub mod training_record;
 
 use std::sync::Arc;
 

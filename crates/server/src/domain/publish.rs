@@ -33,6 +33,11 @@ struct Source {
     /// credit added up when absent.
     #[serde(default)]
     credit_hours: Option<f64>,
+    /// The occupation code of the 2022 classification (`6-31-01-03`) and the skill level (1-5).
+    #[serde(default)]
+    occupation: Option<String>,
+    #[serde(default)]
+    occupation_level: Option<u8>,
     lessons: Vec<SourceLesson>,
     #[serde(default)]
     quizzes: Vec<SourceQuiz>,
@@ -358,7 +363,17 @@ impl Service {
                 )));
             }
         };
+        if let Some(code) = &src.occupation
+            && crate::occupations::name_of(code).is_none()
+        {
+            return Err(ServiceError::Invalid(
+                "course.unknown_occupation",
+                format!("occupation {code} is not an occupation of the 2022 classification"),
+            ));
+        }
         let m = Manifest {
+            occupation: src.occupation.clone(),
+            occupation_level: src.occupation_level,
             course: conv(CourseId::new(&src.id), &src.id)?,
             version: src.version,
             title: src.title.clone(),
@@ -415,8 +430,21 @@ impl Service {
             latest.insert(p.course.clone(), p);
         }
         let mut courses = Vec::new();
+        let book = self.published_courses()?;
         for p in latest.into_values() {
+            let occupation = book
+                .latest(&p.course)
+                .and_then(|v| v.manifest.occupation.clone());
+            let occupation_level = book
+                .latest(&p.course)
+                .and_then(|v| v.manifest.occupation_level);
             courses.push(CatalogEntry {
+                occupation_name: occupation
+                    .as_deref()
+                    .and_then(crate::occupations::name_of)
+                    .map(str::to_owned),
+                occupation,
+                occupation_level,
                 course: CourseId::new(&p.course)
                     .map_err(|_| ServiceError::Internal("stored course id".into()))?,
                 version: p.version,

@@ -26,6 +26,11 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/certificates/{serial}/revoke", post(revoke))
         .route("/v1/classes/{id}/claim-pack", get(class_claim_pack))
         .route("/v1/learners/{id}/claim-pack", get(learner_claim_pack))
+        .route("/v1/learners/{id}/training-record", get(training_record))
+        .route(
+            "/v1/learners/{id}/training-record/pdf",
+            get(training_record_pdf),
+        )
         .route("/verify/{serial}", get(verify_page))
 }
 
@@ -215,6 +220,60 @@ async fn learner_claim_pack(
     })
     .await?;
     Ok(pack_response(&pack, &id.to_string()))
+}
+
+/// The learner if the caller may read them (another organisation's reads as absent).
+fn readable_learner(
+    svc: &Service,
+    who: &crate::domain::Principal,
+    id: LearnerId,
+) -> ServiceResult<LearnerId> {
+    svc.learner_for(who, id).map(|l| l.id).map_err(|e| match e {
+        ServiceError::Forbidden("auth.wrong_org", _) => {
+            ServiceError::NotFound("learner.not_found", "no such learner")
+        }
+        e => e,
+    })
+}
+
+/// `GET /v1/learners/{id}/training-record`: the signed training record (JSON).
+async fn training_record(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = LearnerId(parse_uuid(&id, "learner.invalid_id")?);
+    let r = blocking(&state, move |svc| {
+        let l = readable_learner(svc, &who, id)?;
+        svc.training_record(l)
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+/// `GET /v1/learners/{id}/training-record/pdf`: the training record as a PDF.
+async fn training_record_pdf(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = LearnerId(parse_uuid(&id, "learner.invalid_id")?);
+    let bytes = blocking(&state, move |svc| {
+        let l = readable_learner(svc, &who, id)?;
+        svc.training_record_pdf(l)
+    })
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"training-record-{id}.pdf\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 fn escape(s: &str) -> String {
