@@ -429,3 +429,93 @@ fn the_training_record_is_signed_and_printable() {
         assert!(text.contains(want), "{want} in {text}");
     }
 }
+
+fn server_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth-server"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("HEARTH_ISSUER_KEY")
+        .output()
+        .unwrap()
+}
+
+fn ok_stdout(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// The administrator's commands: the issuer key, a class's claim pack, and `verify-claim`
+/// offline (no data folder) refusing a changed pack.
+#[test]
+fn claim_pack_and_verify_claim_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("srv");
+    let org = ok_stdout(&server_cmd(&data, &["create-org", "县职业技能培训学校"]));
+    let org = org.trim();
+    let t = ok_stdout(&server_cmd(
+        &data,
+        &["add-trainer", "--org", org, "--name", "王老师"],
+    ));
+    let t = t
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("user ")
+        .to_owned();
+    let class = ok_stdout(&server_cmd(
+        &data,
+        &["add-class", "--trainer", &t, "--name", "电工一班"],
+    ));
+    let class = class.trim();
+    ok_stdout(&server_cmd(
+        &data,
+        &[
+            "add-learner",
+            "--org",
+            org,
+            "--name",
+            "李四",
+            "--national-id",
+            "110105194912310037",
+            "--class",
+            class,
+        ],
+    ));
+    let issuer: Value =
+        serde_json::from_str(&ok_stdout(&server_cmd(&data, &["issuer-key"]))).unwrap();
+    let key = issuer["publicKeyMultibase"].as_str().unwrap().to_owned();
+    let pack = dir.path().join("class.claim.json");
+    let out = ok_stdout(&server_cmd(
+        &data,
+        &[
+            "claim-pack",
+            "--class",
+            class,
+            "--out",
+            pack.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.contains("(1 learners)"), "{out}");
+
+    // Offline: the data folder is not needed.
+    let nowhere = dir.path().join("absent");
+    let out = ok_stdout(&server_cmd(
+        &nowhere,
+        &["verify-claim", pack.to_str().unwrap(), "--key", &key],
+    ));
+    assert!(out.starts_with("valid: claim pack of 1 learners"), "{out}");
+    assert!(!nowhere.exists());
+
+    let text = std::fs::read_to_string(&pack).unwrap();
+    std::fs::write(&pack, text.replace("李四", "李五")).unwrap();
+    let out = server_cmd(
+        &nowhere,
+        &["verify-claim", pack.to_str().unwrap(), "--key", &key],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("credential.bad_signature"), "{err}");
+    let out = server_cmd(&data, &["revoke-certificate", "HC-NOSUCH", "--reason", "x"]);
+    assert!(!out.status.success());
+}
