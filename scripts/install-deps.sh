@@ -27,6 +27,9 @@ PACKAGES=(
   gstreamer1.0-plugins-good gstreamer1.0-libav
   # The API fuzz run (scripts/fuzz-api.sh) installs schemathesis into a virtual environment.
   python3-venv
+  # Certificates (issue #14): the CJK font embedded (subset) in certificate PDFs, and for the
+  # tests pdftoppm (PDF to PNG) and zbarimg (reads the printed QR code back).
+  fonts-noto-cjk poppler-utils zbar-tools
 )
 TAURI_DRIVER_VERSION=2.1.0
 

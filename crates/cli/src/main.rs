@@ -14,6 +14,8 @@
 //! (`package.*`, `manifest.*`, `content.*`; docs/package-format.md lists them); nothing of a
 //! refused package is kept.
 
+mod certificate;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,6 +55,19 @@ struct Cli {
 enum Command {
     /// Show the device and where its ledger stands.
     Status,
+    /// Check a certificate offline: a PDF, the QR code's text (HC1:…) or the credential JSON,
+    /// a file or the text itself. Needs no data folder and no network.
+    VerifyCertificate {
+        /// A file (PDF or JSON) or the text (QR text or JSON).
+        input: String,
+        /// The issuer key the service publishes (`publicKeyMultibase` of
+        /// /.well-known/hearth-issuer.json, or 64 hex characters).
+        #[arg(long, env = "HEARTH_ISSUER_KEY")]
+        key: String,
+        /// A saved copy of the signed revocation status list, to report revocation.
+        #[arg(long)]
+        status_list: Option<PathBuf>,
+    },
     /// List or add learners.
     #[command(subcommand)]
     Learners(LearnersCommand),
@@ -264,8 +279,25 @@ fn clean(text: &str) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::VerifyCertificate {
+        input,
+        key,
+        status_list,
+    } = &cli.command
+    {
+        let checked = certificate::check(input, key, status_list.as_deref()).map_err(|e| Exit {
+            code: e.code,
+            message: e.message,
+            status: 1,
+        })?;
+        print(cli.json, certificate::report_json(&checked), || {
+            certificate::report_text(&checked)
+        });
+        return Ok(());
+    }
     let mut hearth = Hearth::open(&cli.data, Env::system())?;
     match cli.command {
+        Command::VerifyCertificate { .. } => unreachable!("checked before opening the data folder"),
         Command::Status => {
             let device = hearth.device();
             let status = hearth.ledger_status()?;

@@ -71,6 +71,8 @@ impl Course {
                 language: "zh-CN".into(),
                 published_ms: 1,
                 credit_ms: None,
+                occupation: None,
+                occupation_level: None,
                 lessons: vec![Lesson {
                     id: LessonId::new("l1").unwrap(),
                     title: "第一课".into(),

@@ -85,6 +85,8 @@ fn publish(src: &MemorySource, signer: &Ed25519KeyPair, course: &str, video_len:
         language: "zh-CN".into(),
         published_ms: 1,
         credit_ms: None,
+        occupation: None,
+        occupation_level: None,
         lessons: vec![Lesson {
             id: l1.clone(),
             title: "第一课".into(),
@@ -543,6 +545,9 @@ async fn the_catalog_is_fetched_conditionally_and_kept() {
             manifest_size: 1,
             total_size: 2,
             published_ms: 3,
+            occupation: None,
+            occupation_name: None,
+            occupation_level: None,
         }],
     };
     src.set_catalog(catalog.clone(), "\"v1\"");

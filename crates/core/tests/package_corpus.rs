@@ -95,6 +95,8 @@ fn course(id: &str, seed: u64) -> Course {
         language: "zh-CN".into(),
         published_ms: 1,
         credit_ms: None,
+        occupation: None,
+        occupation_level: None,
         lessons: vec![
             Lesson {
                 id: l1.clone(),

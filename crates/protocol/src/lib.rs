@@ -7,6 +7,8 @@
 //! - [`receipt`]: the signed receipt envelope, its body and events, signing and verification;
 //! - [`anchor`]: service-signed time anchors;
 //! - [`bundle`]: receipt files carried by USB stick or relayed by a kiosk;
+//! - [`credential`]: certificates as W3C Verifiable Credentials with `eddsa-jcs-2022` proofs, their
+//!   compact QR form, Bitstring Status Lists and claim packs, verified offline;
 //! - [`chain`]: where a receipt stands in its device's chain (gap, fork, duplicate, ...);
 //! - [`wire`]: the messages of the sync and enrollment API;
 //! - [`manifest`]: the signed course-package manifest;
@@ -18,6 +20,7 @@
 pub mod anchor;
 pub mod bundle;
 pub mod chain;
+pub mod credential;
 pub mod error;
 pub mod ids;
 pub mod manifest;

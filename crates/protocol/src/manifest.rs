@@ -158,6 +158,13 @@ pub struct Manifest {
     /// lessons' `creditMs` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_ms: Option<u64>,
+    /// The occupation the course trains for: a code of the 2022 national occupation
+    /// classification (职业分类大典), e.g. `6-31-01-03`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation: Option<String>,
+    /// The skill level (职业技能等级) it prepares for: 1 (高级技师) to 5 (初级工).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation_level: Option<u8>,
     pub lessons: Vec<Lesson>,
     #[serde(default)]
     pub quizzes: Vec<Quiz>,
@@ -182,11 +189,31 @@ pub fn check_path(path: &str) -> Result<(), ManifestError> {
     Ok(())
 }
 
+/// `D-DD-DD-DD`: the shape of an occupation code of the 2022 classification.
+pub fn is_occupation_code(code: &str) -> bool {
+    let parts: Vec<&str> = code.split('-').collect();
+    parts.len() == 4
+        && parts[0].len() == 1
+        && parts[1..].iter().all(|p| p.len() == 2)
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Manifest {
     /// Checks everything the types do not: bounded counts, safe unique paths, references that
     /// resolve, item options within limits.
     pub fn check(&self) -> Result<(), ManifestError> {
         let inv = |m: String| Err(ManifestError::Invalid(m));
+        if let Some(code) = &self.occupation
+            && !is_occupation_code(code)
+        {
+            return inv(format!("occupation {code:?} is not a code like 6-31-01-03"));
+        }
+        if self.occupation_level.is_some_and(|l| !(1..=5).contains(&l)) {
+            return inv("occupation_level is 1 to 5".into());
+        }
+        if self.occupation_level.is_some() && self.occupation.is_none() {
+            return inv("occupation_level without an occupation".into());
+        }
         if self.files.len() > MAX_FILES
             || self.lessons.len() > MAX_LESSONS
             || self.lessons.is_empty()
@@ -350,6 +377,8 @@ mod tests {
             language: "zh-CN".into(),
             published_ms: 1,
             credit_ms: None,
+            occupation: None,
+            occupation_level: None,
             lessons: vec![Lesson {
                 id: LessonId::new("l1").unwrap(),
                 title: "第一课".into(),
@@ -367,6 +396,28 @@ mod tests {
                 duration_ms: None,
             }],
         }
+    }
+
+    #[test]
+    fn occupation_is_a_code_and_a_level() {
+        let mut m = sample();
+        m.check().unwrap();
+        m.occupation = Some("6-31-01-03".into());
+        m.occupation_level = Some(5);
+        m.check().unwrap();
+        for bad in ["6-31-01", "63-1-01-03", "6-31-01-0x", ""] {
+            m.occupation = Some(bad.into());
+            assert!(m.check().is_err(), "{bad}");
+        }
+        m.occupation = Some("6-31-01-03".into());
+        m.occupation_level = Some(6);
+        assert!(m.check().is_err());
+        m.occupation = None;
+        m.occupation_level = Some(3);
+        assert!(m.check().is_err(), "a level without an occupation");
+        // A manifest without them serialises as before (older clients read it).
+        let plain = serde_json::to_string(&sample()).unwrap();
+        assert!(!plain.contains("occupation"));
     }
 
     #[test]

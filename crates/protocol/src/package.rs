@@ -473,6 +473,8 @@ mod tests {
             language: "zh-CN".into(),
             published_ms: 1,
             credit_ms: None,
+            occupation: None,
+            occupation_level: None,
             lessons: vec![Lesson {
                 id: LessonId::new("l1").unwrap(),
                 title: "一".into(),

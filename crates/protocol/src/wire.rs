@@ -272,6 +272,14 @@ pub struct CatalogEntry {
     /// Total bytes of all files of the package.
     pub total_size: u64,
     pub published_ms: i64,
+    /// The occupation code the course trains for (2022 classification), its name, and the
+    /// skill level (1-5), when the course declares them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation_level: Option<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! The service's secrets: the time-anchor signing key, the publisher key that signs course
-//! packages, and the secret that keys the national-ID hash. Each is a 32-byte seed in a file of
+//! packages, the issuer key that signs certificates (published at
+//! `/.well-known/hearth-issuer.json`), and the secret that keys the national-ID hash. Each is a 32-byte seed in a file of
 //! the data folder, created on first start and readable by the owner only.
 
 use std::fs;
@@ -22,6 +23,9 @@ pub enum KeyError {
 pub struct Keys {
     pub anchor: Ed25519KeyPair,
     pub publisher: Ed25519KeyPair,
+    /// Signs certificates, their status list and claim packs; separate from the anchor key so a
+    /// verifier trusting certificates trusts nothing else, and either can be replaced alone.
+    pub issuer: Ed25519KeyPair,
     id_secret: hmac::Key,
 }
 
@@ -31,10 +35,27 @@ pub fn public_of(k: &Ed25519KeyPair) -> PublicKey {
 
 impl Keys {
     /// Keys from fixed seeds (tests, benchmarks).
+    /// The issuer key's seed is derived from the anchor seed.
     pub fn from_seeds(anchor: [u8; 32], publisher: [u8; 32], id_secret: [u8; 32]) -> Self {
+        let mut label = b"hearth/issuer-seed-for-tests\0".to_vec();
+        label.extend_from_slice(&anchor);
+        let issuer: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &label)
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes");
+        Self::from_all_seeds(anchor, publisher, issuer, id_secret)
+    }
+
+    pub fn from_all_seeds(
+        anchor: [u8; 32],
+        publisher: [u8; 32],
+        issuer: [u8; 32],
+        id_secret: [u8; 32],
+    ) -> Self {
         Self {
             anchor: Ed25519KeyPair::from_seed_unchecked(&anchor).expect("32-byte seed"),
             publisher: Ed25519KeyPair::from_seed_unchecked(&publisher).expect("32-byte seed"),
+            issuer: Ed25519KeyPair::from_seed_unchecked(&issuer).expect("32-byte seed"),
             id_secret: hmac::Key::new(hmac::HMAC_SHA256, &id_secret),
         }
     }
@@ -43,8 +64,9 @@ impl Keys {
     pub fn load_or_create(dir: &Path, random: &dyn Random) -> Result<Self, KeyError> {
         let anchor = seed_file(&dir.join("anchor.key"), random)?;
         let publisher = seed_file(&dir.join("publisher.key"), random)?;
+        let issuer = seed_file(&dir.join("issuer.key"), random)?;
         let secret = seed_file(&dir.join("id-secret.key"), random)?;
-        Ok(Self::from_seeds(anchor, publisher, secret))
+        Ok(Self::from_all_seeds(anchor, publisher, issuer, secret))
     }
 
     pub fn anchor_public(&self) -> PublicKey {
@@ -53,6 +75,10 @@ impl Keys {
 
     pub fn publisher_public(&self) -> PublicKey {
         public_of(&self.publisher)
+    }
+
+    pub fn issuer_public(&self) -> PublicKey {
+        public_of(&self.issuer)
     }
 
     /// The keyed hash of a normalised national ID number.

@@ -36,6 +36,46 @@ enum Cmd {
         /// refused (429 auth.too_many_failures).
         #[arg(long, default_value_t = Limits::default().guesses_per_window)]
         guesses_per_window: u32,
+        /// The public base URL of the service, named in certificates' revocation status entries.
+        #[arg(
+            long,
+            env = "HEARTH_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8470"
+        )]
+        public_url: String,
+    },
+    /// Prints the certificate issuer key document (also served at
+    /// /.well-known/hearth-issuer.json); `publicKeyMultibase` is what verifiers are given.
+    IssuerKey,
+    /// Prints a certificate's signed Verifiable Credential (JSON).
+    Certificate { serial: String },
+    /// Writes a certificate's printable A4 PDF.
+    CertificatePdf {
+        serial: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revokes a certificate; the revocation status list shows it from then on.
+    RevokeCertificate {
+        serial: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Writes the signed subsidy claim pack of a class or one learner.
+    ClaimPack {
+        #[arg(long, group = "of", required = true)]
+        class: Option<Uuid>,
+        #[arg(long, group = "of")]
+        learner: Option<Uuid>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks a claim pack offline: its signature and every certificate in it, under the
+    /// issuer key (`publicKeyMultibase` or hex). Needs no data folder.
+    VerifyClaim {
+        file: PathBuf,
+        #[arg(long, env = "HEARTH_ISSUER_KEY")]
+        key: String,
     },
     /// Creates an organisation and prints its id.
     CreateOrg { name: String },
@@ -233,7 +273,10 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let svc = Service::open(
+    if let Cmd::VerifyClaim { file, key } = &cli.cmd {
+        return verify_claim(file, key);
+    }
+    let mut svc = Service::open(
         &cli.data,
         Arc::new(SystemClock),
         Arc::new(SystemRandom::default()),
@@ -243,7 +286,9 @@ fn main() -> Result<()> {
         Cmd::Serve {
             listen,
             guesses_per_window,
+            public_url,
         } => {
+            svc.config.public_url = public_url.trim_end_matches('/').to_owned();
             let limits = Limits {
                 guesses_per_window,
                 ..Limits::default()
@@ -260,6 +305,38 @@ fn main() -> Result<()> {
                 .await?;
                 anyhow::Ok(())
             })?;
+        }
+        Cmd::VerifyClaim { .. } => unreachable!("handled before opening the data folder"),
+        Cmd::IssuerKey => {
+            println!("{:#}", svc.issuer_document());
+        }
+        Cmd::Certificate { serial } => {
+            println!("{:#}", svc.issued_certificate(&serial)?.credential);
+        }
+        Cmd::CertificatePdf { serial, out } => {
+            let c = svc.issued_certificate(&serial)?;
+            let pdf = svc.certificate_pdf(&c)?;
+            std::fs::write(&out, pdf).with_context(|| format!("writing {}", out.display()))?;
+            println!("{}", out.display());
+        }
+        Cmd::RevokeCertificate { serial, reason } => {
+            svc.revoke_certificate(&serial, &reason)?;
+            println!("revoked {serial}");
+        }
+        Cmd::ClaimPack {
+            class,
+            learner,
+            out,
+        } => {
+            let pack = match (class, learner) {
+                (Some(c), None) => svc.class_claim_pack(c)?,
+                (None, Some(l)) => svc.learner_claim_pack(LearnerId(l))?,
+                _ => bail!("name one of --class, --learner"),
+            };
+            std::fs::write(&out, format!("{pack:#}\n"))
+                .with_context(|| format!("writing {}", out.display()))?;
+            let n = pack["learners"].as_array().map_or(0, Vec::len);
+            println!("{} ({n} learners)", out.display());
         }
         Cmd::CreateOrg { name } => {
             let org = svc.create_org(&name)?;
@@ -439,4 +516,25 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `verify-claim`: offline, with the issuer key only.
+fn verify_claim(file: &std::path::Path, key: &str) -> Result<()> {
+    use hearth_protocol::credential;
+    let key =
+        credential::parse_issuer_key(key).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let pack: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| anyhow::anyhow!("credential.malformed: the file is not JSON: {e}"))?;
+    match credential::verify_claim_pack(&pack, &key) {
+        Ok(n) => {
+            println!(
+                "valid: claim pack of {n} learners from {}, signed by {}",
+                pack["institution"].as_str().unwrap_or("?"),
+                credential::multikey(&key)
+            );
+            Ok(())
+        }
+        Err(e) => bail!("invalid: {}: {e}", e.code()),
+    }
 }

@@ -46,11 +46,13 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 }
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
-/// columns of schemas 5 (facts) and 6 (revocation, relays) gone, `user_version` 4.
+/// columns of schemas 5 (facts), 6 (revocation, relays) and 7 (certificate credentials) gone,
+/// `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE relays;
+        "DROP TABLE certificate_credentials;
+         DROP TABLE relays;
          DROP INDEX tokens_by_subject;
          DROP TABLE learner_facts;
          DROP TABLE device_facts;
@@ -138,7 +140,7 @@ fn schema_4_database_migrates_with_receipts_kept_and_credit_derived_again() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     assert_eq!(dump(&db), before, "every receipt byte for byte");
     let rec = svc
         .learner_record(&svc.store.learner(learner).unwrap().unwrap())

@@ -65,6 +65,8 @@ pub fn small_course(max_attempts: Option<u32>) -> (Manifest, Vec<Vec<u8>>) {
         language: "zh-CN".into(),
         published_ms: 1,
         credit_ms: None,
+        occupation: None,
+        occupation_level: None,
         lessons: vec![Lesson {
             id: l1(),
             title: "第一课".into(),

@@ -38,6 +38,8 @@ struct Course {
     /// Older versions that stay valid beside this one (see docs/package-format.md).
     #[serde(default)]
     still_valid: Vec<u32>,
+    occupation: Option<String>,
+    occupation_level: Option<u8>,
     lessons: Vec<String>,
     exam: Option<String>,
 }
@@ -103,6 +105,10 @@ struct Staged {
     credit_hours: Option<f64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     still_valid: Vec<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occupation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occupation_level: Option<u8>,
     durations: BTreeMap<String, u64>,
     lessons: Vec<StagedLesson>,
     quizzes: Vec<StagedQuiz>,
@@ -291,6 +297,8 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
         language: course.language,
         credit_hours: course.credit_hours,
         still_valid: course.still_valid,
+        occupation: course.occupation,
+        occupation_level: course.occupation_level,
         durations,
         lessons,
         quizzes,

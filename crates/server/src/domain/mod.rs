@@ -3,12 +3,16 @@
 
 pub mod assignments;
 pub mod authoring;
+pub mod certificate;
+pub mod certificate_pdf;
+pub mod claim;
 pub mod credit;
 pub mod ingest;
 pub mod package_export;
 pub mod progress;
 pub mod publish;
 pub mod relay;
+pub mod training_record;
 
 use std::sync::Arc;
 
@@ -79,6 +83,8 @@ pub struct Config {
     pub enrollment_code_hours: i64,
     /// The credit rules' numbers (an organisation may set its own daily cap).
     pub policy: credit::Policy,
+    /// The service's public base URL (no trailing slash), named in certificates' status entries.
+    pub public_url: String,
 }
 
 impl Default for Config {
@@ -88,6 +94,7 @@ impl Default for Config {
             user_token_days: 90,
             enrollment_code_hours: 72,
             policy: credit::Policy::default(),
+            public_url: "http://127.0.0.1:8470".into(),
         }
     }
 }

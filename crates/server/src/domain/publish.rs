@@ -37,6 +37,11 @@ struct Source {
     /// as `stillValid`); devices refuse any other older version as a downgrade.
     #[serde(default)]
     still_valid: Vec<u32>,
+    /// The occupation code of the 2022 classification (`6-31-01-03`) and the skill level (1-5).
+    #[serde(default)]
+    occupation: Option<String>,
+    #[serde(default)]
+    occupation_level: Option<u8>,
     lessons: Vec<SourceLesson>,
     #[serde(default)]
     quizzes: Vec<SourceQuiz>,
@@ -362,8 +367,18 @@ impl Service {
                 )));
             }
         };
+        if let Some(code) = &src.occupation
+            && crate::occupations::name_of(code).is_none()
+        {
+            return Err(ServiceError::Invalid(
+                "course.unknown_occupation",
+                format!("occupation {code} is not an occupation of the 2022 classification"),
+            ));
+        }
         let m = Manifest {
             still_valid: src.still_valid.clone(),
+            occupation: src.occupation.clone(),
+            occupation_level: src.occupation_level,
             course: conv(CourseId::new(&src.id), &src.id)?,
             version: src.version,
             title: src.title.clone(),
@@ -420,8 +435,21 @@ impl Service {
             latest.insert(p.course.clone(), p);
         }
         let mut courses = Vec::new();
+        let book = self.published_courses()?;
         for p in latest.into_values() {
+            let occupation = book
+                .latest(&p.course)
+                .and_then(|v| v.manifest.occupation.clone());
+            let occupation_level = book
+                .latest(&p.course)
+                .and_then(|v| v.manifest.occupation_level);
             courses.push(CatalogEntry {
+                occupation_name: occupation
+                    .as_deref()
+                    .and_then(crate::occupations::name_of)
+                    .map(str::to_owned),
+                occupation,
+                occupation_level,
                 course: CourseId::new(&p.course)
                     .map_err(|_| ServiceError::Internal("stored course id".into()))?,
                 version: p.version,

@@ -3,6 +3,7 @@
 //! `ErrorBody {code, message}` with a stable code and never internal error text.
 
 mod body;
+mod certificates;
 mod guard;
 mod handlers;
 mod limits;
@@ -147,6 +148,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
             get(handlers::manifest),
         )
         .route("/v1/files/{sha256}", get(handlers::file))
+        .merge(certificates::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))

@@ -299,6 +299,16 @@ pub struct Certificate {
     pub issued_ms: i64,
 }
 
+/// A certificate's signed credential and revocation (issue #14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateCredential {
+    pub status_index: u64,
+    /// The signed credential JSON, once issued.
+    pub credential: Option<String>,
+    /// (revoked at, reason).
+    pub revoked: Option<(i64, String)>,
+}
+
 /// Everything the service stores. See the module documentation for the rules a backend follows.
 pub trait Store: Send + Sync + 'static {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
@@ -397,6 +407,20 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the certificate unless the learner has one for the course; returns the one kept.
     fn issue_certificate(&self, cert: &Certificate) -> StoreResult<Certificate>;
     fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>>;
+
+    // ----- certificate credentials (issue #14) -----
+
+    fn certificate(&self, serial: &str) -> StoreResult<Option<Certificate>>;
+    /// The certificate's index in the revocation status list, assigned (the next free one) on
+    /// first call and the same ever after.
+    fn certificate_status_index(&self, serial: &str) -> StoreResult<u64>;
+    /// Keeps the signed credential unless one is kept already; returns the one kept. Call
+    /// [`Store::certificate_status_index`] first.
+    fn save_certificate_credential(&self, serial: &str, credential: &str) -> StoreResult<String>;
+    fn certificate_credential(&self, serial: &str) -> StoreResult<Option<CertificateCredential>>;
+    /// Marks the certificate revoked; false when it is already revoked or has no credential row.
+    fn revoke_certificate(&self, serial: &str, reason: &str, now_ms: i64) -> StoreResult<bool>;
+    fn revoked_status_indices(&self) -> StoreResult<Vec<u64>>;
 
     // ----- revocation (issue #19) -----
 

@@ -21,11 +21,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/004_compact_receipts.sql")),
         M::up(include_str!("sql/005_facts.sql")),
         M::up(include_str!("sql/006_revocation.sql")),
+        M::up(include_str!("sql/007_certificates.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1264,6 +1265,94 @@ impl Store for SqliteStore {
         )?;
         let out = st
             .query_map([learner.to_string()], cert_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    // ----- certificate credentials (issue #14) -----
+
+    fn certificate(&self, serial: &str) -> StoreResult<Option<Certificate>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT serial, learner_id, course, issued_ms FROM certificates WHERE serial = ?1",
+                [serial],
+                cert_row,
+            )
+            .optional()?)
+    }
+
+    fn certificate_status_index(&self, serial: &str) -> StoreResult<u64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO certificate_credentials (serial, status_index)
+             SELECT ?1, COALESCE(MAX(status_index) + 1, 0) FROM certificate_credentials",
+            [serial],
+        )?;
+        let i: i64 = conn.query_row(
+            "SELECT status_index FROM certificate_credentials WHERE serial = ?1",
+            [serial],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(i).unwrap_or(0))
+    }
+
+    fn save_certificate_credential(&self, serial: &str, credential: &str) -> StoreResult<String> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE certificate_credentials SET credential = ?2
+             WHERE serial = ?1 AND credential IS NULL",
+            params![serial, credential],
+        )?;
+        let kept: Option<String> = conn
+            .query_row(
+                "SELECT credential FROM certificate_credentials WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        kept.ok_or(StoreError::NotFound)
+    }
+
+    fn certificate_credential(&self, serial: &str) -> StoreResult<Option<CertificateCredential>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT status_index, credential, revoked_ms, revoked_reason
+                 FROM certificate_credentials WHERE serial = ?1",
+                [serial],
+                |r| {
+                    let revoked_ms: Option<i64> = r.get(2)?;
+                    Ok(CertificateCredential {
+                        status_index: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        credential: r.get(1)?,
+                        revoked: revoked_ms
+                            .map(|ms| Ok::<_, rusqlite::Error>((ms, r.get(3)?)))
+                            .transpose()?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn revoke_certificate(&self, serial: &str, reason: &str, now_ms: i64) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "UPDATE certificate_credentials SET revoked_ms = ?2, revoked_reason = ?3
+             WHERE serial = ?1 AND revoked_ms IS NULL",
+            params![serial, now_ms, reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn revoked_status_indices(&self) -> StoreResult<Vec<u64>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT status_index FROM certificate_credentials WHERE revoked_ms IS NOT NULL",
+        )?;
+        let out = st
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .map(|r| r.map(|i| u64::try_from(i).unwrap_or(0)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }

@@ -335,3 +335,33 @@ impl Lab {
             .map_or(0, |c| c.credited_ms)
     }
 }
+
+/// The fixture course done honestly on `dev`.
+pub fn whole_course(lab: &Lab, dev: &mut Dev) -> Vec<Vec<u8>> {
+    let mut b = honest(lab, dev, 10, |ms| study("l1", ms));
+    b.push(dev.receipt(completed("l1")));
+    for i in 0..6 {
+        lab.advance(10_000);
+        dev.wait(10_000);
+        b.push(dev.receipt(watched(lab.media, i * 10_000, (i + 1) * 10_000)));
+    }
+    b.push(dev.receipt(study("l2", MINUTE)));
+    b.push(dev.receipt(completed("l2")));
+    b.push(dev.receipt(exam_started(1)));
+    lab.advance(12 * MINUTE);
+    dev.wait(12 * MINUTE);
+    b.push(dev.receipt(exam_submitted(1, true)));
+    b
+}
+
+/// A lab whose first `certified` learners completed the course.
+pub fn certified_lab(learners: usize, certified: usize) -> Lab {
+    let lab = Lab::new(learners);
+    for (i, &l) in lab.learners.iter().take(certified).enumerate() {
+        let mut pc = lab.personal(u8::try_from(i + 1).unwrap(), l);
+        pc.fetch_anchor(&lab);
+        let b = whole_course(&lab, &mut pc);
+        assert!(!lab.send(&pc, b).flagged);
+    }
+    lab
+}
