@@ -40,6 +40,7 @@ fn ledger(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut hearth = Hearth::open(dir.path(), Env::system()).unwrap();
     let learner = hearth.add_learner("基准").unwrap().id;
+    hearth.sign_in(learner).unwrap();
     let sample = hearth.record(event()).unwrap();
     let envelope = hearth.outbox(sample.seq - 1, 1).unwrap().remove(0).envelope;
     group.bench_function("append_durable", |b| {
@@ -140,14 +141,15 @@ fn paired() {
     let dir = tempfile::tempdir().unwrap();
     let mut hearth = Hearth::open(dir.path(), Env::system()).unwrap();
     let learner = hearth.add_learner("基准").unwrap().id;
-    let first = hearth.record(learner, event()).unwrap();
+    hearth.sign_in(learner).unwrap();
+    let first = hearth.record(event()).unwrap();
     let envelope = hearth.outbox(first.seq - 1, 1).unwrap().remove(0).envelope;
     let bare_dir = tempfile::tempdir().unwrap();
     let mut bare = BareLedger::open(bare_dir.path(), envelope.len());
     // Warm up both files' first pages.
     for _ in 0..PER_ROUND {
         bare.insert();
-        hearth.record(learner, event()).unwrap();
+        hearth.record(event()).unwrap();
     }
     let (mut bare_time, mut record_time, mut rounds) = (Duration::ZERO, Duration::ZERO, 0u32);
     let started = Instant::now();
@@ -159,7 +161,7 @@ fn paired() {
         bare_time += t.elapsed();
         let t = Instant::now();
         for _ in 0..PER_ROUND {
-            black_box(hearth.record(learner, event()).unwrap());
+            black_box(hearth.record(event()).unwrap());
         }
         record_time += t.elapsed();
         rounds += 1;
