@@ -27,6 +27,9 @@ PACKAGES=(
   gstreamer1.0-plugins-good gstreamer1.0-libav
   # The API fuzz run (scripts/fuzz-api.sh) installs schemathesis into a virtual environment.
   python3-venv
+  # The service's tests on PostgreSQL (scripts/pg-cluster.sh starts a throwaway cluster from
+  # these binaries; the package's own system cluster is not used).
+  postgresql
 )
 TAURI_DRIVER_VERSION=2.1.0
 

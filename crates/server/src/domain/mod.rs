@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::env::{Clock, Random, random_bytes};
 use crate::keys::Keys;
 use crate::store::{
-    Class, Device, EnrollmentCode, Learner, Org, Role, Store, StoreError, Subject, TokenRecord,
-    User,
+    Class, Conflict, Device, EnrollmentCode, Learner, Org, Role, Store, StoreError, Subject,
+    TokenRecord, User,
 };
 
 pub use ingest::{IngestOutcome, ReceiptOutcome};
@@ -427,6 +427,7 @@ impl Service {
             learner,
             created_ms: now,
             expires_ms: now + hours.unwrap_or(self.config.enrollment_code_hours) * 3600 * 1000,
+            used_ms: None,
         })?;
         Ok(code)
     }
@@ -483,13 +484,30 @@ impl Service {
         let now = self.now();
         let (credential, hash) = self.new_token("hd1_");
         let expires = now + self.config.device_credential_days * DAY_MS;
-        let (_code, device) = self
+        // The code's rules (used once, before it expires) are checked here, inside the store's
+        // transaction that holds the code locked against every other redemption.
+        let mut refused = None;
+        let redeemed = self
             .store
             .redeem_enrollment(
                 &sha256(normalise_code(code).as_bytes()),
                 now,
                 &mut |c: &EnrollmentCode| {
-                    (
+                    if c.used_ms.is_some() {
+                        refused = Some(ServiceError::Conflict(
+                            "enroll.code_used",
+                            "the enrollment code has already been used",
+                        ));
+                        return None;
+                    }
+                    if c.expires_ms <= now {
+                        refused = Some(ServiceError::Gone(
+                            "enroll.code_expired",
+                            "the enrollment code has expired",
+                        ));
+                        return None;
+                    }
+                    Some((
                         Device {
                             id: device_id,
                             org: c.org,
@@ -505,7 +523,7 @@ impl Service {
                             created_ms: now,
                             expires_ms: expires,
                         },
-                    )
+                    ))
                 },
             )
             .map_err(|e| match e {
@@ -513,19 +531,17 @@ impl Service {
                     "enroll.invalid_code",
                     "the enrollment code is not valid",
                 ),
-                StoreError::Conflict("code_used") => ServiceError::Conflict(
-                    "enroll.code_used",
-                    "the enrollment code has already been used",
-                ),
-                StoreError::Conflict("code_expired") => {
-                    ServiceError::Gone("enroll.code_expired", "the enrollment code has expired")
-                }
-                StoreError::Conflict("device_exists") => ServiceError::Conflict(
+                StoreError::Conflict(Conflict::DeviceExists) => ServiceError::Conflict(
                     "enroll.device_exists",
                     "this device is already enrolled",
                 ),
                 e => e.into(),
             })?;
+        let Some((_code, device)) = redeemed else {
+            return Err(refused.unwrap_or(ServiceError::Internal(
+                "the enrollment was refused without a reason".into(),
+            )));
+        };
         let org = self.require_org(device.org)?;
         let roster = self.roster(&device)?;
         Ok(Enrolled {
