@@ -59,8 +59,9 @@ rust-test: ui
 PG_SCENARIOS ?= 200
 pg-test: deps
 	$(CARGO) build -p hearth-server --locked
-	scripts/pg-cluster.sh run --replica --fast -- \
-	  env PG_SCENARIOS=$(PG_SCENARIOS) $(CARGO) test -p hearth-server --locked
+	scripts/pg-cluster.sh run --replica --fast -- bash -c '\
+	  $(CARGO) test -p hearth-server --locked && \
+	  PG_SCENARIOS=$(PG_SCENARIOS) $(CARGO) test -p hearth-e2e --locked --test pg_instances -- --nocapture'
 
 # The API against docs/openapi.json with schemathesis (issue #19): 0 server errors, 0 undocumented
 # answers. FUZZ_EXAMPLES per operation, 10 by default; FUZZ_EXAMPLES=1000 make fuzz for the long run.

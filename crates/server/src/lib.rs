@@ -104,6 +104,23 @@ impl Service {
         Ok(svc)
     }
 
+    /// [`Service::open_with`], with reports read from the streaming replica at `replica`
+    /// ([`Service::for_reports`]).
+    pub fn open_with_replica(
+        data: &Path,
+        database: &str,
+        replica: &str,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Result<Self, OpenError> {
+        let mut svc = Self::open_with(data, Some(database), clock, random)?;
+        svc.read_store = Some(Arc::new(PostgresStore::open_replica(
+            replica,
+            PG_CONNECTIONS,
+        )?));
+        Ok(svc)
+    }
+
     pub fn with_parts(
         store: Arc<dyn store::Store>,
         clock: Arc<dyn Clock>,
@@ -119,6 +136,7 @@ impl Service {
             config: Config::default(),
             blob_dir,
             catalog_cache: Arc::default(),
+            read_store: None,
         }
     }
 }

@@ -27,6 +27,16 @@ struct Cli {
     /// published files: every process serving one database opens the same shared folder.
     #[arg(long, global = true, env = "HEARTH_DATABASE")]
     database: Option<String>,
+    /// A streaming replica of --database: learner records, class progress and the flags report
+    /// asked by administrators and trainers (and `report`) are read from it; devices' own reads
+    /// and all writes stay on the primary.
+    #[arg(
+        long,
+        global = true,
+        env = "HEARTH_READ_DATABASE",
+        requires = "database"
+    )]
+    read_database: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -254,12 +264,13 @@ fn main() -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    let svc = Service::open_with(
-        &cli.data,
-        cli.database.as_deref(),
-        Arc::new(SystemClock),
-        Arc::new(SystemRandom::default()),
-    )
+    let (clock, random) = (Arc::new(SystemClock), Arc::new(SystemRandom::default()));
+    let svc = match (&cli.database, &cli.read_database) {
+        (Some(db), Some(replica)) => {
+            Service::open_with_replica(&cli.data, db, replica, clock, random)
+        }
+        (db, _) => Service::open_with(&cli.data, db.as_deref(), clock, random),
+    }
     .with_context(|| match &cli.database {
         Some(_) => format!(
             "opening the database (keys and files in {})",
@@ -427,6 +438,7 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Report { what } => {
+            let svc = svc.for_reports();
             let json = match what {
                 Report::Learner { id } => {
                     let l = svc

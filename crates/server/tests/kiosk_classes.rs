@@ -271,13 +271,11 @@ async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
     let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
     assert_eq!(entry(&roster, w.trainer_a_id).classes.len(), 2);
     // Renamed (there is no rename call yet; an operator's SQL does it).
-    let db = rusqlite::Connection::open(w.dir.path().join("hearth.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute(
-        "UPDATE classes SET name = '焊工二班' WHERE id = ?1",
-        [new.id.to_string()],
-    )
-    .unwrap();
+    let sql = format!(
+        "UPDATE classes SET name = '焊工二班' WHERE id = '{}'",
+        new.id
+    );
+    common::db::operator_sql(w.dir.path(), &sql, &sql);
     let t2 = tag().await;
     assert_ne!(t2, t1, "a class renamed");
     let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;

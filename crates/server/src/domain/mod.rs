@@ -120,6 +120,25 @@ pub struct Service {
     pub blob_dir: std::path::PathBuf,
     /// The published catalog as the credit rules read it, until something is published.
     pub(crate) catalog_cache: Arc<std::sync::Mutex<Option<Arc<credit::book::Catalog>>>>,
+    /// A read replica for reports (`--read-database`), if any: see [`Service::for_reports`].
+    pub read_store: Option<Arc<dyn Store>>,
+}
+
+impl Service {
+    /// The service as reports see it: reading from the read replica when there is one. Only for
+    /// what an administrator or trainer asks (records, class progress, the flags report), which
+    /// may lag the primary by the replication delay; a device's own reads and every write stay on
+    /// the primary, so a device always reads what it just uploaded.
+    pub fn for_reports(&self) -> Service {
+        match &self.read_store {
+            Some(replica) => Service {
+                store: replica.clone(),
+                read_store: None,
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Service {

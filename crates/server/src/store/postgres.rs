@@ -46,13 +46,24 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// See the module documentation.
 pub struct PostgresStore {
-    pool: Pool,
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+}
+
+impl Drop for PostgresStore {
+    /// Closing a connection blocks on the client's runtime, which must not happen on an async
+    /// task's thread: the pool is dropped on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("connections", &self.pool.state().connections)
+            .field("connections", &self.pool().state().connections)
             .finish()
     }
 }
@@ -134,6 +145,41 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://…` or `host=… user=… dbname=…`), with a pool of at most
     /// `max_connections`, and brings the schema up to date.
     pub fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let store = Self::connect(url, max_connections)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects to a read replica (a hot standby streaming from the primary): no migrations
+    /// (the primary's arrive by replication); refused unless the schema this build needs is
+    /// there. Only reads are sent to it ([`crate::Service::for_reports`]); a write fails there
+    /// with the standby's read-only error.
+    pub fn open_replica(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let store = Self::connect(url, max_connections)?;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        let found: i64 = store.run(|c| {
+            let exists: bool = c
+                .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+                .get(0);
+            if !exists {
+                return Ok(0);
+            }
+            Ok(c.query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .get(0))
+        })?;
+        if found != latest {
+            return Err(be(format!(
+                "the read replica has schema {found}, this build needs {latest}: start the primary \
+                 with this build first"
+            )));
+        }
+        Ok(store)
+    }
+
+    fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let config: ::postgres::Config = url
             .parse()
             .map_err(|e| be(format!("database address: {e}")))?;
@@ -146,9 +192,13 @@ impl PostgresStore {
                 .build(manager)
         })
         .map_err(|e| be(format!("connecting to the database: {e}")))?;
-        let store = Self { pool };
-        store.migrate()?;
-        Ok(store)
+        Ok(Self { pool: Some(pool) })
+    }
+
+    fn pool(&self) -> &Pool {
+        self.pool
+            .as_ref()
+            .expect("the pool is there until the store is dropped")
     }
 
     /// The schema version of the database (0: empty).
@@ -202,7 +252,7 @@ impl PostgresStore {
     /// Runs `f` on a pooled connection.
     fn run<T>(&self, f: impl FnOnce(&mut ::postgres::Client) -> StoreResult<T>) -> StoreResult<T> {
         off_runtime(|| {
-            let mut c = self.pool.get()?;
+            let mut c = self.pool().get()?;
             f(&mut c)
         })
     }

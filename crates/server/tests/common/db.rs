@@ -33,10 +33,44 @@ pub fn fresh_schema(url: &str) -> String {
     .unwrap()
 }
 
-/// The store a test's service runs on (see the module documentation).
+/// The store a test's service runs on (see the module documentation). The PostgreSQL schema
+/// belongs to the folder (its address is kept in `pg-url` there): a service opened again on the
+/// same folder, as after a restart, finds the same database.
 pub fn test_store(dir: &Path) -> Arc<dyn Store> {
     match pg_url() {
-        Some(url) => Arc::new(PostgresStore::open(&fresh_schema(&url), 4).unwrap()),
+        Some(url) => {
+            let file = dir.join("pg-url");
+            let schema = match std::fs::read_to_string(&file) {
+                Ok(s) => s,
+                Err(_) => {
+                    let s = fresh_schema(&url);
+                    std::fs::write(&file, &s).unwrap();
+                    s
+                }
+            };
+            Arc::new(PostgresStore::open(&schema, 4).unwrap())
+        }
         None => Arc::new(SqliteStore::open(&dir.join("hearth.db")).unwrap()),
+    }
+}
+
+/// Runs an operator's SQL on the test's database behind the service's back: `sqlite` on the
+/// folder's file, or `postgres` on its schema.
+pub fn operator_sql(dir: &Path, sqlite: &str, postgres: &str) {
+    match std::fs::read_to_string(dir.join("pg-url")) {
+        Ok(url) => {
+            let sql = postgres.to_string();
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.batch_execute(&sql).unwrap();
+            })
+            .join()
+            .unwrap();
+        }
+        Err(_) => {
+            let db = rusqlite::Connection::open(dir.join("hearth.db")).unwrap();
+            db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            db.execute_batch(sqlite).unwrap();
+        }
     }
 }
