@@ -24,10 +24,12 @@ test: deps-e2e ui-test ui lint rust-test pg-test fuzz e2e
 	@echo "make test: all checks passed"
 
 # The app benchmark (tests/benches/app.rs) launches the release app in a real window, so every
-# benchmark runs under one xvfb-run, after the UI and the release app are built.
+# benchmark runs under one xvfb-run, after the UI and the release app are built. A throwaway
+# PostgreSQL cluster (fsync on) runs beside them for the PostgreSQL rows of the ingest and kiosk
+# benchmarks (HEARTH_TEST_DATABASE, set by scripts/pg-cluster.sh).
 bench: deps-e2e ui
 	$(CARGO) build --release -p hearth-desktop
-	$(XVFB_RUN) $(CARGO) bench --workspace
+	scripts/pg-cluster.sh run -- $(XVFB_RUN) $(CARGO) bench --workspace
 
 deps:
 	scripts/install-deps.sh

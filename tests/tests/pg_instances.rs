@@ -23,16 +23,14 @@
 //! says so and passes. `PG_SCENARIOS` sets how many scenarios (200 in make test; 1000 on
 //! request), `PG_SEED` the seed.
 
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hearth_core::sync::http::{HttpTransport, enroll};
 use hearth_core::sync::sync_round;
 use hearth_core::{Enrollment, Env, Hearth};
+use hearth_e2e::pg::{Pair, fresh_schema, query_i64};
 use hearth_e2e::proxy::{Direction, Fault, FaultProxy};
-use hearth_e2e::service::binaries;
 use hearth_protocol::{CourseId, Event, LessonId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -51,124 +49,6 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A fresh schema of its own in the run's database; the address that uses it.
-fn fresh_schema(url: &str) -> String {
-    let url = url.to_string();
-    std::thread::spawn(move || {
-        let name = format!("e2e_{}", rand::random::<u64>());
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
-        format!("{url} options=-csearch_path={name}")
-    })
-    .join()
-    .unwrap()
-}
-
-fn query_i64(url: &str, sql: &str) -> i64 {
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        c.query_one(&sql, &[]).unwrap().get(0)
-    })
-    .join()
-    .unwrap()
-}
-
-/// Two service processes on one database and one shared data folder.
-struct Pair {
-    data: tempfile::TempDir,
-    db: String,
-    addrs: [SocketAddr; 2],
-    procs: [Option<Child>; 2],
-    org: String,
-}
-
-impl Pair {
-    fn new(db: String) -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let port = || {
-            StdListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-        };
-        let mut p = Pair {
-            data,
-            db,
-            addrs: [port(), port()],
-            procs: [None, None],
-            org: String::new(),
-        };
-        // The first command creates the shared key files and the schema, before any process
-        // serves.
-        p.org = p.admin(&["create-org", "城关镇职业技能培训中心"]);
-        p.start(0);
-        p.start(1);
-        p
-    }
-
-    fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(&binaries().server)
-            .arg("--data")
-            .arg(self.data.path())
-            .args(["--database", &self.db])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "hearth-server {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-
-    fn start(&mut self, i: usize) {
-        self.kill(i);
-        let child = Command::new(&binaries().server)
-            .arg("--data")
-            .arg(self.data.path())
-            .args(["--database", &self.db])
-            .args(["serve", "--listen", &self.addrs[i].to_string()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.procs[i] = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if TcpStream::connect(self.addrs[i]).is_ok() {
-                return;
-            }
-            if let Some(status) = self.procs[i]
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("hearth-server {i} exited at start: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("hearth-server {i} did not start");
-    }
-
-    /// SIGKILL: no graceful shutdown.
-    fn kill(&mut self, i: usize) {
-        if let Some(mut c) = self.procs[i].take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        self.kill(0);
-        self.kill(1);
-    }
 }
 
 struct Device {
