@@ -536,9 +536,51 @@ struct PgFacts<'t, 'c> {
     tx: &'t mut Transaction<'c>,
     /// People whose facts this transaction has locked.
     locked: Vec<LearnerId>,
+    /// Statements prepared in this transaction, by their SQL: a batch of a thousand receipts
+    /// prepares each once (a statement given as text costs a second round trip every time).
+    prepared: std::collections::HashMap<String, ::postgres::Statement>,
 }
 
-impl PgFacts<'_, '_> {
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl<'t, 'c> PgFacts<'t, 'c> {
+    fn new(tx: &'t mut Transaction<'c>) -> Self {
+        Self {
+            tx,
+            locked: Vec::new(),
+            prepared: std::collections::HashMap::new(),
+        }
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<::postgres::Statement, ::postgres::Error> {
+        if let Some(st) = self.prepared.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn exec(&mut self, sql: &str, params: Params<'_>) -> Result<u64, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.execute(&st, params)
+    }
+
+    fn opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query_opt(&st, params)
+    }
+
+    fn one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query_one(&st, params)
+    }
+
+    fn many(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query(&st, params)
+    }
+
     fn lock_person(&mut self, person: LearnerId) -> StoreResult<()> {
         if !self.locked.contains(&person) {
             self.tx
@@ -552,21 +594,19 @@ impl PgFacts<'_, '_> {
 
 impl FactsTxn for PgFacts<'_, '_> {
     fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
-        self.tx
-            .query_opt(
-                &format!("SELECT {LEARNER_COLS} FROM learners WHERE id = $1"),
-                &[&id.0],
-            )
-            .map_err(store_err)?
-            .map(|r| learner_row(&r))
-            .transpose()
+        self.opt(
+            &format!("SELECT {LEARNER_COLS} FROM learners WHERE id = $1"),
+            &[&id.0],
+        )
+        .map_err(store_err)?
+        .map(|r| learner_row(&r))
+        .transpose()
     }
 
     fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
         self.lock_person(person)?;
         Ok(self
-            .tx
-            .query_opt(
+            .opt(
                 "SELECT facts FROM learner_facts WHERE learner = $1 FOR UPDATE",
                 &[&person.0],
             )
@@ -582,8 +622,7 @@ impl FactsTxn for PgFacts<'_, '_> {
         flagged: bool,
     ) -> StoreResult<()> {
         self.lock_person(person)?;
-        self.tx
-            .execute(
+        self.exec(
                 "INSERT INTO learner_facts (learner, org_id, facts, flagged) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (learner) DO UPDATE SET facts = excluded.facts, flagged = excluded.flagged",
                 &[&person.0, &org, &facts, &flagged],
@@ -594,8 +633,7 @@ impl FactsTxn for PgFacts<'_, '_> {
 
     fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
-            .tx
-            .query_opt(
+            .opt(
                 "SELECT f.facts FROM device_facts f JOIN devices d ON d.num = f.device WHERE d.id = $1",
                 &[&device.0],
             )
@@ -605,8 +643,7 @@ impl FactsTxn for PgFacts<'_, '_> {
 
     fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
         let n = self
-            .tx
-            .execute(
+            .exec(
                 "INSERT INTO device_facts (device, org_id, facts)
                  SELECT num, org_id, $2 FROM devices WHERE id = $1
                  ON CONFLICT (device) DO UPDATE SET facts = excluded.facts",
@@ -684,8 +721,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
 
     fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>> {
         self.facts
-            .tx
-            .query_opt(
+            .opt(
                 "SELECT id FROM receipts WHERE device = $1 AND seq = $2",
                 &[&self.num, &(seq as i64)],
             )
@@ -695,9 +731,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     }
 
     fn append(&mut self, r: &StoredReceipt) -> StoreResult<()> {
-        self.facts
-            .tx
-            .execute(
+        self.facts.exec(
                 "INSERT INTO receipts (org_id, device, seq, id, learner, kind, received_ms, envelope)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
@@ -717,8 +751,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
 
     fn set_head(&mut self, head: ChainHead) -> StoreResult<()> {
         self.facts
-            .tx
-            .execute(
+            .exec(
                 "UPDATE devices SET head_seq = $2, head_id = $3 WHERE id = $1",
                 &[&self.device.0, &(head.seq as i64), &&head.id.0[..]],
             )
@@ -729,8 +762,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     fn has_pending(&mut self, seq: u64, id: ReceiptId) -> StoreResult<bool> {
         Ok(self
             .facts
-            .tx
-            .query_opt(
+            .opt(
                 "SELECT 1 FROM pending WHERE device_id = $1 AND seq = $2 AND id = $3",
                 &[&self.device.0, &(seq as i64), &&id.0[..]],
             )
@@ -740,8 +772,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
 
     fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()> {
         self.facts
-            .tx
-            .execute(
+            .exec(
                 "INSERT INTO pending
                  (org_id, device_id, seq, id, prev, learner_id, kind, received_ms, envelope)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
@@ -764,8 +795,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     fn take_pending(&mut self, seq: u64) -> StoreResult<Vec<StoredReceipt>> {
         let rows = self
             .facts
-            .tx
-            .query(
+            .many(
                 "DELETE FROM pending WHERE device_id = $1 AND seq = $2
                  RETURNING device_id, seq, id, learner_id, kind, received_ms, envelope, prev",
                 &[&self.device.0, &(seq as i64)],
@@ -791,8 +821,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     fn reject(&mut self, r: &RejectionRecord, keep: bool) -> StoreResult<()> {
         if keep {
             self.facts
-                .tx
-                .execute(
+                .exec(
                     "INSERT INTO rejections (device_id, org_id, code, seq, received_ms, envelope)
                      VALUES ($1, $2, $3, $4, $5, $6)",
                     &[
@@ -807,8 +836,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
                 .map_err(store_err)?;
         }
         self.facts
-            .tx
-            .execute(
+            .exec(
                 "INSERT INTO rejection_counts (device_id, org_id, code, count, kept)
                  VALUES ($1, $2, $3, 1, $4)
                  ON CONFLICT (device_id, code) DO UPDATE
@@ -823,8 +851,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     fn rejections_kept(&mut self) -> StoreResult<u64> {
         let n: i64 = self
             .facts
-            .tx
-            .query_one(
+            .one(
                 "SELECT COALESCE(SUM(kept), 0)::BIGINT FROM rejection_counts WHERE device_id = $1",
                 &[&self.device.0],
             )
@@ -834,9 +861,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     }
 
     fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()> {
-        self.facts
-            .tx
-            .execute(
+        self.facts.exec(
                 "UPDATE devices SET flag_code = $2, flag_detail = $3, flagged_ms = $4,
                         flag_resolved_ms = NULL, flag_resolved_by = NULL, flag_resolved_reason = NULL
                  WHERE id = $1 AND (flag_code IS NULL OR flag_resolved_ms IS NOT NULL)",
@@ -849,8 +874,7 @@ impl ChainTxn for PgChainTxn<'_, '_> {
     fn class(&mut self, id: Uuid) -> StoreResult<Option<Class>> {
         Ok(self
             .facts
-            .tx
-            .query_opt(
+            .opt(
                 &format!("SELECT {CLASS_COLS} FROM classes WHERE id = $1"),
                 &[&id],
             )
@@ -1375,10 +1399,7 @@ impl Store for PostgresStore {
                 return Err(StoreError::NotFound.into());
             };
             let mut t = PgChainTxn {
-                facts: PgFacts {
-                    tx,
-                    locked: Vec::new(),
-                },
+                facts: PgFacts::new(tx),
                 device,
                 org: row.get(1),
                 num: row.get(0),
@@ -1549,10 +1570,7 @@ impl Store for PostgresStore {
                 &[],
             )?;
             let mut t = PgRebuildTxn {
-                facts: PgFacts {
-                    tx,
-                    locked: Vec::new(),
-                },
+                facts: PgFacts::new(tx),
             };
             f(&mut t).map_err(from_closure)
         })
