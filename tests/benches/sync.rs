@@ -171,6 +171,10 @@ async fn main() {
          service's data taken before the sync, start-up included; import MB: its peak RSS)"
     );
     slow_links().await;
+    match hearth_e2e::pg::database() {
+        Some(url) => two_processes(&url),
+        None => println!("(no HEARTH_BENCH_DATABASE: two processes on PostgreSQL not measured)"),
+    }
 }
 
 /// Receipts recorded for a link of `kbps`: enough for a minute or so of transfer.
@@ -290,10 +294,6 @@ async fn slow_links() {
     println!(
         "(B/rcpt: both directions, HTTP headers included, the round's state, catalog, roster and record requests too; resets: those that broke an open connection during the run)"
     );
-    match hearth_e2e::pg::database() {
-        Some(url) => two_processes(&url),
-        None => println!("(no HEARTH_BENCH_DATABASE: two processes on PostgreSQL not measured)"),
-    }
 }
 
 /// Devices recorded offline with `n` receipts each, enrolled on `urls[i]`.

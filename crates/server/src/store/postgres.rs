@@ -687,32 +687,40 @@ struct PgChainTxn<'t, 'c> {
     num: i64,
 }
 
-impl FactsTxn for PgChainTxn<'_, '_> {
-    fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
-        self.facts.learner(id)
-    }
-    fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
-        self.facts.learner_facts(person)
-    }
-    fn put_learner_facts(
-        &mut self,
-        person: LearnerId,
-        org: Uuid,
-        facts: &[u8],
-        flagged: bool,
-    ) -> StoreResult<()> {
-        self.facts.put_learner_facts(person, org, facts, flagged)
-    }
-    fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
-        self.facts.device_facts(device)
-    }
-    fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
-        self.facts.put_device_facts(device, facts)
-    }
-    fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate> {
-        self.facts.issue_certificate(cert)
-    }
+/// [`FactsTxn`] of a transaction that holds its [`PgFacts`] in `facts`.
+macro_rules! delegate_facts {
+    ($t:ident) => {
+        impl FactsTxn for $t<'_, '_> {
+            fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
+                self.facts.learner(id)
+            }
+            fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+                self.facts.learner_facts(person)
+            }
+            fn put_learner_facts(
+                &mut self,
+                person: LearnerId,
+                org: Uuid,
+                facts: &[u8],
+                flagged: bool,
+            ) -> StoreResult<()> {
+                self.facts.put_learner_facts(person, org, facts, flagged)
+            }
+            fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
+                self.facts.device_facts(device)
+            }
+            fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
+                self.facts.put_device_facts(device, facts)
+            }
+            fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate> {
+                self.facts.issue_certificate(cert)
+            }
+        }
+    };
 }
+
+delegate_facts!(PgChainTxn);
+delegate_facts!(PgRebuildTxn);
 
 impl ChainTxn for PgChainTxn<'_, '_> {
     fn state(&mut self) -> StoreResult<ChainState> {
@@ -917,33 +925,6 @@ fn insert_assignment(c: &mut impl GenericClient, a: &Assignment, if_new: bool) -
 
 struct PgRebuildTxn<'t, 'c> {
     facts: PgFacts<'t, 'c>,
-}
-
-impl FactsTxn for PgRebuildTxn<'_, '_> {
-    fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
-        self.facts.learner(id)
-    }
-    fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
-        self.facts.learner_facts(person)
-    }
-    fn put_learner_facts(
-        &mut self,
-        person: LearnerId,
-        org: Uuid,
-        facts: &[u8],
-        flagged: bool,
-    ) -> StoreResult<()> {
-        self.facts.put_learner_facts(person, org, facts, flagged)
-    }
-    fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
-        self.facts.device_facts(device)
-    }
-    fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
-        self.facts.put_device_facts(device, facts)
-    }
-    fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate> {
-        self.facts.issue_certificate(cert)
-    }
 }
 
 impl RebuildTxn for PgRebuildTxn<'_, '_> {
