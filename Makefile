@@ -12,7 +12,7 @@ NPM ?= npm
 # One virtual X server for the whole GUI test run (see shared notes: one xvfb-run per run).
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1080x24"
 
-.PHONY: run test bench bundle deps deps-e2e ui lint ui-test rust-test e2e fuzz
+.PHONY: run test bench bundle deps deps-e2e ui lint ui-test rust-test pg-test e2e fuzz
 
 ## make run: install what is missing, build the UI and the app, start it.
 run: deps ui
@@ -20,14 +20,16 @@ run: deps ui
 	scripts/run-app.sh
 
 ## make test: everything CI runs (.ci/run).
-test: deps-e2e ui-test ui lint rust-test fuzz e2e
+test: deps-e2e ui-test ui lint rust-test pg-test fuzz e2e
 	@echo "make test: all checks passed"
 
 # The app benchmark (tests/benches/app.rs) launches the release app in a real window, so every
-# benchmark runs under one xvfb-run, after the UI and the release app are built.
+# benchmark runs under one xvfb-run, after the UI and the release app are built. A throwaway
+# PostgreSQL cluster (fsync on) runs beside them for the PostgreSQL rows of the ingest and kiosk
+# benchmarks (HEARTH_TEST_DATABASE, set by scripts/pg-cluster.sh).
 bench: deps-e2e ui
 	$(CARGO) build --release -p hearth-desktop
-	$(XVFB_RUN) $(CARGO) bench --workspace
+	scripts/pg-cluster.sh run -- $(XVFB_RUN) $(CARGO) bench --workspace
 
 deps:
 	scripts/install-deps.sh
@@ -52,6 +54,18 @@ ui-test: deps
 
 rust-test: ui
 	$(CARGO) test --workspace --locked
+
+# The service on PostgreSQL (issue #13): a throwaway cluster with a streaming replica
+# (scripts/pg-cluster.sh, stopped also when a test fails), then the store suite and every
+# hearth-server test against it (HEARTH_TEST_DATABASE: each test gets its own schema), and the
+# two-process tests with the real binaries. PG_SCENARIOS seeded kill scenarios (200 by default;
+# PG_SCENARIOS=1000 make pg-test for the long run).
+PG_SCENARIOS ?= 200
+pg-test: deps
+	$(CARGO) build -p hearth-server --locked
+	scripts/pg-cluster.sh run --replica --fast -- bash -c '\
+	  $(CARGO) test -p hearth-server --locked && \
+	  PG_SCENARIOS=$(PG_SCENARIOS) $(CARGO) test -p hearth-e2e --locked --test pg_instances -- --nocapture'
 
 # The API against docs/openapi.json with schemathesis (issue #19): 0 server errors, 0 undocumented
 # answers. FUZZ_EXAMPLES per operation, 10 by default; FUZZ_EXAMPLES=1000 make fuzz for the long run.

@@ -30,6 +30,9 @@ PACKAGES=(
   # Certificates (issue #14): the CJK font embedded (subset) in certificate PDFs, and for the
   # tests pdftoppm (PDF to PNG) and zbarimg (reads the printed QR code back).
   fonts-noto-cjk poppler-utils zbar-tools
+  # The service's tests on PostgreSQL (scripts/pg-cluster.sh starts a throwaway cluster from
+  # these binaries; the package's own system cluster is not used).
+  postgresql
 )
 TAURI_DRIVER_VERSION=2.1.0
 

@@ -7,6 +7,11 @@
 //! the receipts per second overall, and the p50 / p99 / max latency of one upload batch as the
 //! kiosks saw it.
 //!
+//! With `HEARTH_BENCH_DATABASE` (or `HEARTH_TEST_DATABASE`) naming a PostgreSQL server, it then
+//! runs the same load against two `hearth-server` processes on one PostgreSQL database (a fresh
+//! schema; src/pg.rs), the kiosks enrolled on and syncing to either process, half each
+//! (`make bench` starts a throwaway cluster, fsync on, for it).
+//!
 //! Run: `cargo bench -p hearth-e2e --bench kiosks` (part of `make bench`).
 //! `HEARTH_BENCH_KIOSKS` (default 40), `HEARTH_BENCH_RECEIPTS` (per kiosk, default 1000) and
 //! `HEARTH_BENCH_BATCH` (default 100) change the load.
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant};
 use hearth_core::sync::http::HttpTransport;
 use hearth_core::sync::{SyncTransport, TransportError, UploadOutcome, sync_round};
 use hearth_core::{Env, Hearth};
+use hearth_e2e::pg::{Pair, fresh_schema};
 use hearth_e2e::service::{Service, binaries, hearth_cli};
 use hearth_protocol::{CourseId, Event, LearnerId, LessonId, TimeAnchor};
 
@@ -56,21 +62,54 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    binaries();
+    {
+        let service = Service::start().expect("service");
+        let org = service.org.clone();
+        run(
+            "one process, SQLite",
+            &[service.url()],
+            &|args: &[&str]| service.admin(args).expect("admin"),
+            &org,
+        )
+        .await;
+    }
+    match hearth_e2e::pg::database() {
+        Some(url) => {
+            let pair = Pair::new(fresh_schema(&url));
+            let org = pair.org.clone();
+            run(
+                "two processes, PostgreSQL",
+                &[pair.url(0), pair.url(1)],
+                &|args: &[&str]| pair.admin(args),
+                &org,
+            )
+            .await;
+        }
+        None => println!("(no HEARTH_BENCH_DATABASE: two processes on PostgreSQL not measured)"),
+    }
+}
+
+/// The load against the service at `urls` (kiosk `k` enrolls on and syncs to `urls[k % n]`);
+/// `admin` runs an admin subcommand on it.
+async fn run(label: &str, urls: &[String], admin: &dyn Fn(&[&str]) -> String, org: &str) {
     let kiosks = env_or("HEARTH_BENCH_KIOSKS", 40);
     let per_kiosk = env_or("HEARTH_BENCH_RECEIPTS", 1000);
     let batch = env_or("HEARTH_BENCH_BATCH", 100) as u32;
-    binaries();
-    let service = Service::start().expect("service");
+    println!("{label}:");
     let learners: Vec<LearnerId> = (0..8)
         .map(|i| {
-            let id = service
-                .add_learner_in(
-                    &format!("学员{i}"),
-                    &format!("11010119900101{i:03}X"),
-                    None,
-                    Some("2468"),
-                )
-                .expect("learner");
+            let id = admin(&[
+                "add-learner",
+                "--org",
+                org,
+                "--name",
+                &format!("学员{i}"),
+                "--national-id",
+                &format!("11010119900101{i:03}X"),
+                "--pin",
+                "2468",
+            ]);
             id.parse().expect("learner id")
         })
         .collect();
@@ -81,10 +120,16 @@ async fn main() {
     let mut stores = Vec::new();
     for k in 0..kiosks {
         let dir = tempfile::tempdir().expect("temp dir");
-        let code = service.enrollment_code(None).expect("code");
+        let code = admin(&["issue-code", "--org", org]);
         hearth_cli(
             dir.path(),
-            &["enroll", "--service", &service.url(), "--code", &code],
+            &[
+                "enroll",
+                "--service",
+                &urls[k % urls.len()],
+                "--code",
+                &code,
+            ],
         )
         .expect("enroll");
         let mut h = Hearth::open(dir.path(), Env::system()).expect("open store");

@@ -19,6 +19,12 @@
 //! (seeded), it reports the sync time, bytes on the wire per receipt, retries and the batch
 //! size reached.
 //!
+//! With `HEARTH_BENCH_DATABASE` (or `HEARTH_TEST_DATABASE`) naming a PostgreSQL server, a third
+//! table: two `hearth-server` processes on one PostgreSQL database (src/pg.rs), two devices with
+//! `HEARTH_BENCH_PG_RECEIPTS` (default 10,000) receipts each, one enrolled on each process, run
+//! `hearth sync` at the same time; it reports the time until both finished and the receipts per
+//! second overall, next to one device alone on one of the processes.
+//!
 //! Run: `cargo bench -p hearth-e2e --bench sync` (part of `make bench`). Set
 //! `HEARTH_BENCH_SIZES=10000` to run fewer sizes (empty: none), `HEARTH_BENCH_LINKS=4,64` to run
 //! fewer link speeds (kbit/s; empty: none).
@@ -27,6 +33,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use hearth_core::{Env, Hearth};
+use hearth_e2e::pg::{Pair, fresh_schema};
 use hearth_e2e::proxy::FaultProxy;
 use hearth_e2e::service::{Service, binaries, peak_rss_kb, run_measured};
 use hearth_e2e::shaper::{Shape, ShapingProxy};
@@ -162,6 +169,10 @@ async fn main() {
          service's data taken before the sync, start-up included; import MB: its peak RSS)"
     );
     slow_links().await;
+    match hearth_e2e::pg::database() {
+        Some(url) => two_processes(&url),
+        None => println!("(no HEARTH_BENCH_DATABASE: two processes on PostgreSQL not measured)"),
+    }
 }
 
 /// Receipts recorded for a link of `kbps`: enough for a minute or so of transfer.
@@ -279,4 +290,85 @@ async fn slow_links() {
     println!(
         "(B/rcpt: both directions, HTTP headers included, the round's state, catalog, roster and record requests too; resets: those that broke an open connection during the run)"
     );
+}
+
+/// Devices recorded offline with `n` receipts each, enrolled on `urls[i]`.
+fn offline_devices(pair: &Pair, urls: &[String], n: u64) -> Vec<tempfile::TempDir> {
+    let course = CourseId::new("electrician-safety").unwrap();
+    urls.iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let learner = pair.admin(&[
+                "add-learner",
+                "--org",
+                &pair.org,
+                "--name",
+                &format!("基准学员{i}"),
+                "--national-id",
+                &format!("1101011990030712{:02}", 30 + urls.len() * 10 + i),
+            ]);
+            let code = pair.admin(&["issue-code", "--org", &pair.org, "--learner", &learner]);
+            let dir = tempfile::tempdir().unwrap();
+            hearth(dir.path(), &["enroll", "--service", url, "--code", &code]);
+            let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
+            let me = h.enrollment().unwrap().unwrap().owner.unwrap();
+            for r in 0..n {
+                let lesson = LessonId::new(format!("lesson-{}", r % 5 + 1)).unwrap();
+                h.record(
+                    me,
+                    Event::ActiveStudy {
+                        course: course.clone(),
+                        lesson,
+                        active_ms: 30_000,
+                    },
+                )
+                .unwrap();
+            }
+            dir
+        })
+        .collect()
+}
+
+/// The third table (see the module documentation).
+fn two_processes(url: &str) {
+    let n: u64 = std::env::var("HEARTH_BENCH_PG_RECEIPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let pair = Pair::new(fresh_schema(url));
+    println!();
+    println!(
+        "two hearth-server processes on one PostgreSQL database (release, loopback, batch 500)"
+    );
+    println!(
+        "{:>8} {:>8} {:>10} {:>8} {:>10}",
+        "devices", "receipts", "processes", "sync s", "rcpt/s"
+    );
+    for urls in [vec![pair.url(0)], vec![pair.url(0), pair.url(1)]] {
+        let dirs = offline_devices(&pair, &urls, n);
+        let started = Instant::now();
+        let children: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                Command::new(&binaries().client)
+                    .arg("--data")
+                    .arg(d.path())
+                    .args(["sync", "--batch", &BATCH.to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success(), "hearth sync failed");
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let total = n * urls.len() as u64;
+        println!(
+            "{:>8} {total:>8} {:>10} {secs:>8.2} {:>10.0}",
+            urls.len(),
+            urls.len(),
+            total as f64 / secs
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod gui;
+pub mod pg;
 pub mod proxy;
 pub mod service;
 pub mod shaper;

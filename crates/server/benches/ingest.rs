@@ -14,6 +14,11 @@
 //! therefore the *paired* table printed at the end: every round signs one batch (untimed), times
 //! the bare Ed25519 verification of exactly those envelopes, then times `Service::ingest` of the
 //! same envelopes, so both sides see the same load; the ratio is of the summed times.
+//!
+//! With `HEARTH_BENCH_DATABASE` (or `HEARTH_TEST_DATABASE`) naming a PostgreSQL server, the paired
+//! table has a row for ingest on PostgreSQL at batch 1000 too (a fresh schema; `make bench` starts
+//! a throwaway cluster with fsync on for it): the same envelopes, the same bare verify beside it.
+//! Its CPU columns count this process only (the database server's work is not in them).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +32,7 @@ use hearth_protocol::{
 use hearth_server::Service;
 use hearth_server::env::{ManualClock, SeededRandom};
 use hearth_server::keys::Keys;
-use hearth_server::store::{Device, Role, SqliteStore};
+use hearth_server::store::{Device, PostgresStore, Role, SqliteStore, Store};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 struct Writer {
@@ -73,9 +78,29 @@ impl Writer {
 }
 
 fn setup(dir: &std::path::Path, seed: u8) -> (Service, Device, Writer) {
+    let store = Arc::new(SqliteStore::open(&dir.join("hearth.db")).unwrap());
+    setup_on(store, dir, seed)
+}
+
+/// The PostgreSQL server to measure on, if any.
+fn pg_url() -> Option<String> {
+    ["HEARTH_BENCH_DATABASE", "HEARTH_TEST_DATABASE"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// A store in a fresh schema of the PostgreSQL server at `url`.
+fn pg_store(url: &str) -> Arc<dyn Store> {
+    let name = format!("bench_{}", rand::random::<u64>());
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+    Arc::new(PostgresStore::open(&format!("{url} options=-csearch_path={name}"), 4).unwrap())
+}
+
+fn setup_on(store: Arc<dyn Store>, dir: &std::path::Path, seed: u8) -> (Service, Device, Writer) {
     let clock = Arc::new(ManualClock::new(1_790_000_000_000));
     let svc = Service::with_parts(
-        Arc::new(SqliteStore::open(&dir.join("hearth.db")).unwrap()),
+        store,
         clock.clone(),
         Arc::new(SeededRandom::new(1)),
         Keys::from_seeds([0x22; 32], [0x44; 32], [0x55; 32]),
@@ -215,7 +240,8 @@ fn paired() {
     println!();
     println!("paired (bare verify and ingest of the same envelopes, alternating, one core):");
     println!(
-        "{:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
+        "{:>8} {:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
+        "store",
         "batch",
         "rounds",
         "bare k/s",
@@ -227,12 +253,22 @@ fn paired() {
         "disk B/r"
     );
     println!(
-        "{:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
-        "", "", "(wall)", "(wall)", "", "k/s", "k/s", "", "written"
+        "{:>8} {:>6} {:>8} {:>10} {:>12} {:>7} {:>10} {:>12} {:>7} {:>9}",
+        "", "", "", "(wall)", "(wall)", "", "k/s", "k/s", "", "written"
     );
-    for (i, batch) in [1usize, 100, 1000].into_iter().enumerate() {
+    let mut runs: Vec<(&str, usize)> = vec![("sqlite", 1), ("sqlite", 100), ("sqlite", 1000)];
+    let pg = pg_url();
+    if pg.is_some() {
+        runs.push(("postgres", 1000));
+    } else {
+        println!("(no HEARTH_BENCH_DATABASE: PostgreSQL not measured)");
+    }
+    for (i, (backend, batch)) in runs.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
-        let (svc, device, mut w) = setup(dir.path(), 40 + i as u8);
+        let (svc, device, mut w) = match (backend, &pg) {
+            ("postgres", Some(url)) => setup_on(pg_store(url), dir.path(), 40 + i as u8),
+            _ => setup(dir.path(), 40 + i as u8),
+        };
         // Warm up: the first batches create the tables' first pages.
         for _ in 0..3 {
             let envs = w.batch(batch);
@@ -262,12 +298,14 @@ fn paired() {
         }
         let rate = |d: Duration| n as f64 / d.as_secs_f64() / 1000.0;
         let disk = match (written, disk_written()) {
+            // The database server writes, not this process.
+            _ if backend == "postgres" => "server".into(),
             (Some(a), Some(b)) => format!("{:.0}", b.saturating_sub(a) as f64 / n as f64),
             _ => "-".into(),
         };
         let pct = |a: Duration, b: Duration| 100.0 * a.as_secs_f64() / b.as_secs_f64();
         println!(
-            "{batch:>6} {rounds:>8} {:>10.1} {:>12.1} {:>6.0}% {:>10.1} {:>12.1} {:>6.0}% {disk:>9}",
+            "{backend:>8} {batch:>6} {rounds:>8} {:>10.1} {:>12.1} {:>6.0}% {:>10.1} {:>12.1} {:>6.0}% {disk:>9}",
             rate(bare),
             rate(ingest),
             pct(bare, ingest),

@@ -22,7 +22,11 @@ pub use http::{Limits, Running, router, serve, spawn};
 
 use env::{Clock, Random};
 use keys::Keys;
-use store::SqliteStore;
+use store::{PostgresStore, SqliteStore};
+
+/// Connections of one service process to PostgreSQL, at most (the HTTP layer runs store calls
+/// on tokio's blocking threads; more connections than that would only wait).
+pub const PG_CONNECTIONS: u32 = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -70,16 +74,51 @@ impl Service {
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
     ) -> Result<Self, OpenError> {
+        Self::open_with(data, None, clock, random)
+    }
+
+    /// Opens the service with its database in PostgreSQL at `database` (`postgres://…`), or in
+    /// the data folder's `hearth.db` when `None`. The data folder keeps the key files and the
+    /// published files either way: every process serving one PostgreSQL database opens the same
+    /// (shared) data folder, so they sign anchors and packages with the same keys.
+    pub fn open_with(
+        data: &Path,
+        database: Option<&str>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data.join("blobs"))
             .map_err(|e| OpenError::Folder(data.display().to_string(), e))?;
         let keys = Keys::load_or_create(data, &*random)?;
-        let db = data.join("hearth.db");
-        owner_only(&db).map_err(|e| OpenError::Folder(db.display().to_string(), e))?;
-        let store = SqliteStore::open(&db)?;
-        let svc = Self::with_parts(Arc::new(store), clock, random, keys, data.join("blobs"));
+        let store: Arc<dyn store::Store> = match database {
+            Some(url) => Arc::new(PostgresStore::open(url, PG_CONNECTIONS)?),
+            None => {
+                let db = data.join("hearth.db");
+                owner_only(&db).map_err(|e| OpenError::Folder(db.display().to_string(), e))?;
+                Arc::new(SqliteStore::open(&db)?)
+            }
+        };
+        let svc = Self::with_parts(store, clock, random, keys, data.join("blobs"));
         // After a migration (or a change of the credit rules) the facts are derived again from
         // the receipts, before anything is served.
         svc.ensure_facts()?;
+        Ok(svc)
+    }
+
+    /// [`Service::open_with`], with reports read from the streaming replica at `replica`
+    /// ([`Service::for_reports`]).
+    pub fn open_with_replica(
+        data: &Path,
+        database: &str,
+        replica: &str,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Result<Self, OpenError> {
+        let mut svc = Self::open_with(data, Some(database), clock, random)?;
+        svc.read_store = Some(Arc::new(PostgresStore::open_replica(
+            replica,
+            PG_CONNECTIONS,
+        )?));
         Ok(svc)
     }
 
@@ -98,6 +137,7 @@ impl Service {
             config: Config::default(),
             blob_dir,
             catalog_cache: Arc::default(),
+            read_store: None,
         }
     }
 }

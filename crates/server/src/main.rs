@@ -22,6 +22,21 @@ struct Cli {
         default_value = "hearth-data"
     )]
     data: PathBuf,
+    /// The database in PostgreSQL (`postgres://user@host/db`, or `host=… user=… dbname=…`)
+    /// instead of the data folder's SQLite file. The data folder still holds the keys and the
+    /// published files: every process serving one database opens the same shared folder.
+    #[arg(long, global = true, env = "HEARTH_DATABASE")]
+    database: Option<String>,
+    /// A streaming replica of --database: learner records, class progress and the flags report
+    /// asked by administrators and trainers (and `report`) are read from it; devices' own reads
+    /// and all writes stay on the primary.
+    #[arg(
+        long,
+        global = true,
+        env = "HEARTH_READ_DATABASE",
+        requires = "database"
+    )]
+    read_database: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -211,6 +226,16 @@ enum Cmd {
         #[arg(long)]
         daily_cap_hours: f64,
     },
+    /// Copies a SQLite service (its data folder's hearth.db) into an empty PostgreSQL database,
+    /// every receipt byte for byte, and verifies the copy receipt by receipt.
+    Migrate {
+        /// The SQLite service's data folder.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database (`postgres://…`), empty or not yet created by hearth.
+        #[arg(long)]
+        to: String,
+    },
     /// Derives every learner's credit again from the stored receipts (after a change of the
     /// rules; the service also does it by itself after an upgrade).
     Rederive {
@@ -276,12 +301,26 @@ fn main() -> Result<()> {
     if let Cmd::VerifyClaim { file, key } = &cli.cmd {
         return verify_claim(file, key);
     }
-    let mut svc = Service::open(
-        &cli.data,
-        Arc::new(SystemClock),
-        Arc::new(SystemRandom::default()),
-    )
-    .with_context(|| format!("opening the data folder {}", cli.data.display()))?;
+    if let Cmd::Migrate { from, to } = &cli.cmd {
+        let report = hearth_server::store::migrate::sqlite_to_postgres(from, to)
+            .with_context(|| format!("migrating {} to PostgreSQL", from.display()))?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let (clock, random) = (Arc::new(SystemClock), Arc::new(SystemRandom::default()));
+    let mut svc = match (&cli.database, &cli.read_database) {
+        (Some(db), Some(replica)) => {
+            Service::open_with_replica(&cli.data, db, replica, clock, random)
+        }
+        (db, _) => Service::open_with(&cli.data, db.as_deref(), clock, random),
+    }
+    .with_context(|| match &cli.database {
+        Some(_) => format!(
+            "opening the database (keys and files in {})",
+            cli.data.display()
+        ),
+        None => format!("opening the data folder {}", cli.data.display()),
+    })?;
     match cli.cmd {
         Cmd::Serve {
             listen,
@@ -476,6 +515,7 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Report { what } => {
+            let svc = svc.for_reports();
             let json = match what {
                 Report::Learner { id } => {
                     let l = svc
@@ -509,6 +549,7 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
             println!("daily cap of {org} set to {daily_cap_hours} h; credit derived again");
         }
+        Cmd::Migrate { .. } => unreachable!("handled before the service is opened"),
         Cmd::Rederive { org } => {
             svc.rebuild_facts(org)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;

@@ -20,7 +20,7 @@ async fn call(app: axum::Router, req: Request<Body>) -> (StatusCode, serde_json:
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_documents_every_route_and_errors_are_error_bodies() {
     let dir = tempfile::tempdir().unwrap();
     let svc = open_service(dir.path(), Arc::new(ManualClock::new(T0)), 1);

@@ -60,7 +60,7 @@ fn sign_in() -> Event {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vector_envelope_gets_its_verdict_over_http() {
     let w = World::new().await;
     let v = vectors();
@@ -147,7 +147,7 @@ async fn every_vector_envelope_gets_its_verdict_over_http() {
     assert_eq!(flags_b["rejections"].as_array().unwrap().len(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_vectors_over_http() {
     let v = vectors();
     let env = |name: &str| {
@@ -200,7 +200,7 @@ async fn chain_vectors_over_http() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_stay_pending_until_filled_then_promote() {
     let w = World::new().await;
     let k = key(1);
@@ -225,7 +225,7 @@ async fn gaps_stay_pending_until_filled_then_promote() {
     assert_eq!(upload_response(body).results, "D".repeat(10));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrollment_rules() {
     let w = World::new().await;
     let k = key(3);
@@ -301,7 +301,7 @@ async fn enrollment_rules() {
     w.assert_serving().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     let w = World::new().await;
     let k = key(8);
@@ -533,7 +533,7 @@ async fn bad_input_is_a_clear_4xx_nothing_stored_and_still_serving() {
     assert_eq!(upload_response(body).results, "AAA");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_loses_nothing_acknowledged() {
     let mut w = World::new().await;
     let k = key(10);
@@ -566,7 +566,7 @@ async fn restart_loses_nothing_acknowledged() {
     w.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credit_exams_certificates_and_reports() {
     let w = World::new().await;
     let published = w.svc.publish(&fixture_course()).unwrap();
@@ -754,7 +754,7 @@ async fn credit_exams_certificates_and_reports() {
     assert!(!String::from_utf8_lossy(&m.bytes).contains("断电\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn impossible_time_claims_are_flagged_and_not_credited() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
@@ -786,7 +786,7 @@ async fn impossible_time_claims_are_flagged_and_not_credited() {
     assert_eq!(rec["creditedMs"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_etag_and_ranges() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
@@ -857,7 +857,7 @@ async fn catalog_etag_and_ranges() {
 /// One learner cannot study on two machines at once: when two kiosks claim the same real time for
 /// them, that time is credited once and the pair of devices is flagged; a learner who moves from
 /// one kiosk to the other is credited in full and not flagged.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
@@ -941,7 +941,7 @@ async fn overlapping_study_on_two_devices_is_flagged_not_double_counted() {
 
 /// A trainer's attendance attestation, signed on a kiosk in the trainer's name, verifies at
 /// ingest and appears in the class report; one naming another class does not.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainer_attestation_shows_in_the_class_report() {
     let w = World::new().await;
     let k = key(23);
@@ -986,7 +986,7 @@ async fn trainer_attestation_shows_in_the_class_report() {
 
 /// Kiosks sign trainers in offline too: a trainer's PIN reaches the kiosk in the roster in the
 /// same verifier form as learners', and a PIN set later arrives with the next roster.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainer_and_learner_pins_reach_kiosk_rosters() {
     use hearth_protocol::pin::pin_matches;
     let w = World::new().await;
@@ -1046,7 +1046,7 @@ async fn trainer_and_learner_pins_reach_kiosk_rosters() {
 
 /// A trainer assigns a lesson and an exam to their class; the devices that concern the class see
 /// them, others do not; bad assignments are refused with their codes and store nothing.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainer_assigns_work_and_devices_pull_it() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
@@ -1156,7 +1156,7 @@ async fn trainer_assigns_work_and_devices_pull_it() {
 
 /// The sync state carries a digest of the device's roster and assignments: the same while
 /// nothing changes, different after a new assignment or a new PIN, so devices pull only then.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
@@ -1195,7 +1195,7 @@ async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
 }
 
 /// The flags report reads a page at a time; a cursor that is not one is a clear error.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flags_report_pages_and_refuses_a_bad_cursor() {
     let w = World::new().await;
     let (s, flags) = w.get("/v1/admin/flags", &w.admin_a).await;

@@ -53,7 +53,7 @@ fn user_id(w: &World, name: &str) -> Uuid {
         .id
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trainers_class_assigned_receipt_creates_the_assignment_once() {
     let w = World::new().await;
     let e = w.enroll(w.org_a, None, &key(40)).await;
@@ -102,7 +102,7 @@ async fn a_trainers_class_assigned_receipt_creates_the_assignment_once() {
 
 /// A receipt held back by a gap creates its assignment when the gap is filled (the receipts are
 /// applied when they join the chain, whichever way they join it).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_assigned_receipt_after_a_gap_applies_when_the_gap_fills() {
     let w = World::new().await;
     let e = w.enroll(w.org_a, None, &key(41)).await;
@@ -127,7 +127,7 @@ async fn a_class_assigned_receipt_after_a_gap_applies_when_the_gap_fills() {
     assert_eq!(class_assignments(&w, w.class_a).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_assigned_receipt_of_anyone_but_the_classs_trainer_creates_nothing() {
     let w = World::new().await;
     let other_trainer = user_id(&w, "李老师");
@@ -175,7 +175,7 @@ async fn a_class_assigned_receipt_of_anyone_but_the_classs_trainer_creates_nothi
     assert!(w.svc.store.assignments(w.org_b, None).unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kiosk_reads_class_progress_a_personal_device_cannot() {
     let w = World::new().await;
     let path = format!("/v1/classes/{}/progress", w.class_a);
@@ -214,7 +214,7 @@ async fn a_kiosk_reads_class_progress_a_personal_device_cannot() {
     assert_eq!(s, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
     let w = World::new().await;
     let kiosk = w.enroll(w.org_a, None, &key(60)).await;
@@ -271,13 +271,11 @@ async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
     let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
     assert_eq!(entry(&roster, w.trainer_a_id).classes.len(), 2);
     // Renamed (there is no rename call yet; an operator's SQL does it).
-    let db = rusqlite::Connection::open(w.dir.path().join("hearth.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute(
-        "UPDATE classes SET name = '焊工二班' WHERE id = ?1",
-        [new.id.to_string()],
-    )
-    .unwrap();
+    let sql = format!(
+        "UPDATE classes SET name = '焊工二班' WHERE id = '{}'",
+        new.id
+    );
+    common::db::operator_sql(w.dir.path(), &sql, &sql);
     let t2 = tag().await;
     assert_ne!(t2, t1, "a class renamed");
     let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use crate::env::{Clock, Random, random_bytes};
 use crate::keys::Keys;
 use crate::store::{
-    Class, Device, EnrollmentCode, Learner, Org, Role, Store, StoreError, Subject, TokenRecord,
-    User,
+    Class, Conflict, Device, EnrollmentCode, Learner, Org, Role, Store, StoreError, Subject,
+    TokenRecord, User,
 };
 
 pub use ingest::{IngestOutcome, ReceiptOutcome};
@@ -127,6 +127,25 @@ pub struct Service {
     pub blob_dir: std::path::PathBuf,
     /// The published catalog as the credit rules read it, until something is published.
     pub(crate) catalog_cache: Arc<std::sync::Mutex<Option<Arc<credit::book::Catalog>>>>,
+    /// A read replica for reports (`--read-database`), if any: see [`Service::for_reports`].
+    pub read_store: Option<Arc<dyn Store>>,
+}
+
+impl Service {
+    /// The service as reports see it: reading from the read replica when there is one. Only for
+    /// what an administrator or trainer asks (records, class progress, the flags report), which
+    /// may lag the primary by the replication delay; a device's own reads and every write stay on
+    /// the primary, so a device always reads what it just uploaded.
+    pub fn for_reports(&self) -> Service {
+        match &self.read_store {
+            Some(replica) => Service {
+                store: replica.clone(),
+                read_store: None,
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -433,6 +452,7 @@ impl Service {
             learner,
             created_ms: now,
             expires_ms: now + hours.unwrap_or(self.config.enrollment_code_hours) * 3600 * 1000,
+            used_ms: None,
         })?;
         Ok(code)
     }
@@ -489,13 +509,30 @@ impl Service {
         let now = self.now();
         let (credential, hash) = self.new_token("hd1_");
         let expires = now + self.config.device_credential_days * DAY_MS;
-        let (_code, device) = self
+        // The code's rules (used once, before it expires) are checked here, inside the store's
+        // transaction that holds the code locked against every other redemption.
+        let mut refused = None;
+        let redeemed = self
             .store
             .redeem_enrollment(
                 &sha256(normalise_code(code).as_bytes()),
                 now,
                 &mut |c: &EnrollmentCode| {
-                    (
+                    if c.used_ms.is_some() {
+                        refused = Some(ServiceError::Conflict(
+                            "enroll.code_used",
+                            "the enrollment code has already been used",
+                        ));
+                        return None;
+                    }
+                    if c.expires_ms <= now {
+                        refused = Some(ServiceError::Gone(
+                            "enroll.code_expired",
+                            "the enrollment code has expired",
+                        ));
+                        return None;
+                    }
+                    Some((
                         Device {
                             id: device_id,
                             org: c.org,
@@ -511,7 +548,7 @@ impl Service {
                             created_ms: now,
                             expires_ms: expires,
                         },
-                    )
+                    ))
                 },
             )
             .map_err(|e| match e {
@@ -519,19 +556,17 @@ impl Service {
                     "enroll.invalid_code",
                     "the enrollment code is not valid",
                 ),
-                StoreError::Conflict("code_used") => ServiceError::Conflict(
-                    "enroll.code_used",
-                    "the enrollment code has already been used",
-                ),
-                StoreError::Conflict("code_expired") => {
-                    ServiceError::Gone("enroll.code_expired", "the enrollment code has expired")
-                }
-                StoreError::Conflict("device_exists") => ServiceError::Conflict(
+                StoreError::Conflict(Conflict::DeviceExists) => ServiceError::Conflict(
                     "enroll.device_exists",
                     "this device is already enrolled",
                 ),
                 e => e.into(),
             })?;
+        let Some((_code, device)) = redeemed else {
+            return Err(refused.unwrap_or(ServiceError::Internal(
+                "the enrollment was refused without a reason".into(),
+            )));
+        };
         let org = self.require_org(device.org)?;
         let roster = self.roster(&device)?;
         Ok(Enrolled {

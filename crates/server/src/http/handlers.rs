@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::body::{Auth, BatchBody, BundleBody, DeviceAuth, JsonBody};
 use super::guard::Peer;
 use super::{ApiError, AppState, blocking};
-use crate::domain::{ReceiptOutcome, RosterPerson};
+use crate::domain::{Principal, ReceiptOutcome, RosterPerson};
 
 static OPENAPI: &str = include_str!("../../../../docs/openapi.json");
 
@@ -224,7 +224,12 @@ pub async fn learner_record(
     let id = LearnerId(parse_uuid(&id, "learner.invalid_id")?);
     let r = blocking(&state, move |svc| {
         let l = svc.learner_for(&who, id)?;
-        svc.learner_record(&l)
+        // A device reads its own learner's record from the primary (it must see what it just
+        // uploaded); administrators and trainers from the read replica, if there is one.
+        match who {
+            Principal::Device(_) => svc.learner_record(&l),
+            Principal::User(_) => svc.for_reports().learner_record(&l),
+        }
     })
     .await
     .map_err(hide_other_org("learner.not_found", "no such learner"))?;
@@ -239,7 +244,10 @@ pub async fn class_progress(
     let id = parse_uuid(&id, "class.invalid_id")?;
     let r = blocking(&state, move |svc| {
         let c = svc.class_view_for(&who, id)?;
-        svc.class_progress(&c)
+        match who {
+            Principal::Device(_) => svc.class_progress(&c),
+            Principal::User(_) => svc.for_reports().class_progress(&c),
+        }
     })
     .await
     .map_err(hide_other_org("class.not_found", "no such class"))?;
@@ -301,7 +309,7 @@ pub async fn admin_flags(
     })?;
     let r = blocking(&state, move |svc| {
         svc.require_admin(&who)?;
-        svc.flags_report(who.org(), q.before, q.after)
+        svc.for_reports().flags_report(who.org(), q.before, q.after)
     })
     .await?;
     Ok(Json(r))

@@ -1,17 +1,25 @@
-//! Storage: one trait, [`Store`], that the domain layer uses, and its SQLite implementation.
+//! Storage: one trait, [`Store`], that the domain layer uses, and its two implementations:
+//! [`SqliteStore`] (one file, the embedded default) and [`PostgresStore`] (many stateless
+//! service processes sharing one database, issue #13).
 //!
-//! Nothing above this module knows SQL. The trait is shaped for a second, PostgreSQL backend
-//! (many stateless service replicas sharing one database):
+//! Nothing above this module knows SQL, and no rule of the service lives in SQL: the backends
+//! store, look up and serialise; the domain decides (an enrollment code's expiry and single use,
+//! for example, are checked by the domain inside the store's transaction). Both backends pass one
+//! test suite (`tests/store_suite.rs`).
 //!
 //! - every call is a short unit of work that a backend runs in one transaction;
 //! - [`Store::chain_txn`] is the only read-modify-write: the backend must serialise it per
 //!   device (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `SELECT ... FOR UPDATE` on the device row)
-//!   and make it durable before it returns;
+//!   and make it durable before it returns; the facts it reads and writes for a person are
+//!   locked too (PostgreSQL: `FOR UPDATE` on the person's facts row), so two devices of one
+//!   learner folding receipts on two service processes do not lose an update;
 //! - uniqueness (one use of an enrollment code, one certificate per learner and course, one
 //!   receipt per chain position) is enforced by the backend's constraints, not by the caller.
 //!
 //! The trait is synchronous; the HTTP layer calls it from blocking tasks.
 
+pub mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use std::borrow::Cow;
@@ -19,13 +27,42 @@ use std::borrow::Cow;
 use hearth_protocol::{ChainHead, DeviceId, LearnerId, PublicKey, ReceiptId};
 use uuid::Uuid;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Which uniqueness rule a write would break (the caller maps it to a domain answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// An organisation with this name exists.
+    OrgExists,
+    /// A learner of the organisation has this national ID number.
+    LearnerExists,
+    /// This course version is published.
+    PackageExists,
+    /// A device with this id or public key is enrolled.
+    DeviceExists,
+    /// Another uniqueness or reference rule of the schema (a row with this id exists, a row it
+    /// names does not).
+    Constraint,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conflict::OrgExists => "org_exists",
+            Conflict::LearnerExists => "learner_exists",
+            Conflict::PackageExists => "package_exists",
+            Conflict::DeviceExists => "device_exists",
+            Conflict::Constraint => "constraint",
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule would be broken (the caller maps it to a domain answer).
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     #[error("not found")]
     NotFound,
     /// The database refused or failed; the text is for logs only.
@@ -138,6 +175,8 @@ pub struct EnrollmentCode {
     pub learner: Option<LearnerId>,
     pub created_ms: i64,
     pub expires_ms: i64,
+    /// When it was redeemed (`None`: not yet).
+    pub used_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,7 +221,8 @@ pub struct FlagResolution {
 }
 
 /// A verified receipt as the store keeps it: the envelope byte for byte, plus the columns needed
-/// to find it.
+/// to find it. `prev` is the id of the receipt before it in its device's chain (read back from
+/// the chain itself: the acknowledged chain has no gaps).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredReceipt {
     pub device: DeviceId,
@@ -318,7 +358,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_assignment(&self, a: &Assignment) -> StoreResult<()>;
     /// An organisation's assignments, or one class's, oldest first.
     fn assignments(&self, org: Uuid, class: Option<Uuid>) -> StoreResult<Vec<Assignment>>;
-    /// Sets the kiosk PIN verifier of a learner or trainer; false when there is no such person.
+    /// Sets the kiosk PIN verifier of a learner or trainer, in one transaction; false when there
+    /// is no such person.
     fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool>;
     fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
     fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>>;
@@ -335,15 +376,17 @@ pub trait Store: Send + Sync + 'static {
     fn token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>>;
 
     fn put_enrollment_code(&self, code: &EnrollmentCode) -> StoreResult<()>;
-    /// Atomically: marks the unused, unexpired code used, registers the device and stores its
-    /// credential. `Conflict("code_used")`, `Conflict("code_expired")`, `NotFound` (no such
-    /// code) or `Conflict("device_exists")` otherwise, with nothing changed.
+    /// Atomically, with the code locked against every other redemption: reads the code, asks
+    /// `make` (the domain's rules: unused, unexpired) for the device and its credential, and when
+    /// it gives them marks the code used at `now_ms`, registers the device (with a fresh device
+    /// number) and stores the credential. `Ok(None)` when `make` refused, `NotFound` when there
+    /// is no such code, `Conflict(DeviceExists)`; nothing is changed unless it returns `Some`.
     fn redeem_enrollment(
         &self,
         code_hash: &[u8; 32],
         now_ms: i64,
-        make: &mut dyn FnMut(&EnrollmentCode) -> (Device, TokenRecord),
-    ) -> StoreResult<(EnrollmentCode, Device)>;
+        make: &mut dyn FnMut(&EnrollmentCode) -> Option<(Device, TokenRecord)>,
+    ) -> StoreResult<Option<(EnrollmentCode, Device)>>;
     fn device(&self, id: DeviceId) -> StoreResult<Option<Device>>;
     fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState>;
     /// Runs `f` on the device's chain in one serialised transaction, committed durably when `f`
@@ -354,8 +397,14 @@ pub trait Store: Send + Sync + 'static {
         f: &mut dyn FnMut(&mut dyn ChainTxn) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
-    /// Acknowledged receipts of a learner, per device in chain order.
-    fn receipts_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<StoredReceipt>>;
+    /// Acknowledged receipts of a learner, by device id and then in chain order, after the
+    /// position `after` (the last of a previous page), at most `limit`.
+    fn receipts_of_learner(
+        &self,
+        learner: LearnerId,
+        after: Option<(DeviceId, u64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>>;
     /// Acknowledged receipts of one device from `from_seq` on, in chain order.
     fn receipts_of_device(
         &self,
@@ -364,8 +413,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<StoredReceipt>>;
     fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>>;
-    /// Kept rejected envelopes of `org`, newest first, before the cursor `before` (from a
-    /// previous page); each with its cursor.
+    /// Kept rejected envelopes of `org`, newest first (by their `id` column, given in the order
+    /// they were stored), before the cursor `before` (from a previous page); each with its
+    /// cursor.
     fn rejections(
         &self,
         org: Uuid,

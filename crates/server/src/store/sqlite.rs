@@ -42,7 +42,7 @@ impl From<rusqlite::Error> for StoreError {
         if let rusqlite::Error::SqliteFailure(f, _) = &e
             && f.code == rusqlite::ErrorCode::ConstraintViolation
         {
-            return StoreError::Conflict("constraint");
+            return StoreError::Conflict(Conflict::Constraint);
         }
         be(e)
     }
@@ -113,7 +113,8 @@ impl SqliteStore {
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// The connection itself (for `hearth-server migrate`, which reads every table).
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite itself consistent (any open transaction
         // is rolled back when its guard drops), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -171,15 +172,23 @@ fn device_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
-/// Columns of `receipts r JOIN devices d ON d.num = r.device`, in the order [`receipt_row`] reads.
-const RECEIPT_COLS: &str = "d.id, r.seq, r.id, r.learner, r.kind, r.received_ms, r.envelope";
+/// Columns of `receipts r JOIN devices d ON d.num = r.device` [`PREV_JOIN`], in the order
+/// [`receipt_row`] reads.
+const RECEIPT_COLS: &str = "d.id, r.seq, r.id, r.learner, r.kind, r.received_ms, r.envelope, p.id";
+
+/// The receipt before `r` in its chain (none for the first): the acknowledged chain has no gaps,
+/// so its id is the `prev` link of `r`.
+const PREV_JOIN: &str = "LEFT JOIN receipts p ON p.device = r.device AND p.seq = r.seq - 1";
 
 fn receipt_row(row: &Row<'_>) -> rusqlite::Result<StoredReceipt> {
     Ok(StoredReceipt {
         device: DeviceId(uuid_col(row, 0)?),
         seq: seq_col(row, 1)?,
         id: ReceiptId(b32_col(row, 2)?),
-        prev: ReceiptId::ZERO,
+        prev: match row.get::<_, Option<Vec<u8>>>(7)? {
+            None => ReceiptId::ZERO,
+            Some(_) => ReceiptId(b32_col(row, 7)?),
+        },
         learner: LearnerId(uuid_blob_col(row, 3)?),
         kind: row.get::<_, String>(4)?.into(),
         received_ms: row.get(5)?,
@@ -450,7 +459,7 @@ fn receipts_of_device_in(
         return Ok(Vec::new());
     };
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
+        "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device {PREV_JOIN}
          WHERE r.device = ?1 AND r.seq >= ?2 ORDER BY r.seq LIMIT ?3"
     ))?;
     let out = st
@@ -632,10 +641,15 @@ fn insert_assignment(conn: &Connection, a: &Assignment, if_new: bool) -> StoreRe
 
 impl Store for SqliteStore {
     fn create_org(&self, org: &Org) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO orgs (id, name, created_ms) VALUES (?1, ?2, ?3)",
-            params![org.id.to_string(), org.name, org.created_ms],
-        )?;
+        self.conn()
+            .execute(
+                "INSERT INTO orgs (id, name, created_ms) VALUES (?1, ?2, ?3)",
+                params![org.id.to_string(), org.name, org.created_ms],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(Conflict::OrgExists),
+                other => other,
+            })?;
         Ok(())
     }
 
@@ -711,15 +725,17 @@ impl Store for SqliteStore {
     }
 
     fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = person.to_string();
-        let n = conn.execute(
+        let n = tx.execute(
             "UPDATE learners SET pin_hash = ?2 WHERE id = ?1",
             params![id, pin_hash],
-        )? + conn.execute(
+        )? + tx.execute(
             "UPDATE users SET pin_hash = ?2 WHERE id = ?1 AND role = 'trainer'",
             params![id, pin_hash],
         )?;
+        tx.commit()?;
         Ok(n > 0)
     }
 
@@ -812,7 +828,7 @@ impl Store for SqliteStore {
         match r {
             Ok(_) => Ok(()),
             Err(e) => match StoreError::from(e) {
-                StoreError::Conflict(_) => Err(StoreError::Conflict("learner_exists")),
+                StoreError::Conflict(_) => Err(StoreError::Conflict(Conflict::LearnerExists)),
                 other => Err(other),
             },
         }
@@ -898,50 +914,47 @@ impl Store for SqliteStore {
         &self,
         code_hash: &[u8; 32],
         now_ms: i64,
-        make: &mut dyn FnMut(&EnrollmentCode) -> (Device, TokenRecord),
-    ) -> StoreResult<(EnrollmentCode, Device)> {
+        make: &mut dyn FnMut(&EnrollmentCode) -> Option<(Device, TokenRecord)>,
+    ) -> StoreResult<Option<(EnrollmentCode, Device)>> {
         let mut conn = self.conn();
+        // BEGIN IMMEDIATE: the write lock is held from the read of the code on, so no other
+        // redemption reads it unused in between.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = tx
+        let code = tx
             .query_row(
                 "SELECT org_id, learner_id, created_ms, expires_ms, used_ms
                  FROM enrollment_codes WHERE hash = ?1",
                 [&code_hash[..]],
                 |r| {
-                    Ok((
-                        EnrollmentCode {
-                            hash: *code_hash,
-                            org: uuid_col(r, 0)?,
-                            learner: opt_uuid_col(r, 1)?.map(LearnerId),
-                            created_ms: r.get(2)?,
-                            expires_ms: r.get(3)?,
-                        },
-                        r.get::<_, Option<i64>>(4)?,
-                    ))
+                    Ok(EnrollmentCode {
+                        hash: *code_hash,
+                        org: uuid_col(r, 0)?,
+                        learner: opt_uuid_col(r, 1)?.map(LearnerId),
+                        created_ms: r.get(2)?,
+                        expires_ms: r.get(3)?,
+                        used_ms: r.get(4)?,
+                    })
                 },
             )
-            .optional()?;
-        let (code, used) = row.ok_or(StoreError::NotFound)?;
-        if used.is_some() {
-            return Err(StoreError::Conflict("code_used"));
-        }
-        if code.expires_ms <= now_ms {
-            return Err(StoreError::Conflict("code_expired"));
-        }
-        let (device, token) = make(&code);
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let Some((device, token)) = make(&code) else {
+            return Ok(None);
+        };
         let exists: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1 OR public_key = ?2)",
             params![device.id.to_string(), &device.public_key.0[..]],
             |r| r.get(0),
         )?;
         if exists {
-            return Err(StoreError::Conflict("device_exists"));
+            return Err(StoreError::Conflict(Conflict::DeviceExists));
         }
+        // The device number is the new row's rowid (devices are never deleted, so rowids only
+        // grow), not MAX(num) + 1 computed beside the insert.
         tx.execute(
             &format!(
-                "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id, num)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7,
-                         (SELECT COALESCE(MAX(num), 0) + 1 FROM devices))"
+                "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)"
             ),
             params![
                 device.id.to_string(),
@@ -954,12 +967,24 @@ impl Store for SqliteStore {
             ],
         )?;
         tx.execute(
-            "UPDATE enrollment_codes SET used_ms = ?2, device_id = ?3 WHERE hash = ?1",
+            "UPDATE devices SET num = rowid WHERE rowid = last_insert_rowid()",
+            [],
+        )?;
+        let n = tx.execute(
+            "UPDATE enrollment_codes SET used_ms = ?2, device_id = ?3
+             WHERE hash = ?1 AND used_ms IS NULL",
             params![&code_hash[..], now_ms, device.id.to_string()],
         )?;
+        if n != 1 {
+            return Err(StoreError::Conflict(Conflict::Constraint));
+        }
         put_token_in(&tx, &token)?;
         tx.commit()?;
-        Ok((code, device))
+        let code = EnrollmentCode {
+            used_ms: Some(now_ms),
+            ..code
+        };
+        Ok(Some((code, device)))
     }
 
     fn device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
@@ -996,14 +1021,25 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn receipts_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<StoredReceipt>> {
+    fn receipts_of_learner(
+        &self,
+        learner: LearnerId,
+        after: Option<(DeviceId, u64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
         let conn = self.conn();
-        let mut st = conn.prepare(&format!(
-            "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device
-             WHERE r.learner = ?1 ORDER BY d.id, r.seq"
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device {PREV_JOIN}
+             WHERE r.learner = ?1 AND (d.id > ?2 OR (d.id = ?2 AND r.seq > ?3))
+             ORDER BY d.id, r.seq LIMIT ?4"
         ))?;
+        let (after_device, after_seq) =
+            after.map_or((String::new(), 0), |(d, s)| (d.to_string(), s as i64));
         let out = st
-            .query_map([&learner.0.as_bytes()[..]], receipt_row)?
+            .query_map(
+                params![&learner.0.as_bytes()[..], after_device, after_seq, limit],
+                receipt_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
@@ -1042,6 +1078,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<(i64, RejectionRecord)>> {
         let conn = self.conn();
         let mut st = conn.prepare(
+            // `rowid` here is the table's declared INTEGER PRIMARY KEY column (001_init.sql),
+            // given in insertion order, not SQLite's hidden one.
             "SELECT rowid, device_id, org_id, code, seq, received_ms, envelope FROM rejections
              WHERE org_id = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
         )?;
@@ -1176,7 +1214,7 @@ impl Store for SqliteStore {
         );
         if let Err(e) = r {
             return Err(match StoreError::from(e) {
-                StoreError::Conflict(_) => StoreError::Conflict("package_exists"),
+                StoreError::Conflict(_) => StoreError::Conflict(Conflict::PackageExists),
                 other => other,
             });
         }
@@ -1547,7 +1585,7 @@ mod tests {
             }
             assert_eq!(store.chain_state(*d).unwrap().head.seq, 3);
         }
-        let of_first = store.receipts_of_learner(learners[0]).unwrap();
+        let of_first = store.receipts_of_learner(learners[0], None, 100).unwrap();
         assert_eq!(
             of_first
                 .iter()
@@ -1560,7 +1598,13 @@ mod tests {
                 (devices[1], 2)
             ]
         );
-        assert_eq!(store.receipts_of_learner(learners[1]).unwrap().len(), 2);
+        assert_eq!(
+            store
+                .receipts_of_learner(learners[1], None, 100)
+                .unwrap()
+                .len(),
+            2
+        );
 
         // A device enrolled after the migration gets a fresh key: its chain is its own.
         let code = [7u8; 32];
@@ -1571,12 +1615,13 @@ mod tests {
                 learner: None,
                 created_ms: 0,
                 expires_ms: i64::MAX,
+                used_ms: None,
             })
             .unwrap();
         let new = DeviceId(Uuid::from_u128(12));
         store
             .redeem_enrollment(&code, 1, &mut |c| {
-                (
+                Some((
                     Device {
                         id: new,
                         org: c.org,
@@ -1592,8 +1637,9 @@ mod tests {
                         created_ms: 1,
                         expires_ms: i64::MAX,
                     },
-                )
+                ))
             })
+            .unwrap()
             .unwrap();
         store
             .chain_txn(new, &mut |tx| {
@@ -1619,6 +1665,12 @@ mod tests {
             store.receipts_of_device(devices[0], 1, 10).unwrap().len(),
             3
         );
-        assert_eq!(store.receipts_of_learner(learners[1]).unwrap().len(), 3);
+        assert_eq!(
+            store
+                .receipts_of_learner(learners[1], None, 100)
+                .unwrap()
+                .len(),
+            3
+        );
     }
 }

@@ -38,9 +38,29 @@ pub struct Lab {
 impl Lab {
     /// `learners` learners in the trainer's class, the fixture course published at `T0`.
     pub fn new(learners: usize) -> Self {
+        Self::with(learners, |dir, clock| open_service(dir, clock, 11))
+    }
+
+    /// As [`Lab::new`], on a real SQLite data folder opened as `hearth-server` opens it (its
+    /// own key files and `hearth.db`), whatever backend the run selects.
+    pub fn in_data_folder(learners: usize) -> Self {
+        Self::with(learners, |dir, clock| {
+            Service::open(
+                dir,
+                clock,
+                Arc::new(hearth_server::env::SeededRandom::new(11)),
+            )
+            .unwrap()
+        })
+    }
+
+    fn with(
+        learners: usize,
+        open: impl FnOnce(&std::path::Path, Arc<ManualClock>) -> Service,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0));
-        let svc = open_service(dir.path(), clock.clone(), 11);
+        let svc = open(dir.path(), clock.clone());
         let org = svc.create_org("Lab centre").unwrap().id;
         let (t, _) = svc
             .add_user(org, hearth_server::store::Role::Trainer, "王老师")

@@ -3,6 +3,7 @@
 //! small HTTP client.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod lab;
 
 use std::io::Write;
@@ -16,7 +17,7 @@ use hearth_protocol::{
 };
 use hearth_server::env::{ManualClock, SeededRandom};
 use hearth_server::keys::Keys;
-use hearth_server::store::{Role, SqliteStore};
+use hearth_server::store::Role;
 use hearth_server::{Limits, Running, Service};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
@@ -100,11 +101,13 @@ pub fn fixture_course() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-course")
 }
 
+/// A service over the backend the run selects ([`db::test_store`]: SQLite in `dir`, or a fresh
+/// PostgreSQL schema when `HEARTH_TEST_DATABASE` is set).
 pub fn open_service(dir: &Path, clock: Arc<ManualClock>, seed: u64) -> Service {
-    let store = SqliteStore::open(&dir.join("hearth.db")).unwrap();
+    let store = db::test_store(dir);
     std::fs::create_dir_all(dir.join("blobs")).unwrap();
     Service::with_parts(
-        Arc::new(store),
+        store,
         clock,
         Arc::new(SeededRandom::new(seed)),
         Keys::from_seeds([0x22; 32], [0x44; 32], [0x55; 32]),

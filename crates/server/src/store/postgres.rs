@@ -1,0 +1,1775 @@
+//! The PostgreSQL backend of [`Store`] (issue #13): any number of `hearth-server` processes on
+//! one database.
+//!
+//! - A pool of connections (`r2d2`) of the synchronous `postgres` client; every trait call takes
+//!   one connection for one short transaction.
+//! - [`Store::chain_txn`] locks the device's row (`SELECT ... FOR UPDATE`) before anything else,
+//!   so batches of one device are placed one after the other whichever process received them;
+//!   the facts of a person are locked when first read in a transaction (a transaction-scoped
+//!   advisory lock on the person, which also covers a person who has no facts row yet), so two
+//!   devices of one learner ingesting on two processes do not lose an update. A deadlock or
+//!   serialisation failure between such transactions rolls one back and runs it again (the domain's
+//!   closure starts from the state it reads).
+//! - A commit returns once it is durable (`synchronous_commit` is left at its default, `on`).
+//! - Migrations in `sql/postgres/`, numbered as SQLite's, applied under an advisory lock so that
+//!   processes starting together apply them once.
+
+use std::time::Duration;
+
+use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
+use ::postgres::{GenericClient, NoTls, Row, Transaction};
+use hearth_protocol::{ChainHead, DeviceId, LearnerId, PublicKey, ReceiptId};
+use r2d2_postgres::PostgresConnectionManager;
+use uuid::Uuid;
+
+use super::*;
+
+/// The migrations, by version (the same numbers as the SQLite ones).
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("sql/postgres/001_init.sql")),
+    (2, include_str!("sql/postgres/002_trainer_pins.sql")),
+    (3, include_str!("sql/postgres/003_assignments.sql")),
+    (4, include_str!("sql/postgres/004_compact_receipts.sql")),
+    (5, include_str!("sql/postgres/005_facts.sql")),
+    (6, include_str!("sql/postgres/006_revocation.sql")),
+];
+
+/// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
+const MIGRATION_LOCK: i64 = 0x6865_6172_7468_0001;
+
+/// How many times a chain or rebuild transaction is run again after a deadlock or a
+/// serialisation failure before the error is returned.
+const RETRIES: u32 = 8;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// See the module documentation.
+pub struct PostgresStore {
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+}
+
+impl Drop for PostgresStore {
+    /// Closing a connection blocks on the client's runtime, which must not happen on an async
+    /// task's thread: the pool is dropped on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("connections", &self.pool().state().connections)
+            .finish()
+    }
+}
+
+fn be(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        match e.code() {
+            Some(c)
+                if *c == SqlState::UNIQUE_VIOLATION
+                    || *c == SqlState::FOREIGN_KEY_VIOLATION
+                    || *c == SqlState::CHECK_VIOLATION
+                    || *c == SqlState::NOT_NULL_VIOLATION =>
+            {
+                StoreError::Conflict(Conflict::Constraint)
+            }
+            _ => be(match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.code().code(), db.message()),
+                None => e.to_string(),
+            }),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        be(format!("no database connection: {e}"))
+    }
+}
+
+/// Whether running the transaction again may succeed.
+fn retryable(e: &::postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// Runs `f`, a blocking call of the `postgres` client, where it may block: the client drives
+/// its own small runtime, which must not be started from inside another runtime's task. Called
+/// from `spawn_blocking` (the HTTP layer) or outside any runtime (the CLI), `f` runs at once; on
+/// a multi-thread runtime's task it runs in `block_in_place`. A current-thread runtime's task
+/// cannot block: calling the store there is a bug of the caller, and panics with this message.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => {
+            // spawn_blocking threads of a current-thread runtime have its handle too and may
+            // block; only its own task may not, and block_in_place tells them apart by panicking.
+            let mut f = Some(f);
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tokio::task::block_in_place(|| ())
+            })) {
+                Ok(()) => (f.take().expect("called once"))(),
+                Err(_) => panic!(
+                    "PostgresStore called on a current-thread runtime's task: \
+                     call it from spawn_blocking or a multi-thread runtime"
+                ),
+            }
+        }
+        Ok(_) => tokio::task::block_in_place(f),
+    }
+}
+
+/// A person's advisory lock key: the UUID folded to 64 bits.
+fn person_key(person: LearnerId) -> i64 {
+    let b = person.0.as_u64_pair();
+    (b.0 ^ b.1) as i64
+}
+
+fn b32(v: Vec<u8>) -> StoreResult<[u8; 32]> {
+    v.try_into()
+        .map_err(|_| be("a stored hash or key is not 32 bytes"))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…` or `host=… user=… dbname=…`), with a pool of at most
+    /// `max_connections`, and brings the schema up to date.
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let store = Self::connect(url, max_connections)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects to a read replica (a hot standby streaming from the primary): no migrations
+    /// (the primary's arrive by replication); refused unless the schema this build needs is
+    /// there. Only reads are sent to it ([`crate::Service::for_reports`]); a write fails there
+    /// with the standby's read-only error.
+    pub fn open_replica(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let store = Self::connect(url, max_connections)?;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        let found: i64 = store.run(|c| {
+            let exists: bool = c
+                .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+                .get(0);
+            if !exists {
+                return Ok(0);
+            }
+            Ok(c.query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .get(0))
+        })?;
+        if found != latest {
+            return Err(be(format!(
+                "the read replica has schema {found}, this build needs {latest}: start the primary \
+                 with this build first"
+            )));
+        }
+        Ok(store)
+    }
+
+    fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let config: ::postgres::Config = url
+            .parse()
+            .map_err(|e| be(format!("database address: {e}")))?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = off_runtime(|| {
+            r2d2::Pool::builder()
+                .max_size(max_connections.max(1))
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(15))
+                .build(manager)
+        })
+        .map_err(|e| be(format!("connecting to the database: {e}")))?;
+        Ok(Self { pool: Some(pool) })
+    }
+
+    fn pool(&self) -> &Pool {
+        self.pool
+            .as_ref()
+            .expect("the pool is there until the store is dropped")
+    }
+
+    /// The schema version of the database (0: empty).
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        self.run(|c| {
+            c.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+            )?;
+            let v: Option<i64> = c
+                .query_one("SELECT MAX(version) FROM schema_migrations", &[])?
+                .get(0);
+            Ok(v.unwrap_or(0))
+        })
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+            )?;
+            let found: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )?
+                .get(0);
+            let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+            if found > latest {
+                return Err(be(format!(
+                    "database schema {found} is newer than this build ({latest})"
+                )));
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+                tx.batch_execute(sql)
+                    .map_err(|e| be(format!("migration {version}: {e}")))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_ms)
+                     VALUES ($1, (extract(epoch from now()) * 1000)::bigint)",
+                    &[version],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on a pooled connection.
+    fn run<T>(&self, f: impl FnOnce(&mut ::postgres::Client) -> StoreResult<T>) -> StoreResult<T> {
+        off_runtime(|| {
+            let mut c = self.pool().get()?;
+            f(&mut c)
+        })
+    }
+
+    /// Runs `f` in a transaction, again after a deadlock or serialisation failure.
+    fn txn<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, TxnError>,
+    ) -> StoreResult<T> {
+        self.run(|c| {
+            let mut attempt = 0;
+            loop {
+                let mut tx = c.transaction()?;
+                let r = f(&mut tx).and_then(|v| tx.commit().map(|()| v).map_err(TxnError::Pg));
+                match r {
+                    Ok(v) => return Ok(v),
+                    Err(TxnError::Pg(e)) if retryable(&e) && attempt < RETRIES => {
+                        attempt += 1;
+                        tracing::debug!(attempt, error = %e, "transaction run again");
+                        std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
+                    }
+                    Err(TxnError::Pg(e)) => return Err(e.into()),
+                    Err(TxnError::Store(e)) => return Err(e),
+                }
+            }
+        })
+    }
+
+    /// Copies rows into a table (for `hearth-server migrate`): one transaction per call.
+    pub fn copy_rows(&self, sql: &str, rows: &[Vec<Box<dyn ToSql + Sync>>]) -> StoreResult<()> {
+        self.txn(|tx| {
+            let st = tx.prepare(sql)?;
+            for r in rows {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    r.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+                tx.execute(&st, &params)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs SQL statements in one transaction (for `hearth-server migrate`).
+    pub fn batch(&self, sql: &str) -> StoreResult<()> {
+        self.txn(|tx| Ok(tx.batch_execute(sql)?))
+    }
+
+    /// One query's rows (for `hearth-server migrate`'s verification).
+    pub fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.run(|c| Ok(c.query(sql, params)?))
+    }
+}
+
+/// An error inside a transaction: the database's (maybe worth a retry) or the store's own.
+#[derive(Debug)]
+enum TxnError {
+    Pg(::postgres::Error),
+    Store(StoreError),
+}
+
+impl From<::postgres::Error> for TxnError {
+    fn from(e: ::postgres::Error) -> Self {
+        TxnError::Pg(e)
+    }
+}
+
+impl From<StoreError> for TxnError {
+    fn from(e: StoreError) -> Self {
+        TxnError::Store(e)
+    }
+}
+
+/// A store error that carries a retryable database error: kept apart so that a deadlock met
+/// inside the domain's closure still runs the transaction again.
+fn store_err(e: ::postgres::Error) -> StoreError {
+    if retryable(&e) {
+        StoreError::Backend(format!("{RETRY_MARK}{e}"))
+    } else {
+        e.into()
+    }
+}
+
+const RETRY_MARK: &str = "retry: ";
+
+fn is_retry(e: &StoreError) -> bool {
+    matches!(e, StoreError::Backend(m) if m.starts_with(RETRY_MARK))
+}
+
+// ----- rows -----
+
+const LEARNER_COLS: &str =
+    "id, org_id, name, national_id_mac, national_id_tail, class_id, pin_hash, created_ms";
+
+fn learner_row(r: &Row) -> StoreResult<Learner> {
+    Ok(Learner {
+        id: LearnerId(r.get(0)),
+        org: r.get(1),
+        name: r.get(2),
+        national_id_mac: b32(r.get(3))?,
+        national_id_tail: r.get(4),
+        class: r.get(5),
+        pin_hash: r.get(6),
+        created_ms: r.get(7),
+    })
+}
+
+const USER_COLS: &str = "id, org_id, role, name, created_ms, pin_hash";
+
+fn user_row(r: &Row) -> User {
+    let role: String = r.get(2);
+    User {
+        id: r.get(0),
+        org: r.get(1),
+        role: Role::parse(&role).unwrap_or(Role::Trainer),
+        name: r.get(3),
+        created_ms: r.get(4),
+        pin_hash: r.get(5),
+    }
+}
+
+const CLASS_COLS: &str = "id, org_id, trainer_id, name, created_ms";
+
+fn class_row(r: &Row) -> Class {
+    Class {
+        id: r.get(0),
+        org: r.get(1),
+        trainer: r.get(2),
+        name: r.get(3),
+        created_ms: r.get(4),
+    }
+}
+
+const DEVICE_COLS: &str = "id, org_id, public_key, learner_id, label, enrolled_ms";
+
+fn device_row(r: &Row) -> StoreResult<Device> {
+    Ok(Device {
+        id: DeviceId(r.get(0)),
+        org: r.get(1),
+        public_key: PublicKey(b32(r.get(2))?),
+        learner: r.get::<_, Option<Uuid>>(3).map(LearnerId),
+        label: r.get(4),
+        enrolled_ms: r.get(5),
+    })
+}
+
+const FLAG_COLS: &str =
+    "flag_code, flag_detail, flagged_ms, flag_resolved_ms, flag_resolved_by, flag_resolved_reason";
+
+fn flag_row(r: &Row, i: usize) -> Option<DeviceFlag> {
+    let code: Option<String> = r.get(i);
+    let code = code?;
+    let resolved_ms: Option<i64> = r.get(i + 3);
+    Some(DeviceFlag {
+        code,
+        detail: r.get::<_, Option<String>>(i + 1).unwrap_or_default(),
+        flagged_ms: r.get::<_, Option<i64>>(i + 2).unwrap_or_default(),
+        resolved: resolved_ms.map(|resolved_ms| FlagResolution {
+            by: r.get::<_, Option<String>>(i + 4).unwrap_or_default(),
+            reason: r.get::<_, Option<String>>(i + 5).unwrap_or_default(),
+            resolved_ms,
+        }),
+    })
+}
+
+/// Columns of `receipts r JOIN devices d ON d.num = r.device` [`PREV_JOIN`].
+const RECEIPT_COLS: &str = "d.id, r.seq, r.id, r.learner, r.kind, r.received_ms, r.envelope, p.id";
+const PREV_JOIN: &str = "LEFT JOIN receipts p ON p.device = r.device AND p.seq = r.seq - 1";
+
+fn receipt_row(r: &Row) -> StoreResult<StoredReceipt> {
+    Ok(StoredReceipt {
+        device: DeviceId(r.get(0)),
+        seq: r.get::<_, i64>(1) as u64,
+        id: ReceiptId(b32(r.get(2))?),
+        prev: match r.get::<_, Option<Vec<u8>>>(7) {
+            None => ReceiptId::ZERO,
+            Some(p) => ReceiptId(b32(p)?),
+        },
+        learner: LearnerId(r.get(3)),
+        kind: r.get::<_, String>(4).into(),
+        received_ms: r.get(5),
+        envelope: r.get(6),
+    })
+}
+
+const PACKAGE_COLS: &str =
+    "course, version, title, manifest, manifest_sha, total_size, published_ms";
+
+fn package_row(r: &Row) -> PackageRecord {
+    PackageRecord {
+        course: r.get(0),
+        version: r.get::<_, i64>(1) as u32,
+        title: r.get(2),
+        manifest: r.get(3),
+        manifest_sha: r.get(4),
+        total_size: r.get::<_, i64>(5) as u64,
+        published_ms: r.get(6),
+    }
+}
+
+fn cert_row(r: &Row) -> Certificate {
+    Certificate {
+        serial: r.get(0),
+        learner: LearnerId(r.get(1)),
+        course: r.get(2),
+        issued_ms: r.get(3),
+    }
+}
+
+fn collect<T>(rows: Vec<Row>, f: impl Fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+fn subject_parts(s: &Subject) -> (&'static str, Uuid) {
+    match s {
+        Subject::User(u) => ("user", *u),
+        Subject::Device(d) => ("device", d.0),
+    }
+}
+
+fn put_token_in(c: &mut impl GenericClient, t: &TokenRecord) -> Result<(), ::postgres::Error> {
+    let (kind, id) = subject_parts(&t.subject);
+    c.execute(
+        "INSERT INTO tokens (hash, subject_kind, subject_id, org_id, created_ms, expires_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &&t.hash[..],
+            &kind,
+            &id,
+            &t.org,
+            &t.created_ms,
+            &t.expires_ms,
+        ],
+    )?;
+    Ok(())
+}
+
+fn receipts_of_device_in(
+    c: &mut impl GenericClient,
+    device: DeviceId,
+    from_seq: u64,
+    limit: u32,
+) -> StoreResult<Vec<StoredReceipt>> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device {PREV_JOIN}
+                 WHERE d.id = $1 AND r.seq >= $2 ORDER BY r.seq LIMIT $3"
+            ),
+            &[&device.0, &(from_seq as i64), &i64::from(limit)],
+        )
+        .map_err(store_err)?;
+    collect(rows, receipt_row)
+}
+
+fn chain_state_in(c: &mut impl GenericClient, device: DeviceId) -> StoreResult<ChainState> {
+    let row = c
+        .query_opt(
+            &format!("SELECT head_seq, head_id, {FLAG_COLS} FROM devices WHERE id = $1"),
+            &[&device.0],
+        )
+        .map_err(store_err)?
+        .ok_or(StoreError::NotFound)?;
+    let pending: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM pending WHERE device_id = $1",
+            &[&device.0],
+        )
+        .map_err(store_err)?
+        .get(0);
+    Ok(ChainState {
+        head: ChainHead {
+            seq: row.get::<_, i64>(0) as u64,
+            id: ReceiptId(b32(row.get(1))?),
+        },
+        flag: flag_row(&row, 2),
+        pending: pending as u64,
+    })
+}
+
+/// The SQL of [`FactsTxn`], shared by the chain and rebuild transactions.
+struct PgFacts<'t, 'c> {
+    tx: &'t mut Transaction<'c>,
+    /// People whose facts this transaction has locked.
+    locked: Vec<LearnerId>,
+    /// Statements prepared in this transaction, by their SQL: a batch of a thousand receipts
+    /// prepares each once (a statement given as text costs a second round trip every time).
+    prepared: std::collections::HashMap<String, ::postgres::Statement>,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl<'t, 'c> PgFacts<'t, 'c> {
+    fn new(tx: &'t mut Transaction<'c>) -> Self {
+        Self {
+            tx,
+            locked: Vec::new(),
+            prepared: std::collections::HashMap::new(),
+        }
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<::postgres::Statement, ::postgres::Error> {
+        if let Some(st) = self.prepared.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn exec(&mut self, sql: &str, params: Params<'_>) -> Result<u64, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.execute(&st, params)
+    }
+
+    fn opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query_opt(&st, params)
+    }
+
+    fn one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query_one(&st, params)
+    }
+
+    fn many(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, ::postgres::Error> {
+        let st = self.statement(sql)?;
+        self.tx.query(&st, params)
+    }
+
+    fn lock_person(&mut self, person: LearnerId) -> StoreResult<()> {
+        if !self.locked.contains(&person) {
+            self.tx
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&person_key(person)])
+                .map_err(store_err)?;
+            self.locked.push(person);
+        }
+        Ok(())
+    }
+}
+
+impl FactsTxn for PgFacts<'_, '_> {
+    fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
+        self.opt(
+            &format!("SELECT {LEARNER_COLS} FROM learners WHERE id = $1"),
+            &[&id.0],
+        )
+        .map_err(store_err)?
+        .map(|r| learner_row(&r))
+        .transpose()
+    }
+
+    fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+        self.lock_person(person)?;
+        Ok(self
+            .opt(
+                "SELECT facts FROM learner_facts WHERE learner = $1 FOR UPDATE",
+                &[&person.0],
+            )
+            .map_err(store_err)?
+            .map(|r| r.get(0)))
+    }
+
+    fn put_learner_facts(
+        &mut self,
+        person: LearnerId,
+        org: Uuid,
+        facts: &[u8],
+        flagged: bool,
+    ) -> StoreResult<()> {
+        self.lock_person(person)?;
+        self.exec(
+                "INSERT INTO learner_facts (learner, org_id, facts, flagged) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (learner) DO UPDATE SET facts = excluded.facts, flagged = excluded.flagged",
+                &[&person.0, &org, &facts, &flagged],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .opt(
+                "SELECT f.facts FROM device_facts f JOIN devices d ON d.num = f.device WHERE d.id = $1",
+                &[&device.0],
+            )
+            .map_err(store_err)?
+            .map(|r| r.get(0)))
+    }
+
+    fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
+        let n = self
+            .exec(
+                "INSERT INTO device_facts (device, org_id, facts)
+                 SELECT num, org_id, $2 FROM devices WHERE id = $1
+                 ON CONFLICT (device) DO UPDATE SET facts = excluded.facts",
+                &[&device.0, &facts],
+            )
+            .map_err(store_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn issue_certificate(&mut self, c: &Certificate) -> StoreResult<Certificate> {
+        issue_certificate_in(self.tx, c)
+    }
+}
+
+fn issue_certificate_in(tx: &mut impl GenericClient, c: &Certificate) -> StoreResult<Certificate> {
+    tx.execute(
+        "INSERT INTO certificates (serial, org_id, learner_id, course, issued_ms)
+         SELECT $1, org_id, $2, $3, $4 FROM learners WHERE id = $2
+         ON CONFLICT DO NOTHING",
+        &[&c.serial, &c.learner.0, &c.course, &c.issued_ms],
+    )
+    .map_err(store_err)?;
+    let row = tx
+        .query_opt(
+            "SELECT serial, learner_id, course, issued_ms FROM certificates
+             WHERE learner_id = $1 AND course = $2",
+            &[&c.learner.0, &c.course],
+        )
+        .map_err(store_err)?
+        .ok_or(StoreError::NotFound)?;
+    Ok(cert_row(&row))
+}
+
+struct PgChainTxn<'t, 'c> {
+    facts: PgFacts<'t, 'c>,
+    device: DeviceId,
+    org: Uuid,
+    num: i64,
+}
+
+/// [`FactsTxn`] of a transaction that holds its [`PgFacts`] in `facts`.
+macro_rules! delegate_facts {
+    ($t:ident) => {
+        impl FactsTxn for $t<'_, '_> {
+            fn learner(&mut self, id: LearnerId) -> StoreResult<Option<Learner>> {
+                self.facts.learner(id)
+            }
+            fn learner_facts(&mut self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+                self.facts.learner_facts(person)
+            }
+            fn put_learner_facts(
+                &mut self,
+                person: LearnerId,
+                org: Uuid,
+                facts: &[u8],
+                flagged: bool,
+            ) -> StoreResult<()> {
+                self.facts.put_learner_facts(person, org, facts, flagged)
+            }
+            fn device_facts(&mut self, device: DeviceId) -> StoreResult<Option<Vec<u8>>> {
+                self.facts.device_facts(device)
+            }
+            fn put_device_facts(&mut self, device: DeviceId, facts: &[u8]) -> StoreResult<()> {
+                self.facts.put_device_facts(device, facts)
+            }
+            fn issue_certificate(&mut self, cert: &Certificate) -> StoreResult<Certificate> {
+                self.facts.issue_certificate(cert)
+            }
+        }
+    };
+}
+
+delegate_facts!(PgChainTxn);
+delegate_facts!(PgRebuildTxn);
+
+impl ChainTxn for PgChainTxn<'_, '_> {
+    fn state(&mut self) -> StoreResult<ChainState> {
+        chain_state_in(self.facts.tx, self.device)
+    }
+
+    fn held_at(&mut self, seq: u64) -> StoreResult<Option<ReceiptId>> {
+        self.facts
+            .opt(
+                "SELECT id FROM receipts WHERE device = $1 AND seq = $2",
+                &[&self.num, &(seq as i64)],
+            )
+            .map_err(store_err)?
+            .map(|r| b32(r.get(0)).map(ReceiptId))
+            .transpose()
+    }
+
+    fn append(&mut self, r: &StoredReceipt) -> StoreResult<()> {
+        self.facts.exec(
+                "INSERT INTO receipts (org_id, device, seq, id, learner, kind, received_ms, envelope)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &self.org,
+                    &self.num,
+                    &(r.seq as i64),
+                    &&r.id.0[..],
+                    &r.learner.0,
+                    &&*r.kind,
+                    &r.received_ms,
+                    &r.envelope,
+                ],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn set_head(&mut self, head: ChainHead) -> StoreResult<()> {
+        self.facts
+            .exec(
+                "UPDATE devices SET head_seq = $2, head_id = $3 WHERE id = $1",
+                &[&self.device.0, &(head.seq as i64), &&head.id.0[..]],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn has_pending(&mut self, seq: u64, id: ReceiptId) -> StoreResult<bool> {
+        Ok(self
+            .facts
+            .opt(
+                "SELECT 1 FROM pending WHERE device_id = $1 AND seq = $2 AND id = $3",
+                &[&self.device.0, &(seq as i64), &&id.0[..]],
+            )
+            .map_err(store_err)?
+            .is_some())
+    }
+
+    fn add_pending(&mut self, r: &StoredReceipt) -> StoreResult<()> {
+        self.facts
+            .exec(
+                "INSERT INTO pending
+                 (org_id, device_id, seq, id, prev, learner_id, kind, received_ms, envelope)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                &[
+                    &self.org,
+                    &self.device.0,
+                    &(r.seq as i64),
+                    &&r.id.0[..],
+                    &&r.prev.0[..],
+                    &r.learner.0,
+                    &&*r.kind,
+                    &r.received_ms,
+                    &r.envelope,
+                ],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn take_pending(&mut self, seq: u64) -> StoreResult<Vec<StoredReceipt>> {
+        let rows = self
+            .facts
+            .many(
+                "DELETE FROM pending WHERE device_id = $1 AND seq = $2
+                 RETURNING device_id, seq, id, learner_id, kind, received_ms, envelope, prev",
+                &[&self.device.0, &(seq as i64)],
+            )
+            .map_err(store_err)?;
+        let mut out = collect(rows, |r| {
+            Ok(StoredReceipt {
+                device: DeviceId(r.get(0)),
+                seq: r.get::<_, i64>(1) as u64,
+                id: ReceiptId(b32(r.get(2))?),
+                prev: ReceiptId(b32(r.get(7))?),
+                learner: LearnerId(r.get(3)),
+                kind: r.get::<_, String>(4).into(),
+                received_ms: r.get(5),
+                envelope: r.get(6),
+            })
+        })?;
+        // The same order as SQLite's primary key (device, seq, id).
+        out.sort_by_key(|r| r.id.0);
+        Ok(out)
+    }
+
+    fn reject(&mut self, r: &RejectionRecord, keep: bool) -> StoreResult<()> {
+        if keep {
+            self.facts
+                .exec(
+                    "INSERT INTO rejections (device_id, org_id, code, seq, received_ms, envelope)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        &r.device.0,
+                        &r.org,
+                        &r.code,
+                        &r.seq.map(|s| s as i64),
+                        &r.received_ms,
+                        &r.envelope,
+                    ],
+                )
+                .map_err(store_err)?;
+        }
+        self.facts
+            .exec(
+                "INSERT INTO rejection_counts (device_id, org_id, code, count, kept)
+                 VALUES ($1, $2, $3, 1, $4)
+                 ON CONFLICT (device_id, code) DO UPDATE
+                 SET count = rejection_counts.count + 1,
+                     kept = rejection_counts.kept + excluded.kept",
+                &[&r.device.0, &r.org, &r.code, &i64::from(keep)],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn rejections_kept(&mut self) -> StoreResult<u64> {
+        let n: i64 = self
+            .facts
+            .one(
+                "SELECT COALESCE(SUM(kept), 0)::BIGINT FROM rejection_counts WHERE device_id = $1",
+                &[&self.device.0],
+            )
+            .map_err(store_err)?
+            .get(0);
+        Ok(n as u64)
+    }
+
+    fn flag(&mut self, flag: &DeviceFlag) -> StoreResult<()> {
+        self.facts.exec(
+                "UPDATE devices SET flag_code = $2, flag_detail = $3, flagged_ms = $4,
+                        flag_resolved_ms = NULL, flag_resolved_by = NULL, flag_resolved_reason = NULL
+                 WHERE id = $1 AND (flag_code IS NULL OR flag_resolved_ms IS NOT NULL)",
+                &[&self.device.0, &flag.code, &flag.detail, &flag.flagged_ms],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn class(&mut self, id: Uuid) -> StoreResult<Option<Class>> {
+        Ok(self
+            .facts
+            .opt(
+                &format!("SELECT {CLASS_COLS} FROM classes WHERE id = $1"),
+                &[&id],
+            )
+            .map_err(store_err)?
+            .map(|r| class_row(&r)))
+    }
+
+    fn put_assignment(&mut self, a: &Assignment) -> StoreResult<bool> {
+        Ok(insert_assignment(self.facts.tx, a, true)? > 0)
+    }
+}
+
+fn insert_assignment(c: &mut impl GenericClient, a: &Assignment, if_new: bool) -> StoreResult<u64> {
+    let sql = format!(
+        "INSERT INTO assignments (id, org_id, class_id, course, lesson, exam, due_ms,
+                                  created_by, created_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){}",
+        if if_new {
+            " ON CONFLICT (id) DO NOTHING"
+        } else {
+            ""
+        }
+    );
+    c.execute(
+        &sql,
+        &[
+            &a.id,
+            &a.org,
+            &a.class,
+            &a.course,
+            &a.lesson,
+            &a.exam,
+            &a.due_ms,
+            &a.created_by,
+            &a.created_ms,
+        ],
+    )
+    .map_err(store_err)
+}
+
+struct PgRebuildTxn<'t, 'c> {
+    facts: PgFacts<'t, 'c>,
+}
+
+impl RebuildTxn for PgRebuildTxn<'_, '_> {
+    fn devices(&mut self, org: Option<Uuid>) -> StoreResult<Vec<(Device, Option<DeviceFlag>)>> {
+        let rows = self
+            .facts
+            .tx
+            .query(
+                &format!(
+                    "SELECT {DEVICE_COLS}, {FLAG_COLS} FROM devices
+                     WHERE $1::UUID IS NULL OR org_id = $1 ORDER BY num"
+                ),
+                &[&org],
+            )
+            .map_err(store_err)?;
+        collect(rows, |r| Ok((device_row(r)?, flag_row(r, 6))))
+    }
+
+    fn chain_page(
+        &mut self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
+        receipts_of_device_in(self.facts.tx, device, from_seq, limit)
+    }
+
+    fn clear_facts(&mut self, org: Option<Uuid>) -> StoreResult<()> {
+        self.facts
+            .tx
+            .execute(
+                "DELETE FROM learner_facts WHERE $1::UUID IS NULL OR org_id = $1",
+                &[&org],
+            )
+            .map_err(store_err)?;
+        self.facts
+            .tx
+            .execute(
+                "DELETE FROM device_facts WHERE $1::UUID IS NULL OR org_id = $1",
+                &[&org],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn set_facts_version(&mut self, version: u32) -> StoreResult<()> {
+        self.facts
+            .tx
+            .execute(
+                "UPDATE facts_meta SET value = $1 WHERE key = 'version'",
+                &[&i64::from(version)],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+}
+
+/// A store error from the domain's closure (a marked retryable one is run again by
+/// [`PostgresStore::closure_txn`]).
+fn from_closure(e: StoreError) -> TxnError {
+    TxnError::Store(e)
+}
+
+impl PostgresStore {
+    /// [`PostgresStore::txn`] for transactions that run the domain's closures: a deadlock met
+    /// inside the closure comes back as a marked store error, and runs it again too.
+    fn closure_txn(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<(), TxnError>,
+    ) -> StoreResult<()> {
+        let mut attempt = 0;
+        loop {
+            match self.txn(&mut f) {
+                Err(e) if is_retry(&e) && attempt < RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "transaction run again");
+                    std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
+                }
+                r => return r,
+            }
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn create_org(&self, org: &Org) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3)",
+                &[&org.id, &org.name, &org.created_ms],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(Conflict::OrgExists),
+                other => other,
+            })?;
+            Ok(())
+        })
+    }
+
+    fn org(&self, id: Uuid) -> StoreResult<Option<Org>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT id, name, created_ms FROM orgs WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| Org {
+                id: r.get(0),
+                name: r.get(1),
+                created_ms: r.get(2),
+            }))
+        })
+    }
+
+    fn orgs(&self) -> StoreResult<Vec<Org>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT id, name, created_ms FROM orgs ORDER BY created_ms, id::TEXT",
+                &[],
+            )?;
+            collect(rows, |r| {
+                Ok(Org {
+                    id: r.get(0),
+                    name: r.get(1),
+                    created_ms: r.get(2),
+                })
+            })
+        })
+    }
+
+    fn create_user(&self, u: &User) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+                &[
+                    &u.id,
+                    &u.org,
+                    &u.role.as_str(),
+                    &u.name,
+                    &u.created_ms,
+                    &u.pin_hash,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn create_assignment(&self, a: &Assignment) -> StoreResult<()> {
+        self.run(|c| insert_assignment(c, a, false).map(|_| ()))
+    }
+
+    fn assignments(&self, org: Uuid, class: Option<Uuid>) -> StoreResult<Vec<Assignment>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT id, org_id, class_id, course, lesson, exam, due_ms, created_by, created_ms
+                 FROM assignments WHERE org_id = $1 AND ($2::UUID IS NULL OR class_id = $2)
+                 ORDER BY created_ms, id::TEXT",
+                &[&org, &class],
+            )?;
+            collect(rows, |r| {
+                Ok(Assignment {
+                    id: r.get(0),
+                    org: r.get(1),
+                    class: r.get(2),
+                    course: r.get(3),
+                    lesson: r.get(4),
+                    exam: r.get(5),
+                    due_ms: r.get(6),
+                    created_by: r.get(7),
+                    created_ms: r.get(8),
+                })
+            })
+        })
+    }
+
+    fn set_pin(&self, person: Uuid, pin_hash: &str) -> StoreResult<bool> {
+        self.txn(|tx| {
+            let n = tx.execute(
+                "UPDATE learners SET pin_hash = $2 WHERE id = $1",
+                &[&person, &pin_hash],
+            )? + tx.execute(
+                "UPDATE users SET pin_hash = $2 WHERE id = $1 AND role = 'trainer'",
+                &[&person, &pin_hash],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| user_row(&r)))
+        })
+    }
+
+    fn users_of_org(&self, org: Uuid) -> StoreResult<Vec<User>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY name COLLATE \"C\""
+                ),
+                &[&org],
+            )?;
+            Ok(rows.iter().map(user_row).collect())
+        })
+    }
+
+    fn create_class(&self, cl: &Class) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                &format!("INSERT INTO classes ({CLASS_COLS}) VALUES ($1, $2, $3, $4, $5)"),
+                &[&cl.id, &cl.org, &cl.trainer, &cl.name, &cl.created_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn class(&self, id: Uuid) -> StoreResult<Option<Class>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {CLASS_COLS} FROM classes WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| class_row(&r)))
+        })
+    }
+
+    fn classes_of_org(&self, org: Uuid) -> StoreResult<Vec<Class>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {CLASS_COLS} FROM classes WHERE org_id = $1
+                     ORDER BY name COLLATE \"C\", id::TEXT"
+                ),
+                &[&org],
+            )?;
+            Ok(rows.iter().map(class_row).collect())
+        })
+    }
+
+    fn create_learner(&self, l: &Learner) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO learners ({LEARNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ),
+                &[
+                    &l.id.0,
+                    &l.org,
+                    &l.name,
+                    &&l.national_id_mac[..],
+                    &l.national_id_tail,
+                    &l.class,
+                    &l.pin_hash,
+                    &l.created_ms,
+                ],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(Conflict::LearnerExists),
+                other => other,
+            })?;
+            Ok(())
+        })
+    }
+
+    fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>> {
+        self.run(|c| {
+            c.query_opt(
+                &format!("SELECT {LEARNER_COLS} FROM learners WHERE id = $1"),
+                &[&id.0],
+            )?
+            .map(|r| learner_row(&r))
+            .transpose()
+        })
+    }
+
+    fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {LEARNER_COLS} FROM learners WHERE org_id = $1
+                     ORDER BY name COLLATE \"C\", id::TEXT"
+                ),
+                &[&org],
+            )?;
+            collect(rows, learner_row)
+        })
+    }
+
+    fn learners_of_class(&self, class: Uuid) -> StoreResult<Vec<Learner>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {LEARNER_COLS} FROM learners WHERE class_id = $1
+                     ORDER BY name COLLATE \"C\", id::TEXT"
+                ),
+                &[&class],
+            )?;
+            collect(rows, learner_row)
+        })
+    }
+
+    fn put_token(&self, t: &TokenRecord) -> StoreResult<()> {
+        self.run(|c| Ok(put_token_in(c, t)?))
+    }
+
+    fn token(&self, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT subject_kind, subject_id, org_id, created_ms, expires_ms
+                     FROM tokens WHERE hash = $1",
+                &[&&hash[..]],
+            )?
+            .map(|r| {
+                let kind: String = r.get(0);
+                let id: Uuid = r.get(1);
+                TokenRecord {
+                    hash: *hash,
+                    subject: if kind == "device" {
+                        Subject::Device(DeviceId(id))
+                    } else {
+                        Subject::User(id)
+                    },
+                    org: r.get(2),
+                    created_ms: r.get(3),
+                    expires_ms: r.get(4),
+                }
+            }))
+        })
+    }
+
+    fn put_enrollment_code(&self, code: &EnrollmentCode) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO enrollment_codes (hash, org_id, learner_id, created_ms, expires_ms, used_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &&code.hash[..],
+                    &code.org,
+                    &code.learner.map(|l| l.0),
+                    &code.created_ms,
+                    &code.expires_ms,
+                    &code.used_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &[u8; 32],
+        now_ms: i64,
+        make: &mut dyn FnMut(&EnrollmentCode) -> Option<(Device, TokenRecord)>,
+    ) -> StoreResult<Option<(EnrollmentCode, Device)>> {
+        self.txn(|tx| {
+            // FOR UPDATE: a second process redeeming the same code waits here, then reads it
+            // used.
+            let row = tx.query_opt(
+                "SELECT org_id, learner_id, created_ms, expires_ms, used_ms
+                 FROM enrollment_codes WHERE hash = $1 FOR UPDATE",
+                &[&&code_hash[..]],
+            )?;
+            let Some(row) = row else {
+                return Err(StoreError::NotFound.into());
+            };
+            let code = EnrollmentCode {
+                hash: *code_hash,
+                org: row.get(0),
+                learner: row.get::<_, Option<Uuid>>(1).map(LearnerId),
+                created_ms: row.get(2),
+                expires_ms: row.get(3),
+                used_ms: row.get(4),
+            };
+            let Some((device, token)) = make(&code) else {
+                return Ok(None);
+            };
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM devices WHERE id = $1 OR public_key = $2",
+                    &[&device.id.0, &&device.public_key.0[..]],
+                )?
+                .is_some();
+            if exists {
+                return Err(StoreError::Conflict(Conflict::DeviceExists).into());
+            }
+            // The device number comes from the identity column's sequence.
+            let inserted = tx.execute(
+                &format!(
+                    "INSERT INTO devices ({DEVICE_COLS}, head_seq, head_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT DO NOTHING"
+                ),
+                &[
+                    &device.id.0,
+                    &device.org,
+                    &&device.public_key.0[..],
+                    &device.learner.map(|l| l.0),
+                    &device.label,
+                    &device.enrolled_ms,
+                    &&ReceiptId::ZERO.0[..],
+                ],
+            )?;
+            if inserted != 1 {
+                // Enrolled by another process between the check and the insert.
+                return Err(StoreError::Conflict(Conflict::DeviceExists).into());
+            }
+            let n = tx.execute(
+                "UPDATE enrollment_codes SET used_ms = $2, device_id = $3
+                 WHERE hash = $1 AND used_ms IS NULL",
+                &[&&code_hash[..], &now_ms, &device.id.0],
+            )?;
+            if n != 1 {
+                return Err(StoreError::Conflict(Conflict::Constraint).into());
+            }
+            put_token_in(tx, &token)?;
+            let code = EnrollmentCode {
+                used_ms: Some(now_ms),
+                ..code
+            };
+            Ok(Some((code, device)))
+        })
+    }
+
+    fn device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
+        self.run(|c| {
+            c.query_opt(
+                &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
+                &[&id.0],
+            )?
+            .map(|r| device_row(&r))
+            .transpose()
+        })
+    }
+
+    fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState> {
+        self.run(|c| chain_state_in(c, device))
+    }
+
+    fn chain_txn(
+        &self,
+        device: DeviceId,
+        f: &mut dyn FnMut(&mut dyn ChainTxn) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.closure_txn(|tx| {
+            // Serialises every batch of this device, whichever process placed it.
+            let row = tx.query_opt(
+                "SELECT num, org_id FROM devices WHERE id = $1 FOR UPDATE",
+                &[&device.0],
+            )?;
+            let Some(row) = row else {
+                return Err(StoreError::NotFound.into());
+            };
+            let mut t = PgChainTxn {
+                facts: PgFacts::new(tx),
+                device,
+                org: row.get(1),
+                num: row.get(0),
+            };
+            f(&mut t).map_err(from_closure)
+        })
+    }
+
+    fn receipts_of_learner(
+        &self,
+        learner: LearnerId,
+        after: Option<(DeviceId, u64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
+        self.run(|c| {
+            let (after_device, after_seq) = after.map_or((None, 0i64), |(d, s)| (Some(d.0), s as i64));
+            let rows = c.query(
+                &format!(
+                    "SELECT {RECEIPT_COLS} FROM receipts r JOIN devices d ON d.num = r.device {PREV_JOIN}
+                     WHERE r.learner = $1
+                       AND ($2::UUID IS NULL OR d.id > $2 OR (d.id = $2 AND r.seq > $3))
+                     ORDER BY d.id, r.seq LIMIT $4"
+                ),
+                &[&learner.0, &after_device, &after_seq, &i64::from(limit)],
+            )?;
+            collect(rows, receipt_row)
+        })
+    }
+
+    fn receipts_of_device(
+        &self,
+        device: DeviceId,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredReceipt>> {
+        self.run(|c| receipts_of_device_in(c, device, from_seq, limit))
+    }
+
+    fn flagged_devices(&self, org: Uuid) -> StoreResult<Vec<(Device, DeviceFlag)>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {DEVICE_COLS}, {FLAG_COLS} FROM devices
+                     WHERE org_id = $1 AND flag_code IS NOT NULL ORDER BY flagged_ms, num"
+                ),
+                &[&org],
+            )?;
+            let all = collect(rows, |r| Ok((device_row(r)?, flag_row(r, 6))))?;
+            Ok(all
+                .into_iter()
+                .filter_map(|(d, f)| f.map(|f| (d, f)))
+                .collect())
+        })
+    }
+
+    fn rejections(
+        &self,
+        org: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, RejectionRecord)>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT id, device_id, org_id, code, seq, received_ms, envelope FROM rejections
+                 WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                &[&org, &before.unwrap_or(i64::MAX), &i64::from(limit)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        RejectionRecord {
+                            device: DeviceId(r.get(1)),
+                            org: r.get(2),
+                            code: r.get(3),
+                            seq: r.get::<_, Option<i64>>(4).map(|s| s as u64),
+                            received_ms: r.get(5),
+                            envelope: r.get(6),
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
+    fn rejection_counts(&self, org: Uuid) -> StoreResult<Vec<(DeviceId, String, u64, u64)>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT device_id, code, count, kept FROM rejection_counts
+                 WHERE org_id = $1 ORDER BY device_id::TEXT, code COLLATE \"C\"",
+                &[&org],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        DeviceId(r.get(0)),
+                        r.get(1),
+                        r.get::<_, i64>(2) as u64,
+                        r.get::<_, i64>(3) as u64,
+                    )
+                })
+                .collect())
+        })
+    }
+
+    fn resolve_flag(&self, device: DeviceId, res: &FlagResolution) -> StoreResult<bool> {
+        self.run(|c| {
+            let n = c.execute(
+                "UPDATE devices SET flag_resolved_ms = $2, flag_resolved_by = $3,
+                        flag_resolved_reason = $4
+                 WHERE id = $1 AND flag_code IS NOT NULL AND flag_resolved_ms IS NULL",
+                &[&device.0, &res.resolved_ms, &res.by, &res.reason],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn learner_facts(&self, person: LearnerId) -> StoreResult<Option<Vec<u8>>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT facts FROM learner_facts WHERE learner = $1",
+                &[&person.0],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn flagged_people(
+        &self,
+        org: Uuid,
+        after: Option<LearnerId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(LearnerId, Vec<u8>)>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT learner, facts FROM learner_facts
+                 WHERE org_id = $1 AND flagged AND learner > $2 ORDER BY learner LIMIT $3",
+                &[&org, &after.map_or(Uuid::nil(), |l| l.0), &i64::from(limit)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| (LearnerId(r.get(0)), r.get(1)))
+                .collect())
+        })
+    }
+
+    fn facts_version(&self) -> StoreResult<u32> {
+        self.run(|c| {
+            let v: i64 = c
+                .query_one("SELECT value FROM facts_meta WHERE key = 'version'", &[])?
+                .get(0);
+            Ok(v as u32)
+        })
+    }
+
+    fn rebuild_facts(
+        &self,
+        f: &mut dyn FnMut(&mut dyn RebuildTxn) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.closure_txn(|tx| {
+            // Every device row locked: no chain transaction runs while the facts are derived
+            // again (as SQLite's one writer).
+            tx.execute("SELECT 1 FROM devices FOR UPDATE", &[])?;
+            tx.execute(
+                "LOCK TABLE learner_facts, device_facts IN EXCLUSIVE MODE",
+                &[],
+            )?;
+            let mut t = PgRebuildTxn {
+                facts: PgFacts::new(tx),
+            };
+            f(&mut t).map_err(from_closure)
+        })
+    }
+
+    fn org_daily_cap(&self, org: Uuid) -> StoreResult<Option<u64>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT daily_cap_ms FROM org_policy WHERE org_id = $1",
+                &[&org],
+            )?
+            .map(|r| r.get::<_, i64>(0) as u64))
+        })
+    }
+
+    fn set_org_daily_cap(&self, org: Uuid, cap_ms: u64) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO org_policy (org_id, daily_cap_ms) VALUES ($1, $2)
+                 ON CONFLICT (org_id) DO UPDATE SET daily_cap_ms = excluded.daily_cap_ms",
+                &[&org, &(cap_ms as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn put_package(&self, p: &PackageRecord, keys: &[ExamKeyItem]) -> StoreResult<()> {
+        self.txn(|tx| {
+            tx.execute(
+                &format!(
+                    "INSERT INTO packages ({PACKAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ),
+                &[
+                    &p.course,
+                    &i64::from(p.version),
+                    &p.title,
+                    &p.manifest,
+                    &p.manifest_sha,
+                    &(p.total_size as i64),
+                    &p.published_ms,
+                ],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(Conflict::PackageExists).into(),
+                other => TxnError::Store(other),
+            })?;
+            let st = tx.prepare(
+                "INSERT INTO exam_keys (course, version, exam, item, correct, points)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )?;
+            for k in keys {
+                tx.execute(
+                    &st,
+                    &[
+                        &p.course,
+                        &i64::from(p.version),
+                        &k.exam,
+                        &k.item,
+                        &k.correct,
+                        &i64::from(k.points),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn packages(&self) -> StoreResult<Vec<PackageRecord>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {PACKAGE_COLS} FROM packages ORDER BY course COLLATE \"C\", version"
+                ),
+                &[],
+            )?;
+            Ok(rows.iter().map(package_row).collect())
+        })
+    }
+
+    fn package(&self, course: &str, version: u32) -> StoreResult<Option<PackageRecord>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {PACKAGE_COLS} FROM packages WHERE course = $1 AND version = $2"),
+                &[&course, &i64::from(version)],
+            )?
+            .map(|r| package_row(&r)))
+        })
+    }
+
+    fn latest_package(&self, course: &str) -> StoreResult<Option<PackageRecord>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                &format!(
+                    "SELECT {PACKAGE_COLS} FROM packages WHERE course = $1
+                         ORDER BY version DESC LIMIT 1"
+                ),
+                &[&course],
+            )?
+            .map(|r| package_row(&r)))
+        })
+    }
+
+    fn catalog_stamp(&self) -> StoreResult<(u64, i64)> {
+        self.run(|c| {
+            let r = c.query_one(
+                "SELECT COUNT(*), COALESCE(MAX(published_ms), 0)::BIGINT FROM packages",
+                &[],
+            )?;
+            Ok((r.get::<_, i64>(0) as u64, r.get(1)))
+        })
+    }
+
+    fn exam_keys(&self, course: &str, version: u32) -> StoreResult<Vec<ExamKeyItem>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT exam, item, correct, points FROM exam_keys
+                 WHERE course = $1 AND version = $2 ORDER BY exam COLLATE \"C\", item COLLATE \"C\"",
+                &[&course, &i64::from(version)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| ExamKeyItem {
+                    exam: r.get(0),
+                    item: r.get(1),
+                    correct: r.get(2),
+                    points: r.get::<_, i64>(3) as u32,
+                })
+                .collect())
+        })
+    }
+
+    fn issue_certificate(&self, cert: &Certificate) -> StoreResult<Certificate> {
+        self.run(|c| issue_certificate_in(c, cert))
+    }
+
+    fn certificates_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<Certificate>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT serial, learner_id, course, issued_ms FROM certificates
+                 WHERE learner_id = $1 ORDER BY course COLLATE \"C\"",
+                &[&learner.0],
+            )?;
+            Ok(rows.iter().map(cert_row).collect())
+        })
+    }
+
+    fn revoke_tokens_of(&self, subject: &Subject) -> StoreResult<u64> {
+        let (kind, id) = subject_parts(subject);
+        self.run(|c| {
+            Ok(c.execute(
+                "DELETE FROM tokens WHERE subject_kind = $1 AND subject_id = $2",
+                &[&kind, &id],
+            )?)
+        })
+    }
+
+    fn revoke_token(&self, hash: &[u8; 32]) -> StoreResult<bool> {
+        self.run(|c| Ok(c.execute("DELETE FROM tokens WHERE hash = $1", &[&&hash[..]])? > 0))
+    }
+
+    fn record_relays(&self, rows: &[RelayRecord]) -> StoreResult<()> {
+        self.txn(|tx| {
+            let st = tx.prepare(
+                "INSERT INTO relays (org_id, device_id, carrier_kind, carrier_id, received_ms,
+                                     receipts, accepted)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )?;
+            for r in rows {
+                let (kind, id) = match &r.carrier {
+                    Some(s) => {
+                        let (k, i) = subject_parts(s);
+                        (k, Some(i))
+                    }
+                    None => ("cli", None),
+                };
+                tx.execute(
+                    &st,
+                    &[
+                        &r.org,
+                        &r.device.0,
+                        &kind,
+                        &id,
+                        &r.received_ms,
+                        &(r.receipts as i64),
+                        &(r.accepted as i64),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn relays(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RelayRecord>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT org_id, device_id, carrier_kind, carrier_id, received_ms, receipts, accepted
+                 FROM relays WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
+                &[&org, &i64::from(limit)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let kind: String = r.get(2);
+                    let id: Option<Uuid> = r.get(3);
+                    RelayRecord {
+                        org: r.get(0),
+                        device: DeviceId(r.get(1)),
+                        carrier: match (kind.as_str(), id) {
+                            ("device", Some(i)) => Some(Subject::Device(DeviceId(i))),
+                            ("user", Some(i)) => Some(Subject::User(i)),
+                            _ => None,
+                        },
+                        received_ms: r.get(4),
+                        receipts: r.get::<_, i64>(5) as u64,
+                        accepted: r.get::<_, i64>(6) as u64,
+                    }
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! `hearth-server migrate --from DIR --to postgres://…` (issue #13) on a real SQLite service
+//! folder written by this build: honest study on personal PCs and a kiosk, a forked device
+//! (a flag and kept rejections), a receipt waiting for a gap, a certificate. The real binary
+//! copies it; its own verification reads every receipt back; this test then compares every
+//! receipt and every learner's record and the flags report served from PostgreSQL with
+//! SQLite's. Needs `HEARTH_TEST_DATABASE` (make pg-test); without it it says so and passes.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::lab::*;
+use hearth_server::Service;
+use hearth_server::env::ManualClock;
+use hearth_server::store::{SqliteStore, Store};
+
+fn migrate(from: &std::path::Path, to: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth-server"))
+        .args(["migrate", "--from"])
+        .arg(from)
+        .args(["--to", to])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
+    let Some(base) = common::db::pg_url() else {
+        eprintln!("HEARTH_TEST_DATABASE is not set: skipped");
+        return;
+    };
+    let lab = Lab::in_data_folder(3);
+    let (a, b, c) = (lab.learners[0], lab.learners[1], lab.learners[2]);
+    let mut pa = lab.personal(1, a);
+    let mut pb = lab.personal(2, b);
+    let mut kiosk = lab.kiosk(3);
+    pa.fetch_anchor(&lab);
+    pb.fetch_anchor(&lab);
+    kiosk.fetch_anchor(&lab);
+    let batch = honest(&lab, &mut pa, 30, |ms| study("l1", ms));
+    lab.send(&pa, batch);
+    let mut done = vec![pa.receipt(completed("l1"))];
+    done.extend(honest(&lab, &mut pa, 20, long_study));
+    lab.send(&pa, done);
+    let batch = honest(&lab, &mut pb, 15, |ms| study("l1", ms));
+    lab.send(&pb, batch);
+    kiosk.learner = c;
+    let mut k = vec![kiosk.receipt(signed_in())];
+    k.extend(honest(&lab, &mut kiosk, 10, long_study));
+    k.push(kiosk.receipt(signed_out()));
+    lab.send(&kiosk, k);
+    // A copied data folder signs a different receipt at the same position: a fork.
+    let mut copy = pb.fork();
+    let ours = honest(&lab, &mut pb, 2, long_study);
+    copy.wait(1);
+    let theirs = vec![copy.receipt(long_study(1_000))];
+    lab.send(&pb, ours);
+    assert!(lab.send(&copy, theirs).flagged);
+    // A receipt after a gap waits in `pending`.
+    let mut gap = pa.fork();
+    gap.seq += 1;
+    let waiting = vec![gap.receipt(long_study(1_000))];
+    lab.send(&pa, waiting);
+
+    let learners = [a, b, c];
+    let records: Vec<_> = learners.iter().map(|l| lab.record(*l)).collect();
+    assert!(records[0].credited_ms > 0 && records[2].credited_ms > 0);
+    let flags = serde_json::to_value(lab.svc.flags_report(lab.org, None, None).unwrap()).unwrap();
+    let dir = lab.dir.path().to_path_buf();
+    let (org, now) = (lab.org, lab.now());
+    let Lab {
+        dir: _keep, svc, ..
+    } = lab;
+    drop(svc);
+
+    let url = common::db::fresh_schema(&base);
+    let out = migrate(&dir, &url);
+    assert!(
+        out.status.success(),
+        "migrate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sqlite = SqliteStore::open(&dir.join("hearth.db")).unwrap();
+    let devices = [pa.id(), pb.id(), kiosk.id()];
+    let mut want = Vec::new();
+    for d in devices {
+        want.extend(sqlite.receipts_of_device(d, 1, 10_000).unwrap());
+    }
+    assert_eq!(want.len(), 30 + 1 + 20 + 15 + 12 + 2);
+    assert_eq!(report["receiptsVerified"], want.len() as u64);
+
+    // Served from PostgreSQL: the same receipts, byte for byte, and the same credit.
+    let svc = Service::open_with(
+        &dir,
+        Some(&url),
+        Arc::new(ManualClock::new(now)),
+        Arc::new(hearth_server::env::SeededRandom::new(12)),
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    for d in devices {
+        got.extend(svc.store.receipts_of_device(d, 1, 10_000).unwrap());
+    }
+    assert_eq!(
+        got, want,
+        "every receipt, with its columns and envelope bytes"
+    );
+    assert_eq!(svc.store.chain_state(pa.id()).unwrap().pending, 1);
+    assert!(svc.store.chain_state(pb.id()).unwrap().flag.is_some());
+    for (l, rec) in learners.iter().zip(&records) {
+        let again = svc
+            .learner_record(&svc.store.learner(*l).unwrap().unwrap())
+            .unwrap();
+        assert_eq!(&again, rec, "learner {l}");
+    }
+    assert_eq!(
+        serde_json::to_value(svc.flags_report(org, None, None).unwrap()).unwrap(),
+        flags
+    );
+    // Devices enrolled after the move get numbers after the copied ones.
+    let code = svc.issue_enrollment_code(org, None, None).unwrap();
+    let k = common::key(40);
+    let pk = common::public(&k);
+    let e = svc
+        .enroll(&code, pk, hearth_protocol::DeviceId::for_key(&pk), None)
+        .unwrap();
+    assert!(svc.store.chain_state(e.device.id).unwrap().head.seq == 0);
+
+    // Into a database that already holds a service: refused, nothing changed.
+    let again = migrate(&dir, &url);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds a service"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        svc.store
+            .receipts_of_device(pa.id(), 1, 10_000)
+            .unwrap()
+            .len(),
+        51
+    );
+}
