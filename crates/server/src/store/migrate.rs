@@ -45,7 +45,7 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 6, parents first.
+/// Every table of schema 7, parents first.
 const TABLES: &[Table] = &[
     Table {
         name: "orgs",
@@ -160,6 +160,18 @@ const TABLES: &[Table] = &[
         insert: "INSERT INTO certificates (serial, org_id, learner_id, course, issued_ms)
                  VALUES ($1, $2, $3, $4, $5)",
         cols: &[Text, Uuid, Uuid, Text, Int],
+    },
+    Table {
+        name: "certificate_credentials",
+        select: "SELECT cc.serial, l.org_id, cc.status_index, cc.credential, cc.revoked_ms,
+                        cc.revoked_reason
+                 FROM certificate_credentials cc
+                 JOIN certificates c ON c.serial = cc.serial
+                 LEFT JOIN learners l ON l.id = c.learner_id ORDER BY cc.serial",
+        insert: "INSERT INTO certificate_credentials (serial, org_id, status_index, credential,
+                                                     revoked_ms, revoked_reason)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Text, Uuid, Int, Text, Int, Text],
     },
     Table {
         name: "assignments",

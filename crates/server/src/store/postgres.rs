@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("sql/postgres/004_compact_receipts.sql")),
     (5, include_str!("sql/postgres/005_facts.sql")),
     (6, include_str!("sql/postgres/006_revocation.sql")),
+    (7, include_str!("sql/postgres/007_certificates.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -1695,6 +1696,99 @@ impl Store for PostgresStore {
                 &[&learner.0],
             )?;
             Ok(rows.iter().map(cert_row).collect())
+        })
+    }
+
+    fn certificate(&self, serial: &str) -> StoreResult<Option<Certificate>> {
+        self.run(|c| {
+            let row = c.query_opt(
+                "SELECT serial, learner_id, course, issued_ms FROM certificates WHERE serial = $1",
+                &[&serial],
+            )?;
+            Ok(row.as_ref().map(cert_row))
+        })
+    }
+
+    fn certificate_status_index(&self, serial: &str) -> StoreResult<u64> {
+        self.txn(|tx| {
+            // The next free index must be taken by one instance at a time: issuing is rare, so
+            // the table is locked against other writers for the moment it takes.
+            tx.batch_execute("LOCK TABLE certificate_credentials IN SHARE ROW EXCLUSIVE MODE")?;
+            tx.execute(
+                "INSERT INTO certificate_credentials (serial, org_id, status_index)
+                 SELECT c.serial, c.org_id,
+                        (SELECT COALESCE(MAX(status_index) + 1, 0) FROM certificate_credentials)
+                 FROM certificates c WHERE c.serial = $1
+                 ON CONFLICT (serial) DO NOTHING",
+                &[&serial],
+            )?;
+            let row = tx.query_opt(
+                "SELECT status_index FROM certificate_credentials WHERE serial = $1",
+                &[&serial],
+            )?;
+            let row = row.ok_or(TxnError::Store(StoreError::NotFound))?;
+            Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+        })
+    }
+
+    fn save_certificate_credential(&self, serial: &str, credential: &str) -> StoreResult<String> {
+        self.run(|c| {
+            c.execute(
+                "UPDATE certificate_credentials SET credential = $2
+                 WHERE serial = $1 AND credential IS NULL",
+                &[&serial, &credential],
+            )?;
+            let kept: Option<String> = c
+                .query_opt(
+                    "SELECT credential FROM certificate_credentials WHERE serial = $1",
+                    &[&serial],
+                )?
+                .and_then(|r| r.get(0));
+            kept.ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn certificate_credential(&self, serial: &str) -> StoreResult<Option<CertificateCredential>> {
+        self.run(|c| {
+            let row = c.query_opt(
+                "SELECT status_index, credential, revoked_ms, revoked_reason
+                 FROM certificate_credentials WHERE serial = $1",
+                &[&serial],
+            )?;
+            Ok(row.map(|r| {
+                let revoked_ms: Option<i64> = r.get(2);
+                CertificateCredential {
+                    status_index: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+                    credential: r.get(1),
+                    revoked: revoked_ms
+                        .map(|ms| (ms, r.get::<_, Option<String>>(3).unwrap_or_default())),
+                }
+            }))
+        })
+    }
+
+    fn revoke_certificate(&self, serial: &str, reason: &str, now_ms: i64) -> StoreResult<bool> {
+        self.run(|c| {
+            let n = c.execute(
+                "UPDATE certificate_credentials SET revoked_ms = $2, revoked_reason = $3
+                 WHERE serial = $1 AND revoked_ms IS NULL",
+                &[&serial, &now_ms, &reason],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn revoked_status_indices(&self) -> StoreResult<Vec<u64>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT status_index FROM certificate_credentials
+                 WHERE revoked_ms IS NOT NULL ORDER BY status_index",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0))
+                .collect())
         })
     }
 
