@@ -312,16 +312,14 @@ fn offline_devices(pair: &Pair, urls: &[String], n: u64) -> Vec<tempfile::TempDi
             hearth(dir.path(), &["enroll", "--service", url, "--code", &code]);
             let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
             let me = h.enrollment().unwrap().unwrap().owner.unwrap();
+            assert_eq!(h.at_keyboard(), Some(me), "enrolling signed the learner in");
             for r in 0..n {
                 let lesson = LessonId::new(format!("lesson-{}", r % 5 + 1)).unwrap();
-                h.record(
-                    me,
-                    Event::ActiveStudy {
-                        course: course.clone(),
-                        lesson,
-                        active_ms: 30_000,
-                    },
-                )
+                h.record(Event::ActiveStudy {
+                    course: course.clone(),
+                    lesson,
+                    active_ms: 30_000,
+                })
                 .unwrap();
             }
             dir

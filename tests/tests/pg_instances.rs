@@ -190,16 +190,18 @@ async fn two_processes_on_one_database_lose_nothing_through_kills_and_faults() {
             d.proxy.set_upstream(pair.addrs[rng.random_range(0..2)]);
             let mut h = d.hearth.lock().unwrap();
             let me = d.enrollment.owner.unwrap();
+            assert_eq!(
+                h.at_keyboard(),
+                Some(me),
+                "the device's learner is signed in"
+            );
             for _ in 0..rng.random_range(1..10) {
                 let lesson = LessonId::new(LESSONS[rng.random_range(0..LESSONS.len())]).unwrap();
-                h.record(
-                    me,
-                    Event::ActiveStudy {
-                        course: course.clone(),
-                        lesson,
-                        active_ms: rng.random_range(200..3_000),
-                    },
-                )
+                h.record(Event::ActiveStudy {
+                    course: course.clone(),
+                    lesson,
+                    active_ms: rng.random_range(200..3_000),
+                })
                 .unwrap();
             }
         }

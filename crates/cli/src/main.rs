@@ -710,7 +710,7 @@ fn sync_exit(e: SyncError) -> anyhow::Error {
         _ => 1,
     };
     Exit {
-        code: e.code(),
+        code: e.code().into(),
         message: e.to_string(),
         status,
     }

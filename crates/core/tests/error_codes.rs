@@ -174,6 +174,17 @@ fn the_ui_knows_every_error_code() {
             "{expected} not found: {service:?}"
         );
     }
+    // The device maps a service's code to itself only when it knows it: the same list.
+    let known: BTreeSet<String> = hearth_core::sync::SERVICE_CODES
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    assert!(
+        known == service,
+        "hearth_core::sync::SERVICE_CODES differs from the service's codes: missing {:?}, extra {:?}",
+        service.difference(&known).collect::<Vec<_>>(),
+        known.difference(&service).collect::<Vec<_>>()
+    );
     let file = root().join("ui/src/messages/errorCodes.ts");
     let want = render(&codes, &service);
     if std::env::var_os("HEARTH_WRITE_CODES").is_some() {

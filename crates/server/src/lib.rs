@@ -137,6 +137,7 @@ impl Service {
             config: Config::default(),
             blob_dir,
             catalog_cache: Arc::default(),
+            tag_cache: Arc::default(),
             read_store: None,
         }
     }

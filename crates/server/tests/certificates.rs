@@ -241,7 +241,7 @@ async fn get(http: &reqwest::Client, url: &str, token: Option<&str>) -> (u16, St
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn routes_publish_the_key_the_credential_the_status_and_the_verify_page() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let lab = certified_lab(1, 1);

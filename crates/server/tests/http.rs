@@ -1173,7 +1173,15 @@ async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
     };
     let t0 = tag(&kiosk).await;
     assert_eq!(t0.len(), 32);
-    assert_eq!(tag(&kiosk).await, t0, "nothing changed");
+    let computed = w.svc.classroom_tags_computed();
+    for _ in 0..3 {
+        assert_eq!(tag(&kiosk).await, t0, "nothing changed");
+    }
+    assert_eq!(
+        w.svc.classroom_tags_computed(),
+        computed,
+        "idle rounds are answered from the cache: the roster is not hashed again"
+    );
     let b0 = tag(&other_org).await;
     w.svc
         .assign_for_trainer(
@@ -1191,6 +1199,13 @@ async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
     w.svc.set_pin(w.learner_a2.0, "8642").unwrap();
     let t2 = tag(&kiosk).await;
     assert_ne!(t2, t1, "a new PIN");
+    let before = w.svc.classroom_tags_computed();
+    w.svc
+        .add_learner(w.org_a, "新学员", "110101199003077777", None, None)
+        .unwrap();
+    let t3 = tag(&kiosk).await;
+    assert_ne!(t3, t2, "a new learner on the roster");
+    assert_eq!(w.svc.classroom_tags_computed(), before + 1);
     assert_eq!(tag(&other_org).await, b0, "another organisation's changes");
 }
 

@@ -46,12 +46,20 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 }
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
-/// columns of schemas 5 (facts), 6 (revocation, relays) and 7 (certificate credentials) gone,
+/// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials) and 8
+/// (roster stamps and their triggers) gone,
 /// `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE certificate_credentials;
+        "DROP TABLE roster_stamps;
+         DROP TRIGGER learners_roster_insert; DROP TRIGGER learners_roster_update;
+         DROP TRIGGER learners_roster_delete; DROP TRIGGER users_roster_insert;
+         DROP TRIGGER users_roster_update; DROP TRIGGER users_roster_delete;
+         DROP TRIGGER classes_roster_insert; DROP TRIGGER classes_roster_update;
+         DROP TRIGGER classes_roster_delete; DROP TRIGGER assignments_roster_insert;
+         DROP TRIGGER assignments_roster_update; DROP TRIGGER assignments_roster_delete;
+         DROP TABLE certificate_credentials;
          DROP TABLE relays;
          DROP INDEX tokens_by_subject;
          DROP TABLE learner_facts;
@@ -140,7 +148,7 @@ fn schema_4_database_migrates_with_receipts_kept_and_credit_derived_again() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     assert_eq!(dump(&db), before, "every receipt byte for byte");
     let rec = svc
         .learner_record(&svc.store.learner(learner).unwrap().unwrap())

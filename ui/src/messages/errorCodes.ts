@@ -95,6 +95,7 @@ export const ERROR_CODES = [
   "sync.bad_answer",
   "sync.interrupted",
   "sync.offline",
+  "sync.service_error",
   "sync.timeout",
   "ui.task",
 ] as const;
@@ -111,6 +112,7 @@ export const SERVICE_ERROR_CODES = [
   "class.not_found",
   "course.invalid_version",
   "course.not_found",
+  "course.unknown_occupation",
   "device.flagged",
   "device.not_found",
   "device.unknown",

@@ -205,16 +205,78 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn code(&self) -> String {
+    /// The stable code. A service's refusal keeps its own code when it is one of
+    /// [`SERVICE_CODES`]; any other (a newer service, or a hostile one) is `sync.service_error`,
+    /// so the app always has a text for what it shows.
+    pub fn code(&self) -> &'static str {
         match self {
-            SyncError::Transport(TransportError::Unreachable(_)) => "sync.offline".into(),
-            SyncError::Transport(TransportError::Interrupted(_)) => "sync.interrupted".into(),
-            SyncError::Transport(TransportError::TimedOut(_)) => "sync.timeout".into(),
-            SyncError::Transport(TransportError::Service { body, .. }) => body.code.clone(),
-            SyncError::Transport(TransportError::Malformed(_)) => "sync.bad_answer".into(),
-            SyncError::Core(e) => e.code().into(),
+            SyncError::Transport(TransportError::Unreachable(_)) => "sync.offline",
+            SyncError::Transport(TransportError::Interrupted(_)) => "sync.interrupted",
+            SyncError::Transport(TransportError::TimedOut(_)) => "sync.timeout",
+            SyncError::Transport(TransportError::Service { body, .. }) => {
+                known_service_code(&body.code).unwrap_or("sync.service_error")
+            }
+            SyncError::Transport(TransportError::Malformed(_)) => "sync.bad_answer",
+            SyncError::Core(e) => e.code(),
         }
     }
+}
+
+/// The service's codes a device's requests can be answered with, as the service's sources make
+/// them (`crates/core/tests/error_codes.rs` keeps this list equal to them, and the UI has a text
+/// for each).
+pub const SERVICE_CODES: &[&str] = &[
+    "auth.expired_credential",
+    "auth.forbidden",
+    "auth.invalid_credential",
+    "auth.missing_credential",
+    "auth.too_many_failures",
+    "auth.wrong_org",
+    "class.invalid_id",
+    "class.not_found",
+    "course.invalid_version",
+    "course.not_found",
+    "course.unknown_occupation",
+    "device.flagged",
+    "device.not_found",
+    "device.unknown",
+    "enroll.code_expired",
+    "enroll.code_used",
+    "enroll.device_exists",
+    "enroll.device_id_mismatch",
+    "enroll.invalid_code",
+    "enroll.invalid_label",
+    "file.invalid_hash",
+    "file.not_found",
+    "internal",
+    "learner.exists",
+    "learner.invalid_id",
+    "learner.invalid_national_id",
+    "learner.invalid_pin",
+    "learner.not_found",
+    "method_not_allowed",
+    "not_found",
+    "package.refused",
+    "range.not_satisfiable",
+    "request.bad_encoding",
+    "request.body_unreadable",
+    "request.bytes_limited",
+    "request.invalid_query",
+    "request.malformed_json",
+    "request.rate_limited",
+    "request.timeout",
+    "request.too_large",
+    "request.too_many_at_once",
+    "request.too_many_connections",
+    "request.unsupported_encoding",
+    "request.unsupported_media_type",
+    "service.busy",
+    "service.stopping",
+];
+
+/// `code` as one of [`SERVICE_CODES`], if it is one.
+fn known_service_code(code: &str) -> Option<&'static str> {
+    SERVICE_CODES.iter().find(|c| **c == code).copied()
 }
 
 fn locked(hearth: &Mutex<Hearth>) -> std::sync::MutexGuard<'_, Hearth> {
@@ -756,5 +818,29 @@ async fn sleep_or_forever(wait: Option<std::time::Duration>) {
     match wait {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str) -> SyncError {
+        SyncError::Transport(TransportError::Service {
+            status: 400,
+            body: ErrorBody::new(code, "refused"),
+        })
+    }
+
+    #[test]
+    fn a_service_code_is_kept_only_when_the_app_knows_it() {
+        assert_eq!(refused("enroll.code_used").code(), "enroll.code_used");
+        assert_eq!(
+            refused("auth.expired_credential").code(),
+            "auth.expired_credential"
+        );
+        // A newer or hostile service's code: the app shows its own text for a refusal.
+        assert_eq!(refused("made.up").code(), "sync.service_error");
+        assert_eq!(refused("").code(), "sync.service_error");
     }
 }

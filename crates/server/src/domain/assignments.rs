@@ -92,7 +92,43 @@ impl Service {
 
     /// A digest of what a device pulls besides receipts: its roster (with PIN verifiers and
     /// classes) and its assignments. Sent in every sync state, so a device pulls them only when they changed.
+    ///
+    /// Kiosks ask every round, so the tag is kept per device and computed again only when the
+    /// organisation's roster stamp moved (the store's triggers move it on every change of
+    /// people, PINs, classes or assignments), instead of hashing the whole roster every time.
     pub fn classroom_tag(&self, device: &Device) -> ServiceResult<String> {
+        let stamp = self.store.roster_stamp(device.org)?;
+        let cached = self
+            .tag_cache
+            .tags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&device.id)
+            .filter(|(at, _)| *at == stamp)
+            .map(|(_, tag)| tag.clone());
+        if let Some(tag) = cached {
+            return Ok(tag);
+        }
+        let tag = self.compute_classroom_tag(device)?;
+        self.tag_cache
+            .computed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.tag_cache
+            .tags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(device.id, (stamp, tag.clone()));
+        Ok(tag)
+    }
+
+    /// How many classroom tags were computed rather than served from the cache.
+    pub fn classroom_tags_computed(&self) -> u64 {
+        self.tag_cache
+            .computed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn compute_classroom_tag(&self, device: &Device) -> ServiceResult<String> {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(b"HEARTH/classroom/1\0");
         for p in self.roster(device)? {

@@ -129,6 +129,17 @@ pub struct Service {
     pub(crate) catalog_cache: Arc<std::sync::Mutex<Option<Arc<credit::book::Catalog>>>>,
     /// A read replica for reports (`--read-database`), if any: see [`Service::for_reports`].
     pub read_store: Option<Arc<dyn Store>>,
+    /// Each device's classroom tag with the organisation's roster stamp it was computed at
+    /// (see [`Service::classroom_tag`]).
+    pub(crate) tag_cache: Arc<TagCache>,
+}
+
+/// Classroom tags by device, each valid while its organisation's roster stamp has not moved.
+#[derive(Debug, Default)]
+pub(crate) struct TagCache {
+    pub(crate) tags: std::sync::Mutex<std::collections::HashMap<DeviceId, (i64, String)>>,
+    /// How many tags were computed (not served from the cache): what the tests watch.
+    pub(crate) computed: std::sync::atomic::AtomicU64,
 }
 
 impl Service {

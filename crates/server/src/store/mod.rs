@@ -370,6 +370,9 @@ pub trait Store: Send + Sync + 'static {
     fn create_learner(&self, learner: &Learner) -> StoreResult<()>;
     fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>>;
     fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>>;
+    /// A number that moves whenever the organisation's people, PINs, classes or assignments
+    /// change (kept by the backend's triggers); 0 before the first change.
+    fn roster_stamp(&self, org: Uuid) -> StoreResult<i64>;
     fn learners_of_class(&self, class: Uuid) -> StoreResult<Vec<Learner>>;
 
     fn put_token(&self, token: &TokenRecord) -> StoreResult<()>;

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("sql/postgres/005_facts.sql")),
     (6, include_str!("sql/postgres/006_revocation.sql")),
     (7, include_str!("sql/postgres/007_certificates.sql")),
+    (8, include_str!("sql/postgres/008_roster_stamps.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -1201,6 +1202,15 @@ impl Store for PostgresStore {
             )?
             .map(|r| learner_row(&r))
             .transpose()
+        })
+    }
+
+    fn roster_stamp(&self, org: Uuid) -> StoreResult<i64> {
+        self.run(|c| {
+            Ok(
+                c.query_opt("SELECT stamp FROM roster_stamps WHERE org_id = $1", &[&org])?
+                    .map_or(0, |r| r.get(0)),
+            )
         })
     }
 

@@ -22,11 +22,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/005_facts.sql")),
         M::up(include_str!("sql/006_revocation.sql")),
         M::up(include_str!("sql/007_certificates.sql")),
+        M::up(include_str!("sql/008_roster_stamps.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -843,6 +844,18 @@ impl Store for SqliteStore {
                 learner_row,
             )
             .optional()?)
+    }
+
+    fn roster_stamp(&self, org: Uuid) -> StoreResult<i64> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT stamp FROM roster_stamps WHERE org_id = ?1",
+                [org.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
     }
 
     fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>> {
