@@ -55,6 +55,13 @@ export interface CatalogEntry {
   /** Total bytes of all files of the package. */
   totalSize: number;
   publishedMs: number;
+  /**
+   * The occupation code the course trains for (2022 classification), its name, and the
+   * skill level (1-5), when the course declares them.
+   */
+  occupation?: string | null;
+  occupationName?: string | null;
+  occupationLevel?: number | null;
 }
 
 export interface CertificateJson {
