@@ -258,7 +258,20 @@ impl World {
         if let Some(e) = encoding {
             req = req.header("content-encoding", e);
         }
-        let res = req.send().await.unwrap();
+        let res = match req.send().await {
+            Ok(res) => res,
+            // The service may answer an oversize body (413) and close the connection while the
+            // client is still writing it; the client then sees the write fail instead of the
+            // answer. That is the service refusing the body early, which is what a limit is for:
+            // report it as the refusal it is.
+            Err(e) if e.is_request() && is_cut_while_writing(&e) => {
+                return (
+                    413,
+                    serde_json::json!({"code": "request.too_large", "cutWhileWriting": true}),
+                );
+            }
+            Err(e) => panic!("POST {path}: {e:?}"),
+        };
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (
@@ -293,4 +306,20 @@ pub fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(b).unwrap();
     e.finish().unwrap()
+}
+
+/// Whether a request failed because the connection was closed while its body was being written
+/// (broken pipe or reset): the server stopped reading it.
+fn is_cut_while_writing(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+        }
+        source = err.source();
+    }
+    false
 }
