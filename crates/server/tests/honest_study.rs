@@ -6,26 +6,6 @@ mod common;
 use common::lab::*;
 use hearth_protocol::{AttendanceCheck, ClassId, Event, LearnerId};
 
-/// The fixture course done honestly on `dev`: ten minutes of lesson 1, the 60 s audio of
-/// lesson 2 played through while studying it, both lessons completed, the exam started and
-/// passed twelve minutes later.
-fn whole_course(lab: &Lab, dev: &mut Dev) -> Vec<Vec<u8>> {
-    let mut b = honest(lab, dev, 10, |ms| study("l1", ms));
-    b.push(dev.receipt(completed("l1")));
-    for i in 0..6 {
-        lab.advance(10_000);
-        dev.wait(10_000);
-        b.push(dev.receipt(watched(lab.media, i * 10_000, (i + 1) * 10_000)));
-    }
-    b.push(dev.receipt(study("l2", MINUTE)));
-    b.push(dev.receipt(completed("l2")));
-    b.push(dev.receipt(exam_started(1)));
-    lab.advance(12 * MINUTE);
-    dev.wait(12 * MINUTE);
-    b.push(dev.receipt(exam_submitted(1, true)));
-    b
-}
-
 fn assert_certified(lab: &Lab, l: LearnerId) {
     let rec = lab.record(l);
     let c = rec

@@ -356,7 +356,9 @@ impl Lab {
     }
 }
 
-/// The fixture course done honestly on `dev`.
+/// The fixture course done honestly on `dev`: ten minutes of lesson 1, the 60 s audio of
+/// lesson 2 played through while studying it, both lessons completed, the exam started and
+/// passed twelve minutes later.
 pub fn whole_course(lab: &Lab, dev: &mut Dev) -> Vec<Vec<u8>> {
     let mut b = honest(lab, dev, 10, |ms| study("l1", ms));
     b.push(dev.receipt(completed("l1")));
