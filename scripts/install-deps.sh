@@ -23,6 +23,8 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential pkg-config curl file
   fonts-wqy-microhei
   xvfb xauth webkit2gtk-driver
+  # The GUI tests answer the native file dialog (GTK) on the keyboard through xdotool.
+  xdotool
   # GStreamer decoders for lesson media: MP3/AAC/H.264 (WebKitGTK plays media through them).
   gstreamer1.0-plugins-good gstreamer1.0-libav
   # The API fuzz run (scripts/fuzz-api.sh) installs schemathesis into a virtual environment.

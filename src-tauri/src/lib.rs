@@ -5,6 +5,7 @@
 //! else happens in hearth-core.
 
 pub mod commands;
+pub mod dialogs;
 pub mod downloads;
 pub mod error;
 pub mod kiosk_commands;
@@ -93,6 +94,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         kiosk_commands::export_receipts,
         commands::removable_drives,
         kiosk_commands::kiosk_leave,
+        dialogs::choose_file,
     ]
 }
 
@@ -116,6 +118,7 @@ pub fn run() {
     lighten_webkit();
     init_tracing();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(invoke_handler())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
         .setup(|app| {

@@ -3,6 +3,8 @@
 
 #[cfg(target_os = "linux")]
 pub mod gui;
+#[cfg(target_os = "linux")]
+pub mod native_dialog;
 pub mod pg;
 pub mod proxy;
 pub mod service;

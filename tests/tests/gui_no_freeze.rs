@@ -1,35 +1,59 @@
-//! Issue #16 in the real window: a course imported by picking it from the USB stick list (a
-//! folder made to look like `/media/$USER` with a stick in it, named by
+//! Issue #16 in the real window: a course imported through the system's file dialog (GTK's,
+//! answered on the keyboard through xdotool: `hearth_e2e::native_dialog`), another by picking it
+//! from the USB stick list (a folder made to look like `/media/$USER` with a stick in it, named by
 //! `HEARTH_REMOVABLE_ROOTS`), then the service stalls behind the fault proxy (every connection
 //! held for a minute without an answer) while the library asks it for the catalog: the lesson
 //! page keeps counting study time and a practice answer is judged and recorded at once. Before
 //! the fix the catalog request held the store for the whole stall and every command waited.
 //!
-//! The native file dialog cannot be driven through WebDriver; the list of sticks is what this
-//! test picks from. Needs Xvfb, tauri-driver and WebKitWebDriver: run under `xvfb-run` with
+//! Needs Xvfb, tauri-driver and WebKitWebDriver: run under `xvfb-run` with
 //! `-- --ignored` like the other GUI tests.
 #![cfg(target_os = "linux")]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use hearth_e2e::gui::{self, Driver};
+use hearth_e2e::native_dialog::{self, DialogKind};
 use hearth_e2e::proxy::{Direction, Fault, FaultProxy};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{WAIT, attr, click, finish, ms, set_value, study, wait_attr};
 use hearth_e2e::webdriver::Session;
 
 const COURSE: &str = "electrician-safety";
+/// The course imported through the file dialog.
+const CHOSEN: &str = "hygiene-epidemic-prevention";
+/// The open dialog's title, as the UI names it in Chinese.
+const IMPORT_DIALOG: &str = "选择要导入的课程包";
 /// How long the service answers nothing.
 const STALL: Duration = Duration::from_secs(60);
 /// What "at once" allows for a command in a debug build under Xvfb on a busy machine: far
 /// below the stall, so a command that waited for the stalled request fails the test.
 const AT_ONCE: Duration = Duration::from_secs(10);
 
-async fn drive(session: &Session, proxy: &FaultProxy, url: &str, code: &str) -> Result<()> {
+async fn drive(
+    session: &Session,
+    proxy: &FaultProxy,
+    url: &str,
+    code: &str,
+    chosen: &Path,
+) -> Result<()> {
     set_value(session, "[data-testid=enroll-url]", url).await?;
     set_value(session, "[data-testid=enroll-code]", code).await?;
     click(session, "[data-testid=enroll-submit]").await?;
+
+    // A package in an ordinary folder, chosen in the system's file dialog.
+    click(session, "[data-testid=import-choose]").await?;
+    let chosen = chosen.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        native_dialog::choose(IMPORT_DIALOG, DialogKind::Open, &chosen)
+    })
+    .await??;
+    session
+        .wait_for(&format!("[data-testid=installed-{CHOSEN}]"), WAIT, |_| true)
+        .await
+        .context("the package chosen in the file dialog was not imported")?;
 
     // The stick is listed with its package; one press imports it.
     let listed = session
@@ -109,12 +133,15 @@ async fn drive(session: &Session, proxy: &FaultProxy, url: &str, code: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb + tauri-driver: run by make test"]
-async fn study_answers_at_once_while_the_service_stalls_and_a_usb_package_is_picked() -> Result<()>
-{
+async fn packages_chosen_in_the_file_dialog_and_on_a_usb_stick_import_and_study_answers_at_once_while_the_service_stalls()
+-> Result<()> {
     let app = gui::desktop_binary()?;
     let service = Service::start()?;
     let course = gui::workspace_root().join("assets/courses").join(COURSE);
     let published = service.admin(&["publish", course.to_str().context("path")?])?;
+    ensure!(published.starts_with("published"), "{published}");
+    let other = gui::workspace_root().join("assets/courses").join(CHOSEN);
+    let published = service.admin(&["publish", other.to_str().context("path")?])?;
     ensure!(published.starts_with("published"), "{published}");
     let learner = service.add_learner("王小明", "110101199003071234")?;
     let code = service.enrollment_code(Some(&learner))?;
@@ -132,6 +159,17 @@ async fn study_answers_at_once_while_the_service_stalls_and_a_usb_package_is_pic
         pkg.to_str().context("path")?,
     ])?;
 
+    // The other package sits in an ordinary folder, reached only through the file dialog.
+    let downloads = tmp.path().join("Downloads");
+    std::fs::create_dir_all(&downloads)?;
+    let chosen = downloads.join(format!("{CHOSEN}.hcp"));
+    service.admin(&[
+        "export-package",
+        CHOSEN,
+        "--out",
+        chosen.to_str().context("path")?,
+    ])?;
+
     let proxy = FaultProxy::start(service.addr()).await?;
     let url = format!("http://{}", proxy.addr());
     let data_dir = tmp.path().join("data");
@@ -141,7 +179,7 @@ async fn study_answers_at_once_while_the_service_stalls_and_a_usb_package_is_pic
         &[("HEARTH_REMOVABLE_ROOTS", media.to_str().context("path")?)],
     )?;
     let session = driver.launch(&app).await?;
-    let outcome = drive(&session, &proxy, &url, &code).await;
+    let outcome = drive(&session, &proxy, &url, &code, &chosen).await;
     let finished = finish(&mut driver, session, outcome, "hearth-gui-no-freeze").await;
     proxy.stop().await;
     finished

@@ -293,6 +293,13 @@ export interface ExamView {
   items: ExamItemView[];
 }
 
+/** What the person is choosing a file for: decides the dialog's kind (open or save) and filter. */
+export type FilePurpose =
+  | "importCourse"
+  | "exportReceipts"
+  | "savePdf"
+  | "saveJson";
+
 /** One file of an installed course. */
 export interface FileRow {
   path: string;
@@ -760,6 +767,13 @@ export const api = {
    * mode needs the device to be re-enrolled as a personal one, which is the service's decision).
    */
   kioskLeave: (): Promise<void> => call("kiosk_leave"),
+  /**
+   * Opens the system's file dialog for `purpose` and returns the chosen path, or `None` when the
+   * person cancels. `title` is the dialog's title in the UI's language; `file_name` the name a
+   * save dialog suggests. The dialog blocks a worker thread, never the app's event loop or the
+   * store.
+   */
+  chooseFile: (purpose: FilePurpose, title: string, fileName?: string | null): Promise<string | null> => call("choose_file", { purpose, title, fileName }),
 };
 
 export type Api = typeof api;

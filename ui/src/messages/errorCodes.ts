@@ -97,6 +97,7 @@ export const ERROR_CODES = [
   "sync.offline",
   "sync.service_error",
   "sync.timeout",
+  "ui.dialog",
   "ui.task",
 ] as const;
 
