@@ -70,6 +70,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(..) => StatusCode::CONFLICT,
             ServiceError::Gone(..) => StatusCode::GONE,
             ServiceError::Invalid(..) => StatusCode::BAD_REQUEST,
+            ServiceError::Locked(..) => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+                e.retry_after = Some(15 * 60);
+                return e;
+            }
             ServiceError::Internal(text) => {
                 tracing::error!(error = %text, "request failed inside the service");
                 return ApiError::new(
