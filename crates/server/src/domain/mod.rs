@@ -94,6 +94,8 @@ pub struct Config {
     pub public_url: String,
     /// Console sessions and lock-out (`domain::people`).
     pub console: people::ConsolePolicy,
+    /// The built console pages (`console/dist`), served at `/console/` when set.
+    pub console_pages: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Default for Config {
             policy: credit::Policy::default(),
             public_url: "http://127.0.0.1:8470".into(),
             console: people::ConsolePolicy::default(),
+            console_pages: None,
         }
     }
 }

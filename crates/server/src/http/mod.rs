@@ -4,6 +4,7 @@
 
 mod body;
 mod certificates;
+pub mod console;
 mod guard;
 mod handlers;
 mod limits;
@@ -128,6 +129,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
             (limits.max_buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
         )),
     };
+    let console_pages = state.svc.config.console_pages.clone();
     Router::new()
         .route("/v1/health", get(handlers::health))
         .route("/v1/openapi.json", get(handlers::openapi))
@@ -154,6 +156,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         )
         .route("/v1/files/{sha256}", get(handlers::file))
         .merge(certificates::routes())
+        .merge(console::routes(console_pages.as_deref()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))
