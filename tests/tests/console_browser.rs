@@ -37,12 +37,7 @@ async fn shot(s: &Session, name: &str) -> Result<()> {
 }
 
 async fn fill(s: &Session, css: &str, text: &str) -> Result<()> {
-    let el = s
-        .find_all(css)
-        .await?
-        .into_iter()
-        .next()
-        .with_context(|| format!("no {css}"))?;
+    let (el, _) = s.wait_for(css, WAIT, |_| true).await?;
     s.send_keys(&el, text).await
 }
 

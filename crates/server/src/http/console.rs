@@ -61,6 +61,24 @@ pub(super) fn routes(pages: Option<&Path>) -> Router<AppState> {
     }
 }
 
+/// Query parameters, refused as `400 request.invalid_query` (an error body, as everywhere).
+struct Q<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(Q(q)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "request.invalid_query",
+                format!("the query is not valid: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
 fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
         .headers
@@ -274,7 +292,7 @@ struct AuditJson {
 async fn audit(
     State(state): State<AppState>,
     who: Person,
-    Query(q): Query<AuditQuery>,
+    Q(q): Q<AuditQuery>,
 ) -> Result<Json<Vec<AuditJson>>, ApiError> {
     who.admin()?;
     let org = who.user.org;
@@ -418,7 +436,7 @@ struct ImportQuery {
 async fn roster_import(
     State(state): State<AppState>,
     who: Person,
-    Query(q): Query<ImportQuery>,
+    Q(q): Q<ImportQuery>,
     RosterBody(bytes): RosterBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.admin()?;
