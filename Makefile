@@ -46,9 +46,11 @@ ui: deps
 console: deps
 	$(NPM) --prefix console run build
 
-# Its TypeScript (tsc) and unit tests (vitest).
+# Its TypeScript (tsc), its Svelte components (ui/check's svelte-check, which needs TypeScript 5),
+# and unit tests (vitest).
 console-test: deps
 	$(NPM) --prefix console run typecheck
+	ui/check/node_modules/.bin/svelte-check --workspace console --fail-on-warnings
 	$(NPM) --prefix console test
 
 lint: ui

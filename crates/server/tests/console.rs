@@ -97,13 +97,7 @@ enum As<'a> {
     WrongCsrf(&'a Session, &'a Session),
 }
 
-async fn call(
-    w: &World,
-    method: &str,
-    path: &str,
-    who: As<'_>,
-    body: Option<(&str, Vec<u8>)>,
-) -> (u16, Value) {
+async fn call(w: &World, method: &str, path: &str, who: As<'_>, body: Body) -> (u16, Value) {
     let mut req = w
         .http
         .request(method.parse().unwrap(), w.url(path))
@@ -135,11 +129,11 @@ async fn call(
     )
 }
 
-fn json_body(v: Value) -> Option<(&'static str, Vec<u8>)> {
+fn json_body(v: Value) -> Body {
     Some(("application/json", serde_json::to_vec(&v).unwrap()))
 }
 
-fn csv_body(text: &str) -> Option<(&'static str, Vec<u8>)> {
+fn csv_body(text: &str) -> Body {
     Some(("text/csv", text.as_bytes().to_vec()))
 }
 
@@ -277,7 +271,10 @@ async fn weak_passwords_bad_logins_and_taken_logins_are_refused() {
 }
 
 /// Every state-changing console route, with a body that would succeed.
-fn writes(w: &World) -> Vec<(&'static str, Option<(&'static str, Vec<u8>)>)> {
+/// A request body: its content type and bytes.
+type Body = Option<(&'static str, Vec<u8>)>;
+
+fn writes(w: &World) -> Vec<(&'static str, Body)> {
     vec![
         (
             "/console/api/learners",

@@ -181,7 +181,8 @@ mod tests {
     fn every_field_is_covered_by_the_hash() {
         let base = entry(1);
         let h = entry_hash(&base);
-        let changes: Vec<Box<dyn Fn(&mut AuditEntry)>> = vec![
+        type Change = Box<dyn Fn(&mut AuditEntry)>;
+        let changes: Vec<Change> = vec![
             Box::new(|e| e.seq = 2),
             Box::new(|e| e.at_ms = 6),
             Box::new(|e| e.actor = "user:x".into()),
