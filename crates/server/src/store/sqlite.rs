@@ -30,7 +30,7 @@ fn migrations() -> Migrations<'static> {
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 9;
 
 #[derive(Debug)]
 pub struct SqliteStore {
