@@ -532,6 +532,16 @@ async fn an_account_is_locked_after_five_failures_and_an_address_after_twenty_ev
     assert!(c.is_none());
     // Another account is not affected.
     sign_in(&w, "admin-b").await;
+    // A login that names nobody is locked the same way: lock-out does not tell who exists.
+    for _ in 0..5 {
+        let (s, _, _) = sign_in_from(&w, &from, "no-such-person", "not the password").await;
+        assert_eq!(s, 401);
+    }
+    let (s, b, _) = sign_in_from(&w, &from, "no-such-person", "not the password").await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (429, Some("console.account_locked"))
+    );
 
     // The lock-out is in the database: a restarted service keeps it.
     w.stop().await;

@@ -75,7 +75,7 @@ suite!(
     assignments_are_stored_once,
     receipts_survive_reopening,
     console_logins_are_unique_and_replaced,
-    sign_in_failures_are_counted_per_user_and_address,
+    sign_in_failures_are_counted_per_login_and_address,
     console_sessions_are_kept_by_hash_and_ended,
     audit_appends_on_two_handles_make_one_chain,
     audit_log_refuses_update_and_delete,
@@ -891,7 +891,7 @@ fn console_logins_are_unique_and_replaced(b: &Backend) {
         .unwrap();
 }
 
-fn sign_in_failures_are_counted_per_user_and_address(b: &Backend) {
+fn sign_in_failures_are_counted_per_login_and_address(b: &Backend) {
     let s = b.open();
     let o = org(&*s, "A");
     let u = user(&*s, o, Role::Admin);
@@ -903,17 +903,20 @@ fn sign_in_failures_are_counted_per_user_and_address(b: &Backend) {
     ] {
         s.add_sign_in_failure(&SignInFailure {
             account: who,
+            login: if who.is_some() { "admin" } else { "nobody" }.into(),
             address: addr.into(),
             at_ms: at,
         })
         .unwrap();
     }
     assert_eq!(
-        s.sign_in_failures_since(Some(u), "192.0.2.1", 0).unwrap(),
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 0)
+            .unwrap(),
         (3, 3)
     );
     assert_eq!(
-        s.sign_in_failures_since(Some(u), "192.0.2.1", 20).unwrap(),
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 20)
+            .unwrap(),
         (2, 2)
     );
     assert_eq!(
@@ -922,12 +925,15 @@ fn sign_in_failures_are_counted_per_user_and_address(b: &Backend) {
     );
     // A second handle (another process) sees the same.
     assert_eq!(
-        b.open().sign_in_failures_since(Some(u), "x", 41).unwrap(),
+        b.open()
+            .sign_in_failures_since(Some("admin"), "x", 41)
+            .unwrap(),
         (0, 0)
     );
     assert_eq!(s.prune_sign_in_failures(25).unwrap(), 2);
     assert_eq!(
-        s.sign_in_failures_since(Some(u), "192.0.2.1", 0).unwrap(),
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 0)
+            .unwrap(),
         (1, 2)
     );
 }

@@ -12,11 +12,12 @@
 //!   `GET /console/api/session`, which every state-changing console request must send back in
 //!   the `X-CSRF-Token` header (a synchroniser token, checked against the session's). A bearer
 //!   token (scripts) needs none: a browser never sends it by itself.
-//! - **Lock-out**, persisted in the database (so it holds across restarts and processes): an
-//!   account with 5 failed sign-ins in 15 minutes since its last successful one is refused, even
+//! - **Lock-out**, persisted in the database (so it holds across restarts and processes): a
+//!   login with 5 failed sign-ins in 15 minutes since its last successful one is refused, even
 //!   with the right password, until the oldest of them is 15 minutes old; an address with 20
 //!   failures in 15 minutes is refused whichever login it names. A locked attempt does not run
-//!   the password hash and is not counted. An unknown login costs the same hash as a known one.
+//!   the password hash and is not counted. An unknown login costs the same hash as a known one
+//!   and is locked the same way, so neither the time nor the lock-out tells which logins exist.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -178,23 +179,29 @@ impl Service {
                 "too many failed sign-ins from this address; try again in 15 minutes",
             ));
         }
-        let login = normalise_login(login).unwrap_or_default();
-        let account = if login.is_empty() {
-            None
-        } else {
-            self.store.console_account(&login)?
+        // Failures are counted by the login as typed (an invalid one shortened), known or not.
+        let (login, valid) = match normalise_login(login) {
+            Ok(l) => (l, true),
+            Err(_) => (
+                login.trim().to_lowercase().chars().take(64).collect(),
+                false,
+            ),
         };
-        if let Some(a) = &account {
-            let since = window_start.max(a.last_ok_ms.map_or(i64::MIN, |t| t + 1));
-            let (of_user, _) = self
-                .store
-                .sign_in_failures_since(Some(a.user), address, since)?;
-            if of_user >= policy.account_failures {
-                return Err(ServiceError::Locked(
-                    "console.account_locked",
-                    "too many failed sign-ins for this account; try again in 15 minutes",
-                ));
-            }
+        let account = if valid {
+            self.store.console_account(&login)?
+        } else {
+            None
+        };
+        let last_ok = account.as_ref().and_then(|a| a.last_ok_ms);
+        let since = window_start.max(last_ok.map_or(i64::MIN, |t| t + 1));
+        let (of_login, _) = self
+            .store
+            .sign_in_failures_since(Some(&login), address, since)?;
+        if of_login >= policy.account_failures {
+            return Err(ServiceError::Locked(
+                "console.account_locked",
+                "too many failed sign-ins for this account; try again in 15 minutes",
+            ));
         }
         let phc = account
             .as_ref()
@@ -211,6 +218,7 @@ impl Service {
         let Some(user) = user else {
             self.store.add_sign_in_failure(&SignInFailure {
                 account: account.as_ref().map(|a| (a.user, a.org)),
+                login: login.clone(),
                 address: address.to_owned(),
                 at_ms: now,
             })?;

@@ -231,10 +231,11 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "sign_in_failures",
-        select: "SELECT id, org_id, user_id, address, at_ms FROM sign_in_failures ORDER BY id",
-        insert: "INSERT INTO sign_in_failures (id, org_id, user_id, address, at_ms)
-                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5)",
-        cols: &[Int, Uuid, Uuid, Text, Int],
+        select: "SELECT id, org_id, user_id, login, address, at_ms FROM sign_in_failures
+                 ORDER BY id",
+        insert: "INSERT INTO sign_in_failures (id, org_id, user_id, login, address, at_ms)
+                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Int, Uuid, Uuid, Text, Text, Int],
     },
     Table {
         name: "console_sessions",

@@ -368,6 +368,8 @@ pub struct ConsoleAccount {
 pub struct SignInFailure {
     /// The account the login named, if any: (user, org).
     pub account: Option<(Uuid, Uuid)>,
+    /// The login as typed (lower case), whether it names somebody or not.
+    pub login: String,
     pub address: String,
     pub at_ms: i64,
 }
@@ -550,10 +552,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records a successful sign-in at `at_ms`.
     fn console_signed_in(&self, user: Uuid, at_ms: i64) -> StoreResult<()>;
     fn add_sign_in_failure(&self, failure: &SignInFailure) -> StoreResult<()>;
-    /// Failed sign-ins at or after `since_ms`: (of the user, from the address).
+    /// Failed sign-ins at or after `since_ms`: (with the login, from the address).
     fn sign_in_failures_since(
         &self,
-        user: Option<Uuid>,
+        login: Option<&str>,
         address: &str,
         since_ms: i64,
     ) -> StoreResult<(u64, u64)>;

@@ -1932,11 +1932,12 @@ impl Store for PostgresStore {
     fn add_sign_in_failure(&self, f: &SignInFailure) -> StoreResult<()> {
         self.run(|c| {
             c.execute(
-                "INSERT INTO sign_in_failures (org_id, user_id, address, at_ms)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO sign_in_failures (org_id, user_id, login, address, at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
                 &[
                     &f.account.map(|a| a.1),
                     &f.account.map(|a| a.0),
+                    &f.login,
                     &f.address,
                     &f.at_ms,
                 ],
@@ -1947,17 +1948,17 @@ impl Store for PostgresStore {
 
     fn sign_in_failures_since(
         &self,
-        user: Option<Uuid>,
+        login: Option<&str>,
         address: &str,
         since_ms: i64,
     ) -> StoreResult<(u64, u64)> {
         self.run(|c| {
             let r = c.query_one(
                 "SELECT (SELECT COUNT(*) FROM sign_in_failures
-                          WHERE $1::uuid IS NOT NULL AND user_id = $1 AND at_ms >= $3),
+                          WHERE $1::text IS NOT NULL AND login = $1 AND at_ms >= $3),
                         (SELECT COUNT(*) FROM sign_in_failures
                           WHERE address = $2 AND at_ms >= $3)",
-                &[&user, &address, &since_ms],
+                &[&login, &address, &since_ms],
             )?;
             Ok((r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
         })

@@ -1541,10 +1541,12 @@ impl Store for SqliteStore {
 
     fn add_sign_in_failure(&self, f: &SignInFailure) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT INTO sign_in_failures (org_id, user_id, address, at_ms) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sign_in_failures (org_id, user_id, login, address, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 f.account.map(|a| a.1.to_string()),
                 f.account.map(|a| a.0.to_string()),
+                f.login,
                 f.address,
                 f.at_ms
             ],
@@ -1554,15 +1556,15 @@ impl Store for SqliteStore {
 
     fn sign_in_failures_since(
         &self,
-        user: Option<Uuid>,
+        login: Option<&str>,
         address: &str,
         since_ms: i64,
     ) -> StoreResult<(u64, u64)> {
         let conn = self.conn();
-        let of_user: i64 = match user {
-            Some(u) => conn.query_row(
-                "SELECT COUNT(*) FROM sign_in_failures WHERE user_id = ?1 AND at_ms >= ?2",
-                params![u.to_string(), since_ms],
+        let of_user: i64 = match login {
+            Some(l) => conn.query_row(
+                "SELECT COUNT(*) FROM sign_in_failures WHERE login = ?1 AND at_ms >= ?2",
+                params![l, since_ms],
                 |r| r.get(0),
             )?,
             None => 0,

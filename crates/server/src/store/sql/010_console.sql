@@ -14,15 +14,17 @@ CREATE TABLE console_accounts (
 );
 
 -- Failed sign-ins, kept so that lock-out holds across restarts and across service processes.
--- user_id and org_id are NULL when the login named nobody.
+-- Counted by the login typed (lower case), whether it names somebody or not, so that lock-out
+-- does not tell which logins exist; user_id and org_id are NULL when it names nobody.
 CREATE TABLE sign_in_failures (
     id        INTEGER PRIMARY KEY,
     org_id    TEXT REFERENCES orgs(id),
     user_id   TEXT REFERENCES users(id),
+    login     TEXT NOT NULL,
     address   TEXT NOT NULL,
     at_ms     INTEGER NOT NULL
 );
-CREATE INDEX sign_in_failures_by_user ON sign_in_failures (user_id, at_ms);
+CREATE INDEX sign_in_failures_by_login ON sign_in_failures (login, at_ms);
 CREATE INDEX sign_in_failures_by_address ON sign_in_failures (address, at_ms);
 
 -- Console sessions, by SHA-256 of the cookie's token; csrf: the session's random

@@ -13,10 +13,11 @@ CREATE TABLE sign_in_failures (
     id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     org_id    UUID REFERENCES orgs(id),
     user_id   UUID REFERENCES users(id),
+    login     TEXT NOT NULL,
     address   TEXT NOT NULL,
     at_ms     BIGINT NOT NULL
 );
-CREATE INDEX sign_in_failures_by_user ON sign_in_failures (user_id, at_ms);
+CREATE INDEX sign_in_failures_by_login ON sign_in_failures (login, at_ms);
 CREATE INDEX sign_in_failures_by_address ON sign_in_failures (address, at_ms);
 
 CREATE TABLE console_sessions (
