@@ -903,3 +903,42 @@ async fn codes_for_the_printed_sheet_enroll_devices() {
         assert_eq!((s, b["code"].as_str()), (400, Some(code)));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_are_served_at_console_and_unknown_api_paths_are_json_404s() {
+    let mut w = World::new().await;
+    let pages = tempfile::tempdir().unwrap();
+    std::fs::write(
+        pages.path().join("index.html"),
+        "<!doctype html><title>控制台</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(pages.path().join("assets")).unwrap();
+    std::fs::write(pages.path().join("assets/app.js"), "console.log(1)").unwrap();
+    w.stop().await;
+    w.svc.config.console_pages = Some(pages.path().to_owned());
+    w.start().await;
+    for (path, body) in [
+        ("/console/", "控制台"),
+        // A page's own address (the front end routes by #hash, but a bookmark may hold a path).
+        ("/console/learners", "控制台"),
+        ("/console/assets/app.js", "console.log(1)"),
+    ] {
+        let res = w.http.get(w.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains(body), "{path}: {text}");
+    }
+    let (s, b) = call(&w, "GET", "/console/api/no-such-route", As::Nobody, None).await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
+    // The API still answers next to the pages.
+    let (s, _) = call(
+        &w,
+        "GET",
+        "/console/api/session",
+        As::Bearer(&w.admin_a),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+}
