@@ -12,15 +12,15 @@ NPM ?= npm
 # One virtual X server for the whole GUI test run (see shared notes: one xvfb-run per run).
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1080x24"
 
-.PHONY: run test bench bundle deps deps-e2e ui lint ui-test rust-test pg-test e2e fuzz
+.PHONY: run test bench bundle deps deps-e2e ui console lint ui-test console-test rust-test pg-test e2e fuzz
 
 ## make run: install what is missing, build the UI and the app, start it.
-run: deps ui
+run: deps ui console
 	$(CARGO) build -p hearth-desktop -p hearth-server
 	scripts/run-app.sh
 
 ## make test: everything CI runs (.ci/run).
-test: deps-e2e ui-test ui lint rust-test pg-test fuzz e2e
+test: deps-e2e ui-test console-test ui lint rust-test pg-test fuzz e2e
 	@echo "make test: all checks passed"
 
 # The app benchmark (tests/benches/app.rs) launches the release app in a real window, so every
@@ -41,6 +41,17 @@ deps-e2e:
 # it is built before any cargo command that compiles hearth-desktop.
 ui: deps
 	$(NPM) --prefix ui run build
+
+# The web console (issue #15), built into console/dist, which hearth-server serves at /console/.
+console: deps
+	$(NPM) --prefix console run build
+
+# Its TypeScript (tsc), its Svelte components (ui/check's svelte-check, which needs TypeScript 5),
+# and unit tests (vitest).
+console-test: deps
+	$(NPM) --prefix console run typecheck
+	ui/check/node_modules/.bin/svelte-check --workspace console --fail-on-warnings
+	$(NPM) --prefix console test
 
 lint: ui
 	$(CARGO) fmt --all -- --check
@@ -73,8 +84,10 @@ FUZZ_EXAMPLES ?= 10
 fuzz:
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/fuzz-api.sh
 
-# The desktop app in a real window under Xvfb, driven through tauri-driver + WebKitWebDriver.
-e2e: deps-e2e ui
+# The desktop app in a real window under Xvfb, driven through tauri-driver + WebKitWebDriver;
+# the web console in headless Chromium through chromedriver (no display needed).
+e2e: deps-e2e ui console
+	$(CARGO) test -p hearth-e2e --locked --test console_browser -- --ignored --nocapture
 	$(CARGO) build -p hearth-desktop --locked
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_learning -- --ignored --nocapture

@@ -35,6 +35,9 @@ PACKAGES=(
   # The service's tests on PostgreSQL (scripts/pg-cluster.sh starts a throwaway cluster from
   # these binaries; the package's own system cluster is not used).
   postgresql
+  # The web console's browser test (issue #15): headless Chromium driven through chromedriver,
+  # both from Debian (no browser download at run time).
+  chromium chromium-driver
 )
 TAURI_DRIVER_VERSION=2.1.0
 
@@ -77,8 +80,9 @@ if ((node_major < 20)); then
 fi
 
 # npm packages: reinstall when node_modules is missing or older than package(-lock).json.
-# ui/check holds svelte-check, which needs TypeScript 5's JavaScript API (ui/ builds with 7).
-for dir in ui ui/check; do
+# ui/check holds svelte-check, which needs TypeScript 5's JavaScript API (ui/ builds with 7);
+# console/ is the web console served by hearth-server (issue #15).
+for dir in ui ui/check console; do
   stamp=$dir/node_modules/.hearth-npm-ci
   if [[ ! -f $stamp || $dir/package-lock.json -nt $stamp || $dir/package.json -nt $stamp ]]; then
     log "npm ci in $dir/"

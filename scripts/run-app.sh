@@ -42,9 +42,22 @@ start_services() {
       echo "run-app: enrollment code for the demo learner 王小明: $code (service http://$listen)" >&2
     fi
   fi
-  "$server" --data "$data" serve --listen "$listen" &
+  # A demo administrator for the web console (issue #15), made once; the password is a demo's,
+  # printed here on purpose. The console's pages are console/dist (make console builds them).
+  local console_login=admin console_password=hearth-demo-2026
+  if [[ -s $data/demo-org && ! -s $data/demo-admin ]]; then
+    admin=$(RUST_LOG=warn "$server" --data "$data" add-admin --org "$(cat "$data/demo-org")" \
+      --name 演示管理员 | sed -n 's/^user //p') &&
+      echo "$console_password" | RUST_LOG=warn "$server" --data "$data" set-password \
+        --user "$admin" --login "$console_login" >/dev/null &&
+      echo "$admin" >"$data/demo-admin" || true
+  fi
+  "$server" --data "$data" serve --listen "$listen" --console-dir console/dist &
   service_pid=$!
   echo "run-app: central service on http://$listen (data in $data)" >&2
+  if [[ -s $data/demo-admin ]]; then
+    echo "run-app: web console http://$listen/console/ — sign in as $console_login / $console_password" >&2
+  fi
 }
 stop_services() {
   if [[ -n $service_pid ]]; then

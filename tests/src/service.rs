@@ -48,6 +48,11 @@ pub fn binaries() -> &'static Binaries {
     })
 }
 
+/// The console's built pages in the workspace (`console/dist`, made by `make console`).
+pub fn console_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/dist")
+}
+
 fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
@@ -191,6 +196,8 @@ impl Service {
             .arg("--data")
             .arg(self.data.path())
             .args(["serve", "--listen", &self.addr.to_string()])
+            // The console's built pages (make console), wherever the test runs from.
+            .env("HEARTH_CONSOLE_DIR", console_dir())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,5 +1,6 @@
 //! A small W3C WebDriver client (the few endpoints the GUI tests use) over reqwest, to talk to
-//! tauri-driver, which forwards to WebKitWebDriver. Errors carry WebDriver's own error text.
+//! tauri-driver, which forwards to WebKitWebDriver, and to chromedriver (the console's browser
+//! test). Errors carry WebDriver's own error text.
 
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,42 @@ impl Session {
             id,
             closed: false,
         })
+    }
+
+    /// Starts a headless Chromium session through chromedriver, with Chromium's command-line
+    /// `args` (`goog:chromeOptions`).
+    pub async fn start_chromium(driver_url: &str, args: &[&str]) -> Result<Session> {
+        let http = client()?;
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": { "args": args }
+                }
+            }
+        });
+        let value = send(
+            http.post(format!("{driver_url}/session")).json(&caps),
+            "new session",
+        )
+        .await?;
+        let id = value
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("new session: no sessionId in {value}"))?
+            .to_owned();
+        Ok(Session {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+            id,
+            closed: false,
+        })
+    }
+
+    /// Opens `url` in the browser.
+    pub async fn navigate(&self, url: &str) -> Result<()> {
+        self.post("/url", json!({ "url": url })).await?;
+        Ok(())
     }
 
     pub fn id(&self) -> &str {

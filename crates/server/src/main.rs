@@ -58,6 +58,19 @@ enum Cmd {
             default_value = "http://127.0.0.1:8470"
         )]
         public_url: String,
+        /// The built console pages, served at /console/ (`make console` builds them).
+        #[arg(long, env = "HEARTH_CONSOLE_DIR", default_value = "console/dist")]
+        console_dir: PathBuf,
+    },
+    /// Sets an administrator's or trainer's console login and password (read from the first
+    /// line of standard input, so that it stays out of the shell history and the process list);
+    /// ends their open console sessions.
+    SetPassword {
+        #[arg(long)]
+        user: Uuid,
+        /// The login name they sign in with (3-64 letters, digits, '.', '-', '_', '@').
+        #[arg(long)]
+        login: String,
     },
     /// Prints the certificate issuer key document (also served at
     /// /.well-known/hearth-issuer.json); `publicKeyMultibase` is what verifiers are given.
@@ -326,8 +339,17 @@ fn main() -> Result<()> {
             listen,
             guesses_per_window,
             public_url,
+            console_dir,
         } => {
             svc.config.public_url = public_url.trim_end_matches('/').to_owned();
+            if console_dir.join("index.html").is_file() {
+                svc.config.console_pages = Some(console_dir);
+            } else {
+                tracing::warn!(
+                    dir = %console_dir.display(),
+                    "no built console pages there (make console); serving the console API only"
+                );
+            }
             let limits = Limits {
                 guesses_per_window,
                 ..Limits::default()
@@ -407,6 +429,15 @@ fn main() -> Result<()> {
                 },
             )?;
             println!("{}", a.id);
+        }
+        Cmd::SetPassword { user, login } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            svc.set_password(user, &login, password)?;
+            println!("password set for {}", login.trim().to_lowercase());
         }
         Cmd::SetPin { person, pin } => {
             svc.set_pin(person, &pin)?;

@@ -46,13 +46,15 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 }
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
-/// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials) and 8
-/// (roster stamps and their triggers) gone,
-/// `user_version` 4.
+/// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
+/// (roster stamps and their triggers) and the console's 010 (accounts, failed sign-ins, sessions,
+/// the audit log) gone, `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE roster_stamps;
+        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
+         DROP TABLE console_accounts;
+         DROP TABLE roster_stamps;
          DROP TRIGGER learners_roster_insert; DROP TRIGGER learners_roster_update;
          DROP TRIGGER learners_roster_delete; DROP TRIGGER users_roster_insert;
          DROP TRIGGER users_roster_update; DROP TRIGGER users_roster_delete;
@@ -148,7 +150,7 @@ fn schema_4_database_migrates_with_receipts_kept_and_credit_derived_again() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, hearth_server::store::sqlite::SCHEMA_VERSION);
     assert_eq!(dump(&db), before, "every receipt byte for byte");
     let rec = svc
         .learner_record(&svc.store.learner(learner).unwrap().unwrap())

@@ -74,6 +74,12 @@ suite!(
     tokens_are_revoked,
     assignments_are_stored_once,
     receipts_survive_reopening,
+    console_logins_are_unique_and_replaced,
+    sign_in_failures_are_counted_per_login_and_address,
+    console_sessions_are_kept_by_hash_and_ended,
+    audit_appends_on_two_handles_make_one_chain,
+    audit_log_refuses_update_and_delete,
+    learner_import_is_all_or_nothing,
 );
 
 // ----- fixtures -----
@@ -830,4 +836,233 @@ fn receipts_survive_reopening(b: &Backend) {
 
 fn new_id() -> Uuid {
     Uuid::from_u128(rand::random::<u128>())
+}
+
+// ----- the console (issue #15) -----
+
+fn user(s: &dyn Store, org: Uuid, role: Role) -> Uuid {
+    let id = new_id();
+    s.create_user(&User {
+        id,
+        org,
+        role,
+        name: "某人".into(),
+        created_ms: 1,
+        pin_hash: None,
+    })
+    .unwrap();
+    id
+}
+
+fn account(user: Uuid, org: Uuid, login: &str, phc: &str) -> ConsoleAccount {
+    ConsoleAccount {
+        user,
+        org,
+        login: login.into(),
+        password_phc: phc.into(),
+        set_ms: 5,
+        last_ok_ms: None,
+    }
+}
+
+fn console_logins_are_unique_and_replaced(b: &Backend) {
+    let s = b.open();
+    let o = org(&*s, "A");
+    let (u1, u2) = (user(&*s, o, Role::Admin), user(&*s, o, Role::Trainer));
+    s.put_console_account(&account(u1, o, "admin", "$p1"))
+        .unwrap();
+    assert!(matches!(
+        s.put_console_account(&account(u2, o, "admin", "$p2")),
+        Err(StoreError::Conflict(_))
+    ));
+    // A person's new login and password replace the old ones.
+    s.put_console_account(&account(u1, o, "boss", "$p3"))
+        .unwrap();
+    assert_eq!(s.console_account("admin").unwrap(), None);
+    let a = s.console_account("boss").unwrap().unwrap();
+    assert_eq!((a.user, a.org, a.password_phc.as_str()), (u1, o, "$p3"));
+    s.console_signed_in(u1, 77).unwrap();
+    assert_eq!(
+        s.console_account("boss").unwrap().unwrap().last_ok_ms,
+        Some(77)
+    );
+    // Now "admin" is free.
+    s.put_console_account(&account(u2, o, "admin", "$p2"))
+        .unwrap();
+}
+
+fn sign_in_failures_are_counted_per_login_and_address(b: &Backend) {
+    let s = b.open();
+    let o = org(&*s, "A");
+    let u = user(&*s, o, Role::Admin);
+    for (at, who, addr) in [
+        (10, Some((u, o)), "192.0.2.1"),
+        (20, Some((u, o)), "192.0.2.2"),
+        (30, None, "192.0.2.1"),
+        (40, Some((u, o)), "192.0.2.1"),
+    ] {
+        s.add_sign_in_failure(&SignInFailure {
+            account: who,
+            login: if who.is_some() { "admin" } else { "nobody" }.into(),
+            address: addr.into(),
+            at_ms: at,
+        })
+        .unwrap();
+    }
+    assert_eq!(
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 0)
+            .unwrap(),
+        (3, 3)
+    );
+    assert_eq!(
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 20)
+            .unwrap(),
+        (2, 2)
+    );
+    assert_eq!(
+        s.sign_in_failures_since(None, "192.0.2.2", 0).unwrap(),
+        (0, 1)
+    );
+    // A second handle (another process) sees the same.
+    assert_eq!(
+        b.open()
+            .sign_in_failures_since(Some("admin"), "x", 41)
+            .unwrap(),
+        (0, 0)
+    );
+    assert_eq!(s.prune_sign_in_failures(25).unwrap(), 2);
+    assert_eq!(
+        s.sign_in_failures_since(Some("admin"), "192.0.2.1", 0)
+            .unwrap(),
+        (1, 2)
+    );
+}
+
+fn console_sessions_are_kept_by_hash_and_ended(b: &Backend) {
+    let s = b.open();
+    let o = org(&*s, "A");
+    let u = user(&*s, o, Role::Admin);
+    for h in [1u8, 2, 3] {
+        s.put_console_session(&ConsoleSession {
+            hash: [h; 32],
+            org: o,
+            user: u,
+            csrf: [h + 10; 32],
+            created_ms: 1,
+            expires_ms: 100,
+        })
+        .unwrap();
+    }
+    let got = s.console_session(&[2; 32]).unwrap().unwrap();
+    assert_eq!(
+        (got.user, got.org, got.csrf, got.expires_ms),
+        (u, o, [12; 32], 100)
+    );
+    assert!(s.delete_console_session(&[2; 32]).unwrap());
+    assert!(!s.delete_console_session(&[2; 32]).unwrap());
+    assert_eq!(s.console_session(&[2; 32]).unwrap(), None);
+    assert_eq!(s.delete_console_sessions_of(u).unwrap(), 2);
+    assert_eq!(s.console_session(&[1; 32]).unwrap(), None);
+}
+
+/// An entry that follows `last`, with a stand-in hash (the store keeps what it is given).
+fn next_entry(org: Uuid, last: Option<&AuditEntry>, n: u8) -> AuditEntry {
+    let seq = last.map_or(1, |l| l.seq + 1);
+    let mut hash = [0; 32];
+    hash[..8].copy_from_slice(&seq.to_be_bytes());
+    hash[8] = n;
+    AuditEntry {
+        org,
+        seq,
+        at_ms: seq as i64,
+        actor: "cli".into(),
+        action: "test".into(),
+        detail: format!("{{\"n\":{n}}}"),
+        prev_hash: last.map_or([0; 32], |l| l.hash),
+        hash,
+    }
+}
+
+fn audit_appends_on_two_handles_make_one_chain(b: &Backend) {
+    let o = org(&*b.open(), "A");
+    let other = org(&*b.open(), "B");
+    std::thread::scope(|scope| {
+        for t in 0..2u8 {
+            let s = b.open();
+            scope.spawn(move || {
+                for _ in 0..15 {
+                    s.append_audit(o, &mut |last| next_entry(o, last, t))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let s = b.open();
+    s.append_audit(other, &mut |last| next_entry(other, last, 9))
+        .unwrap();
+    let all = s.audit_entries(o, 0, 100).unwrap();
+    assert_eq!(all.len(), 30);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1);
+        let prev = if i == 0 { [0; 32] } else { all[i - 1].hash };
+        assert_eq!(e.prev_hash, prev, "entry {} links to the one before", e.seq);
+    }
+    let page = s.audit_entries(o, 10, 5).unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [11, 12, 13, 14, 15]
+    );
+    assert_eq!(s.audit_entries(other, 0, 100).unwrap().len(), 1);
+}
+
+fn audit_log_refuses_update_and_delete(b: &Backend) {
+    let s = b.open();
+    let o = org(&*s, "A");
+    s.append_audit(o, &mut |last| next_entry(o, last, 1))
+        .unwrap();
+    let sql = ["UPDATE audit_log SET detail = 'x'", "DELETE FROM audit_log"];
+    for q in sql {
+        let refused = match b {
+            Backend::Sqlite(d) => rusqlite::Connection::open(d.path().join("hearth.db"))
+                .unwrap()
+                .execute(q, [])
+                .is_err(),
+            Backend::Postgres(url) => {
+                let (url, q) = (url.clone(), q.to_owned());
+                std::thread::spawn(move || {
+                    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                    c.execute(q.as_str(), &[]).is_err()
+                })
+                .join()
+                .unwrap()
+            }
+        };
+        assert!(refused, "{q} is refused");
+    }
+    assert_eq!(s.audit_entries(o, 0, 10).unwrap().len(), 1);
+}
+
+fn learner_import_is_all_or_nothing(b: &Backend) {
+    let s = b.open();
+    let o = org(&*s, "A");
+    learner(&*s, o, 3);
+    let new = |n: u8| Learner {
+        id: LearnerId(new_id()),
+        org: o,
+        name: format!("学员{n}"),
+        national_id_mac: [n; 32],
+        national_id_tail: "0001".into(),
+        class: None,
+        pin_hash: None,
+        created_ms: 2,
+    };
+    // The third is registered already: none of the four is stored.
+    let batch = [new(1), new(2), new(3), new(4)];
+    assert!(matches!(
+        s.import_learners(&batch),
+        Err(StoreError::Conflict(Conflict::LearnerExists))
+    ));
+    assert_eq!(s.learners_of_org(o).unwrap().len(), 1);
+    s.import_learners(&[new(1), new(2), new(4)]).unwrap();
+    assert_eq!(s.learners_of_org(o).unwrap().len(), 4);
 }

@@ -2,6 +2,7 @@
 //! credentials, enrollment, time anchors, receipt ingest, derived progress, publishing.
 
 pub mod assignments;
+pub mod audit;
 pub mod authoring;
 pub mod certificate;
 pub mod certificate_pdf;
@@ -9,9 +10,11 @@ pub mod claim;
 pub mod credit;
 pub mod ingest;
 pub mod package_export;
+pub mod people;
 pub mod progress;
 pub mod publish;
 pub mod relay;
+pub mod roster_import;
 pub mod training_record;
 
 use std::sync::Arc;
@@ -49,6 +52,9 @@ pub enum ServiceError {
     Gone(&'static str, &'static str),
     #[error("{1}")]
     Invalid(&'static str, String),
+    /// Refused for a while (console lock-out after failed sign-ins).
+    #[error("{1}")]
+    Locked(&'static str, &'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,7 +67,8 @@ impl ServiceError {
             | ServiceError::NotFound(c, _)
             | ServiceError::Conflict(c, _)
             | ServiceError::Gone(c, _)
-            | ServiceError::Invalid(c, _) => c,
+            | ServiceError::Invalid(c, _)
+            | ServiceError::Locked(c, _) => c,
             ServiceError::Internal(_) => "internal",
         }
     }
@@ -85,6 +92,10 @@ pub struct Config {
     pub policy: credit::Policy,
     /// The service's public base URL (no trailing slash), named in certificates' status entries.
     pub public_url: String,
+    /// Console sessions and lock-out (`domain::people`).
+    pub console: people::ConsolePolicy,
+    /// The built console pages (`console/dist`), served at `/console/` when set.
+    pub console_pages: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -95,6 +106,8 @@ impl Default for Config {
             enrollment_code_hours: 72,
             policy: credit::Policy::default(),
             public_url: "http://127.0.0.1:8470".into(),
+            console: people::ConsolePolicy::default(),
+            console_pages: None,
         }
     }
 }

@@ -36,7 +36,7 @@ fn content_type_is(headers: &HeaderMap, want: &str) -> bool {
 
 /// Reads the body (at most `wire` bytes, within `Limits::body_timeout`) and undoes its
 /// `Content-Encoding` (at most `decoded` bytes out).
-async fn read_body(
+pub(super) async fn read_body(
     req: Request,
     limits: &Limits,
     buffered: &Arc<Semaphore>,

@@ -4,6 +4,7 @@
 
 mod body;
 mod certificates;
+pub mod console;
 mod guard;
 mod handlers;
 mod limits;
@@ -70,6 +71,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(..) => StatusCode::CONFLICT,
             ServiceError::Gone(..) => StatusCode::GONE,
             ServiceError::Invalid(..) => StatusCode::BAD_REQUEST,
+            ServiceError::Locked(..) => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+                e.retry_after = Some(15 * 60);
+                return e;
+            }
             ServiceError::Internal(text) => {
                 tracing::error!(error = %text, "request failed inside the service");
                 return ApiError::new(
@@ -123,6 +129,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
             (limits.max_buffered_bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
         )),
     };
+    let console_pages = state.svc.config.console_pages.clone();
     Router::new()
         .route("/v1/health", get(handlers::health))
         .route("/v1/openapi.json", get(handlers::openapi))
@@ -149,6 +156,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         )
         .route("/v1/files/{sha256}", get(handlers::file))
         .merge(certificates::routes())
+        .merge(console::routes(console_pages.as_deref()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))

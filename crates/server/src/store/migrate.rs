@@ -45,7 +45,8 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 8, parents first (roster_stamps is not copied: the triggers make it).
+/// Every table of schema 8 and the console's (010), parents first (roster_stamps is not copied:
+/// the triggers make it).
 const TABLES: &[Table] = &[
     Table {
         name: "orgs",
@@ -219,6 +220,41 @@ const TABLES: &[Table] = &[
                  OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         cols: &[Int, Uuid, Uuid, Text, Uuid, Int, Int, Int],
     },
+    Table {
+        name: "console_accounts",
+        select: "SELECT user_id, org_id, login, password_phc, set_ms, last_ok_ms
+                 FROM console_accounts ORDER BY user_id",
+        insert: "INSERT INTO console_accounts (user_id, org_id, login, password_phc, set_ms,
+                                               last_ok_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Uuid, Uuid, Text, Text, Int, Int],
+    },
+    Table {
+        name: "sign_in_failures",
+        select: "SELECT id, org_id, user_id, login, address, at_ms FROM sign_in_failures
+                 ORDER BY id",
+        insert: "INSERT INTO sign_in_failures (id, org_id, user_id, login, address, at_ms)
+                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Int, Uuid, Uuid, Text, Text, Int],
+    },
+    Table {
+        name: "console_sessions",
+        select: "SELECT hash, org_id, user_id, csrf, created_ms, expires_ms
+                 FROM console_sessions ORDER BY hash",
+        insert: "INSERT INTO console_sessions (hash, org_id, user_id, csrf, created_ms,
+                                               expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Bytes, Uuid, Uuid, Bytes, Int, Int],
+    },
+    Table {
+        name: "audit_log",
+        select: "SELECT org_id, seq, at_ms, actor, action, detail, prev_hash, hash
+                 FROM audit_log ORDER BY org_id, seq",
+        insert: "INSERT INTO audit_log (org_id, seq, at_ms, actor, action, detail, prev_hash,
+                                        hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        cols: &[Uuid, Int, Int, Text, Text, Text, Bytes, Bytes],
+    },
 ];
 
 /// Rows copied per PostgreSQL transaction.
@@ -316,7 +352,10 @@ pub fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<MigrateReport> {
          SELECT setval(pg_get_serial_sequence('rejections', 'id'), COALESCE(MAX(id), 0) + 1, false)
            FROM rejections;
          SELECT setval(pg_get_serial_sequence('relays', 'id'), COALESCE(MAX(id), 0) + 1, false)
-           FROM relays;",
+           FROM relays;
+         SELECT setval(pg_get_serial_sequence('sign_in_failures', 'id'),
+                       COALESCE(MAX(id), 0) + 1, false)
+           FROM sign_in_failures;",
     )?;
 
     // Verification: counts of every table, then every receipt.

@@ -349,6 +349,60 @@ pub struct CertificateCredential {
     pub revoked: Option<(i64, String)>,
 }
 
+/// A person's console sign-in (issue #15).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleAccount {
+    pub user: Uuid,
+    pub org: Uuid,
+    /// Unique in the service, lower case.
+    pub login: String,
+    /// The argon2id verifier as a PHC string.
+    pub password_phc: String,
+    pub set_ms: i64,
+    /// The last successful sign-in.
+    pub last_ok_ms: Option<i64>,
+}
+
+/// One failed console sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInFailure {
+    /// The account the login named, if any: (user, org).
+    pub account: Option<(Uuid, Uuid)>,
+    /// The login as typed (lower case), whether it names somebody or not.
+    pub login: String,
+    pub address: String,
+    pub at_ms: i64,
+}
+
+/// A console session, by SHA-256 of its cookie token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub hash: [u8; 32],
+    pub org: Uuid,
+    pub user: Uuid,
+    /// The session's random anti-forgery token (sent as base64url in `X-CSRF-Token`).
+    pub csrf: [u8; 32],
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// One entry of an organisation's audit log (the chain's rule is `domain::audit`'s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub org: Uuid,
+    /// 1, 2, … per organisation.
+    pub seq: u64,
+    pub at_ms: i64,
+    /// Who acted (`user:<id>`, `cli`, …).
+    pub actor: String,
+    /// What was done (`sign_in.ok`, `roster.import`, …).
+    pub action: String,
+    /// Details as JSON text.
+    pub detail: String,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
 /// Everything the service stores. See the module documentation for the rules a backend follows.
 pub trait Store: Send + Sync + 'static {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
@@ -487,6 +541,45 @@ pub trait Store: Send + Sync + 'static {
     fn record_relays(&self, rows: &[RelayRecord]) -> StoreResult<()>;
     /// The latest relay records of an organisation, newest first.
     fn relays(&self, org: Uuid, limit: u32) -> StoreResult<Vec<RelayRecord>>;
+
+    // ----- the console (issue #15) -----
+
+    /// Sets a person's console sign-in (replacing the one they had); `Conflict(Constraint)` when
+    /// another person has the login.
+    fn put_console_account(&self, account: &ConsoleAccount) -> StoreResult<()>;
+    /// The sign-in with this login (lower case).
+    fn console_account(&self, login: &str) -> StoreResult<Option<ConsoleAccount>>;
+    /// Records a successful sign-in at `at_ms`.
+    fn console_signed_in(&self, user: Uuid, at_ms: i64) -> StoreResult<()>;
+    fn add_sign_in_failure(&self, failure: &SignInFailure) -> StoreResult<()>;
+    /// Failed sign-ins at or after `since_ms`: (with the login, from the address).
+    fn sign_in_failures_since(
+        &self,
+        login: Option<&str>,
+        address: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u64, u64)>;
+    /// Forgets failed sign-ins before `before_ms`; how many.
+    fn prune_sign_in_failures(&self, before_ms: i64) -> StoreResult<u64>;
+    fn put_console_session(&self, session: &ConsoleSession) -> StoreResult<()>;
+    fn console_session(&self, hash: &[u8; 32]) -> StoreResult<Option<ConsoleSession>>;
+    /// Ends one session; whether it existed.
+    fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<bool>;
+    /// Ends every session of a person (their password changed); how many.
+    fn delete_console_sessions_of(&self, user: Uuid) -> StoreResult<u64>;
+    /// Appends to the organisation's audit log with its last entry locked against every other
+    /// append: `make` gets the last entry (none for the first) and returns the new one, which
+    /// must follow it (the next `seq`); returns the entry stored.
+    fn append_audit(
+        &self,
+        org: Uuid,
+        make: &mut dyn FnMut(Option<&AuditEntry>) -> AuditEntry,
+    ) -> StoreResult<AuditEntry>;
+    /// The organisation's audit entries after `after_seq`, in order, at most `limit`.
+    fn audit_entries(&self, org: Uuid, after_seq: u64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Adds learners all or nothing, in one transaction: `Conflict(LearnerExists)` (and nothing
+    /// stored) when any of them is registered already.
+    fn import_learners(&self, learners: &[Learner]) -> StoreResult<()>;
 }
 
 /// Who carried one device's relayed receipts in one request (issue #19).

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("sql/postgres/006_revocation.sql")),
     (7, include_str!("sql/postgres/007_certificates.sql")),
     (8, include_str!("sql/postgres/008_roster_stamps.sql")),
+    (10, include_str!("sql/postgres/010_console.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -1876,4 +1877,254 @@ impl Store for PostgresStore {
                 .collect())
         })
     }
+
+    // ----- the console (issue #15) -----
+
+    fn put_console_account(&self, a: &ConsoleAccount) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO console_accounts (user_id, org_id, login, password_phc, set_ms, last_ok_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (user_id) DO UPDATE SET login = excluded.login,
+                     password_phc = excluded.password_phc, set_ms = excluded.set_ms,
+                     last_ok_ms = excluded.last_ok_ms",
+                &[
+                    &a.user,
+                    &a.org,
+                    &a.login,
+                    &a.password_phc,
+                    &a.set_ms,
+                    &a.last_ok_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn console_account(&self, login: &str) -> StoreResult<Option<ConsoleAccount>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT user_id, org_id, login, password_phc, set_ms, last_ok_ms
+                 FROM console_accounts WHERE login = $1",
+                &[&login],
+            )?
+            .map(|r| ConsoleAccount {
+                user: r.get(0),
+                org: r.get(1),
+                login: r.get(2),
+                password_phc: r.get(3),
+                set_ms: r.get(4),
+                last_ok_ms: r.get(5),
+            }))
+        })
+    }
+
+    fn console_signed_in(&self, user: Uuid, at_ms: i64) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "UPDATE console_accounts SET last_ok_ms = $2 WHERE user_id = $1",
+                &[&user, &at_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn add_sign_in_failure(&self, f: &SignInFailure) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO sign_in_failures (org_id, user_id, login, address, at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &f.account.map(|a| a.1),
+                    &f.account.map(|a| a.0),
+                    &f.login,
+                    &f.address,
+                    &f.at_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn sign_in_failures_since(
+        &self,
+        login: Option<&str>,
+        address: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u64, u64)> {
+        self.run(|c| {
+            let r = c.query_one(
+                "SELECT (SELECT COUNT(*) FROM sign_in_failures
+                          WHERE $1::text IS NOT NULL AND login = $1 AND at_ms >= $3),
+                        (SELECT COUNT(*) FROM sign_in_failures
+                          WHERE address = $2 AND at_ms >= $3)",
+                &[&login, &address, &since_ms],
+            )?;
+            Ok((r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+        })
+    }
+
+    fn prune_sign_in_failures(&self, before_ms: i64) -> StoreResult<u64> {
+        self.run(|c| {
+            Ok(c.execute(
+                "DELETE FROM sign_in_failures WHERE at_ms < $1",
+                &[&before_ms],
+            )?)
+        })
+    }
+
+    fn put_console_session(&self, s: &ConsoleSession) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO console_sessions (hash, org_id, user_id, csrf, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &&s.hash[..],
+                    &s.org,
+                    &s.user,
+                    &&s.csrf[..],
+                    &s.created_ms,
+                    &s.expires_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn console_session(&self, hash: &[u8; 32]) -> StoreResult<Option<ConsoleSession>> {
+        self.run(|c| {
+            c.query_opt(
+                "SELECT org_id, user_id, csrf, created_ms, expires_ms
+                 FROM console_sessions WHERE hash = $1",
+                &[&&hash[..]],
+            )?
+            .map(|r| {
+                Ok(ConsoleSession {
+                    hash: *hash,
+                    org: r.get(0),
+                    user: r.get(1),
+                    csrf: b32(r.get(2))?,
+                    created_ms: r.get(3),
+                    expires_ms: r.get(4),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<bool> {
+        self.run(|c| {
+            Ok(c.execute(
+                "DELETE FROM console_sessions WHERE hash = $1",
+                &[&&hash[..]],
+            )? > 0)
+        })
+    }
+
+    fn delete_console_sessions_of(&self, user: Uuid) -> StoreResult<u64> {
+        self.run(|c| Ok(c.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&user])?))
+    }
+
+    fn append_audit(
+        &self,
+        org: Uuid,
+        make: &mut dyn FnMut(Option<&AuditEntry>) -> AuditEntry,
+    ) -> StoreResult<AuditEntry> {
+        self.txn(|tx| {
+            // One appender per organisation at a time, on every process: the chain never forks.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&(person_key(LearnerId(org)) ^ AUDIT_LOCK)],
+            )?;
+            let last = tx
+                .query_opt(
+                    &format!(
+                        "SELECT {AUDIT_COLS} FROM audit_log WHERE org_id = $1 ORDER BY seq DESC LIMIT 1"
+                    ),
+                    &[&org],
+                )?
+                .map(|r| audit_row(&r))
+                .transpose()?;
+            let e = make(last.as_ref());
+            tx.execute(
+                &format!(
+                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ),
+                &[
+                    &e.org,
+                    &(e.seq as i64),
+                    &e.at_ms,
+                    &e.actor,
+                    &e.action,
+                    &e.detail,
+                    &&e.prev_hash[..],
+                    &&e.hash[..],
+                ],
+            )?;
+            Ok(e)
+        })
+    }
+
+    fn audit_entries(&self, org: Uuid, after_seq: u64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.run(|c| {
+            c.query(
+                &format!(
+                    "SELECT {AUDIT_COLS} FROM audit_log WHERE org_id = $1 AND seq > $2
+                     ORDER BY seq LIMIT $3"
+                ),
+                &[&org, &(after_seq as i64), &i64::from(limit)],
+            )?
+            .iter()
+            .map(audit_row)
+            .collect()
+        })
+    }
+
+    fn import_learners(&self, learners: &[Learner]) -> StoreResult<()> {
+        self.txn(|tx| {
+            let st = tx.prepare(&format!(
+                "INSERT INTO learners ({LEARNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ))?;
+            for l in learners {
+                tx.execute(
+                    &st,
+                    &[
+                        &l.id.0,
+                        &l.org,
+                        &l.name,
+                        &&l.national_id_mac[..],
+                        &l.national_id_tail,
+                        &l.class,
+                        &l.pin_hash,
+                        &l.created_ms,
+                    ],
+                )
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => {
+                        TxnError::Store(StoreError::Conflict(Conflict::LearnerExists))
+                    }
+                    other => TxnError::Store(other),
+                })?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Mixed into an organisation's advisory lock key for its audit log.
+const AUDIT_LOCK: i64 = 0x6175_6469_7400_0001;
+
+const AUDIT_COLS: &str = "org_id, seq, at_ms, actor, action, detail, prev_hash, hash";
+
+fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        org: r.get(0),
+        seq: r.get::<_, i64>(1) as u64,
+        at_ms: r.get(2),
+        actor: r.get(3),
+        action: r.get(4),
+        detail: r.get(5),
+        prev_hash: b32(r.get(6))?,
+        hash: b32(r.get(7))?,
+    })
 }

@@ -23,11 +23,14 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/006_revocation.sql")),
         M::up(include_str!("sql/007_certificates.sql")),
         M::up(include_str!("sql/008_roster_stamps.sql")),
+        // Slot 009 (kiosk class links) is another branch's; the merge puts it before this one
+        // and makes SCHEMA_VERSION 10.
+        M::up(include_str!("sql/010_console.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1485,6 +1488,243 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
+
+    // ----- the console (issue #15) -----
+
+    fn put_console_account(&self, a: &ConsoleAccount) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO console_accounts (user_id, org_id, login, password_phc, set_ms, last_ok_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user_id) DO UPDATE SET login = excluded.login,
+                 password_phc = excluded.password_phc, set_ms = excluded.set_ms,
+                 last_ok_ms = excluded.last_ok_ms",
+            params![
+                a.user.to_string(),
+                a.org.to_string(),
+                a.login,
+                a.password_phc,
+                a.set_ms,
+                a.last_ok_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn console_account(&self, login: &str) -> StoreResult<Option<ConsoleAccount>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT user_id, org_id, login, password_phc, set_ms, last_ok_ms
+                 FROM console_accounts WHERE login = ?1",
+                [login],
+                |r| {
+                    Ok(ConsoleAccount {
+                        user: uuid_col(r, 0)?,
+                        org: uuid_col(r, 1)?,
+                        login: r.get(2)?,
+                        password_phc: r.get(3)?,
+                        set_ms: r.get(4)?,
+                        last_ok_ms: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn console_signed_in(&self, user: Uuid, at_ms: i64) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE console_accounts SET last_ok_ms = ?2 WHERE user_id = ?1",
+            params![user.to_string(), at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn add_sign_in_failure(&self, f: &SignInFailure) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO sign_in_failures (org_id, user_id, login, address, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                f.account.map(|a| a.1.to_string()),
+                f.account.map(|a| a.0.to_string()),
+                f.login,
+                f.address,
+                f.at_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn sign_in_failures_since(
+        &self,
+        login: Option<&str>,
+        address: &str,
+        since_ms: i64,
+    ) -> StoreResult<(u64, u64)> {
+        let conn = self.conn();
+        let of_user: i64 = match login {
+            Some(l) => conn.query_row(
+                "SELECT COUNT(*) FROM sign_in_failures WHERE login = ?1 AND at_ms >= ?2",
+                params![l, since_ms],
+                |r| r.get(0),
+            )?,
+            None => 0,
+        };
+        let of_addr: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sign_in_failures WHERE address = ?1 AND at_ms >= ?2",
+            params![address, since_ms],
+            |r| r.get(0),
+        )?;
+        Ok((of_user as u64, of_addr as u64))
+    }
+
+    fn prune_sign_in_failures(&self, before_ms: i64) -> StoreResult<u64> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM sign_in_failures WHERE at_ms < ?1", [before_ms])?;
+        Ok(n as u64)
+    }
+
+    fn put_console_session(&self, s: &ConsoleSession) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO console_sessions (hash, org_id, user_id, csrf, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                &s.hash[..],
+                s.org.to_string(),
+                s.user.to_string(),
+                &s.csrf[..],
+                s.created_ms,
+                s.expires_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn console_session(&self, hash: &[u8; 32]) -> StoreResult<Option<ConsoleSession>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT org_id, user_id, csrf, created_ms, expires_ms
+                 FROM console_sessions WHERE hash = ?1",
+                [&hash[..]],
+                |r| {
+                    Ok(ConsoleSession {
+                        hash: *hash,
+                        org: uuid_col(r, 0)?,
+                        user: uuid_col(r, 1)?,
+                        csrf: b32_col(r, 2)?,
+                        created_ms: r.get(3)?,
+                        expires_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<bool> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM console_sessions WHERE hash = ?1", [&hash[..]])?;
+        Ok(n > 0)
+    }
+
+    fn delete_console_sessions_of(&self, user: Uuid) -> StoreResult<u64> {
+        let n = self.conn().execute(
+            "DELETE FROM console_sessions WHERE user_id = ?1",
+            [user.to_string()],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn append_audit(
+        &self,
+        org: Uuid,
+        make: &mut dyn FnMut(Option<&AuditEntry>) -> AuditEntry,
+    ) -> StoreResult<AuditEntry> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last = tx
+            .query_row(
+                &format!(
+                    "SELECT {AUDIT_COLS} FROM audit_log WHERE org_id = ?1 ORDER BY seq DESC LIMIT 1"
+                ),
+                [org.to_string()],
+                audit_row,
+            )
+            .optional()?;
+        let e = make(last.as_ref());
+        tx.execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            params![
+                e.org.to_string(),
+                e.seq as i64,
+                e.at_ms,
+                e.actor,
+                e.action,
+                e.detail,
+                &e.prev_hash[..],
+                &e.hash[..]
+            ],
+        )?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    fn audit_entries(&self, org: Uuid, after_seq: u64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_log WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?;
+        let out = st
+            .query_map(params![org.to_string(), after_seq as i64, limit], audit_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn import_learners(&self, learners: &[Learner]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT INTO learners ({LEARNER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?;
+            for l in learners {
+                st.execute(params![
+                    l.id.to_string(),
+                    l.org.to_string(),
+                    l.name,
+                    &l.national_id_mac[..],
+                    l.national_id_tail,
+                    l.class.map(|c| c.to_string()),
+                    l.pin_hash,
+                    l.created_ms
+                ])
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(Conflict::LearnerExists),
+                    other => other,
+                })?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+const AUDIT_COLS: &str = "org_id, seq, at_ms, actor, action, detail, prev_hash, hash";
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        org: uuid_col(r, 0)?,
+        seq: seq_col(r, 1)?,
+        at_ms: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: b32_col(r, 6)?,
+        hash: b32_col(r, 7)?,
+    })
 }
 
 fn cert_row(r: &Row<'_>) -> rusqlite::Result<Certificate> {

@@ -1,0 +1,139 @@
+// The console's only way to the service: fetch on /console/api with the session cookie, and the
+// session's anti-forgery token in X-CSRF-Token on every request that changes something.
+
+export interface Person {
+  id: string;
+  name: string;
+  role: "admin" | "trainer";
+  org: string;
+  orgName: string;
+}
+
+export interface SessionInfo {
+  user: Person;
+  csrfToken: string | null;
+  expiresMs: number | null;
+}
+
+export interface Learner {
+  id: string;
+  name: string;
+  nationalId: string;
+  classId: string | null;
+}
+
+export interface PreviewRow {
+  line: number;
+  name: string;
+  nationalId: string;
+  reason: string | null;
+  message: string | null;
+}
+
+export interface Preview {
+  rows: PreviewRow[];
+  good: number;
+  bad: number;
+}
+
+export interface ClassInfo {
+  id: string;
+  name: string;
+  trainerId: string;
+  learners: number;
+}
+
+export interface Trainer {
+  id: string;
+  name: string;
+}
+
+export interface Code {
+  code: string;
+  learnerId: string | null;
+  name: string | null;
+  expiresMs: number;
+}
+
+/** A refusal from the service: its stable code and message. */
+export class ApiError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+    public status: number,
+  ) {
+    super(message);
+  }
+}
+
+let csrf: string | null = null;
+
+async function call<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (type) headers["content-type"] = type;
+  if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
+  const res = await fetch(`/console/api/${path}`, {
+    method,
+    headers,
+    body,
+    credentials: "same-origin",
+  });
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    throw new ApiError(data?.code ?? "http", data?.message ?? res.statusText, res.status);
+  }
+  return data as T;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+export async function session(): Promise<SessionInfo | null> {
+  try {
+    const s = await call<SessionInfo>("GET", "session");
+    csrf = s.csrfToken;
+    return s;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function signIn(login: string, password: string): Promise<SessionInfo> {
+  const s = await call<SessionInfo>("POST", "sign-in", json({ login, password }), "application/json");
+  csrf = s.csrfToken;
+  return s;
+}
+
+export async function signOut(): Promise<void> {
+  await call<void>("POST", "sign-out");
+  csrf = null;
+}
+
+export const learners = () => call<Learner[]>("GET", "learners");
+export const addLearner = (name: string, nationalId: string, classId: string | null) =>
+  call<Learner>("POST", "learners", json({ name, nationalId, classId }), "application/json");
+
+/** The media type the service expects for a roster file. */
+export function rosterType(file: { name: string }): string {
+  return /\.xlsx$/i.test(file.name)
+    ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    : "text/csv";
+}
+
+export const previewRoster = (file: File) =>
+  call<Preview>("POST", "roster/preview", file, rosterType(file));
+export const importRoster = (file: File, classId: string | null) =>
+  call<{ imported: number }>(
+    "POST",
+    `roster/import${classId ? `?classId=${encodeURIComponent(classId)}` : ""}`,
+    file,
+    rosterType(file),
+  );
+
+export const classes = () => call<ClassInfo[]>("GET", "classes");
+export const trainers = () => call<Trainer[]>("GET", "trainers");
+export const addClass = (name: string, trainerId: string) =>
+  call<ClassInfo>("POST", "classes", json({ name, trainerId }), "application/json");
+export const issueCodes = (learnerIds: string[], kiosks: number) =>
+  call<Code[]>("POST", "codes", json({ learnerIds, kiosks }), "application/json");
