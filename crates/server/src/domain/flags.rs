@@ -145,11 +145,16 @@ impl DeviceEvidence {
     }
 }
 
+/// Devices whose previous answer is remembered per learner (a new one past these starts the
+/// list again, losing one delay per device at most).
+const KEPT_ANSWER_DEVICES: usize = 8;
+
 /// Delays between consecutive practice answers of one learner.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerTiming {
-    /// The previous answer: device and monotonic reading.
-    pub last: Option<(DeviceId, u32, u64)>,
+    /// The previous answer on each device: its monotonic reading (run, elapsed). Per device, so
+    /// the delays are the same whichever order the devices' chains are folded in.
+    pub last: BTreeMap<DeviceId, (u32, u64)>,
     /// The last [`KEPT_DELAYS`] delays (ms), oldest first.
     pub delays: Vec<u32>,
 }
@@ -157,8 +162,7 @@ pub struct AnswerTiming {
 impl AnswerTiming {
     /// A practice answer recorded on `device` at `mono`.
     pub fn answered(&mut self, device: DeviceId, mono: MonoStamp) {
-        if let Some((d, run, at)) = self.last
-            && d == device
+        if let Some(&(run, at)) = self.last.get(&device)
             && run == mono.run
             && mono.elapsed_ms >= at
         {
@@ -170,7 +174,10 @@ impl AnswerTiming {
                 }
             }
         }
-        self.last = Some((device, mono.run, mono.elapsed_ms));
+        if self.last.len() >= KEPT_ANSWER_DEVICES && !self.last.contains_key(&device) {
+            self.last.clear();
+        }
+        self.last.insert(device, (mono.run, mono.elapsed_ms));
     }
 }
 
@@ -284,21 +291,21 @@ fn rapid_switching(device: DeviceId, sessions: &[&KioskSession]) -> Option<Anoma
         .filter(|s| s.study_ms > 0)
         .collect();
     s.sort_by_key(|s| s.start_ms);
+    // The most sessions starting within one window: (first, count).
     let mut lo = 0;
-    let mut best = (0, 0);
+    let (mut first, mut n) = (0, 0);
     for hi in 0..s.len() {
         while s[hi].start_ms - s[lo].start_ms >= SWITCH_WINDOW_MS {
             lo += 1;
         }
-        if hi + 1 - lo > best.1 + 1 - best.0 || best == (0, 0) {
-            best = (lo, hi);
+        if hi + 1 - lo > n {
+            (first, n) = (lo, hi + 1 - lo);
         }
     }
-    let (lo, hi) = best;
-    let n = if s.is_empty() { 0 } else { hi + 1 - lo };
     if n <= SWITCH_MAX_SESSIONS {
         return None;
     }
+    let (lo, hi) = (first, first + n - 1);
     let learners: BTreeSet<LearnerId> = s[lo..=hi].iter().map(|s| s.learner).collect();
     Some(flag(
         KIOSK_RAPID_SWITCHING,
@@ -368,7 +375,7 @@ pub fn learner_flags(
     {
         out.push(flag(
             ANSWER_DELAY_CONSTANT,
-            facts.answer_timing.last.map(|(d, _, _)| d),
+            None,
             vec![learner],
             format!(
                 "{} answers {median} ms apart (median), deviating {mad} ms (threshold: at least \
