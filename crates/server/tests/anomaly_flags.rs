@@ -148,6 +148,9 @@ async fn identical_kiosk_sessions_are_flagged_and_credited_in_full() {
         assert_eq!(s.credited(l).await, 30 * MINUTE, "a flag withholds nothing");
         assert!(s.record(l).await.withheld.is_empty());
     }
+    // Deriving the facts again from the receipts (as after a policy change) finds it again.
+    s.lab.svc.set_daily_cap(s.lab.org, 6.0).unwrap();
+    assert_eq!(s.flags().await, flags);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,6 +231,8 @@ async fn an_exam_submitted_faster_than_it_reads_is_flagged_but_still_passes() {
         "a flag does not fail the exam"
     );
     assert_eq!(codes(&s.flags().await), ["flag.exam_too_fast"]);
+    s.lab.svc.set_daily_cap(s.lab.org, 6.0).unwrap();
+    assert_eq!(s.record(l).await.anomalies, rec.anomalies);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,6 +252,8 @@ async fn answers_always_four_seconds_apart_are_flagged() {
         10 * MINUTE,
         "lesson l1's 10 minutes, as without the flag"
     );
+    s.lab.svc.set_daily_cap(s.lab.org, 6.0).unwrap();
+    assert_eq!(s.record(l).await.anomalies, rec.anomalies);
 }
 
 /// Honest study of every kind the flags look at raises none of them.
