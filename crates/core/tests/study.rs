@@ -664,6 +664,7 @@ impl SyncTransport for FakeService {
             flagged_receipts: 0,
             overlaps: vec![],
             days: vec![],
+            anomalies: vec![],
             withheld: self.withheld.clone(),
         }))
     }

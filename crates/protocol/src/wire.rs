@@ -383,6 +383,24 @@ pub struct LearnerRecord {
     /// What the rules withheld, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<WithheldCredit>,
+    /// Anomaly flags raised by this learner's own record (`flag.exam_too_fast`,
+    /// `flag.answer_delay_constant`); they never withhold credit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anomalies: Vec<AnomalyFlag>,
+}
+
+/// An anomaly flag: a stable code (`flag.*`), a message, the device and learners it is about,
+/// and what was measured against which threshold (English). It never withholds credit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnomalyFlag {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<DeviceId>,
+    #[serde(default)]
+    pub learner_ids: Vec<LearnerId>,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -565,6 +583,11 @@ pub struct FlagsReport {
     /// Attendance attestations naming learners who were studying elsewhere at that moment.
     #[serde(default)]
     pub attestations: Vec<AttestationJson>,
+    /// Anomaly flags (`flag.*`, docs/flags.md): patterns worth a person's look. They never
+    /// withhold credit. Device flags for every device of the organisation; learner flags for the
+    /// learners of this page.
+    #[serde(default)]
+    pub anomalies: Vec<AnomalyFlag>,
     /// Pass as `before` to read the next page of rejections; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,

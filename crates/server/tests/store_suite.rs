@@ -71,6 +71,7 @@ suite!(
     chains_of_one_device_are_serialised_across_handles,
     certificate_is_issued_once,
     rebuild_clears_and_versions_facts,
+    device_facts_are_listed_per_organisation,
     tokens_are_revoked,
     assignments_are_stored_once,
     receipts_survive_reopening,
@@ -732,6 +733,34 @@ fn rebuild_clears_and_versions_facts(b: &Backend) {
     assert_eq!(s.facts_version().unwrap(), 7);
     assert_eq!(s.learner_facts(la).unwrap(), None);
     assert_eq!(s.learner_facts(lb).unwrap(), Some(b"b".to_vec()));
+}
+
+/// The anomaly flags read every device's facts of one organisation, and only those.
+fn device_facts_are_listed_per_organisation(b: &Backend) {
+    let s = b.open();
+    let a = org(&*s, "A");
+    let bo = org(&*s, "B");
+    let la = learner(&*s, a, 1);
+    let d1 = enroll(&*s, a, 1);
+    let d2 = enroll(&*s, a, 2);
+    let _without_facts = enroll(&*s, a, 3);
+    let db = enroll(&*s, bo, 4);
+    for (d, f) in [(d1, b"one".as_slice()), (d2, b"two"), (db, b"other")] {
+        s.chain_txn(d, &mut |tx| tx.put_device_facts(d, f)).unwrap();
+    }
+    s.chain_txn(d1, &mut |tx| tx.put_learner_facts(la, a, b"l", false))
+        .unwrap();
+    let listed: Vec<(DeviceId, Vec<u8>)> = s
+        .device_facts_of_org(a)
+        .unwrap()
+        .into_iter()
+        .map(|(d, f)| {
+            assert_eq!(d.org, a);
+            (d.id, f)
+        })
+        .collect();
+    assert_eq!(listed, vec![(d1, b"one".to_vec()), (d2, b"two".to_vec())]);
+    assert_eq!(s.device_facts_of_org(new_id()).unwrap(), vec![]);
 }
 
 fn tokens_are_revoked(b: &Backend) {

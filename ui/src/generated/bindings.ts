@@ -6,6 +6,18 @@
 import { call } from "../ipc";
 
 /**
+ * An anomaly flag: a stable code (`flag.*`), a message, the device and learners it is about,
+ * and what was measured against which threshold (English). It never withholds credit.
+ */
+export interface AnomalyFlag {
+  code: string;
+  message: string;
+  deviceId?: string | null;
+  learnerIds?: string[];
+  detail: string;
+}
+
+/**
  * Work a trainer assigned to a class: a lesson, a whole course (neither lesson nor exam) or an
  * exam, maybe with a due date.
  */
@@ -392,6 +404,11 @@ export interface LearnerRecord {
   days?: DayCredit[];
   /** What the rules withheld, and why. */
   withheld?: WithheldCredit[];
+  /**
+   * Anomaly flags raised by this learner's own record (`flag.exam_too_fast`,
+   * `flag.answer_delay_constant`); they never withhold credit.
+   */
+  anomalies?: AnomalyFlag[];
 }
 
 /** Where the ledger stands. */

@@ -354,7 +354,8 @@ impl Service {
                 continue;
             };
             if device.learner.is_some_and(|l| l != body.learner) {
-                // A personal device records only its own learner.
+                // A personal device records only its own learner; the flags report shows it.
+                dev.evidence.other_learner(body.learner);
                 continue;
             }
             let person = match people.entry(body.learner) {
@@ -401,7 +402,9 @@ impl Service {
                     }
                 }
             }
-            let flagged = !p.facts.withheld.is_empty() || !p.facts.overlaps.is_empty();
+            let flagged = !p.facts.withheld.is_empty()
+                || !p.facts.overlaps.is_empty()
+                || !crate::domain::flags::learner_flags(id, &p.facts, &book.catalog).is_empty();
             tx.put_learner_facts(id, p.org, &p.facts.encode(), flagged)?;
         }
         Ok(())

@@ -8,6 +8,7 @@ pub mod certificate;
 pub mod certificate_pdf;
 pub mod claim;
 pub mod credit;
+pub mod flags;
 pub mod ingest;
 pub mod package_export;
 pub mod people;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::credit::facts::FACTS_VERSION;
 use super::credit::record::course_progress;
-use super::credit::{LearnerFacts, Policy, Withhold};
+use super::credit::{DeviceFacts, LearnerFacts, Policy, Withhold};
 use super::{Service, ServiceError, ServiceResult, mask_national_id};
 use crate::env::random_bytes;
 use crate::store::{Certificate, Class, FlagResolution, Learner, StoredReceipt};
@@ -113,6 +113,7 @@ impl Service {
                     credited_ms: ms,
                 })
                 .collect(),
+            anomalies: super::flags::learner_flags(learner.id, &facts, &catalog),
             withheld: withheld_json(&facts),
         })
     }
@@ -233,6 +234,16 @@ impl Service {
                 kept,
             })
             .collect();
+        let catalog = self.published_courses()?;
+        let mut anomalies = Vec::new();
+        if after.is_none() {
+            // Device flags once, on the first page of people.
+            for (device, bytes) in self.store.device_facts_of_org(org)? {
+                if let Some(f) = DeviceFacts::decode(&bytes) {
+                    anomalies.extend(super::flags::device_flags(&device, &f.evidence));
+                }
+            }
+        }
         let mut overlaps = Vec::new();
         let mut withheld = Vec::new();
         let people = self.store.flagged_people(org, after, PEOPLE_PAGE)?;
@@ -246,6 +257,7 @@ impl Service {
             let Some(l) = self.store.learner(id)? else {
                 continue;
             };
+            anomalies.extend(super::flags::learner_flags(id, &f, &catalog));
             let o = overlaps_json(&f, &policy);
             if !o.is_empty() {
                 overlaps.push(OverlapFlag {
@@ -277,6 +289,7 @@ impl Service {
             rejection_counts,
             withheld,
             attestations,
+            anomalies,
             next_before,
             next_after,
         })

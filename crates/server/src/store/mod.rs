@@ -493,6 +493,8 @@ pub trait Store: Send + Sync + 'static {
         after: Option<LearnerId>,
         limit: u32,
     ) -> StoreResult<Vec<(LearnerId, Vec<u8>)>>;
+    /// The devices of `org` with derived facts, and those facts (for the anomaly flags).
+    fn device_facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(Device, Vec<u8>)>>;
     /// The facts version the stored facts were derived with (0: rebuild them).
     fn facts_version(&self) -> StoreResult<u32>;
     fn rebuild_facts(

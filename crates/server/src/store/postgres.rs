@@ -1541,6 +1541,21 @@ impl Store for PostgresStore {
         })
     }
 
+    fn device_facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(Device, Vec<u8>)>> {
+        self.run(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {DEVICE_COLS}, (SELECT f.facts FROM device_facts f WHERE f.device = devices.num)
+                     FROM devices WHERE org_id = $1
+                       AND EXISTS (SELECT 1 FROM device_facts f WHERE f.device = devices.num)
+                     ORDER BY num"
+                ),
+                &[&org],
+            )?;
+            collect(rows, |r| Ok((device_row(r)?, r.get(6))))
+        })
+    }
+
     fn facts_version(&self) -> StoreResult<u32> {
         self.run(|c| {
             let v: i64 = c

@@ -1173,6 +1173,18 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn device_facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(Device, Vec<u8>)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {DEVICE_COLS}, f.facts FROM devices JOIN device_facts f ON f.device = devices.num
+             WHERE devices.org_id = ?1 ORDER BY devices.num"
+        ))?;
+        let out = st
+            .query_map([org.to_string()], |r| Ok((device_row(r)?, r.get(6)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
     fn facts_version(&self) -> StoreResult<u32> {
         Ok(self.conn().query_row(
             "SELECT value FROM facts_meta WHERE key = 'version'",

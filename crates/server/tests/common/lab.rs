@@ -113,6 +113,7 @@ impl Lab {
         Dev {
             key,
             seed,
+            credential: e.credential,
             device: e.device,
             seq: 0,
             prev: ReceiptId::ZERO,
@@ -157,6 +158,8 @@ impl Lab {
 pub struct Dev {
     key: Ed25519KeyPair,
     seed: u8,
+    /// The bearer credential enrollment gave (for uploads over HTTP).
+    pub credential: String,
     pub device: Device,
     pub seq: u64,
     pub prev: ReceiptId,
@@ -224,6 +227,7 @@ impl Dev {
         Dev {
             key: Ed25519KeyPair::from_seed_unchecked(&[self.seed; 32]).unwrap(),
             seed: self.seed,
+            credential: self.credential.clone(),
             device: self.device.clone(),
             seq: self.seq,
             prev: self.prev,

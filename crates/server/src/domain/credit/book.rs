@@ -37,6 +37,11 @@ impl Catalog {
         self.courses.get(course)?.last()
     }
 
+    /// One published version of a course.
+    pub fn version(&self, course: &str, version: u32) -> Option<&Version> {
+        self.versions(course).iter().find(|v| v.version == version)
+    }
+
     fn versions(&self, course: &str) -> &[Version] {
         self.courses.get(course).map_or(&[], |v| v.as_slice())
     }

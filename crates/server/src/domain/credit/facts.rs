@@ -20,7 +20,7 @@ use super::intervals::{IntervalSet, merge_positions};
 use super::{Policy, Withhold};
 
 /// Stored with the facts; facts of another version are rebuilt from the receipts.
-pub const FACTS_VERSION: u32 = 1;
+pub const FACTS_VERSION: u32 = 2;
 
 /// Refused exam attempts listed per exam (beyond them, only counted).
 const KEPT_REFUSED_ATTEMPTS: usize = 5;
@@ -42,6 +42,8 @@ pub struct DeviceFacts {
     pub span_end: Option<(u32, u64)>,
     /// Who is signed in on a kiosk.
     pub signed_in: Option<LearnerId>,
+    /// What the anomaly flags read (`domain::flags`).
+    pub evidence: crate::domain::flags::DeviceEvidence,
 }
 
 impl Default for DeviceFacts {
@@ -52,6 +54,7 @@ impl Default for DeviceFacts {
             last_mono: None,
             span_end: None,
             signed_in: None,
+            evidence: Default::default(),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct ExamFact {
     pub passed: bool,
     /// When the submission reached the service.
     pub submitted_ms: Option<i64>,
+    /// The least time the attempt took, as the record shows it (set when graded).
+    pub took_ms: Option<u64>,
 }
 
 /// A trainer's attendance attestation that counted (from a kiosk of the class's organisation
@@ -168,6 +173,8 @@ pub struct LearnerFacts {
     pub attestations: Vec<AttestationFact>,
     /// Courses this person has any receipt of.
     pub courses: BTreeSet<String>,
+    /// Delays between consecutive practice answers (anomaly flags, `domain::flags`).
+    pub answer_timing: crate::domain::flags::AnswerTiming,
 }
 
 impl Default for LearnerFacts {
@@ -186,6 +193,7 @@ impl Default for LearnerFacts {
             impossible: 0,
             attestations: Vec::new(),
             courses: BTreeSet::new(),
+            answer_timing: Default::default(),
         }
     }
 }
@@ -361,12 +369,14 @@ pub fn apply(
     match &b.event {
         Event::LearnerSignedIn { .. } => {
             device.signed_in = Some(b.learner);
+            device.evidence.close_session();
             return;
         }
         Event::LearnerSignedOut { .. } => {
             if device.signed_in == Some(b.learner) {
                 device.signed_in = None;
             }
+            device.evidence.close_session();
             return;
         }
         Event::ClassAssigned { .. } => return,
@@ -431,6 +441,9 @@ pub fn apply(
             let active = i64::try_from(active).unwrap_or(i64::MAX);
             let start = (claimed_ms(b).saturating_sub(active)).max(device.frontier_ms);
             let end = start.saturating_add(active);
+            if r.kiosk {
+                device.evidence.kiosk_study(b.learner, start, ms(active));
+            }
             device.frontier_ms = device.frontier_ms.max(end);
             let (s, e) = (start.max(lo), end.min(hi));
             let inside = ms(e - s);
@@ -549,6 +562,7 @@ pub fn apply(
                     .entry(quiz.to_string())
                     .or_default()
                     .insert(item.to_string(), right);
+                learner.answer_timing.answered(r.device, b.mono);
             }
         }
         Event::ExamStarted {
@@ -651,6 +665,7 @@ fn exam_started(
         max_score: 0,
         passed: false,
         submitted_ms: None,
+        took_ms: None,
     });
 }
 
@@ -690,6 +705,7 @@ fn exam_submitted(
             max_score: 0,
             passed: false,
             submitted_ms: Some(r.received_ms),
+            took_ms: None,
         });
         return;
     };
@@ -720,6 +736,7 @@ fn exam_submitted(
     fact.score = score;
     fact.max_score = max;
     fact.submitted_ms = Some(r.received_ms);
+    fact.took_ms = Some(ms(took));
     if ms(took) > sheet.duration_ms + policy.exam_grace_ms {
         fact.status = ExamStatus::OverTime;
         fact.passed = false;
