@@ -110,6 +110,7 @@ fn code(s: &dyn Store, org: Uuid, hash: [u8; 32], expires_ms: i64) {
         hash,
         org,
         learner: None,
+        classes: Vec::new(),
         created_ms: 0,
         expires_ms,
         used_ms: None,
