@@ -97,6 +97,15 @@ async fn run(label: &str, urls: &[String], admin: &dyn Fn(&[&str]) -> String, or
     let per_kiosk = env_or("HEARTH_BENCH_RECEIPTS", 1000);
     let batch = env_or("HEARTH_BENCH_BATCH", 100) as u32;
     println!("{label}:");
+    // The kiosks serve one class (a kiosk gets the PIN verifiers of its classes' people only).
+    let trainer = admin(&["add-trainer", "--org", org, "--name", "王老师"]);
+    let trainer = trainer
+        .lines()
+        .find_map(|l| l.strip_prefix("user "))
+        .expect("trainer id")
+        .trim()
+        .to_owned();
+    let class = admin(&["add-class", "--trainer", &trainer, "--name", "电工班"]);
     let learners: Vec<LearnerId> = (0..8)
         .map(|i| {
             let id = admin(&[
@@ -107,6 +116,8 @@ async fn run(label: &str, urls: &[String], admin: &dyn Fn(&[&str]) -> String, or
                 &format!("学员{i}"),
                 "--national-id",
                 &format!("11010119900101{i:03}X"),
+                "--class",
+                &class,
                 "--pin",
                 "2468",
             ]);
@@ -120,7 +131,7 @@ async fn run(label: &str, urls: &[String], admin: &dyn Fn(&[&str]) -> String, or
     let mut stores = Vec::new();
     for k in 0..kiosks {
         let dir = tempfile::tempdir().expect("temp dir");
-        let code = admin(&["issue-code", "--org", org]);
+        let code = admin(&["issue-code", "--org", org, "--class", &class]);
         hearth_cli(
             dir.path(),
             &[

@@ -308,7 +308,7 @@ async fn a_class_on_a_kiosk_in_the_real_window() -> Result<()> {
     let ana =
         service.add_learner_in("安娜", "110101199001011234", Some(&class_id), Some("1111"))?;
     let bo = service.add_learner_in("博文", "110101199202023456", Some(&class_id), Some("2222"))?;
-    let code = service.enrollment_code(None)?;
+    let code = service.kiosk_code(&[&class_id])?;
     let class = Class { trainer, ana, bo };
 
     let tmp = tempfile::tempdir()?;

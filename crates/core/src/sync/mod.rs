@@ -660,7 +660,10 @@ impl Hearth {
             tx.upsert_roster(roster, now)?;
             let retired = tx.retire_roster_people(roster)?;
             if retired > 0 {
-                tracing::info!(retired, "people no longer on the roster: their PIN verifiers dropped");
+                tracing::info!(
+                    retired,
+                    "people no longer on the roster: their PIN verifiers dropped"
+                );
             }
             if let Some(classes) = classes {
                 tx.replace_roster_classes(classes)?;

@@ -79,9 +79,13 @@ fn hide(code: &'static str, message: &'static str) -> impl FnOnce(ApiError) -> A
 }
 
 fn device_id(s: &str) -> Result<DeviceId, ApiError> {
-    Uuid::parse_str(s)
-        .map(DeviceId)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "device.invalid_id", "not a valid id"))
+    Uuid::parse_str(s).map(DeviceId).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "device.invalid_id",
+            "not a valid id",
+        )
+    })
 }
 
 pub async fn issue_code(
@@ -89,7 +93,10 @@ pub async fn issue_code(
     Auth(who): Auth,
     JsonBody(req): JsonBody<NewCode>,
 ) -> Result<(StatusCode, Json<IssuedCodeJson>), ApiError> {
-    if req.hours.is_some_and(|h| !(1..=MAX_CODE_HOURS).contains(&h)) {
+    if req
+        .hours
+        .is_some_and(|h| !(1..=MAX_CODE_HOURS).contains(&h))
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "enrollment.invalid_hours",
