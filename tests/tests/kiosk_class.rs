@@ -288,8 +288,11 @@ async fn a_kiosk_database_holds_the_verifiers_of_its_classes_only() {
     );
     // Ana's study stays on the kiosk (her receipts name her) but she cannot sign in here any
     // more; Bo, who recorded nothing here, is gone altogether.
-    let h = h.into_inner().unwrap();
-    assert!(h.kiosk_sign_in(ana, "1111").is_err());
+    let mut h = h.into_inner().unwrap();
+    assert_eq!(
+        h.kiosk_sign_in(ana, "1111").unwrap_err().code(),
+        "kiosk.no_pin"
+    );
     let db = rusqlite::Connection::open_with_flags(
         dir.path().join("hearth.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
