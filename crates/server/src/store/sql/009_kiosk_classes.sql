@@ -29,3 +29,10 @@ CREATE TRIGGER kiosk_classes_roster_delete AFTER DELETE ON kiosk_classes BEGIN
     INSERT INTO roster_stamps (org_id, stamp) VALUES (OLD.org_id, 1)
     ON CONFLICT (org_id) DO UPDATE SET stamp = stamp + 1;
 END;
+
+-- Kiosks enrolled before this migration keep working: each is linked to every class of its
+-- organisation (what its roster held before, less the people of no class). An administrator
+-- narrows them with `hearth-server set-kiosk-classes`.
+INSERT INTO kiosk_classes (device_id, class_id, org_id)
+SELECT d.id, c.id, d.org_id FROM devices d JOIN classes c ON c.org_id = d.org_id
+WHERE d.learner_id IS NULL;

@@ -17,3 +17,9 @@ CREATE INDEX kiosk_classes_by_class ON kiosk_classes (class_id);
 
 CREATE TRIGGER kiosk_classes_roster AFTER INSERT OR UPDATE OR DELETE ON kiosk_classes
     FOR EACH ROW EXECUTE FUNCTION bump_roster_stamp();
+
+-- Kiosks enrolled before this migration keep working: linked to every class of their
+-- organisation (see sql/009_kiosk_classes.sql).
+INSERT INTO kiosk_classes (device_id, class_id, org_id)
+SELECT d.id, c.id, d.org_id FROM devices d JOIN classes c ON c.org_id = d.org_id
+WHERE d.learner_id IS NULL;
