@@ -86,7 +86,7 @@ impl Service {
 
     /// The kiosk `device`, for `by` (`None`: the service's administrator on the command line; an
     /// administrator only of the device's organisation, and another organisation's device is
-    /// answered as not found). A personal device is refused (`device.not_kiosk`).
+    /// answered as not found). A personal device is refused (`kiosk.personal_device`).
     fn kiosk_for(&self, by: Option<&Principal>, device: DeviceId) -> ServiceResult<Device> {
         let not_found = || ServiceError::NotFound("device.not_found", "no such device");
         let d = self.store.device(device)?.ok_or_else(not_found)?;
@@ -98,7 +98,7 @@ impl Service {
         }
         if d.learner.is_some() {
             return Err(ServiceError::Conflict(
-                "device.not_kiosk",
+                "kiosk.personal_device",
                 "this device belongs to one learner; only a kiosk serves classes",
             ));
         }

@@ -550,7 +550,7 @@ async fn administrators_link_a_kiosks_classes_within_their_organisation() {
             format!("/v1/admin/devices/{}/classes", personal.device_id),
             serde_json::json!({"classIds": [w.class_a]}),
             409,
-            "device.not_kiosk",
+            "kiosk.personal_device",
         ),
         (
             &w.admin_a,
@@ -564,7 +564,7 @@ async fn administrators_link_a_kiosks_classes_within_their_organisation() {
             "/v1/admin/devices/x/classes".into(),
             serde_json::json!({"classIds": []}),
             400,
-            "device.invalid_id",
+            "kiosk.invalid_device_id",
         ),
     ] {
         let (s, b) = send(reqwest::Method::PUT, path.clone(), token, body.clone()).await;

@@ -82,7 +82,7 @@ fn device_id(s: &str) -> Result<DeviceId, ApiError> {
     Uuid::parse_str(s).map(DeviceId).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "device.invalid_id",
+            "kiosk.invalid_device_id",
             "not a valid id",
         )
     })
