@@ -42,6 +42,27 @@ start_services() {
       echo "run-app: enrollment code for the demo learner 王小明: $code (service http://$listen)" >&2
     fi
   fi
+  # A demo class for a classroom kiosk (made once): the trainer 王老师 (PIN 2468), the class
+  # 电工一班 with 李娜 (PIN 1111) and 张伟 (PIN 2222), and a fresh kiosk code for that class. A
+  # kiosk holds the PIN verifiers of its classes' people only, so its code names the class.
+  if [[ -s $data/demo-org && ! -s $data/demo-class ]]; then
+    local org trainer class
+    org=$(cat "$data/demo-org")
+    trainer=$(RUST_LOG=warn "$server" --data "$data" add-trainer --org "$org" --name 王老师 \
+      --pin 2468 | sed -n 's/^user //p') &&
+      class=$(RUST_LOG=warn "$server" --data "$data" add-class --trainer "$trainer" --name 电工一班) &&
+      RUST_LOG=warn "$server" --data "$data" add-learner --org "$org" --name 李娜 \
+        --national-id 110101199202023456 --class "$class" --pin 1111 >/dev/null &&
+      RUST_LOG=warn "$server" --data "$data" add-learner --org "$org" --name 张伟 \
+        --national-id 110101199505051235 --class "$class" --pin 2222 >/dev/null &&
+      echo "$class" >"$data/demo-class" || true
+  fi
+  if [[ -s $data/demo-class ]]; then
+    if code=$(RUST_LOG=warn "$server" --data "$data" issue-code --org "$(cat "$data/demo-org")" \
+      --class "$(cat "$data/demo-class")" 2>/dev/null); then
+      echo "run-app: enrollment code for a classroom kiosk of 电工一班 (王老师 PIN 2468, 李娜 1111, 张伟 2222): $code" >&2
+    fi
+  fi
   # A demo administrator for the web console (issue #15), made once; the password is a demo's,
   # printed here on purpose. The console's pages are console/dist (make console builds them).
   local console_login=admin console_password=hearth-demo-2026

@@ -176,6 +176,16 @@ impl Service {
         self.admin(&args)
     }
 
+    /// A one-time enrollment code for a kiosk serving `classes` (`issue-code --class …`).
+    pub fn kiosk_code(&self, classes: &[&str]) -> Result<String> {
+        let org = self.org.clone();
+        let mut args = vec!["issue-code", "--org", &org];
+        for c in classes {
+            args.extend(["--class", c]);
+        }
+        self.admin(&args)
+    }
+
     /// The running service's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

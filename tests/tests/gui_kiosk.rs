@@ -9,10 +9,12 @@
 //! test` under one `xvfb-run` with `-- --ignored` like gui_learning.
 #![cfg(target_os = "linux")]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
+use hearth_e2e::native_dialog::{self, DialogKind};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
     WAIT, assert_readable, attr, click, finish, ms, screenshot, set_value, study_lesson, wait_attr,
@@ -21,6 +23,8 @@ use hearth_e2e::webdriver::Session;
 use serde_json::json;
 
 const COURSE: &str = "electrician-safety";
+/// The save dialog's title for exporting receipts, as the UI names it in Chinese.
+const EXPORT_DIALOG: &str = "把学习记录导出到";
 
 /// The people of the class, as the service knows them.
 struct Class {
@@ -71,7 +75,13 @@ async fn study_from_library(session: &Session, lesson: &str) -> Result<()> {
     click(session, "[data-testid=back]").await
 }
 
-async fn drive(session: &Session, service: &Service, class: &Class, code: &str) -> Result<()> {
+async fn drive(
+    session: &Session,
+    service: &Service,
+    class: &Class,
+    code: &str,
+    export: &Path,
+) -> Result<()> {
     // Enrolled without an owner, the PC becomes a kiosk: the sign-in list, no tabs.
     set_value(session, "[data-testid=enroll-url]", &service.url()).await?;
     set_value(session, "[data-testid=enroll-code]", code).await?;
@@ -269,6 +279,26 @@ async fn drive(session: &Session, service: &Service, class: &Class, code: &str) 
         )
         .await?;
     screenshot(session, "33-class-progress.png").await?;
+
+    // The trainer exports the kiosk's receipts to a place chosen in the system's save dialog
+    // (GTK's, answered on the keyboard); the service reads the file back.
+    click(session, "[data-testid=export-choose]").await?;
+    let target = export.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        native_dialog::choose(EXPORT_DIALOG, DialogKind::Save, &target)
+    })
+    .await??;
+    session
+        .wait_for("[data-testid=notice]", WAIT, |t| t.contains("导出"))
+        .await
+        .context("the export to the chosen file was not reported")?;
+    ensure!(
+        std::fs::metadata(export).map(|m| m.len()).unwrap_or(0) > 0,
+        "nothing was written to {}",
+        export.display()
+    );
+    let imported = service.admin(&["import-receipts", export.to_str().context("path")?])?;
+    eprintln!("the service read the exported file: {imported}");
     Ok(())
 }
 
@@ -308,14 +338,16 @@ async fn a_class_on_a_kiosk_in_the_real_window() -> Result<()> {
     let ana =
         service.add_learner_in("安娜", "110101199001011234", Some(&class_id), Some("1111"))?;
     let bo = service.add_learner_in("博文", "110101199202023456", Some(&class_id), Some("2222"))?;
-    let code = service.enrollment_code(None)?;
+    let code = service.kiosk_code(&[&class_id])?;
     let class = Class { trainer, ana, bo };
 
     let tmp = tempfile::tempdir()?;
     let mut driver = Driver::start(&tmp.path().join("data"), &tmp.path().join("driver.log"))?;
     let started = Instant::now();
     let session = driver.launch(&app).await?;
-    let outcome = drive(&session, &service, &class, &code).await;
+    let export = tmp.path().join("usb").join("kiosk-receipts.hrb");
+    std::fs::create_dir_all(export.parent().context("parent")?)?;
+    let outcome = drive(&session, &service, &class, &code, &export).await;
     eprintln!("driven in {:?}", started.elapsed());
     finish(&mut driver, session, outcome, "hearth-gui-kiosk").await
 }

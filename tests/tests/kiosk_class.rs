@@ -1,7 +1,9 @@
 //! A class on one kiosk, end to end with the real service: two learners sign in one after the
 //! other with their PINs (checked offline against the roster) and study; the trainer signs in,
 //! attests who was present and ends the class; one sync later the trainer's class report shows
-//! each learner credited for their own study only, and the signed attestation.
+//! each learner credited for their own study only, and the signed attestation. And what a copy
+//! of a kiosk's database gives away: the PIN verifiers of its classes' people, nobody else's,
+//! also after an administrator changes its classes (issue #16).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -63,7 +65,7 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
 
     // The kiosk enrolls while online, then works from its roster.
     let dir = tempfile::tempdir().unwrap();
-    let code = service.enrollment_code(None).unwrap();
+    let code = service.kiosk_code(&[&class]).unwrap();
     hearth_cli(
         dir.path(),
         &["enroll", "--service", &service.url(), "--code", &code],
@@ -184,4 +186,125 @@ async fn a_class_on_one_kiosk_credits_each_learner_and_reports_the_attestation()
         att[0]["present"],
         serde_json::json!([ana.to_string(), bo.to_string()])
     );
+}
+
+/// The PIN verifiers in a kiosk's database file, by person id: what an attacker holding a copy
+/// of the file reads, with nothing but SQLite.
+fn verifiers_in_file(dir: &std::path::Path) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join("hearth.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = db
+        .prepare(
+            "SELECT display_name, hex(id) FROM learners WHERE pin_hash IS NOT NULL
+             ORDER BY display_name",
+        )
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn names(v: &[(String, String)]) -> Vec<&str> {
+    v.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_kiosk_database_holds_the_verifiers_of_its_classes_only() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let service = Service::start().unwrap();
+    let (wang, _) = service.add_trainer("王老师", "2468").unwrap();
+    let (li, _) = service.add_trainer("李老师", "1357").unwrap();
+    let electric = service
+        .admin(&["add-class", "--trainer", &wang, "--name", "电工一班"])
+        .unwrap();
+    let welding = service
+        .admin(&["add-class", "--trainer", &li, "--name", "焊工班"])
+        .unwrap();
+    let ana: LearnerId = service
+        .add_learner_in("安娜", "110101199001011234", Some(&electric), Some("1111"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    service
+        .add_learner_in("博文", "110101199202023456", Some(&electric), Some("2222"))
+        .unwrap();
+    service
+        .add_learner_in("赵六", "110101199003076666", Some(&welding), Some("5555"))
+        .unwrap();
+    // A learner of no class, with a PIN: on no kiosk.
+    service
+        .add_learner_in("王五", "110105194912310045", None, Some("7777"))
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let code = service.kiosk_code(&[&electric]).unwrap();
+    hearth_cli(
+        dir.path(),
+        &["enroll", "--service", &service.url(), "--code", &code],
+    )
+    .unwrap();
+    assert_eq!(
+        names(&verifiers_in_file(dir.path())),
+        ["博文", "安娜", "王老师"],
+        "the class's learners and its trainer, nobody else"
+    );
+
+    // Ana studies here before the kiosk moves to the welding class.
+    let mut h = Hearth::open(dir.path(), Env::system()).unwrap();
+    h.kiosk_sign_in(ana, "1111").unwrap();
+    h.kiosk_sign_out(hearth_protocol::SignOutReason::Requested)
+        .unwrap();
+    let device = h.device().id;
+    let enrollment = h.enrollment().unwrap().unwrap();
+    let transport = HttpTransport::new(&enrollment).unwrap();
+    let h = Mutex::new(h);
+    let first = sync_round(&h, &transport, &enrollment.anchor_key, 100)
+        .await
+        .unwrap();
+    assert_eq!(first.rejected, 0, "{first:?}");
+
+    let out = service
+        .admin(&[
+            "set-kiosk-classes",
+            "--device",
+            &device.to_string(),
+            "--class",
+            &welding,
+        ])
+        .unwrap();
+    assert!(out.contains(&welding), "{out}");
+    let round = sync_round(&h, &transport, &enrollment.anchor_key, 100)
+        .await
+        .unwrap();
+    assert!(round.roster_refreshed, "{round:?}");
+    assert_eq!(
+        names(&verifiers_in_file(dir.path())),
+        ["李老师", "赵六"],
+        "the removed class's verifiers are gone from the file"
+    );
+    // Ana's study stays on the kiosk (her receipts name her) but she cannot sign in here any
+    // more; Bo, who recorded nothing here, is gone altogether.
+    let mut h = h.into_inner().unwrap();
+    assert_eq!(
+        h.kiosk_sign_in(ana, "1111").unwrap_err().code(),
+        "kiosk.no_pin"
+    );
+    let db = rusqlite::Connection::open_with_flags(
+        dir.path().join("hearth.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let people: Vec<String> = db
+        .prepare("SELECT display_name FROM learners ORDER BY display_name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(people.contains(&"安娜".to_string()), "{people:?}");
+    assert!(!people.contains(&"博文".to_string()), "{people:?}");
 }

@@ -1,6 +1,7 @@
 //! Kiosk mode: one shared machine in a training room, many learners a day, often offline.
 //!
-//! The organisation's roster (names, roles, PIN verifiers) came from the service at enrollment
+//! The roster this kiosk may sign in (names, roles, PIN verifiers: the learners of the classes it
+//! serves and their trainers, issue #16) came from the service at enrollment
 //! and with every sync, so sign-in is checked here with no network. A [`Kiosk`] holds who is
 //! signed in now and the open class session; it lives in memory for one app run (a restart signs
 //! everyone out, which is what a shared machine should do). Every study event on a kiosk is

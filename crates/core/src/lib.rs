@@ -379,6 +379,7 @@ impl Hearth {
         self.store.write(|tx| {
             tx.save_enrollment(enrollment)?;
             tx.upsert_roster(roster, now)?;
+            tx.retire_roster_people(roster)?;
             if let Some(classes) = classes {
                 tx.replace_roster_classes(classes)?;
             }

@@ -854,8 +854,9 @@ async fn sync_rounds_keep_the_roster_classes_and_the_kiosk_assignment() {
     let classes = |id| roster.iter().find(|p| p.id == id).unwrap().classes.clone();
     assert_eq!(classes(r.ana), vec![class_ref(70, "新班")]);
     assert!(
-        classes(r.bo).is_empty(),
-        "the service names no class for Bo any more"
+        roster.iter().all(|p| p.id != r.bo),
+        "the service sends Bo no more: he is gone from the kiosk, verifier and all (nothing of \
+         his is recorded here)"
     );
     assert_eq!(
         classes(r.trainer),

@@ -189,14 +189,28 @@ enum Cmd {
         pin: Option<String>,
     },
     /// Issues a one-time device enrollment code (for a learner's own device with --learner,
-    /// else for a kiosk of the organisation).
+    /// else for a kiosk of the organisation serving the classes named with --class; a kiosk
+    /// gets the PIN verifiers of its classes' learners and trainers only).
     IssueCode {
         #[arg(long)]
         org: Uuid,
         #[arg(long)]
         learner: Option<Uuid>,
+        /// A class the kiosk serves (repeat for several).
+        #[arg(long = "class", conflicts_with = "learner")]
+        classes: Vec<Uuid>,
         #[arg(long)]
         hours: Option<i64>,
+    },
+    /// Sets the classes a kiosk serves (every one: the list replaces the one before; none
+    /// leaves the kiosk an empty roster). The kiosk gets the new roster with its next sync and
+    /// drops the PIN verifiers of everyone else.
+    SetKioskClasses {
+        #[arg(long)]
+        device: Uuid,
+        /// A class the kiosk serves (repeat for several).
+        #[arg(long = "class")]
+        classes: Vec<Uuid>,
     },
     /// Publishes a course source folder as a signed package.
     Publish { source: PathBuf },
@@ -478,12 +492,32 @@ fn main() -> Result<()> {
         Cmd::IssueCode {
             org,
             learner,
+            classes,
             hours,
         } => {
-            println!(
-                "{}",
-                svc.issue_enrollment_code(org, learner.map(LearnerId), hours)?
-            );
+            let code = match learner {
+                Some(l) => svc.issue_enrollment_code(org, Some(LearnerId(l)), hours),
+                None => svc.issue_kiosk_code(org, &classes, hours).map(|c| {
+                    if c.classes.is_empty() {
+                        warn_no_classes();
+                    }
+                    c.code
+                }),
+            }
+            .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!("{code}");
+        }
+        Cmd::SetKioskClasses { device, classes } => {
+            let k = svc
+                .set_kiosk_classes(None, hearth_protocol::DeviceId(device), &classes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            if k.classes.is_empty() {
+                warn_no_classes();
+            }
+            println!("kiosk {device} serves {} classes", k.classes.len());
+            for c in k.classes {
+                println!("{c}");
+            }
         }
         Cmd::Publish { source } => {
             let p = svc
@@ -588,6 +622,15 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A kiosk that serves no class signs nobody in until an administrator links one.
+fn warn_no_classes() {
+    eprintln!(
+        "warning: {}: this kiosk serves no class, so it gets nobody's PIN and signs nobody in; \
+         link its classes with `hearth-server set-kiosk-classes --device ID --class CLASS`",
+        hearth_server::kiosk_classes::NO_CLASSES
+    );
 }
 
 /// `verify-claim`: offline, with the issuer key only.

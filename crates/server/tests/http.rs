@@ -292,12 +292,16 @@ async fn enrollment_rules() {
         (s, b["code"].as_str().unwrap()),
         (410, "enroll.code_expired")
     );
-    // A kiosk code gives the organisation's roster with PIN verifiers and trainers.
-    let kiosk = w.enroll(w.org_a, None, &key(6)).await;
+    // A kiosk code gives the roster of the kiosk's classes: their learners with PIN verifiers
+    // and the trainers who run them, nobody else of the organisation.
+    let kiosk = w.enroll_kiosk(w.org_a, &[w.class_a], &key(6)).await;
     assert!(kiosk.learner_id.is_none());
-    assert_eq!(kiosk.roster.len(), 4, "two learners and two trainers");
+    let mut on_roster: Vec<_> = kiosk.roster.iter().map(|p| p.learner_id).collect();
+    on_roster.sort_by_key(|l| l.0);
+    let mut want = vec![w.learner_a1, LearnerId(w.trainer_a_id)];
+    want.sort_by_key(|l| l.0);
+    assert_eq!(on_roster, want, "the class's learner and its trainer");
     assert!(kiosk.roster.iter().any(|p| p.pin_hash.is_some()));
-    assert!(!kiosk.roster.iter().any(|p| p.learner_id == w.learner_b1));
     w.assert_serving().await;
 }
 
@@ -1002,8 +1006,14 @@ async fn trainer_and_learner_pins_reach_kiosk_rosters() {
         "a refused PIN stores no trainer"
     );
     let (t, _) = w.svc.add_trainer(w.org_a, "李老师", Some("2468")).unwrap();
+    let welding = w.svc.add_class(t.id, "焊工班").unwrap().id;
+    let a3 = w
+        .svc
+        .add_learner(w.org_a, "赵六", "110101199003076666", Some(welding), None)
+        .unwrap()
+        .id;
     let k = key(24);
-    let e = w.enroll(w.org_a, None, &k).await;
+    let e = w.enroll_kiosk(w.org_a, &[welding], &k).await;
     let entry = |roster: &[hearth_protocol::wire::RosterEntry], id: LearnerId| {
         roster
             .iter()
@@ -1018,9 +1028,9 @@ async fn trainer_and_learner_pins_reach_kiosk_rosters() {
         LearnerId(t.id),
         "2468"
     ));
-    assert!(entry(&e.roster, w.learner_a2).pin_hash.is_none());
+    assert!(entry(&e.roster, a3).pin_hash.is_none());
 
-    w.svc.set_pin(w.learner_a2.0, "13579").unwrap();
+    w.svc.set_pin(a3.0, "13579").unwrap();
     assert_eq!(
         w.svc
             .set_pin(uuid::Uuid::from_u128(5), "13579")
@@ -1031,14 +1041,14 @@ async fn trainer_and_learner_pins_reach_kiosk_rosters() {
     let (s, roster) = w.get("/v1/roster", &e.credential).await;
     assert_eq!(s, 200);
     let roster: Vec<hearth_protocol::wire::RosterEntry> = serde_json::from_value(roster).unwrap();
-    let a2 = entry(&roster, w.learner_a2);
+    let a3_entry = entry(&roster, a3);
     assert!(pin_matches(
-        a2.pin_hash.as_deref().unwrap(),
-        w.learner_a2,
+        a3_entry.pin_hash.as_deref().unwrap(),
+        a3,
         "13579"
     ));
     assert!(!pin_matches(
-        a2.pin_hash.as_deref().unwrap(),
+        a3_entry.pin_hash.as_deref().unwrap(),
         LearnerId(t.id),
         "13579"
     ));
@@ -1160,7 +1170,7 @@ async fn trainer_assigns_work_and_devices_pull_it() {
 async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
     let w = World::new().await;
     w.svc.publish(&fixture_course()).unwrap();
-    let kiosk = w.enroll(w.org_a, None, &key(28)).await;
+    let kiosk = w.enroll_kiosk(w.org_a, &[w.class_a], &key(28)).await;
     let other_org = w.enroll(w.org_b, None, &key(29)).await;
     let tag = |e: &hearth_protocol::wire::EnrollResponse| {
         let token = e.credential.clone();
@@ -1196,16 +1206,30 @@ async fn classroom_tag_changes_only_when_roster_or_assignments_do() {
         .unwrap();
     let t1 = tag(&kiosk).await;
     assert_ne!(t1, t0, "a new assignment");
-    w.svc.set_pin(w.learner_a2.0, "8642").unwrap();
+    w.svc.set_pin(w.learner_a1.0, "8642").unwrap();
     let t2 = tag(&kiosk).await;
     assert_ne!(t2, t1, "a new PIN");
     let before = w.svc.classroom_tags_computed();
     w.svc
-        .add_learner(w.org_a, "新学员", "110101199003077777", None, None)
+        .add_learner(
+            w.org_a,
+            "新学员",
+            "110101199003077777",
+            Some(w.class_a),
+            None,
+        )
         .unwrap();
     let t3 = tag(&kiosk).await;
     assert_ne!(t3, t2, "a new learner on the roster");
     assert_eq!(w.svc.classroom_tags_computed(), before + 1);
+    // A PIN outside the kiosk's classes is none of its business: the tag is computed again
+    // (the organisation's stamp moved) and comes out the same.
+    w.svc.set_pin(w.learner_a2.0, "8642").unwrap();
+    assert_eq!(
+        tag(&kiosk).await,
+        t3,
+        "a PIN of a learner of no class of the kiosk"
+    );
     assert_eq!(tag(&other_org).await, b0, "another organisation's changes");
 }
 

@@ -217,7 +217,7 @@ async fn a_kiosk_reads_class_progress_a_personal_device_cannot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
     let w = World::new().await;
-    let kiosk = w.enroll(w.org_a, None, &key(60)).await;
+    let kiosk = w.enroll_kiosk(w.org_a, &[w.class_a], &key(60)).await;
     let entry = |roster: &[RosterEntry], id: Uuid| {
         roster
             .iter()
@@ -237,25 +237,17 @@ async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
         entry(&kiosk.roster, w.learner_a1.0).classes,
         vec![class_a.clone()]
     );
-    assert!(entry(&kiosk.roster, w.learner_a2.0).classes.is_empty());
-    assert!(
-        entry(&kiosk.roster, user_id(&w, "李老师"))
-            .classes
-            .is_empty()
-    );
-    // Absent from the JSON when empty, so older clients read the same bytes as before.
-    let (_, raw) = w.get("/v1/roster", &kiosk.credential).await;
-    let a2 = raw
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["learnerId"] == w.learner_a2.to_string())
-        .unwrap();
-    assert!(a2.get("classes").is_none(), "{a2}");
-    // A personal device's roster names its learner's class.
+    assert_eq!(kiosk.roster.len(), 2, "nobody outside the kiosk's class");
+    // A personal device's roster names its learner's class; a learner of no class has none,
+    // absent from the JSON, so older clients read the same bytes as before.
     let personal = w.enroll(w.org_a, Some(w.learner_a1), &key(61)).await;
     assert_eq!(personal.roster.len(), 1);
     assert_eq!(personal.roster[0].classes, vec![class_a.clone()]);
+    let no_class = w.enroll(w.org_a, Some(w.learner_a2), &key(62)).await;
+    let (_, raw) = w.get("/v1/roster", &no_class.credential).await;
+    let a2 = &raw.as_array().unwrap()[0];
+    assert_eq!(a2["learnerId"], w.learner_a2.to_string());
+    assert!(a2.get("classes").is_none(), "{a2}");
 
     let tag = || async {
         let (s, st) = w.get("/v1/sync/state", &kiosk.credential).await;
@@ -265,8 +257,13 @@ async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
     let t0 = tag().await;
     assert_eq!(tag().await, t0, "nothing changed");
     let new = w.svc.add_class(w.trainer_a_id, "焊工班").unwrap();
+    assert_eq!(tag().await, t0, "a class the kiosk does not serve");
+    let kiosk_id = kiosk.device_id;
+    w.svc
+        .set_kiosk_classes(None, kiosk_id, &[w.class_a, new.id])
+        .unwrap();
     let t1 = tag().await;
-    assert_ne!(t1, t0, "a class added");
+    assert_ne!(t1, t0, "a class linked to the kiosk");
     let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;
     let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
     assert_eq!(entry(&roster, w.trainer_a_id).classes.len(), 2);
@@ -285,5 +282,317 @@ async fn rosters_name_classes_and_the_classroom_tag_follows_them() {
             .classes
             .iter()
             .any(|c| c.name == "焊工二班")
+    );
+}
+
+/// Issue #16: a kiosk holds the PIN verifiers of its classes' learners and of the trainers who
+/// run them, nobody else's; a kiosk of no class holds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_gets_the_verifiers_of_its_classes_only() {
+    let w = World::new().await;
+    let other_trainer = user_id(&w, "李老师");
+    w.svc.set_pin(other_trainer, "9753").unwrap();
+    w.svc.set_pin(w.trainer_a_id, "2468").unwrap();
+    w.svc.set_pin(w.learner_a2.0, "4321").unwrap();
+    let welding = w.svc.add_class(other_trainer, "焊工班").unwrap().id;
+    let welder = w
+        .svc
+        .add_learner(
+            w.org_a,
+            "赵六",
+            "110101199003076666",
+            Some(welding),
+            Some("5555"),
+        )
+        .unwrap()
+        .id;
+    let ids = |roster: &[RosterEntry]| {
+        let mut v: Vec<Uuid> = roster.iter().map(|p| p.learner_id.0).collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    let electric = w.enroll_kiosk(w.org_a, &[w.class_a], &key(70)).await;
+    assert_eq!(
+        ids(&electric.roster),
+        sorted(vec![w.learner_a1.0, w.trainer_a_id])
+    );
+    assert!(electric.roster.iter().all(|p| p.pin_hash.is_some()));
+    let both = w
+        .enroll_kiosk(w.org_a, &[welding, w.class_a, welding], &key(71))
+        .await;
+    assert_eq!(
+        ids(&both.roster),
+        sorted(vec![
+            w.learner_a1.0,
+            w.trainer_a_id,
+            welder.0,
+            other_trainer
+        ])
+    );
+    // A trainer is listed with the classes they run here, not their others.
+    let bare = w.enroll(w.org_a, None, &key(72)).await;
+    assert!(bare.roster.is_empty(), "a kiosk of no class gets nobody");
+    let (s, roster) = w.get("/v1/roster", &bare.credential).await;
+    assert_eq!((s, roster), (200, serde_json::json!([])));
+    // Learner a2 (no class) and anyone of the other organisation are on no kiosk's roster.
+    for e in [&electric, &both] {
+        assert!(!e.roster.iter().any(|p| p.learner_id == w.learner_a2));
+        assert!(!e.roster.iter().any(|p| p.learner_id == w.learner_b1));
+    }
+}
+
+/// An administrator links a kiosk's classes over HTTP (and issues kiosk codes naming them), only
+/// in their own organisation; the kiosk's next roster follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_link_a_kiosks_classes_within_their_organisation() {
+    let w = World::new().await;
+    let send = |method: reqwest::Method, path: String, token: &str, body: serde_json::Value| {
+        let req = w
+            .http
+            .request(method, w.url(&path))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // A kiosk code naming a class, over HTTP.
+    let (s, issued) = send(
+        reqwest::Method::POST,
+        "/v1/admin/enrollment-codes".into(),
+        &w.admin_a,
+        serde_json::json!({"classIds": [w.class_a], "hours": 2}),
+    )
+    .await;
+    assert_eq!(s, 201, "{issued}");
+    assert_eq!(issued["classIds"], serde_json::json!([w.class_a]));
+    assert!(issued.get("warning").is_none());
+    assert_eq!(issued["expiresMs"], T0 + 2 * 3_600_000);
+    // Without classes: issued, with the warning.
+    let (s, bare) = send(
+        reqwest::Method::POST,
+        "/v1/admin/enrollment-codes".into(),
+        &w.admin_a,
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, bare["warning"].as_str()),
+        (201, Some("kiosk.no_classes"))
+    );
+    // Refused: a class of another organisation (answered like an unknown one), a learner and
+    // classes together, a trainer's token, hours out of range.
+    let b_trainer = w
+        .svc
+        .add_user(w.org_b, hearth_server::store::Role::Trainer, "B")
+        .unwrap()
+        .0;
+    let class_b = w.svc.add_class(b_trainer.id, "B班").unwrap().id;
+    for (token, body, status, code) in [
+        (
+            &w.admin_a,
+            serde_json::json!({"classIds": [class_b]}),
+            404,
+            "class.not_found",
+        ),
+        (
+            &w.admin_a,
+            serde_json::json!({"classIds": [Uuid::from_u128(9)]}),
+            404,
+            "class.not_found",
+        ),
+        (
+            &w.admin_a,
+            serde_json::json!({"classIds": [w.class_a], "learnerId": w.learner_a1}),
+            400,
+            "enrollment.invalid",
+        ),
+        (
+            &w.admin_a,
+            serde_json::json!({"learnerId": w.learner_b1}),
+            404,
+            "learner.not_found",
+        ),
+        (
+            &w.trainer_a,
+            serde_json::json!({"classIds": [w.class_a]}),
+            403,
+            "auth.forbidden",
+        ),
+        (
+            &w.admin_a,
+            serde_json::json!({"hours": 0}),
+            400,
+            "enrollment.invalid_hours",
+        ),
+    ] {
+        let (s, b) = send(
+            reqwest::Method::POST,
+            "/v1/admin/enrollment-codes".into(),
+            token,
+            body.clone(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    assert_eq!(
+        w.svc
+            .issue_kiosk_code(w.org_a, &[class_b], None)
+            .unwrap_err()
+            .code(),
+        "auth.wrong_org",
+        "the domain (and the CLI) name the reason"
+    );
+
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let k = key(80);
+    let res = w
+        .http
+        .post(w.url("/v1/enroll"))
+        .json(&hearth_protocol::wire::EnrollRequest {
+            code,
+            public_key: public(&k),
+            device_id: device_of(&k),
+            label: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    let kiosk: hearth_protocol::wire::EnrollResponse = res.json().await.unwrap();
+    assert_eq!(kiosk.roster.len(), 2, "the class's learner and trainer");
+    let path = format!("/v1/admin/devices/{}/classes", kiosk.device_id);
+    let (s, now) = w.get(&path, &w.admin_a).await;
+    assert_eq!(
+        (s, &now["classIds"]),
+        (200, &serde_json::json!([w.class_a]))
+    );
+
+    // The administrator moves the kiosk to another class: its roster follows at once.
+    let welding = w.svc.add_class(w.trainer_a_id, "焊工班").unwrap().id;
+    let welder = w
+        .svc
+        .add_learner(
+            w.org_a,
+            "赵六",
+            "110101199003076666",
+            Some(welding),
+            Some("5555"),
+        )
+        .unwrap()
+        .id;
+    let (s, set) = send(
+        reqwest::Method::PUT,
+        path.clone(),
+        &w.admin_a,
+        serde_json::json!({"classIds": [welding]}),
+    )
+    .await;
+    assert_eq!(
+        (s, &set["classIds"]),
+        (200, &serde_json::json!([welding])),
+        "{set}"
+    );
+    let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;
+    let roster: Vec<RosterEntry> = serde_json::from_value(roster).unwrap();
+    let mut ids: Vec<Uuid> = roster.iter().map(|p| p.learner_id.0).collect();
+    ids.sort();
+    let mut want = vec![welder.0, w.trainer_a_id];
+    want.sort();
+    assert_eq!(ids, want, "the learner of the old class is gone");
+    // None: an empty roster, with the warning.
+    let (s, none) = send(
+        reqwest::Method::PUT,
+        path.clone(),
+        &w.admin_a,
+        serde_json::json!({"classIds": []}),
+    )
+    .await;
+    assert_eq!(
+        (s, none["warning"].as_str()),
+        (200, Some("kiosk.no_classes"))
+    );
+    let (_, roster) = w.get("/v1/roster", &kiosk.credential).await;
+    assert_eq!(roster, serde_json::json!([]));
+
+    // Refused: another organisation's administrator (the kiosk is not found for them), a class
+    // of another organisation, a trainer, a personal device, an unknown device.
+    let personal = w.enroll(w.org_a, Some(w.learner_a1), &key(81)).await;
+    for (token, path, body, status, code) in [
+        (
+            &w.admin_b,
+            path.clone(),
+            serde_json::json!({"classIds": [class_b]}),
+            404,
+            "device.not_found",
+        ),
+        (
+            &w.admin_a,
+            path.clone(),
+            serde_json::json!({"classIds": [class_b]}),
+            404,
+            "class.not_found",
+        ),
+        (
+            &w.trainer_a,
+            path.clone(),
+            serde_json::json!({"classIds": [w.class_a]}),
+            403,
+            "auth.forbidden",
+        ),
+        (
+            &w.admin_a,
+            format!("/v1/admin/devices/{}/classes", personal.device_id),
+            serde_json::json!({"classIds": [w.class_a]}),
+            409,
+            "kiosk.personal_device",
+        ),
+        (
+            &w.admin_a,
+            format!("/v1/admin/devices/{}/classes", Uuid::from_u128(5)),
+            serde_json::json!({"classIds": []}),
+            404,
+            "device.not_found",
+        ),
+        (
+            &w.admin_a,
+            "/v1/admin/devices/x/classes".into(),
+            serde_json::json!({"classIds": []}),
+            400,
+            "kiosk.invalid_device_id",
+        ),
+    ] {
+        let (s, b) = send(reqwest::Method::PUT, path.clone(), token, body.clone()).await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (status, Some(code)),
+            "{path} {body}"
+        );
+    }
+    assert!(
+        w.svc
+            .store
+            .kiosk_classes(kiosk.device_id)
+            .unwrap()
+            .is_empty(),
+        "nothing refused was stored"
+    );
+    let too_many: Vec<Uuid> = (0..65).map(|_| welding).collect();
+    let (s, b) = send(
+        reqwest::Method::PUT,
+        path.clone(),
+        &w.admin_a,
+        serde_json::json!({"classIds": too_many}),
+    )
+    .await;
+    assert_eq!(
+        (s, b["classIds"].clone()),
+        (200, serde_json::json!([welding])),
+        "repeats count once"
     );
 }

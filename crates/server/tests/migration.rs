@@ -1,6 +1,7 @@
 //! A service database of schema 4 (before credit facts) moves to schema 5 in place: every
 //! receipt stays byte for byte, and credit is derived again from the receipts under the new
-//! rules before anything is served (issue #12).
+//! rules before anything is served (issue #12). A schema-8 database's kiosks are linked to
+//! their organisation's classes (issue #16).
 
 mod common;
 
@@ -47,14 +48,13 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
 /// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
-/// (roster stamps and their triggers) and the console's 010 (accounts, failed sign-ins, sessions,
-/// the audit log) gone, `user_version` 4.
+/// (roster stamps and their triggers), 9 (kiosk classes) and the console's 010 (accounts, failed
+/// sign-ins, sessions, the audit log) gone, `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
+    downgrade_to_schema_8(db);
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
-         DROP TABLE console_accounts;
-         DROP TABLE roster_stamps;
+        "DROP TABLE roster_stamps;
          DROP TRIGGER learners_roster_insert; DROP TRIGGER learners_roster_update;
          DROP TRIGGER learners_roster_delete; DROP TRIGGER users_roster_insert;
          DROP TRIGGER users_roster_update; DROP TRIGGER users_roster_delete;
@@ -75,6 +75,81 @@ fn downgrade_to_schema_4(db: &std::path::Path) {
          PRAGMA user_version = 4;",
     )
     .unwrap();
+}
+
+/// What a schema-8 build left: the kiosk class tables of schema 9 and the console's of 10 gone,
+/// `user_version` 8.
+fn downgrade_to_schema_8(db: &std::path::Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute_batch(
+        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
+         DROP TABLE console_accounts;
+         DROP TABLE kiosk_classes;
+         DROP TABLE enrollment_code_classes;
+         PRAGMA user_version = 8;",
+    )
+    .unwrap();
+}
+
+/// Kiosks enrolled before kiosks named their classes (schema 8) keep signing people in after the
+/// upgrade: each is linked to every class of its organisation, a personal PC to none, and the
+/// learners of no class are no longer on a kiosk's roster (issue #16).
+#[test]
+fn schema_8_kiosks_are_linked_to_their_organisations_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let db = dir.path().join("hearth.db");
+    let enroll = |svc: &Service, org, learner, seed: u8| {
+        let key = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+        let pk = common::public(&key);
+        let code = svc.issue_enrollment_code(org, learner, None).unwrap();
+        svc.enroll(&code, pk, DeviceId::for_key(&pk), None)
+            .unwrap()
+            .device
+    };
+    let (kiosk, personal, other_kiosk, classes, in_class, no_class) = {
+        let svc = open(dir.path(), &clock);
+        let org = svc.create_org("Upgraded centre").unwrap().id;
+        let other = svc.create_org("Other centre").unwrap().id;
+        let (t, _) = svc.add_trainer(org, "王老师", Some("2468")).unwrap();
+        let (t2, _) = svc.add_trainer(other, "李老师", None).unwrap();
+        let c1 = svc.add_class(t.id, "电工一班").unwrap().id;
+        let c2 = svc.add_class(t.id, "焊工班").unwrap().id;
+        svc.add_class(t2.id, "别处的班").unwrap();
+        let in_class = svc
+            .add_learner(org, "赵六", "110105194912310053", Some(c1), None)
+            .unwrap()
+            .id;
+        let no_class = svc
+            .add_learner(org, "钱七", "110105194912310061", None, None)
+            .unwrap()
+            .id;
+        let kiosk = enroll(&svc, org, None, 1);
+        let personal = enroll(&svc, org, Some(in_class), 2);
+        let other_kiosk = enroll(&svc, other, None, 3);
+        assert!(svc.roster(&kiosk).unwrap().is_empty(), "no class named");
+        let mut classes = vec![c1, c2];
+        classes.sort();
+        (kiosk, personal, other_kiosk, classes, in_class, no_class)
+    };
+    downgrade_to_schema_8(&db);
+
+    let svc = open(dir.path(), &clock);
+    assert_eq!(svc.store.kiosk_classes(kiosk.id).unwrap(), classes);
+    assert!(svc.store.kiosk_classes(personal.id).unwrap().is_empty());
+    assert_eq!(svc.store.kiosk_classes(other_kiosk.id).unwrap().len(), 1);
+    let roster: Vec<_> = svc
+        .roster(&kiosk)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(roster.contains(&in_class));
+    assert!(
+        !roster.contains(&no_class),
+        "a learner of no class is on no kiosk"
+    );
+    assert_eq!(roster.len(), 2, "the class's learner and its trainer");
 }
 
 #[test]

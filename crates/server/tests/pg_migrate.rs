@@ -68,8 +68,13 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
     let records: Vec<_> = learners.iter().map(|l| lab.record(*l)).collect();
     assert!(records[0].credited_ms > 0 && records[2].credited_ms > 0);
     let flags = serde_json::to_value(lab.svc.flags_report(lab.org, None, None).unwrap()).unwrap();
+    // A kiosk code not yet redeemed keeps its classes across the move too.
+    let waiting_code = lab
+        .svc
+        .issue_kiosk_code(lab.org, &[lab.class], None)
+        .unwrap();
     let dir = lab.dir.path().to_path_buf();
-    let (org, now) = (lab.org, lab.now());
+    let (org, now, class) = (lab.org, lab.now(), lab.class);
     let Lab {
         dir: _keep, svc, ..
     } = lab;
@@ -119,6 +124,27 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
     assert_eq!(
         serde_json::to_value(svc.flags_report(org, None, None).unwrap()).unwrap(),
         flags
+    );
+    // The kiosk serves its class from PostgreSQL too, and the waiting code brings its class.
+    assert_eq!(svc.store.kiosk_classes(kiosk.id()).unwrap(), vec![class]);
+    let k = common::key(41);
+    let pk = common::public(&k);
+    let later = svc
+        .enroll(
+            &waiting_code.code,
+            pk,
+            hearth_protocol::DeviceId::for_key(&pk),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        svc.store.kiosk_classes(later.device.id).unwrap(),
+        vec![class]
+    );
+    assert_eq!(
+        later.roster.len(),
+        4,
+        "the class's three learners and its trainer"
     );
     // Devices enrolled after the move get numbers after the copied ones.
     let code = svc.issue_enrollment_code(org, None, None).unwrap();

@@ -81,6 +81,7 @@ suite!(
     audit_appends_on_two_handles_make_one_chain,
     audit_log_refuses_update_and_delete,
     learner_import_is_all_or_nothing,
+    kiosk_classes_come_with_the_code_and_move_the_roster_stamp,
 );
 
 // ----- fixtures -----
@@ -117,6 +118,7 @@ fn code(s: &dyn Store, org: Uuid, hash: [u8; 32], expires_ms: i64) {
         hash,
         org,
         learner: None,
+        classes: Vec::new(),
         created_ms: 0,
         expires_ms,
         used_ms: None,
@@ -861,6 +863,92 @@ fn receipts_survive_reopening(b: &Backend) {
         (1..=3).map(|q| receipt(d, q, l)).collect::<Vec<_>>()
     );
     assert_eq!(s.chain_state(d).unwrap().head.seq, 3);
+}
+
+/// Issue #16: the classes a kiosk code names become the device's when it is redeemed (seen from
+/// another handle too); replacing them moves the organisation's roster stamp only when the set
+/// changes; an unknown device is `NotFound` and changes nothing.
+fn kiosk_classes_come_with_the_code_and_move_the_roster_stamp(b: &Backend) {
+    let s = b.open();
+    let other = b.open();
+    let o = org(&*s, "A");
+    let trainer = User {
+        id: new_id(),
+        org: o,
+        role: Role::Trainer,
+        name: "t".into(),
+        created_ms: 1,
+        pin_hash: None,
+    };
+    s.create_user(&trainer).unwrap();
+    let class = |name: &str| {
+        let c = Class {
+            id: new_id(),
+            org: o,
+            trainer: trainer.id,
+            name: name.into(),
+            created_ms: 1,
+        };
+        s.create_class(&c).unwrap();
+        c.id
+    };
+    let (c1, c2, c3) = (class("一班"), class("二班"), class("三班"));
+    let hash = [3u8; 32];
+    s.put_enrollment_code(&EnrollmentCode {
+        hash,
+        org: o,
+        learner: None,
+        classes: vec![c2, c1],
+        created_ms: 0,
+        expires_ms: i64::MAX,
+        used_ms: None,
+    })
+    .unwrap();
+    let id = DeviceId(new_id());
+    let mut named = Vec::new();
+    let (code, _) = other
+        .redeem_enrollment(&hash, 5, &mut |c| {
+            named = c.classes.clone();
+            Some(made(id, c.org, 3))
+        })
+        .unwrap()
+        .unwrap();
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(named),
+        sorted(vec![c1, c2]),
+        "the code's classes, read in the redemption"
+    );
+    assert_eq!(sorted(code.classes), sorted(vec![c1, c2]));
+    assert_eq!(s.kiosk_classes(id).unwrap(), sorted(vec![c1, c2]));
+
+    let stamp = s.roster_stamp(o).unwrap();
+    s.set_kiosk_classes(id, &[c2, c3]).unwrap();
+    assert_eq!(other.kiosk_classes(id).unwrap(), sorted(vec![c2, c3]));
+    let moved = s.roster_stamp(o).unwrap();
+    assert!(
+        moved > stamp,
+        "a change of a kiosk's classes moves the stamp"
+    );
+    s.set_kiosk_classes(id, &[c3, c2]).unwrap();
+    assert_eq!(
+        s.roster_stamp(o).unwrap(),
+        moved,
+        "the same set changes nothing"
+    );
+    s.set_kiosk_classes(id, &[]).unwrap();
+    assert!(s.kiosk_classes(id).unwrap().is_empty());
+    assert!(s.roster_stamp(o).unwrap() > moved);
+    assert!(matches!(
+        s.set_kiosk_classes(DeviceId(new_id()), &[c1]),
+        Err(StoreError::NotFound)
+    ));
+    // A kiosk enrolled with a code that names no class serves none.
+    let bare = enroll(&*s, o, 4);
+    assert!(s.kiosk_classes(bare).unwrap().is_empty());
 }
 
 fn new_id() -> Uuid {

@@ -81,6 +81,43 @@ impl Tx<'_> {
         self.changes.learners = true;
         Ok(())
     }
+
+    /// Forgets what this device holds of roster people the service no longer sends (a kiosk
+    /// whose classes changed, a learner moved to another class): their PIN verifier and classes
+    /// go at once, so a copy of this database gives nothing of them to an offline attacker;
+    /// the row itself goes too unless something recorded here names them (their receipts and
+    /// study state stay, under a name with no way to sign in). Returns how many were retired.
+    pub fn retire_roster_people(&mut self, keep: &[RosterPerson]) -> Result<usize> {
+        let keep: std::collections::HashSet<[u8; 16]> =
+            keep.iter().map(|p| *p.id.0.as_bytes()).collect();
+        let gone: Vec<Vec<u8>> = self
+            .tx
+            .prepare("SELECT id FROM learners WHERE source = 'roster'")?
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|id| <[u8; 16]>::try_from(id.as_slice()).map_or(true, |b| !keep.contains(&b)))
+            .collect();
+        for id in &gone {
+            self.tx
+                .execute("DELETE FROM roster_classes WHERE person = ?1", [id])?;
+            self.tx
+                .execute("UPDATE learners SET pin_hash = NULL WHERE id = ?1", [id])?;
+            self.tx.execute(
+                "DELETE FROM learners WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM receipts WHERE learner = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM media_progress WHERE learner = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM quiz_answers WHERE learner = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM exam_attempts WHERE learner = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM learner_records WHERE learner = ?1)",
+                [id],
+            )?;
+        }
+        if !gone.is_empty() {
+            self.changes.learners = true;
+        }
+        Ok(gone.len())
+    }
 }
 
 impl Store {

@@ -401,6 +401,64 @@ mod tests {
         assert!(!people[0].has_pin);
     }
 
+    /// Issue #16: people the service no longer sends lose their PIN verifier and classes at
+    /// once; their row goes too unless a receipt here names them.
+    #[test]
+    fn people_off_the_roster_lose_their_verifiers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(&dir.path().join("hearth.db"), |_| Ok(())).unwrap();
+        let person = |n: u128, name: &str| RosterPerson {
+            id: hearth_protocol::LearnerId(uuid::Uuid::from_u128(n)),
+            name: name.into(),
+            role: "learner".into(),
+            pin_hash: Some(format!("verifier-{n}")),
+        };
+        let (ana, bo, cai) = (person(1, "安娜"), person(2, "博文"), person(3, "蔡"));
+        let class = |p: &RosterPerson| RosterClasses {
+            person: p.id,
+            classes: vec![hearth_protocol::wire::ClassRef {
+                id: hearth_protocol::ClassId(uuid::Uuid::from_u128(50)),
+                name: "电工一班".into(),
+            }],
+        };
+        store
+            .write(|tx| {
+                tx.upsert_roster(&[ana.clone(), bo.clone(), cai.clone()], 1)?;
+                tx.replace_roster_classes(&[class(&ana), class(&bo), class(&cai)])
+            })
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO receipts (seq, id, learner, kind, wall_ms, envelope)
+                 VALUES (1, x'00', ?1, 'learner_signed_in', 1, x'00')",
+                [ana.id.0.as_bytes()],
+            )
+            .unwrap();
+        let (retired, _) = store
+            .write(|tx| tx.retire_roster_people(std::slice::from_ref(&cai)))
+            .unwrap();
+        assert_eq!(retired, 2);
+        let verifiers: Vec<(String, Option<String>)> = store
+            .conn
+            .prepare("SELECT display_name, pin_hash FROM learners ORDER BY display_name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            verifiers,
+            vec![
+                ("安娜".to_string(), None),
+                ("蔡".to_string(), Some("verifier-3".to_string()))
+            ],
+            "Ana's receipts keep her row, without a verifier; Bo is gone"
+        );
+        assert!(store.person_classes(ana.id).unwrap().is_empty());
+        assert_eq!(store.person_classes(cai.id).unwrap().len(), 1);
+    }
+
     /// The migrations of schema versions 1 to `n`.
     fn migrations_up_to(n: usize) -> Vec<M<'static>> {
         let all = [

@@ -658,6 +658,13 @@ impl Hearth {
         let now = self.env.clock.wall_ms();
         self.store.write(|tx| {
             tx.upsert_roster(roster, now)?;
+            let retired = tx.retire_roster_people(roster)?;
+            if retired > 0 {
+                tracing::info!(
+                    retired,
+                    "people no longer on the roster: their PIN verifiers dropped"
+                );
+            }
             if let Some(classes) = classes {
                 tx.replace_roster_classes(classes)?;
             }

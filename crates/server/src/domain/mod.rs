@@ -444,13 +444,26 @@ impl Service {
     }
 
     /// Issues a one-time enrollment code (for a personal device when `learner` is set, else for a
-    /// kiosk). The code is shown once; only its hash is stored.
+    /// kiosk that serves no class yet: see [`Service::issue_kiosk_code`]). The code is shown
+    /// once; only its hash is stored.
     pub fn issue_enrollment_code(
         &self,
         org: Uuid,
         learner: Option<LearnerId>,
         hours: Option<i64>,
     ) -> ServiceResult<String> {
+        Ok(self.issue_code(org, learner, Vec::new(), hours)?.0)
+    }
+
+    /// A code for a personal device (`learner`) or a kiosk serving `classes` (checked by the
+    /// caller); with its expiry.
+    pub(crate) fn issue_code(
+        &self,
+        org: Uuid,
+        learner: Option<LearnerId>,
+        classes: Vec<Uuid>,
+        hours: Option<i64>,
+    ) -> ServiceResult<(String, i64)> {
         self.require_org(org)?;
         if let Some(l) = learner {
             let l = self.store.learner(l)?.ok_or(ServiceError::NotFound(
@@ -471,15 +484,17 @@ impl Service {
             .collect();
         let code = format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..]);
         let now = self.now();
+        let expires_ms = now + hours.unwrap_or(self.config.enrollment_code_hours) * 3600 * 1000;
         self.store.put_enrollment_code(&EnrollmentCode {
             hash: sha256(normalise_code(&code).as_bytes()),
             org,
             learner,
+            classes,
             created_ms: now,
-            expires_ms: now + hours.unwrap_or(self.config.enrollment_code_hours) * 3600 * 1000,
+            expires_ms,
             used_ms: None,
         })?;
-        Ok(code)
+        Ok((code, expires_ms))
     }
 
     // ----- authentication -----
@@ -604,12 +619,18 @@ impl Service {
         })
     }
 
-    /// The people a device may record receipts for: its learner (personal device), or the whole
-    /// organisation with its trainers (kiosk).
+    /// The people a device may sign in: its learner (personal device), or on a kiosk the
+    /// learners of the classes it serves and the trainers who run them (issue #16: no other PIN
+    /// verifier leaves the service; a kiosk that serves no class gets nobody).
     ///
-    /// Each person carries their classes: a learner's own class, the classes a trainer runs.
+    /// Each person carries their classes: a learner's own class, the classes a trainer runs (on
+    /// a kiosk, those of them it serves).
     pub fn roster(&self, device: &Device) -> ServiceResult<Vec<RosterPerson>> {
-        let classes = self.store.classes_of_org(device.org)?;
+        let mut classes = self.store.classes_of_org(device.org)?;
+        if device.learner.is_none() {
+            let served = self.store.kiosk_classes(device.id)?;
+            classes.retain(|c| served.contains(&c.id));
+        }
         let class_ref = |c: &Class| ClassRef {
             id: ClassId(c.id),
             name: c.name.clone(),
@@ -628,17 +649,17 @@ impl Service {
         if let Some(l) = device.learner {
             return Ok(self.store.learner(l)?.into_iter().map(person).collect());
         }
-        let mut out: Vec<RosterPerson> = self
-            .store
-            .learners_of_org(device.org)?
-            .into_iter()
-            .map(person)
-            .collect();
+        let mut learners = Vec::new();
+        for c in &classes {
+            learners.extend(self.store.learners_of_class(c.id)?);
+        }
+        learners.sort_by(|a, b| (a.name.as_bytes(), a.id.0).cmp(&(b.name.as_bytes(), b.id.0)));
+        let mut out: Vec<RosterPerson> = learners.into_iter().map(person).collect();
         out.extend(
             self.store
                 .users_of_org(device.org)?
                 .into_iter()
-                .filter(|u| u.role == Role::Trainer)
+                .filter(|u| u.role == Role::Trainer && classes.iter().any(|c| c.trainer == u.id))
                 .map(|u| RosterPerson {
                     id: LearnerId(u.id),
                     classes: classes

@@ -7,6 +7,7 @@ mod certificates;
 pub mod console;
 mod guard;
 mod handlers;
+mod kiosks;
 mod limits;
 mod serve;
 
@@ -148,6 +149,11 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         .route("/v1/assignments", get(handlers::device_assignments))
         .route("/v1/admin/flags", get(handlers::admin_flags))
         .route("/v1/admin/revoke", post(handlers::admin_revoke))
+        .route("/v1/admin/enrollment-codes", post(kiosks::issue_code))
+        .route(
+            "/v1/admin/devices/{id}/classes",
+            get(kiosks::kiosk_classes).put(kiosks::set_kiosk_classes),
+        )
         .route("/v1/auth/revoke", post(handlers::revoke_self))
         .route("/v1/catalog", get(handlers::catalog))
         .route(

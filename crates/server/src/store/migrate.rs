@@ -45,8 +45,8 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 8 and the console's (010), parents first (roster_stamps is not copied:
-/// the triggers make it).
+/// Every table of schema 9 (kiosk classes) and the console's (010), parents first (roster_stamps
+/// is not copied: the triggers make it).
 const TABLES: &[Table] = &[
     Table {
         name: "orgs",
@@ -107,6 +107,20 @@ const TABLES: &[Table] = &[
         cols: &[
             Uuid, Int, Uuid, Bytes, Uuid, Text, Int, Int, Bytes, Text, Text, Int, Int, Text, Text,
         ],
+    },
+    Table {
+        name: "enrollment_code_classes",
+        select: "SELECT code_hash, class_id, org_id FROM enrollment_code_classes
+                 ORDER BY code_hash, class_id",
+        insert: "INSERT INTO enrollment_code_classes (code_hash, class_id, org_id)
+                 VALUES ($1, $2, $3)",
+        cols: &[Bytes, Uuid, Uuid],
+    },
+    Table {
+        name: "kiosk_classes",
+        select: "SELECT device_id, class_id, org_id FROM kiosk_classes ORDER BY device_id, class_id",
+        insert: "INSERT INTO kiosk_classes (device_id, class_id, org_id) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Uuid, Uuid],
     },
     Table {
         name: "receipts",

@@ -173,6 +173,8 @@ pub struct EnrollmentCode {
     pub org: Uuid,
     /// Set for a personal device: the learner it belongs to.
     pub learner: Option<LearnerId>,
+    /// For a kiosk: the classes it will serve (linked to the device when the code is redeemed).
+    pub classes: Vec<Uuid>,
     pub created_ms: i64,
     pub expires_ms: i64,
     /// When it was redeemed (`None`: not yet).
@@ -438,6 +440,8 @@ pub trait Store: Send + Sync + 'static {
     /// it gives them marks the code used at `now_ms`, registers the device (with a fresh device
     /// number) and stores the credential. `Ok(None)` when `make` refused, `NotFound` when there
     /// is no such code, `Conflict(DeviceExists)`; nothing is changed unless it returns `Some`.
+    /// The classes the code names become the new device's ([`Store::kiosk_classes`]) in the
+    /// same transaction.
     fn redeem_enrollment(
         &self,
         code_hash: &[u8; 32],
@@ -445,6 +449,12 @@ pub trait Store: Send + Sync + 'static {
         make: &mut dyn FnMut(&EnrollmentCode) -> Option<(Device, TokenRecord)>,
     ) -> StoreResult<Option<(EnrollmentCode, Device)>>;
     fn device(&self, id: DeviceId) -> StoreResult<Option<Device>>;
+    /// The classes a kiosk serves (issue #16), by id.
+    fn kiosk_classes(&self, device: DeviceId) -> StoreResult<Vec<Uuid>>;
+    /// Makes `classes` (of the device's organisation: the caller checks) the kiosk's classes, in
+    /// one transaction: links missing ones, unlinks the others, so the roster stamp moves only
+    /// when something changed. `NotFound` when there is no such device.
+    fn set_kiosk_classes(&self, device: DeviceId, classes: &[Uuid]) -> StoreResult<()>;
     fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState>;
     /// Runs `f` on the device's chain in one serialised transaction, committed durably when `f`
     /// returns `Ok`, rolled back otherwise.

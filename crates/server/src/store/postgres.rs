@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("sql/postgres/006_revocation.sql")),
     (7, include_str!("sql/postgres/007_certificates.sql")),
     (8, include_str!("sql/postgres/008_roster_stamps.sql")),
+    (9, include_str!("sql/postgres/009_kiosk_classes.sql")),
     (10, include_str!("sql/postgres/010_console.sql")),
 ];
 
@@ -1271,8 +1272,8 @@ impl Store for PostgresStore {
     }
 
     fn put_enrollment_code(&self, code: &EnrollmentCode) -> StoreResult<()> {
-        self.run(|c| {
-            c.execute(
+        self.txn(|tx| {
+            tx.execute(
                 "INSERT INTO enrollment_codes (hash, org_id, learner_id, created_ms, expires_ms, used_ms)
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
@@ -1284,6 +1285,13 @@ impl Store for PostgresStore {
                     &code.used_ms,
                 ],
             )?;
+            for class in &code.classes {
+                tx.execute(
+                    "INSERT INTO enrollment_code_classes (code_hash, class_id, org_id)
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[&&code.hash[..], class, &code.org],
+                )?;
+            }
             Ok(())
         })
     }
@@ -1309,6 +1317,15 @@ impl Store for PostgresStore {
                 hash: *code_hash,
                 org: row.get(0),
                 learner: row.get::<_, Option<Uuid>>(1).map(LearnerId),
+                classes: tx
+                    .query(
+                        "SELECT class_id FROM enrollment_code_classes WHERE code_hash = $1
+                         ORDER BY class_id::TEXT",
+                        &[&&code_hash[..]],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
                 created_ms: row.get(2),
                 expires_ms: row.get(3),
                 used_ms: row.get(4),
@@ -1353,6 +1370,12 @@ impl Store for PostgresStore {
             if n != 1 {
                 return Err(StoreError::Conflict(Conflict::Constraint).into());
             }
+            for class in &code.classes {
+                tx.execute(
+                    "INSERT INTO kiosk_classes (device_id, class_id, org_id) VALUES ($1, $2, $3)",
+                    &[&device.id.0, class, &device.org],
+                )?;
+            }
             put_token_in(tx, &token)?;
             let code = EnrollmentCode {
                 used_ms: Some(now_ms),
@@ -1370,6 +1393,44 @@ impl Store for PostgresStore {
             )?
             .map(|r| device_row(&r))
             .transpose()
+        })
+    }
+
+    fn kiosk_classes(&self, device: DeviceId) -> StoreResult<Vec<Uuid>> {
+        self.run(|c| {
+            Ok(c.query(
+                "SELECT class_id FROM kiosk_classes WHERE device_id = $1 ORDER BY class_id::TEXT",
+                &[&device.0],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+
+    fn set_kiosk_classes(&self, device: DeviceId, classes: &[Uuid]) -> StoreResult<()> {
+        self.txn(|tx| {
+            // The device's row is locked, so two administrators changing one kiosk's classes at
+            // once are applied one after the other.
+            let Some(row) = tx.query_opt(
+                "SELECT org_id FROM devices WHERE id = $1 FOR UPDATE",
+                &[&device.0],
+            )?
+            else {
+                return Err(StoreError::NotFound.into());
+            };
+            let org: Uuid = row.get(0);
+            let keep: Vec<Uuid> = classes.to_vec();
+            tx.execute(
+                "DELETE FROM kiosk_classes WHERE device_id = $1 AND NOT (class_id = ANY($2))",
+                &[&device.0, &keep],
+            )?;
+            tx.execute(
+                "INSERT INTO kiosk_classes (device_id, class_id, org_id)
+                 SELECT $1, c, $3 FROM UNNEST($2::UUID[]) AS c ON CONFLICT DO NOTHING",
+                &[&device.0, &keep, &org],
+            )?;
+            Ok(())
         })
     }
 

@@ -23,14 +23,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/006_revocation.sql")),
         M::up(include_str!("sql/007_certificates.sql")),
         M::up(include_str!("sql/008_roster_stamps.sql")),
-        // Slot 009 (kiosk class links) is another branch's; the merge puts it before this one
-        // and makes SCHEMA_VERSION 10.
+        M::up(include_str!("sql/009_kiosk_classes.sql")),
         M::up(include_str!("sql/010_console.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -912,7 +911,9 @@ impl Store for SqliteStore {
     }
 
     fn put_enrollment_code(&self, c: &EnrollmentCode) -> StoreResult<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO enrollment_codes (hash, org_id, learner_id, created_ms, expires_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -923,6 +924,14 @@ impl Store for SqliteStore {
                 c.expires_ms
             ],
         )?;
+        for class in &c.classes {
+            tx.execute(
+                "INSERT OR IGNORE INTO enrollment_code_classes (code_hash, class_id, org_id)
+                 VALUES (?1, ?2, ?3)",
+                params![&c.hash[..], class.to_string(), c.org.to_string()],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -946,6 +955,7 @@ impl Store for SqliteStore {
                         hash: *code_hash,
                         org: uuid_col(r, 0)?,
                         learner: opt_uuid_col(r, 1)?.map(LearnerId),
+                        classes: Vec::new(),
                         created_ms: r.get(2)?,
                         expires_ms: r.get(3)?,
                         used_ms: r.get(4)?,
@@ -954,6 +964,16 @@ impl Store for SqliteStore {
             )
             .optional()?
             .ok_or(StoreError::NotFound)?;
+        let code = EnrollmentCode {
+            classes: tx
+                .prepare(
+                    "SELECT class_id FROM enrollment_code_classes WHERE code_hash = ?1
+                     ORDER BY class_id",
+                )?
+                .query_map([&code_hash[..]], |r| uuid_col(r, 0))?
+                .collect::<Result<_, _>>()?,
+            ..code
+        };
         let Some((device, token)) = make(&code) else {
             return Ok(None);
         };
@@ -994,6 +1014,16 @@ impl Store for SqliteStore {
         if n != 1 {
             return Err(StoreError::Conflict(Conflict::Constraint));
         }
+        for class in &code.classes {
+            tx.execute(
+                "INSERT INTO kiosk_classes (device_id, class_id, org_id) VALUES (?1, ?2, ?3)",
+                params![
+                    device.id.to_string(),
+                    class.to_string(),
+                    device.org.to_string()
+                ],
+            )?;
+        }
         put_token_in(&tx, &token)?;
         tx.commit()?;
         let code = EnrollmentCode {
@@ -1008,6 +1038,50 @@ impl Store for SqliteStore {
         let mut st =
             conn.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))?;
         Ok(st.query_row([id.to_string()], device_row).optional()?)
+    }
+
+    fn kiosk_classes(&self, device: DeviceId) -> StoreResult<Vec<Uuid>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT class_id FROM kiosk_classes WHERE device_id = ?1 ORDER BY class_id",
+        )?;
+        let out = st
+            .query_map([device.to_string()], |r| uuid_col(r, 0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn set_kiosk_classes(&self, device: DeviceId, classes: &[Uuid]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let org: String = tx
+            .query_row(
+                "SELECT org_id FROM devices WHERE id = ?1",
+                [device.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let keep: Vec<String> = classes.iter().map(Uuid::to_string).collect();
+        let linked: Vec<String> = tx
+            .prepare("SELECT class_id FROM kiosk_classes WHERE device_id = ?1")?
+            .query_map([device.to_string()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for old in linked.iter().filter(|c| !keep.contains(c)) {
+            tx.execute(
+                "DELETE FROM kiosk_classes WHERE device_id = ?1 AND class_id = ?2",
+                params![device.to_string(), old],
+            )?;
+        }
+        for new in keep.iter().filter(|c| !linked.contains(c)) {
+            tx.execute(
+                "INSERT OR IGNORE INTO kiosk_classes (device_id, class_id, org_id)
+                 VALUES (?1, ?2, ?3)",
+                params![device.to_string(), new, org],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn chain_state(&self, device: DeviceId) -> StoreResult<ChainState> {
@@ -1878,6 +1952,7 @@ mod tests {
                 hash: code,
                 org,
                 learner: None,
+                classes: Vec::new(),
                 created_ms: 0,
                 expires_ms: i64::MAX,
                 used_ms: None,

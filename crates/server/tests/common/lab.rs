@@ -102,10 +102,19 @@ impl Lab {
     fn enroll(&self, seed: u8, learner: Option<LearnerId>) -> Dev {
         let key = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
         let pk = public(&key);
-        let code = self
-            .svc
-            .issue_enrollment_code(self.org, learner, None)
-            .unwrap();
+        // A kiosk serves the lab's class (issue #16).
+        let code = match learner {
+            Some(_) => self
+                .svc
+                .issue_enrollment_code(self.org, learner, None)
+                .unwrap(),
+            None => {
+                self.svc
+                    .issue_kiosk_code(self.org, &[self.class], None)
+                    .unwrap()
+                    .code
+            }
+        };
         let e = self
             .svc
             .enroll(&code, pk, DeviceId::for_key(&pk), None)

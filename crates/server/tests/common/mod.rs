@@ -212,6 +212,21 @@ impl World {
         k: &Ed25519KeyPair,
     ) -> EnrollResponse {
         let code = self.svc.issue_enrollment_code(org, learner, None).unwrap();
+        self.redeem(code, k).await
+    }
+
+    /// Enrolls a kiosk of `org` serving `classes`.
+    pub async fn enroll_kiosk(
+        &self,
+        org: Uuid,
+        classes: &[Uuid],
+        k: &Ed25519KeyPair,
+    ) -> EnrollResponse {
+        let code = self.svc.issue_kiosk_code(org, classes, None).unwrap().code;
+        self.redeem(code, k).await
+    }
+
+    async fn redeem(&self, code: String, k: &Ed25519KeyPair) -> EnrollResponse {
         let res = self
             .http
             .post(self.url("/v1/enroll"))
@@ -267,7 +282,11 @@ impl World {
             Err(e) if e.is_request() && is_cut_while_writing(&e) => {
                 return (
                     413,
-                    serde_json::json!({"code": "request.too_large", "cutWhileWriting": true}),
+                    serde_json::json!({
+                        "code": "request.too_large",
+                        "message": "the service closed the connection while the body was written",
+                        "cutWhileWriting": true
+                    }),
                 );
             }
             Err(e) => panic!("POST {path}: {e:?}"),
