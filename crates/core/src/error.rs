@@ -114,6 +114,8 @@ pub enum CoreError {
     Study(StudyError),
     #[error(transparent)]
     Session(SessionError),
+    #[error(transparent)]
+    Certificate(crate::certificates::CertificateError),
 }
 
 impl CoreError {
@@ -157,6 +159,7 @@ impl CoreError {
             CoreError::Kiosk(k) => k.code(),
             CoreError::Study(s) => s.code(),
             CoreError::Session(s) => s.code(),
+            CoreError::Certificate(c) => c.code(),
         }
     }
 

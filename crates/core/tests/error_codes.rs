@@ -66,11 +66,22 @@ fn shell_codes(dir: &Path, out: &mut BTreeSet<String>) {
 
 /// The areas of the service's codes a device's requests can be answered with: enrollment, the
 /// device's credential, any request's limits, sync (device), downloads (course, file,
-/// range), relayed bundles (package), a learner's record and a class's progress. Codes with no
+/// range), relayed bundles (package), a learner's record and a class's progress, and the
+/// learner's own certificates. Codes with no
 /// area (`not_found`, `internal`) reach anyone.
 const DEVICE_AREAS: &[&str] = &[
-    "auth", "class", "course", "device", "enroll", "file", "learner", "package", "range",
-    "request", "service",
+    "auth",
+    "certificate",
+    "class",
+    "course",
+    "device",
+    "enroll",
+    "file",
+    "learner",
+    "package",
+    "range",
+    "request",
+    "service",
 ];
 
 /// The code-like literals of the service's sources under `dir` in [`DEVICE_AREAS`] (its errors
@@ -112,6 +123,9 @@ fn codes() -> BTreeSet<String> {
         // CoreError and the study and kiosk refusals it wraps.
         "crates/core/src/error.rs",
         "crates/core/src/sync/mod.rs",
+        // The app's certificates and the credential checks they report.
+        "crates/core/src/certificates.rs",
+        "crates/protocol/src/credential.rs",
         "crates/protocol/src/error.rs",
         "crates/protocol/src/manifest.rs",
         "crates/protocol/src/package.rs",
