@@ -141,7 +141,12 @@ fn a_learner_downloads_saves_and_verifies_their_certificate_with_the_cli() {
     std::fs::write(&tampered, changed.to_string()).unwrap();
     let bad = hearth(
         &data,
-        &["verify-certificate", tampered.to_str().unwrap(), "--key", &key],
+        &[
+            "verify-certificate",
+            tampered.to_str().unwrap(),
+            "--key",
+            &key,
+        ],
     );
     assert_eq!(bad.status.code(), Some(1));
     assert!(

@@ -468,7 +468,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 list.iter()
                     .map(|c| {
-                        let kept = if c.saved { "kept on this PC" } else { "not downloaded" };
+                        let kept = if c.saved {
+                            "kept on this PC"
+                        } else {
+                            "not downloaded"
+                        };
                         format!("{}  {}  {kept}", c.serial, c.course)
                     })
                     .collect::<Vec<_>>()
@@ -496,8 +500,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "downloaded certificate {serial}: {}",
                     certificate::status_word(&check)
                 )];
-                lines.extend(pdf.iter().map(|p| format!("saved the PDF to {}", p.display())));
-                lines.extend(json.iter().map(|p| format!("saved the credential to {}", p.display())));
+                lines.extend(
+                    pdf.iter()
+                        .map(|p| format!("saved the PDF to {}", p.display())),
+                );
+                lines.extend(
+                    json.iter()
+                        .map(|p| format!("saved the credential to {}", p.display())),
+                );
                 lines.join("\n")
             });
         }
@@ -508,7 +518,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if pdf.is_none() && json.is_none() {
                 return Err(Exit {
                     code: "cli.usage".into(),
-                    message: "say where to save the record: --pdf FILE and/or --json-file FILE".into(),
+                    message: "say where to save the record: --pdf FILE and/or --json-file FILE"
+                        .into(),
                     status: 2,
                 }
                 .into());
@@ -524,8 +535,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 serde_json::json!({ "learner": learner, "pdf": pdf, "json": json }),
                 || {
                     let mut lines = vec![format!("training record of {learner} verified")];
-                    lines.extend(pdf.iter().map(|p| format!("saved the PDF to {}", p.display())));
-                    lines.extend(json.iter().map(|p| format!("saved the JSON to {}", p.display())));
+                    lines.extend(
+                        pdf.iter()
+                            .map(|p| format!("saved the PDF to {}", p.display())),
+                    );
+                    lines.extend(
+                        json.iter()
+                            .map(|p| format!("saved the JSON to {}", p.display())),
+                    );
                     lines.join("\n")
                 },
             );

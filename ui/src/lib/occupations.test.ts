@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { occupationOptions } from "./occupations";
+import { levelKey, occupationOptions } from "./occupations";
 
 describe("occupationOptions", () => {
   it("lists each occupation once, by code, and skips courses without one", () => {
@@ -14,5 +14,15 @@ describe("occupationOptions", () => {
       { code: "4-10-01-01", name: "养老护理员" },
       { code: "6-31-01-03", name: "电工" },
     ]);
+  });
+});
+
+describe("levelKey", () => {
+  it("names levels 1 to 5 and nothing else", () => {
+    expect(levelKey(1)).toBe("occupation.level.1");
+    expect(levelKey(5)).toBe("occupation.level.5");
+    expect(levelKey(0)).toBeNull();
+    expect(levelKey(6)).toBeNull();
+    expect(levelKey(null)).toBeNull();
   });
 });

@@ -26,3 +26,16 @@ export function occupationOptions(courses: Occupied[]): OccupationOption[] {
     .map(([code, name]) => ({ code, name }))
     .sort((a, b) => a.code.localeCompare(b.code));
 }
+
+const LEVEL_KEYS = [
+  "occupation.level.1",
+  "occupation.level.2",
+  "occupation.level.3",
+  "occupation.level.4",
+  "occupation.level.5",
+] as const;
+
+/** The message key naming a skill level (职业技能等级 1-5); null for none or an unknown one. */
+export function levelKey(level: number | null | undefined): (typeof LEVEL_KEYS)[number] | null {
+  return level && level >= 1 && level <= LEVEL_KEYS.length ? LEVEL_KEYS[level - 1] : null;
+}
