@@ -85,12 +85,15 @@ pub fn print_certificate(
     let mut cmd = std::process::Command::new("open");
     #[cfg(not(any(target_os = "windows", target_os = "macos")))]
     let mut cmd = std::process::Command::new("xdg-open");
-    cmd.arg(&pdf).spawn().map(|_| ()).map_err(|e| {
+    let mut child = cmd.arg(&pdf).spawn().map_err(|e| {
         CommandError::new(
             "print.no_viewer",
             format!("no PDF viewer could be opened ({e}); save the PDF and print it from there"),
         )
-    })
+    })?;
+    // Reap the opener when it exits (xdg-open returns at once; a viewer may stay open).
+    std::thread::spawn(move || child.wait());
+    Ok(())
 }
 
 /// Checks a certificate the user has: a file path (PDF or JSON) or the text itself (the QR
