@@ -25,51 +25,13 @@ use hearth_protocol::credential::{
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::error::CertificateError;
 use crate::sync::SyncError;
 use crate::sync::http::HttpTransport;
 use crate::{CoreError, Hearth, Result};
 
 /// The largest certificate file read for checking (a certificate PDF is about 40 KB).
 pub const MAX_CERTIFICATE_FILE: u64 = 16 * 1024 * 1024;
-
-/// Why a certificate action was refused. Codes are stable (`certificate.*`).
-#[derive(Debug, thiserror::Error)]
-pub enum CertificateError {
-    #[error("the learner at the keyboard has no certificate {0} in the record last pulled")]
-    NotInRecord(String),
-    #[error("certificate {0} has not been downloaded to this PC yet")]
-    NotSaved(String),
-    #[error("the service's issuer key is not known yet; connect once to fetch it")]
-    NoIssuerKey,
-    #[error("the service sent a certificate that does not verify: {0}")]
-    BadFromService(CredentialError),
-    #[error("a certificate serial number is letters, digits and '-'")]
-    InvalidSerial,
-    #[error("the PDF holds no Hearth certificate credential")]
-    NoCredential,
-    #[error("the file is larger than any certificate ({0} bytes)")]
-    TooLarge(u64),
-}
-
-impl CertificateError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            CertificateError::NotInRecord(_) => "certificate.not_in_record",
-            CertificateError::NotSaved(_) => "certificate.not_saved",
-            CertificateError::NoIssuerKey => "certificate.no_issuer_key",
-            CertificateError::BadFromService(_) => "certificate.bad_from_service",
-            CertificateError::InvalidSerial => "certificate.invalid_serial",
-            CertificateError::NoCredential => "certificate.no_credential",
-            CertificateError::TooLarge(_) => "certificate.too_large",
-        }
-    }
-}
-
-impl From<CertificateError> for CoreError {
-    fn from(e: CertificateError) -> Self {
-        CoreError::Certificate(e)
-    }
-}
 
 /// One certificate of the learner at the keyboard, as the pulled record lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -115,7 +115,7 @@ pub enum CoreError {
     #[error(transparent)]
     Session(SessionError),
     #[error(transparent)]
-    Certificate(crate::certificates::CertificateError),
+    Certificate(CertificateError),
 }
 
 impl CoreError {
@@ -307,5 +307,44 @@ impl SessionError {
 impl From<SessionError> for CoreError {
     fn from(e: SessionError) -> Self {
         CoreError::Session(e)
+    }
+}
+
+/// Why a certificate action was refused. Codes are stable (`certificate.*`).
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the learner at the keyboard has no certificate {0} in the record last pulled")]
+    NotInRecord(String),
+    #[error("certificate {0} has not been downloaded to this PC yet")]
+    NotSaved(String),
+    #[error("the service's issuer key is not known yet; connect once to fetch it")]
+    NoIssuerKey,
+    #[error("the service sent a certificate that does not verify: {0}")]
+    BadFromService(hearth_protocol::credential::CredentialError),
+    #[error("a certificate serial number is letters, digits and '-'")]
+    InvalidSerial,
+    #[error("the PDF holds no Hearth certificate credential")]
+    NoCredential,
+    #[error("the file is larger than any certificate ({0} bytes)")]
+    TooLarge(u64),
+}
+
+impl CertificateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertificateError::NotInRecord(_) => "certificate.not_in_record",
+            CertificateError::NotSaved(_) => "certificate.not_saved",
+            CertificateError::NoIssuerKey => "certificate.no_issuer_key",
+            CertificateError::BadFromService(_) => "certificate.bad_from_service",
+            CertificateError::InvalidSerial => "certificate.invalid_serial",
+            CertificateError::NoCredential => "certificate.no_credential",
+            CertificateError::TooLarge(_) => "certificate.too_large",
+        }
+    }
+}
+
+impl From<CertificateError> for CoreError {
+    fn from(e: CertificateError) -> Self {
+        CoreError::Certificate(e)
     }
 }

@@ -123,8 +123,7 @@ fn codes() -> BTreeSet<String> {
         // CoreError and the study and kiosk refusals it wraps.
         "crates/core/src/error.rs",
         "crates/core/src/sync/mod.rs",
-        // The app's certificates and the credential checks they report.
-        "crates/core/src/certificates.rs",
+        // The credential checks the app's certificate page reports.
         "crates/protocol/src/credential.rs",
         "crates/protocol/src/error.rs",
         "crates/protocol/src/manifest.rs",
