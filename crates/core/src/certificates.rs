@@ -248,11 +248,10 @@ pub fn check_certificate(
             Ok(true) => {
                 check.revocation_checked = true;
                 check.status = CheckStatus::Revoked;
-                check.code = Some("credential.revoked".into());
-                check.reason = Some(format!(
-                    "certificate {} is revoked by its issuer",
-                    check.certificate.as_ref().map_or("", |c| c.serial.as_str())
-                ));
+                let serial = check.certificate.as_ref().map(|c| c.serial.clone());
+                let e = CertificateError::Revoked(serial.unwrap_or_default());
+                check.code = Some(e.code().to_owned());
+                check.reason = Some(e.to_string());
             }
             // A list that does not verify says nothing about this certificate.
             Err(e) => {

@@ -327,6 +327,9 @@ pub enum CertificateError {
     NoCredential,
     #[error("the file is larger than any certificate ({0} bytes)")]
     TooLarge(u64),
+    /// A check's verdict rather than a refusal: genuine, but withdrawn by its issuer.
+    #[error("certificate {0} is revoked by its issuer")]
+    Revoked(String),
 }
 
 impl CertificateError {
@@ -339,6 +342,7 @@ impl CertificateError {
             CertificateError::InvalidSerial => "certificate.invalid_serial",
             CertificateError::NoCredential => "certificate.no_credential",
             CertificateError::TooLarge(_) => "certificate.too_large",
+            CertificateError::Revoked(_) => "credential.revoked",
         }
     }
 }

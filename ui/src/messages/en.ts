@@ -482,4 +482,5 @@ export const en: Partial<Record<MessageKey, string>> = {
   "error.credential.status_index": "The certificate's place in the revocation list is wrong.",
   "error.credential.key": "The issuer key is not in the right format.",
   "error.print.no_viewer": "No PDF viewer could be opened; save the PDF and print it from another program.",
+  "error.credential.revoked": "The issuer has revoked this certificate.",
 };

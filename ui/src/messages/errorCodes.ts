@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "credential.qr_encoding",
   "credential.qr_prefix",
   "credential.qr_version",
+  "credential.revoked",
   "credential.status_index",
   "credential.status_list",
   "credential.wrong_key",

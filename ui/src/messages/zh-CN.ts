@@ -481,6 +481,7 @@ export const zhCN = {
   "error.credential.status_index": "证书的撤销名单位置不对。",
   "error.credential.key": "签发公钥格式不对。",
   "error.print.no_viewer": "打不开 PDF 阅读器；请先保存 PDF，再用别的软件打印。",
+  "error.credential.revoked": "签发机构已撤销这份证书。",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
