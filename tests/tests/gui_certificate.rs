@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::service::{Service, binaries, certificate_course};
-use hearth_e2e::steps::{WAIT, click, finish, screenshot, set_value, study, wait_attr};
+use hearth_e2e::steps::{
+    WAIT, click, finish, screenshot, set_value, study, sync_until_done, wait_attr,
+};
 use hearth_e2e::webdriver::Session;
 
 const COURSE: &str = "cert-mini";
@@ -36,6 +38,27 @@ fn tampered_copy(pdf: &Path, to: &Path) -> Result<()> {
         + start;
     bytes[at..at + from.len()].copy_from_slice("\"王五\"".as_bytes());
     std::fs::write(to, bytes)?;
+    Ok(())
+}
+
+/// Types `file` into the app's "check a certificate file" field, runs the check and waits for
+/// the verdict `status`.
+async fn check_in_app(session: &Session, file: &Path, status: &str) -> Result<()> {
+    set_value(
+        session,
+        "[data-testid=verify-input]",
+        file.to_str().context("path")?,
+    )
+    .await?;
+    click(session, "[data-testid=verify-run]").await?;
+    wait_attr(
+        session,
+        "[data-testid=verify-result]",
+        "data-status",
+        WAIT,
+        |s| s == status,
+    )
+    .await?;
     Ok(())
 }
 
@@ -87,21 +110,7 @@ async fn drive(session: &Session, url: &str, code: &str, key: &str, out: &Path) 
     .await?;
 
     // Sync: the service grades the exam, completes the course and issues the certificate.
-    let mut synced = false;
-    for _ in 0..6 {
-        click(session, "[data-testid=sync-now]").await?;
-        if session
-            .wait_for("[data-testid=sync-pending]", Duration::from_secs(10), |t| {
-                t.contains("已全部同步")
-            })
-            .await
-            .is_ok()
-        {
-            synced = true;
-            break;
-        }
-    }
-    ensure!(synced, "the sync never completed");
+    sync_until_done(session).await?;
     click(session, "[data-testid=nav-progress]").await?;
     let serial = wait_attr(
         session,
@@ -159,22 +168,9 @@ async fn drive(session: &Session, url: &str, code: &str, key: &str, out: &Path) 
     // A tampered copy, checked in the app: tampered, with the signature as the reason.
     let tampered = out.join("改过的证书.pdf");
     tampered_copy(&saved, &tampered)?;
-    set_value(
-        session,
-        "[data-testid=verify-input]",
-        tampered.to_str().context("path")?,
-    )
-    .await?;
-    click(session, "[data-testid=verify-run]").await?;
-    wait_attr(
-        session,
-        "[data-testid=verify-result]",
-        "data-status",
-        WAIT,
-        |s| s == "tampered",
-    )
-    .await
-    .context("the app does not report the changed copy as tampered")?;
+    check_in_app(session, &tampered, "tampered")
+        .await
+        .context("the app does not report the changed copy as tampered")?;
     wait_attr(
         session,
         "[data-testid=verify-result]",
@@ -185,21 +181,7 @@ async fn drive(session: &Session, url: &str, code: &str, key: &str, out: &Path) 
     .await?;
     screenshot(session, "41-certificate-tampered.png").await?;
     // The untouched copy checks valid in the app too.
-    set_value(
-        session,
-        "[data-testid=verify-input]",
-        saved.to_str().context("path")?,
-    )
-    .await?;
-    click(session, "[data-testid=verify-run]").await?;
-    wait_attr(
-        session,
-        "[data-testid=verify-result]",
-        "data-status",
-        WAIT,
-        |s| s == "valid",
-    )
-    .await?;
+    check_in_app(session, &saved, "valid").await?;
     Ok(())
 }
 

@@ -298,26 +298,23 @@ impl HttpTransport {
         answer(resp).await
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
-        let resp = self
-            .client
+    /// `GET path` with the device's credential.
+    async fn get(&self, path: &str) -> Result<reqwest::Response, TransportError> {
+        self.client
             .get(url(&self.base, path))
             .bearer_auth(&self.credential)
             .send()
             .await
-            .map_err(unreachable)?;
-        answer(resp).await
+            .map_err(unreachable)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
+        answer(self.get(path).await?).await
     }
 
     /// A binary answer (a PDF) of at most `limit` bytes.
     async fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
-        let resp = self
-            .client
-            .get(url(&self.base, path))
-            .bearer_auth(&self.credential)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = self.get(path).await?;
         let status = resp.status();
         if !status.is_success() {
             // `answer` reads a refusal's `{code, message}`.
@@ -326,16 +323,14 @@ impl HttpTransport {
                 Ok(_) => TransportError::Malformed(format!("the service answered {status}")),
             });
         }
+        let too_large =
+            || TransportError::Malformed(format!("an answer of more than {limit} bytes"));
         if resp.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(TransportError::Malformed(format!(
-                "an answer of more than {limit} bytes"
-            )));
+            return Err(too_large());
         }
         let bytes = resp.bytes().await.map_err(unreachable)?;
         if bytes.len() > limit {
-            return Err(TransportError::Malformed(format!(
-                "an answer of more than {limit} bytes"
-            )));
+            return Err(too_large());
         }
         Ok(bytes.to_vec())
     }
