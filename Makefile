@@ -93,6 +93,7 @@ e2e: deps-e2e ui console
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_learning -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_kiosk -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_no_freeze -- --ignored --nocapture
+	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_certificate -- --ignored --nocapture
 
 # Installable packages (.deb and .rpm here; the Windows nsis/msi settings are in tauri.conf.json
 # and need a Windows machine). The tauri CLI comes from ui/'s npm packages and runs from the root,

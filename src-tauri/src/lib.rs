@@ -4,6 +4,7 @@
 //! managed state, [`error`] the one error contract `{code, message}` the UI sees. Everything
 //! else happens in hearth-core.
 
+pub mod certificate_commands;
 pub mod commands;
 pub mod dialogs;
 pub mod downloads;
@@ -94,6 +95,13 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         kiosk_commands::export_receipts,
         commands::removable_drives,
         kiosk_commands::kiosk_leave,
+        certificate_commands::my_certificates,
+        certificate_commands::download_certificate,
+        certificate_commands::check_certificate,
+        certificate_commands::save_certificate,
+        certificate_commands::print_certificate,
+        certificate_commands::verify_certificate_file,
+        certificate_commands::save_training_record,
         dialogs::choose_file,
     ]
 }

@@ -988,3 +988,67 @@ fn study_commands_record_only_for_the_person_the_core_session_names() {
     assert!(per_person[&ana] >= 6, "{per_person:?}");
     assert!(per_person[&bo] >= 1, "{per_person:?}");
 }
+
+#[test]
+fn certificate_commands_refuse_clearly_and_never_write_a_file_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shell(dir.path());
+    let code = |cmd: &str, args: Value| s.err(cmd, args)["code"].as_str().unwrap().to_owned();
+    // Nobody at the keyboard: no certificates to list or fetch.
+    assert_eq!(code("my_certificates", json!({})), "session.none");
+    assert_eq!(
+        code("download_certificate", json!({"serial": "HC-ABC"})),
+        "session.none"
+    );
+    let learner = s.ok("add_learner", json!({"displayName": "李娜"}));
+    s.ok("sign_in", json!({"learnerId": learner["id"]}));
+    assert_eq!(s.ok("my_certificates", json!({})), json!([]));
+    // A serial not in the learner's pulled record is not fetched.
+    assert_eq!(
+        code("download_certificate", json!({"serial": "HC-ABC"})),
+        "certificate.not_in_record"
+    );
+    assert_eq!(
+        code("download_certificate", json!({"serial": "../../x"})),
+        "certificate.invalid_serial"
+    );
+    // Nothing kept yet: nothing to check, save or print; no issuer key to check a file with.
+    let out = dir.path().join("out.pdf");
+    assert_eq!(
+        code(
+            "save_certificate",
+            json!({"serial": "HC-ABC", "path": out.to_str().unwrap()})
+        ),
+        "certificate.not_saved"
+    );
+    assert_eq!(
+        code(
+            "save_certificate",
+            json!({"serial": "HC-ABC", "path": "  "})
+        ),
+        "input.invalid"
+    );
+    assert_eq!(
+        code("print_certificate", json!({"serial": "HC-ABC"})),
+        "certificate.not_saved"
+    );
+    assert_eq!(
+        code("check_certificate", json!({"serial": "HC-ABC"})),
+        "certificate.not_saved"
+    );
+    assert_eq!(
+        code("verify_certificate_file", json!({"input": "HC1:XYZ"})),
+        "certificate.no_issuer_key"
+    );
+    assert!(!out.exists());
+    // The training record needs a path, then an enrolled device.
+    assert_eq!(code("save_training_record", json!({})), "input.invalid");
+    assert_eq!(
+        code(
+            "save_training_record",
+            json!({"pdfPath": out.to_str().unwrap()})
+        ),
+        "content.not_enrolled"
+    );
+    assert!(!out.exists());
+}

@@ -328,3 +328,45 @@ pub fn run_measured(exe: &Path, data: &Path, args: &[&str]) -> Result<(f64, u64)
     }
     Ok((secs, peak))
 }
+
+/// Writes a one-lesson course source (`cert-mini`: one minute of text study, a one-item exam
+/// whose answer is option 1, occupation 6-31-01-03 电工 level 5) under `dir` and returns its
+/// folder. A learner completes it in about a minute of real study, so the certificate tests
+/// can earn a real certificate from the real service.
+pub fn certificate_course(dir: &Path) -> Result<PathBuf> {
+    let root = dir.join("cert-mini");
+    std::fs::create_dir_all(root.join("lessons"))?;
+    std::fs::write(
+        root.join("course.toml"),
+        r#"id = "cert-mini"
+version = 1
+title = "安全用电常识"
+language = "zh-CN"
+occupation = "6-31-01-03"
+occupation_level = 5
+
+[[lessons]]
+id = "l1"
+title = "第一课：认识触电"
+body = "lessons/l1.md"
+credit_minutes = 1
+
+[[exams]]
+id = "final"
+title = "结业考试"
+duration_minutes = 20
+pass_percent = 60
+
+  [[exams.items]]
+  id = "e1"
+  prompt = "我国居民用电的额定电压是多少伏？"
+  options = ["36", "220", "380"]
+  correct = [1]
+"#,
+    )?;
+    std::fs::write(
+        root.join("lessons/l1.md"),
+        "# 认识触电\n\n检修电路前先断开电源，验电后再动手。\n",
+    )?;
+    Ok(root)
+}

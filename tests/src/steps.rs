@@ -133,6 +133,25 @@ pub async fn study_lesson(session: &Session, lesson: &str, secs: u64) -> Result<
     Ok(ms(&counted))
 }
 
+/// Presses 立即同步 (sync now) until the bar says everything is synced, as a learner would when
+/// the service has just come back: up to six presses, 10 s apart.
+pub async fn sync_until_done(session: &Session) -> Result<()> {
+    for _ in 0..6 {
+        click(session, "[data-testid=sync-now]").await?;
+        if session
+            .wait_for("[data-testid=sync-pending]", Duration::from_secs(10), |t| {
+                t.contains("已全部同步")
+            })
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+    }
+    let state = attr(session, "[data-testid=sync-bar]", "data-state").await?;
+    bail!("the sync never completed (sync bar: {state:?})")
+}
+
 /// An attribute parsed as a number (0 when it is not one).
 pub fn ms(v: &str) -> u64 {
     v.parse().unwrap_or(0)

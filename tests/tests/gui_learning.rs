@@ -12,12 +12,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use hearth_e2e::gui::{self, Driver};
 use hearth_e2e::proxy::{Fault, FaultProxy};
 use hearth_e2e::service::Service;
 use hearth_e2e::steps::{
-    WAIT, attr, check_layouts, click, finish, ms, screenshot, set_value, study_lesson, wait_attr,
+    WAIT, attr, check_layouts, click, finish, ms, screenshot, set_value, study_lesson,
+    sync_until_done, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
 use serde_json::json;
@@ -315,24 +316,9 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     // The service is back: sync completes, the grade and the credited hours appear.
     service.restart()?;
     // Like a learner who sees "offline" go on: press "sync now" (again every 10 s if needed).
-    let mut synced = false;
-    for _ in 0..6 {
-        click(session, "[data-testid=sync-now]").await?;
-        if session
-            .wait_for("[data-testid=sync-pending]", Duration::from_secs(10), |t| {
-                t.contains("已全部同步")
-            })
-            .await
-            .is_ok()
-        {
-            synced = true;
-            break;
-        }
-    }
-    if !synced {
-        let state = attr(session, "[data-testid=sync-bar]", "data-state").await?;
-        bail!("the sync after the outage never completed (sync bar: {state:?})");
-    }
+    sync_until_done(session)
+        .await
+        .context("the sync after the outage never completed")?;
     wait_attr(
         session,
         "[data-testid=exam-status]",

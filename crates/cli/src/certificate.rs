@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use hearth_core::certificates::{self, CertificateCheck, CheckStatus};
 use hearth_protocol::credential::{self, CertificateFacts, CompactCertificate, CredentialError};
 use serde_json::{Value, json};
 
@@ -42,21 +43,21 @@ pub enum Checked {
 
 /// The signed credential embedded in a certificate PDF.
 pub fn credential_in_pdf(pdf: &[u8]) -> Result<Value, Refused> {
-    let needle = b"{\"@context\"";
-    let at = pdf
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .ok_or_else(|| {
-            refused(
-                "certificate.no_credential",
-                "the PDF holds no Hearth certificate credential",
-            )
-        })?;
-    serde_json::Deserializer::from_slice(&pdf[at..])
-        .into_iter::<Value>()
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(|| refused("credential.malformed", "the PDF's credential is not JSON"))
+    certificates::credential_in_pdf(pdf).map_err(|e| refused(e.code(), e.to_string()))
+}
+
+/// One word for a check's verdict, with its reason.
+pub fn status_word(c: &CertificateCheck) -> String {
+    match (c.status, &c.code, &c.reason) {
+        (CheckStatus::Valid, _, _) if c.revocation_checked => "valid, not revoked".into(),
+        (CheckStatus::Valid, _, _) => "valid (revocation not checked)".into(),
+        (s, code, reason) => format!(
+            "{} [{}] {}",
+            format!("{s:?}").to_lowercase(),
+            code.as_deref().unwrap_or(""),
+            reason.as_deref().unwrap_or("")
+        ),
+    }
 }
 
 /// Checks `input` (a file or the text itself) under `key`.

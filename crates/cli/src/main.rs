@@ -26,7 +26,7 @@ use hearth_core::sync::batch::{BatchConfig, BatchSizer};
 use hearth_core::sync::http::{self, HttpTransport};
 use hearth_core::sync::schedule::RetryConfig;
 use hearth_core::sync::{RoundOptions, SyncError, TransportError, sync_round_with};
-use hearth_core::{CoreError, Env, Hearth};
+use hearth_core::{CoreError, Env, Hearth, certificates};
 use hearth_protocol::CourseId;
 
 #[derive(Debug, Parser)]
@@ -67,6 +67,20 @@ enum Command {
         /// A saved copy of the signed revocation status list, to report revocation.
         #[arg(long)]
         status_list: Option<PathBuf>,
+    },
+    /// The certificates of the learner at the keyboard (as the last `hearth sync` pulled
+    /// them), and downloading one with its PDF.
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
+    /// Download the signed electronic training record (电子培训档案) of the learner at the
+    /// keyboard, as JSON and PDF, verified under the service's issuer key.
+    TrainingRecord {
+        /// Where to save the PDF.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        /// Where to save the signed JSON (`--json` alone is the global switch for JSON output).
+        #[arg(long = "json-file", value_name = "FILE")]
+        json_file: Option<PathBuf>,
     },
     /// List or add learners.
     #[command(subcommand)]
@@ -146,6 +160,25 @@ enum Command {
         /// Broken transfers in a row resumed per file before giving up.
         #[arg(long, default_value_t = 8)]
         retries: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CertificateCommand {
+    /// List the certificates of the learner at the keyboard from the record last pulled.
+    List,
+    /// Download a certificate's signed credential and PDF, verify them under the service's
+    /// issuer key, keep them in the data folder, and save copies where asked.
+    Download {
+        /// The serial number, e.g. HC-7Q2M9K4T1B3X
+        serial: String,
+        /// Where to save the PDF.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        /// Where to save the credential JSON (`--json` alone is the global switch for JSON
+        /// output).
+        #[arg(long = "json-file", value_name = "FILE")]
+        json_file: Option<PathBuf>,
     },
 }
 
@@ -425,6 +458,94 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join("\n")
             });
+        }
+        Command::Certificate(CertificateCommand::List) => {
+            let list = hearth.certificates()?;
+            print(cli.json, serde_json::json!(list), || {
+                if list.is_empty() {
+                    return "no certificates in the record last pulled (run `hearth sync` to refresh)"
+                        .to_owned();
+                }
+                list.iter()
+                    .map(|c| {
+                        let kept = if c.saved {
+                            "kept on this PC"
+                        } else {
+                            "not downloaded"
+                        };
+                        format!("{}  {}  {kept}", c.serial, c.course)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Certificate(CertificateCommand::Download {
+            serial,
+            pdf,
+            json_file: json,
+        }) => {
+            let (folder, transport) = hearth.certificate_to_fetch(&serial)?;
+            drop(hearth);
+            let check = runtime()?
+                .block_on(certificates::download(&folder, &transport, &serial))
+                .map_err(sync_exit)?;
+            if let Some(to) = &pdf {
+                folder.save_pdf(&serial, to)?;
+            }
+            if let Some(to) = &json {
+                folder.save_json(&serial, to)?;
+            }
+            print(cli.json, serde_json::json!(check), || {
+                let mut lines = vec![format!(
+                    "downloaded certificate {serial}: {}",
+                    certificate::status_word(&check)
+                )];
+                lines.extend(
+                    pdf.iter()
+                        .map(|p| format!("saved the PDF to {}", p.display())),
+                );
+                lines.extend(
+                    json.iter()
+                        .map(|p| format!("saved the credential to {}", p.display())),
+                );
+                lines.join("\n")
+            });
+        }
+        Command::TrainingRecord {
+            pdf,
+            json_file: json,
+        } => {
+            if pdf.is_none() && json.is_none() {
+                return Err(Exit {
+                    code: "cli.usage".into(),
+                    message: "say where to save the record: --pdf FILE and/or --json-file FILE"
+                        .into(),
+                    status: 2,
+                }
+                .into());
+            }
+            let (learner, folder, transport) = hearth.record_to_fetch()?;
+            drop(hearth);
+            runtime()?
+                .block_on(certificates::download_record(&folder, &transport, learner))
+                .map_err(sync_exit)?;
+            folder.save_record(learner, json.as_deref(), pdf.as_deref())?;
+            print(
+                cli.json,
+                serde_json::json!({ "learner": learner, "pdf": pdf, "json": json }),
+                || {
+                    let mut lines = vec![format!("training record of {learner} verified")];
+                    lines.extend(
+                        pdf.iter()
+                            .map(|p| format!("saved the PDF to {}", p.display())),
+                    );
+                    lines.extend(
+                        json.iter()
+                            .map(|p| format!("saved the JSON to {}", p.display())),
+                    );
+                    lines.join("\n")
+                },
+            );
         }
         Command::Courses => {
             let installed = hearth.installed_courses()?;

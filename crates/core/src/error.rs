@@ -114,6 +114,8 @@ pub enum CoreError {
     Study(StudyError),
     #[error(transparent)]
     Session(SessionError),
+    #[error(transparent)]
+    Certificate(CertificateError),
 }
 
 impl CoreError {
@@ -157,6 +159,7 @@ impl CoreError {
             CoreError::Kiosk(k) => k.code(),
             CoreError::Study(s) => s.code(),
             CoreError::Session(s) => s.code(),
+            CoreError::Certificate(c) => c.code(),
         }
     }
 
@@ -304,5 +307,48 @@ impl SessionError {
 impl From<SessionError> for CoreError {
     fn from(e: SessionError) -> Self {
         CoreError::Session(e)
+    }
+}
+
+/// Why a certificate action was refused. Codes are stable (`certificate.*`).
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the learner at the keyboard has no certificate {0} in the record last pulled")]
+    NotInRecord(String),
+    #[error("certificate {0} has not been downloaded to this PC yet")]
+    NotSaved(String),
+    #[error("the service's issuer key is not known yet; connect once to fetch it")]
+    NoIssuerKey,
+    #[error("the service sent a certificate that does not verify: {0}")]
+    BadFromService(hearth_protocol::credential::CredentialError),
+    #[error("a certificate serial number is letters, digits and '-'")]
+    InvalidSerial,
+    #[error("the PDF holds no Hearth certificate credential")]
+    NoCredential,
+    #[error("the file is larger than any certificate ({0} bytes)")]
+    TooLarge(u64),
+    /// A check's verdict rather than a refusal: genuine, but withdrawn by its issuer.
+    #[error("certificate {0} is revoked by its issuer")]
+    Revoked(String),
+}
+
+impl CertificateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertificateError::NotInRecord(_) => "certificate.not_in_record",
+            CertificateError::NotSaved(_) => "certificate.not_saved",
+            CertificateError::NoIssuerKey => "certificate.no_issuer_key",
+            CertificateError::BadFromService(_) => "certificate.bad_from_service",
+            CertificateError::InvalidSerial => "certificate.invalid_serial",
+            CertificateError::NoCredential => "certificate.no_credential",
+            CertificateError::TooLarge(_) => "certificate.too_large",
+            CertificateError::Revoked(_) => "credential.revoked",
+        }
+    }
+}
+
+impl From<CertificateError> for CoreError {
+    fn from(e: CertificateError) -> Self {
+        CoreError::Certificate(e)
     }
 }

@@ -9,9 +9,12 @@
 //! ```text
 //! DATA_DIR/hearth.db    the SQLite store (WAL: hearth.db-wal, hearth.db-shm beside it)
 //! DATA_DIR/device.key   the device's Ed25519 key, owner-only
+//! DATA_DIR/certificates/, records/   certificates and training records kept offline
+//!                        (see [`certificates`])
 //! ```
 
 mod assignments;
+pub mod certificates;
 pub mod content;
 pub mod env;
 mod error;

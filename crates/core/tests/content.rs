@@ -608,3 +608,64 @@ async fn a_manifest_that_gives_a_cached_file_a_wrong_size_is_refused_and_the_fil
     );
     assert_eq!(h.installed_courses().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn installed_courses_carry_the_occupation_the_catalog_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = device(dir.path());
+    let src = MemorySource::new();
+    let c = publish(&src, &key(1), "electrician-safety", 20_000);
+    let other = publish(&src, &key(1), "elderly-care", 20_000);
+    for course in [&c.id, &other.id] {
+        h.download_course(&src, course, 1, no_retries(), &mut ignore)
+            .await
+            .unwrap();
+    }
+    // Before any catalog: no occupation known.
+    assert!(
+        h.installed_courses()
+            .unwrap()
+            .iter()
+            .all(|s| s.occupation.is_none())
+    );
+    let entry = |course: &CourseId, occupation: Option<(&str, &str, u8)>| CatalogEntry {
+        course: course.clone(),
+        version: 1,
+        title: "课".into(),
+        manifest_sha256: "00".repeat(32),
+        manifest_size: 1,
+        total_size: 2,
+        published_ms: 3,
+        occupation: occupation.map(|o| o.0.to_owned()),
+        occupation_name: occupation.map(|o| o.1.to_owned()),
+        occupation_level: occupation.map(|o| o.2),
+    };
+    src.set_catalog(
+        Catalog {
+            courses: vec![
+                entry(&c.id, Some(("6-31-01-03", "电工", 5))),
+                entry(&other.id, None),
+            ],
+        },
+        "\"v1\"",
+    );
+    h.refresh_catalog(&src).await.unwrap();
+    let installed = h.installed_courses().unwrap();
+    let of = |id: &CourseId| installed.iter().find(|s| s.course == *id).unwrap();
+    assert_eq!(
+        (
+            of(&c.id).occupation.as_deref(),
+            of(&c.id).occupation_name.as_deref(),
+            of(&c.id).occupation_level
+        ),
+        (Some("6-31-01-03"), Some("电工"), Some(5))
+    );
+    assert_eq!(of(&other.id).occupation, None);
+    // The library reads the kept catalog, so it shows the occupation offline too.
+    drop(h);
+    let h = device(dir.path());
+    assert_eq!(
+        h.installed_courses().unwrap()[1].occupation.as_deref(),
+        Some("6-31-01-03")
+    );
+}

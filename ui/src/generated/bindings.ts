@@ -76,6 +76,28 @@ export interface CatalogEntry {
   occupationLevel?: number | null;
 }
 
+/** What checking a certificate found, with the reason's stable code and text. */
+export interface CertificateCheck {
+  status: CheckStatus;
+  /** `None` when valid; otherwise why (`credential.bad_signature`, `credential.revoked`, …). */
+  code: string | null;
+  reason: string | null;
+  /** `credential` (JSON or a PDF's embedded credential) or `qr`. */
+  form: string | null;
+  certificate: CertificateSummary | null;
+  /** Whether a status list was at hand to look for revocation. */
+  revocationChecked: boolean;
+}
+
+/** One certificate of the learner at the keyboard, as the pulled record lists it. */
+export interface CertificateItem {
+  serial: string;
+  course: string;
+  issuedMs: number;
+  /** The credential and PDF are kept on this PC (shown and saved offline). */
+  saved: boolean;
+}
+
 export interface CertificateJson {
   serial: string;
   course: string;
@@ -83,11 +105,39 @@ export interface CertificateJson {
   issuedMs: number;
 }
 
+/** What a certificate states, flattened from the credential or the QR form for display. */
+export interface CertificateSummary {
+  serial: string;
+  name: string;
+  nationalIdMasked: string;
+  project: string;
+  occupationCode: string;
+  /** Empty in the QR form (it carries the code only). */
+  occupationName: string;
+  occupationLevel: number;
+  /** Credited hours × 10. */
+  hoursTenths: number;
+  examScore: number | null;
+  examMaxScore: number | null;
+  examPassed: boolean | null;
+  startDate: string;
+  endDate: string;
+  issuedDate: string;
+  institution: string;
+}
+
 export interface CertificateView {
   serial: string;
   course: string;
   issuedMs: number;
 }
+
+/** The verdict on a certificate file or text. */
+export type CheckStatus =
+  | "valid"
+  | "tampered"
+  | "revoked"
+  | "unreadable";
 
 /** What the trainer asked the class to do now (the exam learners are sent to when they sign in). */
 export interface ClassExam {
@@ -164,6 +214,13 @@ export interface CourseSummary {
   totalSize: number;
   installedMs: number;
   lessons: LessonSummary[];
+  /**
+   * The occupation (2022 classification code, name, level 1-5) the course trains for, as
+   * the catalog last fetched names it (`None` when the catalog does not list the course).
+   */
+  occupation: string | null;
+  occupationName: string | null;
+  occupationLevel: number | null;
 }
 
 export interface DayCredit {
@@ -784,6 +841,30 @@ export const api = {
    * mode needs the device to be re-enrolled as a personal one, which is the service's decision).
    */
   kioskLeave: (): Promise<void> => call("kiosk_leave"),
+  /** The certificates of the learner at the keyboard, from the record last pulled (offline too). */
+  myCertificates: (): Promise<CertificateItem[]> => call("my_certificates"),
+  /** Fetches the certificate's credential and PDF from the service, verifies and keeps them. */
+  downloadCertificate: (serial: string): Promise<CertificateCheck> => call("download_certificate", { serial }),
+  /** Checks the kept copy of a certificate offline (valid, tampered or revoked, with why). */
+  checkCertificate: (serial: string): Promise<CertificateCheck> => call("check_certificate", { serial }),
+  /** Saves the kept PDF of a certificate to the path the user chose. */
+  saveCertificate: (serial: string, path: string): Promise<void> => call("save_certificate", { serial, path }),
+  /**
+   * Opens the kept PDF in the system's PDF viewer, where it prints (`xdg-open` on Linux,
+   * `start` on Windows, `open` on macOS). Without a viewer the answer is `print.no_viewer`, and
+   * the learner saves the PDF and prints it from elsewhere.
+   */
+  printCertificate: (serial: string): Promise<void> => call("print_certificate", { serial }),
+  /**
+   * Checks a certificate the user has: a file path (PDF or JSON) or the text itself (the QR
+   * code's `HC1:…` or the credential JSON), offline, under the issuer key kept on this PC.
+   */
+  verifyCertificateFile: (input: string): Promise<CertificateCheck> => call("verify_certificate_file", { input }),
+  /**
+   * Fetches the signed training record of the learner at the keyboard (JSON and PDF), verifies
+   * it, keeps it, and saves the forms the user chose a path for.
+   */
+  saveTrainingRecord: (pdfPath?: string | null, jsonPath?: string | null): Promise<void> => call("save_training_record", { pdfPath, jsonPath }),
   /**
    * Opens the system's file dialog for `purpose` and returns the chosen path, or `None` when the
    * person cancels. `title` is the dialog's title in the UI's language; `file_name` the name a

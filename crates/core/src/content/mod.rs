@@ -957,9 +957,26 @@ impl Hearth {
         self.install_fetched(&fetched)
     }
 
-    /// Installed course versions with their lessons.
+    /// Installed course versions with their lessons, and the occupation each trains for as
+    /// the catalog last fetched names it (so the library shows and filters by occupation
+    /// offline too).
     pub fn installed_courses(&self) -> Result<Vec<CourseSummary>> {
-        self.store.installed_courses()
+        let mut courses = self.store.installed_courses()?;
+        let catalog = self.cached_catalog()?;
+        for c in &mut courses {
+            let entry = catalog.as_ref().and_then(|cat| {
+                cat.courses
+                    .iter()
+                    .filter(|e| e.course == c.course)
+                    .min_by_key(|e| e.version.abs_diff(c.version))
+            });
+            if let Some(e) = entry {
+                c.occupation.clone_from(&e.occupation);
+                c.occupation_name.clone_from(&e.occupation_name);
+                c.occupation_level = e.occupation_level;
+            }
+        }
+        Ok(courses)
     }
 
     pub fn installed_course(&self, course: &CourseId, version: u32) -> Result<CourseSummary> {

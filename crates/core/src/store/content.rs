@@ -24,6 +24,11 @@ pub struct CourseSummary {
     pub total_size: u64,
     pub installed_ms: i64,
     pub lessons: Vec<LessonSummary>,
+    /// The occupation (2022 classification code, name, level 1-5) the course trains for, as
+    /// the catalog last fetched names it (`None` when the catalog does not list the course).
+    pub occupation: Option<String>,
+    pub occupation_name: Option<String>,
+    pub occupation_level: Option<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -380,6 +385,9 @@ impl Store {
                 total_size,
                 installed_ms,
                 lessons,
+                occupation: None,
+                occupation_name: None,
+                occupation_level: None,
             });
         }
         Ok(out)

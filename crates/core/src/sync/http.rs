@@ -53,6 +53,10 @@ fn assignments_from_wire(
         .collect()
 }
 
+/// The largest PDF the device accepts from the service (a certificate is about 40 KB, a long
+/// training record a few hundred).
+pub const MAX_PDF: usize = 32 * 1024 * 1024;
+
 /// zstd level for uploads: receipts compress well at low levels, and cheap laptops pay for more.
 const ZSTD_LEVEL: i32 = 3;
 
@@ -292,6 +296,83 @@ impl HttpTransport {
             .await
             .map_err(unreachable)?;
         answer(resp).await
+    }
+
+    /// `GET path` with the device's credential.
+    async fn get(&self, path: &str) -> Result<reqwest::Response, TransportError> {
+        self.client
+            .get(url(&self.base, path))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, TransportError> {
+        answer(self.get(path).await?).await
+    }
+
+    /// A binary answer (a PDF) of at most `limit` bytes.
+    async fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
+        let resp = self.get(path).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            // `answer` reads a refusal's `{code, message}`.
+            return Err(match answer::<serde_json::Value>(resp).await {
+                Err(e) => e,
+                Ok(_) => TransportError::Malformed(format!("the service answered {status}")),
+            });
+        }
+        let too_large =
+            || TransportError::Malformed(format!("an answer of more than {limit} bytes"));
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let bytes = resp.bytes().await.map_err(unreachable)?;
+        if bytes.len() > limit {
+            return Err(too_large());
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// `GET /.well-known/hearth-issuer.json`: the key that verifies certificates.
+    pub async fn issuer_document(&self) -> Result<serde_json::Value, TransportError> {
+        self.get_json("/.well-known/hearth-issuer.json").await
+    }
+
+    /// `GET /v1/certificates/{serial}`: the signed credential (a personal device may read its
+    /// own learner's, a kiosk its organisation's).
+    pub async fn certificate(&self, serial: &str) -> Result<serde_json::Value, TransportError> {
+        self.get_json(&format!("/v1/certificates/{serial}")).await
+    }
+
+    /// `GET /v1/certificates/{serial}/pdf`: the printable certificate.
+    pub async fn certificate_pdf(&self, serial: &str) -> Result<Vec<u8>, TransportError> {
+        self.get_bytes(&format!("/v1/certificates/{serial}/pdf"), MAX_PDF)
+            .await
+    }
+
+    /// `GET /v1/certificates/status/revocation`: the signed revocation list.
+    pub async fn status_list(&self) -> Result<serde_json::Value, TransportError> {
+        self.get_json("/v1/certificates/status/revocation").await
+    }
+
+    /// `GET /v1/learners/{id}/training-record`: the signed training record (JSON).
+    pub async fn training_record(
+        &self,
+        learner: LearnerId,
+    ) -> Result<serde_json::Value, TransportError> {
+        self.get_json(&format!("/v1/learners/{learner}/training-record"))
+            .await
+    }
+
+    /// `GET /v1/learners/{id}/training-record/pdf`: the training record as a PDF.
+    pub async fn training_record_pdf(&self, learner: LearnerId) -> Result<Vec<u8>, TransportError> {
+        self.get_bytes(
+            &format!("/v1/learners/{learner}/training-record/pdf"),
+            MAX_PDF,
+        )
+        .await
     }
 
     /// `GET /v1/sync/state`: the service's view of this device.
