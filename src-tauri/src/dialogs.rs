@@ -25,12 +25,17 @@ pub enum FilePurpose {
     SavePdf,
     /// Where to save a JSON export (a certificate's credential, the training record).
     SaveJson,
+    /// A certificate file to check: its PDF, its credential JSON, or its QR text.
+    CheckCertificate,
 }
 
 impl FilePurpose {
     /// Whether the dialog chooses an existing file (else a new file's name and folder).
     pub fn opens(self) -> bool {
-        matches!(self, FilePurpose::ImportCourse)
+        matches!(
+            self,
+            FilePurpose::ImportCourse | FilePurpose::CheckCertificate
+        )
     }
 
     /// The filter's extensions, without the dot.
@@ -40,6 +45,7 @@ impl FilePurpose {
             FilePurpose::ExportReceipts => &[RECEIPTS_EXT],
             FilePurpose::SavePdf => &["pdf"],
             FilePurpose::SaveJson => &["json"],
+            FilePurpose::CheckCertificate => &["pdf", "json", "txt"],
         }
     }
 }
@@ -105,16 +111,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_importing_a_course_opens_an_existing_file() {
+    fn only_a_course_package_or_a_certificate_to_check_is_opened_the_rest_saved() {
         let cases = [
             (FilePurpose::ImportCourse, true, "hcp"),
             (FilePurpose::ExportReceipts, false, "hrb"),
             (FilePurpose::SavePdf, false, "pdf"),
             (FilePurpose::SaveJson, false, "json"),
+            (FilePurpose::CheckCertificate, true, "pdf"),
         ];
         for (purpose, opens, ext) in cases {
             assert_eq!(purpose.opens(), opens, "{purpose:?}");
-            assert_eq!(purpose.extensions(), &[ext], "{purpose:?}");
+            assert_eq!(purpose.extensions()[0], ext, "{purpose:?}");
         }
     }
 

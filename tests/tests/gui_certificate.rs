@@ -1,7 +1,7 @@
 //! A certificate from the real window (issue #14): a learner enrolls against the real service,
 //! downloads a one-lesson course, studies it for a minute, passes its exam and syncs, so the
 //! service issues a certificate. On my progress the learner opens it (the app fetches, verifies
-//! and keeps it), types a path and saves the PDF; `hearth verify-certificate` then verifies the
+//! and keeps it) and saves the PDF where they choose in the system's save dialog; `hearth verify-certificate` then verifies the
 //! saved PDF with the service's published key. A copy whose embedded credential was changed is
 //! checked in the app's own "check a certificate file" and reported tampered, with the reason.
 //! Needs Xvfb, tauri-driver and WebKitWebDriver: ignored by plain `cargo test`, run by
@@ -14,11 +14,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use hearth_e2e::gui::{self, Driver};
+use hearth_e2e::native_dialog::{self, DialogKind};
 use hearth_e2e::service::{Service, binaries, certificate_course};
 use hearth_e2e::steps::{
     WAIT, click, finish, screenshot, set_value, study, sync_until_done, wait_attr,
 };
 use hearth_e2e::webdriver::Session;
+
+/// The save dialog's title for a certificate, as the UI names it in Chinese.
+const SAVE_DIALOG: &str = "把证书保存到";
 
 const COURSE: &str = "cert-mini";
 
@@ -122,7 +126,8 @@ async fn drive(session: &Session, url: &str, code: &str, key: &str, out: &Path) 
     .await
     .context("no certificate listed after the sync")?;
 
-    // Open it: fetched, verified and kept; then saved to a typed path.
+    // Open it: fetched, verified and kept; then saved where the system's save dialog says (GTK's,
+    // answered on the keyboard).
     click(session, "[data-testid=certificate-open]").await?;
     wait_attr(
         session,
@@ -133,14 +138,13 @@ async fn drive(session: &Session, url: &str, code: &str, key: &str, out: &Path) 
     )
     .await
     .context("the downloaded certificate does not check valid in the app")?;
-    let saved = out.join("我的证书.pdf");
-    set_value(
-        session,
-        "[data-testid=certificate-save-path]",
-        saved.to_str().context("path")?,
-    )
-    .await?;
-    click(session, "[data-testid=certificate-save]").await?;
+    let saved = out.join("liu-yang-certificate.pdf");
+    click(session, "[data-testid=certificate-save-choose]").await?;
+    let target = saved.clone();
+    tokio::task::spawn_blocking(move || {
+        native_dialog::choose(SAVE_DIALOG, DialogKind::Save, &target)
+    })
+    .await??;
     session
         .wait_for("[data-testid=certificate-saved]", WAIT, |_| true)
         .await

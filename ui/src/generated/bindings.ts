@@ -367,7 +367,8 @@ export type FilePurpose =
   | "importCourse"
   | "exportReceipts"
   | "savePdf"
-  | "saveJson";
+  | "saveJson"
+  | "checkCertificate";
 
 /** One file of an installed course. */
 export interface FileRow {
