@@ -10,7 +10,6 @@ pub mod domain;
 pub mod env;
 pub mod http;
 pub mod keys;
-pub mod kiosk_classes;
 pub mod occupations;
 pub mod revoke;
 pub mod store;

@@ -629,7 +629,7 @@ fn warn_no_classes() {
     eprintln!(
         "warning: {}: this kiosk serves no class, so it gets nobody's PIN and signs nobody in; \
          link its classes with `hearth-server set-kiosk-classes --device ID --class CLASS`",
-        hearth_server::kiosk_classes::NO_CLASSES
+        hearth_server::domain::kiosk_classes::NO_CLASSES
     );
 }
 

@@ -10,6 +10,7 @@ pub mod claim;
 pub mod credit;
 pub mod flags;
 pub mod ingest;
+pub mod kiosk_classes;
 pub mod package_export;
 pub mod people;
 pub mod progress;

@@ -1,5 +1,5 @@
 //! Administrators' routes for enrollment codes and the classes a kiosk serves (issue #16): see
-//! `crate::kiosk_classes`.
+//! `crate::domain::kiosk_classes`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::body::{Auth, JsonBody};
 use super::{ApiError, AppState, blocking};
 use crate::domain::ServiceError;
-use crate::kiosk_classes::{KioskClasses, NO_CLASSES};
+use crate::domain::kiosk_classes::{KioskClasses, NO_CLASSES};
 
 /// The longest an enrollment code issued over HTTP stays valid: 30 days.
 const MAX_CODE_HOURS: i64 = 30 * 24;

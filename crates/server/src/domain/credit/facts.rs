@@ -43,7 +43,7 @@ pub struct DeviceFacts {
     /// Who is signed in on a kiosk.
     pub signed_in: Option<LearnerId>,
     /// What the anomaly flags read (`domain::flags`).
-    pub evidence: crate::domain::flags::DeviceEvidence,
+    pub evidence: super::evidence::DeviceEvidence,
 }
 
 impl Default for DeviceFacts {
@@ -174,7 +174,7 @@ pub struct LearnerFacts {
     /// Courses this person has any receipt of.
     pub courses: BTreeSet<String>,
     /// Delays between consecutive practice answers (anomaly flags, `domain::flags`).
-    pub answer_timing: crate::domain::flags::AnswerTiming,
+    pub answer_timing: super::evidence::AnswerTiming,
 }
 
 impl Default for LearnerFacts {

@@ -27,6 +27,7 @@
 //! learner record and the flags report.
 
 pub mod book;
+pub mod evidence;
 pub mod exam_key;
 pub mod facts;
 pub mod intervals;
