@@ -48,11 +48,12 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
 /// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
 /// (roster stamps and their triggers) and the console's 010 (accounts, failed sign-ins, sessions,
-/// the audit log) gone, `user_version` 4.
+/// the audit log) and 013 (flag resolutions) gone, `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
+        "DROP TABLE flag_resolutions;
+         DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
          DROP TABLE console_accounts;
          DROP TABLE roster_stamps;
          DROP TRIGGER learners_roster_insert; DROP TRIGGER learners_roster_update;
