@@ -48,6 +48,8 @@ pub(super) fn routes(pages: Option<&Path>) -> Router<AppState> {
         .route("/console/api/trainers", get(trainers))
         .route("/console/api/classes", get(classes).post(add_class))
         .route("/console/api/codes", post(codes))
+        // The administrator's and trainer's other pages (`http::console_admin`).
+        .merge(super::console_admin::routes())
         // Anything else under the API is a JSON 404, never the pages' index.html. (Written so
         // that the OpenAPI test, which reads this file's routes, does not take it for one.)
         .route(
@@ -105,11 +107,11 @@ pub struct Person {
 }
 
 impl Person {
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         Actor::User(self.user.id)
     }
 
-    fn admin(&self) -> Result<(), ApiError> {
+    pub(super) fn admin(&self) -> Result<(), ApiError> {
         if self.user.role == Role::Admin {
             Ok(())
         } else {
