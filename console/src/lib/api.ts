@@ -68,7 +68,7 @@ export class ApiError extends Error {
 
 let csrf: string | null = null;
 
-async function call<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
+export async function call<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (type) headers["content-type"] = type;
   if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
@@ -86,7 +86,7 @@ async function call<T>(method: string, path: string, body?: BodyInit, type?: str
   return data as T;
 }
 
-const json = (v: unknown) => JSON.stringify(v);
+export const json = (v: unknown) => JSON.stringify(v);
 
 export async function session(): Promise<SessionInfo | null> {
   try {
