@@ -112,6 +112,10 @@ export const resolveFlag = (key: string, note: string) =>
 /** Hours with one decimal, from ms. */
 export const hours = (ms: number) => (ms / 3_600_000).toFixed(1);
 
+/** Under six minutes, minutes with one decimal (so that a short start does not read as 0.0 h). */
+export const shortTime = (ms: number): { minutes: string } | null =>
+  ms < 360_000 ? { minutes: (ms / 60_000).toFixed(1) } : null;
+
 /** Bars for a chart: each value as a share of the largest (0 when all are 0). */
 export function bars(values: number[]): number[] {
   const max = Math.max(0, ...values);

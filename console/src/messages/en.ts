@@ -85,6 +85,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "progress.summary": "{n} learners, {done} completed a course, {passed} passed the exam",
   "progress.noLearners": "This class has no learners yet.",
   "progress.h": "{h} h",
+  "progress.min": "{m} min",
   "progress.exams": "Exam results (best attempt)",
   "progress.passed": "passed",
   "progress.failed": "not passed",

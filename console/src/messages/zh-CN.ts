@@ -83,6 +83,7 @@ export const zhCN = {
   "progress.summary": "{n} 名学员，{done} 人已完成课程，{passed} 人考试合格",
   "progress.noLearners": "这个班还没有学员。",
   "progress.h": "{h} 小时",
+  "progress.min": "{m} 分钟",
   "progress.exams": "考试成绩（最好一次）",
   "progress.passed": "合格",
   "progress.failed": "不合格",
