@@ -301,6 +301,8 @@ async fn a_flag_is_resolved_with_a_note_that_stays_visible_and_changes_no_credit
     assert!(flags.iter().all(|f| f.get("resolution").is_none()));
     let fork = flags.iter().find(|f| f["kind"] == "fork").unwrap();
     let key = fork["key"].as_str().unwrap().to_owned();
+    // The forked PC is learner 1's own: the flag names them.
+    assert_eq!(fork["names"], json!(["学员1"]), "{fork}");
     let learner = site.lab.learners[1];
     let before = site.lab.record(learner);
     let withheld_before = site.lab.withheld(learner, "device.flagged");

@@ -68,6 +68,16 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
     let records: Vec<_> = learners.iter().map(|l| lab.record(*l)).collect();
     assert!(records[0].credited_ms > 0 && records[2].credited_ms > 0);
     let flags = serde_json::to_value(lab.svc.flags_report(lab.org, None, None).unwrap()).unwrap();
+    // An administrator resolved the fork in the console (migration 013's table).
+    let (admin, _) = lab
+        .svc
+        .add_user(lab.org, hearth_server::store::Role::Admin, "Admin")
+        .unwrap();
+    let fork_key = format!("fork:{}", pb.id());
+    lab.svc
+        .resolve_console_flag(lab.org, admin.id, &fork_key, "checked in person")
+        .unwrap();
+    let console_flags = lab.svc.console_flags(lab.org).unwrap();
     let dir = lab.dir.path().to_path_buf();
     let (org, now) = (lab.org, lab.now());
     let Lab {
@@ -119,6 +129,13 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
     assert_eq!(
         serde_json::to_value(svc.flags_report(org, None, None).unwrap()).unwrap(),
         flags
+    );
+    let moved = svc.console_flags(org).unwrap();
+    assert_eq!(moved, console_flags, "flag resolutions are copied");
+    assert!(
+        moved
+            .iter()
+            .any(|f| f.key == fork_key && f.resolution.is_some())
     );
     // Devices enrolled after the move get numbers after the copied ones.
     let code = svc.issue_enrollment_code(org, None, None).unwrap();

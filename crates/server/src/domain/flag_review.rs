@@ -164,6 +164,15 @@ impl Service {
             .collect();
         let mut names: HashMap<Uuid, String> = HashMap::new();
         for f in &mut out {
+            // A personal device's flag is about its learner.
+            if f.learner_ids.is_empty()
+                && let Some(d) = &f.device_id
+                && let Ok(id) = Uuid::parse_str(d)
+                && let Some(dev) = self.store.device(hearth_protocol::DeviceId(id))?
+                && let Some(l) = dev.learner
+            {
+                f.learner_ids.push(l);
+            }
             for l in &f.learner_ids {
                 if let Some(l) = self.store.learner(*l)?
                     && l.org == org
