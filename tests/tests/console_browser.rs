@@ -7,6 +7,12 @@
 //! codes and prints the sheet; the language switch turns the page English. A screenshot of each
 //! page goes to docs/screenshots/console-*.png.
 //!
+//! The second test (issue #15 items 3 and 4): the administrator prints a class's codes, two
+//! learners' PCs (the client core, as the desktop app runs it) enroll with the printed codes,
+//! download the demo course, study and sync; one PC's data folder is copied and both copies
+//! record (a fork). The trainer signs in and sees the class's progress chart; the administrator
+//! sees progress, courses and certificates and resolves the fork flag with a note that stays.
+//!
 //! Run: `make console && cargo test -p hearth-e2e --test console_browser -- --ignored`
 //! (ignored by default: it needs Chromium and the built pages; `make e2e` runs it).
 
@@ -16,9 +22,15 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use hearth_core::content::{DownloadOptions, HttpSource, Progress};
+use hearth_core::sync::http::{HttpTransport, enroll};
+use hearth_core::sync::sync_round;
+use hearth_core::{Env, Hearth};
 use hearth_e2e::chromium::ChromeDriver;
 use hearth_e2e::service::{Service, binaries, console_dir};
 use hearth_e2e::webdriver::{Session, png_size};
+use hearth_protocol::{CourseId, LessonId};
+use std::sync::Mutex;
 
 const WAIT: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "课堂 2026 password";
@@ -208,6 +220,265 @@ async fn an_administrator_imports_a_roster_makes_a_class_and_prints_codes() -> R
         // Signing out leaves the sign-in page, and the session is gone.
         click(&s, "#sign-out").await?;
         s.wait_for("#sign-in", WAIT, |t| t == "Sign in").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    s.close().await?;
+    result
+}
+
+const COURSE: &str = "electrician-safety";
+
+/// A learner's PC: the client core on its own data folder, enrolled with a printed code.
+struct Pc {
+    hearth: Mutex<Hearth>,
+    transport: HttpTransport,
+    anchor_key: hearth_protocol::PublicKey,
+}
+
+impl Pc {
+    async fn enroll(service: &str, dir: &Path, code: &str) -> Result<Pc> {
+        let mut h = Hearth::open(dir, Env::system())?;
+        let answer = enroll(service, code, h.device().public_key, None, 0).await?;
+        h.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor)?;
+        let source = HttpSource::new(&answer.enrollment)?;
+        let mut ignore = |_: &Progress| {};
+        h.download_course(
+            &source,
+            &CourseId::new(COURSE)?,
+            1,
+            DownloadOptions::default(),
+            &mut ignore,
+        )
+        .await?;
+        Pc::with(h)
+    }
+
+    /// A PC on an enrolled data folder (the enrollment is read from it).
+    fn with(h: Hearth) -> Result<Pc> {
+        let e = h.enrollment()?.context("the folder is enrolled")?;
+        Ok(Pc {
+            hearth: Mutex::new(h),
+            transport: HttpTransport::new(&e)?,
+            anchor_key: e.anchor_key,
+        })
+    }
+
+    /// Studies a lesson for about `ms`, focused and active, then syncs.
+    async fn study_and_sync(&self, lesson: &str, ms: u64) -> Result<()> {
+        self.study(lesson, ms).await?;
+        sync_round(&self.hearth, &self.transport, &self.anchor_key, 100).await?;
+        Ok(())
+    }
+
+    async fn study(&self, lesson: &str, ms: u64) -> Result<()> {
+        self.hearth.lock().unwrap().open_lesson(
+            &CourseId::new(COURSE)?,
+            1,
+            &LessonId::new(lesson)?,
+        )?;
+        let mut left = ms;
+        while left > 0 {
+            let step = left.min(250);
+            tokio::time::sleep(Duration::from_millis(step)).await;
+            left -= step;
+            self.hearth.lock().unwrap().study_activity(true, true)?;
+        }
+        self.hearth.lock().unwrap().leave_lesson()?;
+        Ok(())
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+async fn sign_in_as(s: &Session, login: &str, who: &str) -> Result<()> {
+    s.wait_for("#sign-in", WAIT, |_| true).await?;
+    fill(s, "#login", login).await?;
+    fill(s, "#password", PASSWORD).await?;
+    click(s, "#sign-in").await?;
+    s.wait_for("#who", WAIT, |t| t.contains(who)).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
+async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_resolved()
+-> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if !console_dir().join("index.html").is_file() {
+        bail!(
+            "{} is not built: run `make console`",
+            console_dir().display()
+        );
+    }
+    let svc = Service::start()?;
+    let course_dir = hearth_e2e::gui::workspace_root()
+        .join("assets/courses")
+        .join(COURSE);
+    svc.admin(&["publish", course_dir.to_str().context("path")?])?;
+    let admin = user_id(&svc.admin(&["add-admin", "--org", &svc.org, "--name", "刘主任"])?)?;
+    let (trainer, _) = svc.add_trainer("王老师", "2468")?;
+    set_password(&svc, &admin, "liu")?;
+    set_password(&svc, &trainer, "wang")?;
+
+    let tmp = tempfile::tempdir()?;
+    let roster = tmp.path().join("花名册.csv");
+    std::fs::write(
+        &roster,
+        "姓名,身份证号\n赵六,440524188001010014\n周九,110105194912310038\n",
+    )?;
+    let driver = ChromeDriver::start(&tmp.path().join("chromedriver.log"))?;
+    let s = driver.session().await?;
+    let base = format!("{}/console/", svc.url());
+    let result = async {
+        s.navigate(&base).await?;
+        sign_in_as(&s, "liu", "刘主任").await?;
+        // A class for 王老师, the roster into it, its codes printed.
+        click(&s, "#nav-classes").await?;
+        fill(&s, "#class-name", "电工一班").await?;
+        click(&s, "#class-add").await?;
+        s.wait_for("#notice", WAIT, |t| t.contains("电工一班"))
+            .await?;
+        click(&s, "#nav-learners").await?;
+        s.wait_for("#import-class option", WAIT, |t| t == "电工一班")
+            .await?;
+        s.execute(
+            "const sel = document.getElementById('import-class');
+             sel.value = sel.options[1].value;
+             sel.dispatchEvent(new Event('change', { bubbles: true }));",
+            serde_json::json!([]),
+        )
+        .await?;
+        let input = s.wait_for("#roster-file", WAIT, |_| true).await?.0;
+        s.send_keys(&input, &roster.display().to_string()).await?;
+        s.wait_for("#preview-summary", WAIT, |t| t == "2 行正确，0 行有错误")
+            .await?;
+        click(&s, "#import-commit").await?;
+        s.wait_for("#notice", WAIT, |t| t == "已导入 2 名学员")
+            .await?;
+        click(&s, "#nav-classes").await?;
+        click(&s, ".codes-for").await?;
+        s.wait_for("#sheet .card .name", WAIT, |t| t == "赵六")
+            .await?;
+        let sheet = s
+            .execute(
+                "return [...document.querySelectorAll('#sheet .card')].map(c =>
+                   [c.querySelector('.name').innerText, c.querySelector('.code').innerText])",
+                serde_json::json!([]),
+            )
+            .await?;
+        let codes: Vec<(String, String)> = serde_json::from_value(sheet)?;
+        assert_eq!(codes.len(), 2, "{codes:?}");
+        let code_of = |name: &str| {
+            codes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| c.clone())
+                .context("no code printed for the learner")
+        };
+
+        // Two PCs enroll with the printed codes, study and sync.
+        let (zhao_dir, zhou_dir) = (tmp.path().join("pc-zhao"), tmp.path().join("pc-zhou"));
+        let zhao = Pc::enroll(&svc.url(), &zhao_dir, &code_of("赵六")?).await?;
+        let zhou = Pc::enroll(&svc.url(), &zhou_dir, &code_of("周九")?).await?;
+        zhao.study_and_sync("shock-dangers", 2_000).await?;
+        zhou.study_and_sync("shock-dangers", 3_000).await?;
+        // 赵六's folder is copied (a restored backup) and both copies study: a fork.
+        drop(zhao);
+        let copy_dir_path = tmp.path().join("pc-zhao-copy");
+        copy_dir(&zhao_dir, &copy_dir_path)?;
+        let zhao = Pc::with(Hearth::open(&zhao_dir, Env::system())?)?;
+        let copy = Pc::with(Hearth::open(&copy_dir_path, Env::system())?)?;
+        zhao.study_and_sync("lockout-tagout", 1_000).await?;
+        copy.study("lockout-tagout", 1_000).await?;
+        // Syncing, the copy would find the service holding another receipt at its place and stop;
+        // its receipts reach the service on a USB stick instead, and the service flags the fork.
+        let stick = tmp.path().join("copy.hrx");
+        copy.hearth.lock().unwrap().export_receipts(&stick)?;
+        svc.admin(&["import-receipts", stick.to_str().context("path")?])?;
+
+        // The trainer sees the class's progress: both learners on the chart.
+        click(&s, "#sign-out").await?;
+        sign_in_as(&s, "wang", "王老师").await?;
+        let nav = s
+            .execute(
+                "return [...document.querySelectorAll('header nav a')].map(a => a.id)",
+                serde_json::json!([]),
+            )
+            .await?;
+        assert_eq!(
+            nav,
+            serde_json::json!(["nav-progress", "nav-classes", "nav-courses"])
+        );
+        s.wait_for("#chart-hours", WAIT, |t| {
+            t.contains("赵六") && t.contains("周九")
+        })
+        .await?;
+        s.wait_for("#progress-summary", WAIT, |t| t.starts_with("2 名学员"))
+            .await?;
+        shot(&s, "trainer-progress").await?;
+
+        // The administrator: progress charts, courses, certificates, flags.
+        click(&s, "#sign-out").await?;
+        sign_in_as(&s, "liu", "刘主任").await?;
+        click(&s, "#nav-progress").await?;
+        s.wait_for("#chart-hours", WAIT, |t| t.contains("赵六"))
+            .await?;
+        s.wait_for("#chart-exams", WAIT, |t| t.contains("周九"))
+            .await?;
+        shot(&s, "progress").await?;
+        click(&s, "#nav-courses").await?;
+        s.wait_for("#courses", WAIT, |t| {
+            t.contains("6-31-01-03") || t.contains(COURSE)
+        })
+        .await?;
+        shot(&s, "courses").await?;
+        click(&s, "#nav-certificates").await?;
+        s.wait_for("main h2", WAIT, |t| t == "培训合格证明").await?;
+        // A certificate needs the course's declared hours, which a short run cannot credit:
+        // when one is issued it is revoked here with a reason.
+        if !s.find_all(".revoke").await?.is_empty() {
+            click(&s, ".revoke").await?;
+            fill(&s, "#revoke-reason", "证书信息有误").await?;
+            click(&s, "#revoke-confirm").await?;
+            s.wait_for("#notice", WAIT, |t| t.contains("已撤销"))
+                .await?;
+        }
+        shot(&s, "certificates").await?;
+
+        click(&s, "#nav-flags").await?;
+        s.wait_for("#flags", WAIT, |t| t.contains("设备分叉"))
+            .await?;
+        s.execute(
+            "document.querySelector('tr[data-key^=\"fork:\"] .resolve').click()",
+            serde_json::json!([]),
+        )
+        .await?;
+        fill(&s, "#resolve-note", "学员恢复了旧备份；已当面核实").await?;
+        click(&s, "#resolve-confirm").await?;
+        s.wait_for("#notice", WAIT, |t| t == "已保存处理说明。")
+            .await?;
+        s.wait_for("tr[data-key^=\"fork:\"] .note", WAIT, |t| {
+            t == "学员恢复了旧备份；已当面核实"
+        })
+        .await?;
+        s.wait_for("tr[data-key^=\"fork:\"] .ok", WAIT, |t| {
+            t.contains("刘主任")
+        })
+        .await?;
+        shot(&s, "flags").await?;
         anyhow::Ok(())
     }
     .await;

@@ -49,3 +49,12 @@ describe("admin pages' API", () => {
     expect(bestExam({ ...r, courses: [] })).toBeNull();
   });
 });
+
+describe("times", () => {
+  it("shows minutes under six minutes and hours above", async () => {
+    const { hours, shortTime } = await import("./admin");
+    expect(shortTime(90_000)).toEqual({ minutes: "1.5" });
+    expect(shortTime(360_000)).toBeNull();
+    expect(hours(5_400_000)).toBe("1.5");
+  });
+});

@@ -68,7 +68,7 @@ export class ApiError extends Error {
 
 let csrf: string | null = null;
 
-async function call<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
+export async function call<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (type) headers["content-type"] = type;
   if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
@@ -86,7 +86,7 @@ async function call<T>(method: string, path: string, body?: BodyInit, type?: str
   return data as T;
 }
 
-const json = (v: unknown) => JSON.stringify(v);
+export const json = (v: unknown) => JSON.stringify(v);
 
 export async function session(): Promise<SessionInfo | null> {
   try {
@@ -135,5 +135,7 @@ export const classes = () => call<ClassInfo[]>("GET", "classes");
 export const trainers = () => call<Trainer[]>("GET", "trainers");
 export const addClass = (name: string, trainerId: string) =>
   call<ClassInfo>("POST", "classes", json({ name, trainerId }), "application/json");
-export const issueCodes = (learnerIds: string[], kiosks: number) =>
-  call<Code[]>("POST", "codes", json({ learnerIds, kiosks }), "application/json");
+/** Codes for these learners' own PCs, and `kiosks` codes for classroom kiosks serving
+ * `kioskClassIds` (a kiosk holds the PIN verifiers of those classes' people only). */
+export const issueCodes = (learnerIds: string[], kiosks: number, kioskClassIds: string[] = []) =>
+  call<Code[]>("POST", "codes", json({ learnerIds, kiosks, kioskClassIds }), "application/json");

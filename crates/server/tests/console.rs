@@ -904,6 +904,68 @@ async fn codes_for_the_printed_sheet_enroll_devices() {
     }
 }
 
+/// A kiosk code from the sheet names its class: the kiosk it enrolls gets that class's people
+/// (张三 and the trainer 王老师), not 李四 of no class nor anyone of another organisation; a
+/// class of another organisation is refused and no code is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_code_from_the_sheet_serves_its_class_only() {
+    let w = World::new().await;
+    passwords(&w);
+    let admin = sign_in(&w, "admin-a").await;
+    let (s, codes) = call(
+        &w,
+        "POST",
+        "/console/api/codes",
+        As::Browser(&admin),
+        json_body(json!({"kiosks": 1, "kioskClassIds": [w.class_a]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{codes}");
+    let k = key(32);
+    let res = w
+        .http
+        .post(w.url("/v1/enroll"))
+        .json(&EnrollRequest {
+            code: codes[0]["code"].as_str().unwrap().into(),
+            public_key: public(&k),
+            device_id: device_of(&k),
+            label: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let e: Value = res.json().await.unwrap();
+    let mut names: Vec<&str> = e["roster"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["张三", "王老师"], "{e}");
+    assert_eq!(
+        w.svc.store.kiosk_classes(device_of(&k)).unwrap(),
+        vec![w.class_a]
+    );
+
+    let (trainer_b, _) = w.svc.add_user(w.org_b, Role::Trainer, "赵老师").unwrap();
+    let foreign = w.svc.add_class(trainer_b.id, "别处的班").unwrap().id;
+    let (s, b) = call(
+        &w,
+        "POST",
+        "/console/api/codes",
+        As::Browser(&admin),
+        json_body(json!({"kiosks": 1, "kioskClassIds": [foreign]})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (404, Some("class.not_found")),
+        "{b}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_are_served_at_console_and_unknown_api_paths_are_json_404s() {
     let mut w = World::new().await;

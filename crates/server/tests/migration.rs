@@ -48,8 +48,8 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
 /// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
-/// (roster stamps and their triggers), 9 (kiosk classes) and the console's 010 (accounts, failed
-/// sign-ins, sessions, the audit log) gone, `user_version` 4.
+/// (roster stamps and their triggers), 9 (kiosk classes), the console's 010 (accounts, failed
+/// sign-ins, sessions, the audit log) and 013 (flag resolutions) gone, `user_version` 4.
 fn downgrade_to_schema_4(db: &std::path::Path) {
     downgrade_to_schema_8(db);
     let c = rusqlite::Connection::open(db).unwrap();
@@ -77,12 +77,13 @@ fn downgrade_to_schema_4(db: &std::path::Path) {
     .unwrap();
 }
 
-/// What a schema-8 build left: the kiosk class tables of schema 9 and the console's of 10 gone,
-/// `user_version` 8.
+/// What a schema-8 build left: the kiosk class tables of schema 9 and the console's of 10 and 13
+/// gone, `user_version` 8.
 fn downgrade_to_schema_8(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
+        "DROP TABLE flag_resolutions;
+         DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
          DROP TABLE console_accounts;
          DROP TABLE kiosk_classes;
          DROP TABLE enrollment_code_classes;

@@ -73,6 +73,16 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
         .svc
         .issue_kiosk_code(lab.org, &[lab.class], None)
         .unwrap();
+    // An administrator resolved the fork in the console (migration 013's table).
+    let (admin, _) = lab
+        .svc
+        .add_user(lab.org, hearth_server::store::Role::Admin, "Admin")
+        .unwrap();
+    let fork_key = format!("fork:{}", pb.id());
+    lab.svc
+        .resolve_console_flag(lab.org, admin.id, &fork_key, "checked in person")
+        .unwrap();
+    let console_flags = lab.svc.console_flags(lab.org).unwrap();
     let dir = lab.dir.path().to_path_buf();
     let (org, now, class) = (lab.org, lab.now(), lab.class);
     let Lab {
@@ -145,6 +155,13 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
         later.roster.len(),
         4,
         "the class's three learners and its trainer"
+    );
+    let moved = svc.console_flags(org).unwrap();
+    assert_eq!(moved, console_flags, "flag resolutions are copied");
+    assert!(
+        moved
+            .iter()
+            .any(|f| f.key == fork_key && f.resolution.is_some())
     );
     // Devices enrolled after the move get numbers after the copied ones.
     let code = svc.issue_enrollment_code(org, None, None).unwrap();

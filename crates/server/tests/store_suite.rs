@@ -82,6 +82,7 @@ suite!(
     audit_log_refuses_update_and_delete,
     learner_import_is_all_or_nothing,
     kiosk_classes_come_with_the_code_and_move_the_roster_stamp,
+    flag_resolutions_are_kept_once_per_organisation,
 );
 
 // ----- fixtures -----
@@ -1182,4 +1183,62 @@ fn learner_import_is_all_or_nothing(b: &Backend) {
     assert_eq!(s.learners_of_org(o).unwrap().len(), 1);
     s.import_learners(&[new(1), new(2), new(4)]).unwrap();
     assert_eq!(s.learners_of_org(o).unwrap().len(), 4);
+}
+
+fn flag_resolutions_are_kept_once_per_organisation(b: &Backend) {
+    let s = b.open();
+    let (a, other) = (org(&*s, "A"), org(&*s, "B"));
+    let (admin, admin_b) = (user(&*s, a, Role::Admin), user(&*s, other, Role::Admin));
+    let first = ResolvedFlag {
+        org: a,
+        key: "fork:x".into(),
+        note: "已核实：重装系统".into(),
+        by: admin,
+        resolved_ms: 10,
+    };
+    assert!(s.put_flag_resolution(&first).unwrap());
+    // A second resolution of the same flag changes nothing, on this handle or another.
+    let again = ResolvedFlag {
+        note: "改写".into(),
+        resolved_ms: 20,
+        ..first.clone()
+    };
+    assert!(!b.open().put_flag_resolution(&again).unwrap());
+    // The same key in another organisation is another flag.
+    let theirs = ResolvedFlag {
+        org: other,
+        by: admin_b,
+        ..again.clone()
+    };
+    assert!(s.put_flag_resolution(&theirs).unwrap());
+    let later = ResolvedFlag {
+        key: "overlap:y".into(),
+        resolved_ms: 30,
+        ..first.clone()
+    };
+    assert!(s.put_flag_resolution(&later).unwrap());
+    assert_eq!(s.flag_resolutions(a).unwrap(), [first, later]);
+    assert_eq!(b.open().flag_resolutions(other).unwrap(), [theirs]);
+    // Kept as written: the table refuses changes and removals.
+    for q in [
+        "UPDATE flag_resolutions SET note = 'x'",
+        "DELETE FROM flag_resolutions",
+    ] {
+        let refused = match b {
+            Backend::Sqlite(d) => rusqlite::Connection::open(d.path().join("hearth.db"))
+                .unwrap()
+                .execute(q, [])
+                .is_err(),
+            Backend::Postgres(url) => {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                    c.execute(q, &[]).is_err()
+                })
+                .join()
+                .unwrap()
+            }
+        };
+        assert!(refused, "{q} is refused");
+    }
 }

@@ -8,6 +8,7 @@ pub mod certificate;
 pub mod certificate_pdf;
 pub mod claim;
 pub mod credit;
+pub mod flag_review;
 pub mod flags;
 pub mod ingest;
 pub mod kiosk_classes;

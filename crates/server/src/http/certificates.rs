@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/verify/{serial}", get(verify_page))
 }
 
-fn check_serial(serial: &str) -> Result<(), ApiError> {
+pub(super) fn check_serial(serial: &str) -> Result<(), ApiError> {
     if serial.len() > 64
         || !serial
             .chars()
@@ -50,7 +50,7 @@ fn check_serial(serial: &str) -> Result<(), ApiError> {
 }
 
 /// The certificate if the caller may read its learner (another organisation's reads as absent).
-fn readable(
+pub(super) fn readable(
     svc: &Service,
     who: &crate::domain::Principal,
     serial: &str,

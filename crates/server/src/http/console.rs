@@ -48,6 +48,8 @@ pub(super) fn routes(pages: Option<&Path>) -> Router<AppState> {
         .route("/console/api/trainers", get(trainers))
         .route("/console/api/classes", get(classes).post(add_class))
         .route("/console/api/codes", post(codes))
+        // The administrator's and trainer's other pages (`http::console_admin`).
+        .merge(super::console_admin::routes())
         // Anything else under the API is a JSON 404, never the pages' index.html. (Written so
         // that the OpenAPI test, which reads this file's routes, does not take it for one.)
         .route(
@@ -105,11 +107,11 @@ pub struct Person {
 }
 
 impl Person {
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         Actor::User(self.user.id)
     }
 
-    fn admin(&self) -> Result<(), ApiError> {
+    pub(super) fn admin(&self) -> Result<(), ApiError> {
         if self.user.role == Role::Admin {
             Ok(())
         } else {
@@ -575,9 +577,13 @@ struct NewCodes {
     /// One code for each of these learners' own devices.
     #[serde(default)]
     learner_ids: Vec<LearnerId>,
-    /// And this many kiosk codes.
+    /// And this many kiosk codes,
     #[serde(default)]
     kiosks: u32,
+    /// each for a kiosk serving these classes (it holds the PIN verifiers of their people only;
+    /// a kiosk of no class can sign nobody in).
+    #[serde(default)]
+    kiosk_class_ids: Vec<Uuid>,
     hours: Option<i64>,
 }
 
@@ -624,6 +630,26 @@ async fn codes(
             let learner = svc.learner_for(&Principal::User(who.user.clone()), *l)?;
             people.push(learner);
         }
+        // Kiosk codes first: their classes are checked there, before any code is made.
+        let mut kiosk_codes = Vec::with_capacity(req.kiosks as usize);
+        for _ in 0..req.kiosks {
+            // Another organisation's class is not found, as everywhere in the console: its
+            // existence is not the caller's to learn.
+            let issued = svc
+                .issue_kiosk_code(org, &req.kiosk_class_ids, Some(hours))
+                .map_err(|e| match e.code() {
+                    "auth.wrong_org" => {
+                        ServiceError::NotFound("class.not_found", "no such class")
+                    }
+                    _ => e,
+                })?;
+            kiosk_codes.push(CodeJson {
+                code: issued.code,
+                learner_id: None,
+                name: None,
+                expires_ms: issued.expires_ms,
+            });
+        }
         let mut out = Vec::with_capacity(n);
         for l in people {
             out.push(CodeJson {
@@ -633,19 +659,17 @@ async fn codes(
                 expires_ms,
             });
         }
-        for _ in 0..req.kiosks {
-            out.push(CodeJson {
-                code: svc.issue_enrollment_code(org, None, Some(hours))?,
-                learner_id: None,
-                name: None,
-                expires_ms,
-            });
-        }
+        out.extend(kiosk_codes);
         svc.audit(
             org,
             actor,
             "codes.issue",
-            json!({ "learners": req.learner_ids, "kiosks": req.kiosks, "hours": hours }),
+            json!({
+                "learners": req.learner_ids,
+                "kiosks": req.kiosks,
+                "kioskClasses": req.kiosk_class_ids,
+                "hours": hours,
+            }),
         )?;
         Ok(out)
     })

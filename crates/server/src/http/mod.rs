@@ -5,6 +5,7 @@
 mod body;
 mod certificates;
 pub mod console;
+mod console_admin;
 mod guard;
 mod handlers;
 mod kiosks;

@@ -45,8 +45,8 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 9 (kiosk classes) and the console's (010), parents first (roster_stamps
-/// is not copied: the triggers make it).
+/// Every table of schema 9 (kiosk classes) and the console's (010, 013), parents first
+/// (roster_stamps is not copied: the triggers make it).
 const TABLES: &[Table] = &[
     Table {
         name: "orgs",
@@ -268,6 +268,14 @@ const TABLES: &[Table] = &[
                                         hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         cols: &[Uuid, Int, Int, Text, Text, Text, Bytes, Bytes],
+    },
+    Table {
+        name: "flag_resolutions",
+        select: "SELECT org_id, flag_key, note, user_id, resolved_ms FROM flag_resolutions
+                 ORDER BY org_id, flag_key",
+        insert: "INSERT INTO flag_resolutions (org_id, flag_key, note, user_id, resolved_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+        cols: &[Uuid, Text, Text, Uuid, Int],
     },
 ];
 

@@ -592,6 +592,23 @@ pub trait Store: Send + Sync + 'static {
     /// Adds learners all or nothing, in one transaction: `Conflict(LearnerExists)` (and nothing
     /// stored) when any of them is registered already.
     fn import_learners(&self, learners: &[Learner]) -> StoreResult<()>;
+    /// Keeps an administrator's resolution of a flag unless the flag has one; true when it was
+    /// kept (false: resolved already, nothing changed).
+    fn put_flag_resolution(&self, r: &ResolvedFlag) -> StoreResult<bool>;
+    /// The organisation's flag resolutions, oldest first.
+    fn flag_resolutions(&self, org: Uuid) -> StoreResult<Vec<ResolvedFlag>>;
+}
+
+/// An administrator's resolution of one flag of the flags report (issue #15): a note, who,
+/// when. A record of review only: it changes no credit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedFlag {
+    pub org: Uuid,
+    /// The flag as the console names it (`domain::flag_review`).
+    pub key: String,
+    pub note: String,
+    pub by: Uuid,
+    pub resolved_ms: i64,
 }
 
 /// Who carried one device's relayed receipts in one request (issue #19).

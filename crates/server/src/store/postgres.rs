@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("sql/postgres/008_roster_stamps.sql")),
     (9, include_str!("sql/postgres/009_kiosk_classes.sql")),
     (10, include_str!("sql/postgres/010_console.sql")),
+    (13, include_str!("sql/postgres/013_flag_resolutions.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -2183,6 +2184,35 @@ impl Store for PostgresStore {
                 })?;
             }
             Ok(())
+        })
+    }
+    fn put_flag_resolution(&self, r: &ResolvedFlag) -> StoreResult<bool> {
+        self.run(|c| {
+            let n = c.execute(
+                "INSERT INTO flag_resolutions (org_id, flag_key, note, user_id, resolved_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, flag_key) DO NOTHING",
+                &[&r.org, &r.key, &r.note, &r.by, &r.resolved_ms],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn flag_resolutions(&self, org: Uuid) -> StoreResult<Vec<ResolvedFlag>> {
+        self.run(|c| {
+            Ok(c.query(
+                "SELECT org_id, flag_key, note, user_id, resolved_ms FROM flag_resolutions
+                 WHERE org_id = $1 ORDER BY resolved_ms, flag_key",
+                &[&org],
+            )?
+            .iter()
+            .map(|r| ResolvedFlag {
+                org: r.get(0),
+                key: r.get(1),
+                note: r.get(2),
+                by: r.get(3),
+                resolved_ms: r.get(4),
+            })
+            .collect())
         })
     }
 }

@@ -25,11 +25,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/008_roster_stamps.sql")),
         M::up(include_str!("sql/009_kiosk_classes.sql")),
         M::up(include_str!("sql/010_console.sql")),
+        // Slot 011 is unused (the anomaly flags needed no table); 012 is the supervisor's.
+        M::up(include_str!("sql/013_flag_resolutions.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1795,6 +1797,40 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+    fn put_flag_resolution(&self, r: &ResolvedFlag) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "INSERT INTO flag_resolutions (org_id, flag_key, note, user_id, resolved_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id, flag_key) DO NOTHING",
+            params![
+                r.org.to_string(),
+                r.key,
+                r.note,
+                r.by.to_string(),
+                r.resolved_ms
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn flag_resolutions(&self, org: Uuid) -> StoreResult<Vec<ResolvedFlag>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT org_id, flag_key, note, user_id, resolved_ms FROM flag_resolutions
+             WHERE org_id = ?1 ORDER BY resolved_ms, flag_key",
+        )?;
+        let out = st
+            .query_map([org.to_string()], |r| {
+                Ok(ResolvedFlag {
+                    org: uuid_col(r, 0)?,
+                    key: r.get(1)?,
+                    note: r.get(2)?,
+                    by: uuid_col(r, 3)?,
+                    resolved_ms: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
     }
 }
 
