@@ -218,6 +218,8 @@ export const en: Partial<Record<MessageKey, string>> = {
   "withheld.attestation.not_counted": "An attendance record not made on the class's classroom computer with its trainer signed in",
   "withheld.credit.unknown_lesson": "Study of a lesson or exam the training service does not publish",
   "withheld.exam.attempts_exceeded": "Exam attempts beyond the number allowed",
+  "withheld.credit.check_missed": "Study whose attention question was not answered within a minute: re-watch that part",
+  "withheld.credit.check_wrong": "Study whose attention question was answered wrongly: re-watch that part",
   "missing.completion.hours": "Not enough study hours: {hours} h to go",
   "missing.completion.lessons": "Lessons not finished",
   "missing.completion.media": "Videos not watched to the end",

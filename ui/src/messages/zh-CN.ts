@@ -217,6 +217,8 @@ export const zhCN = {
   "withheld.attestation.not_counted": "考勤记录不是在本班教室电脑上由培训老师登录后做的，不计入",
   "withheld.credit.unknown_lesson": "培训服务没有发布的课或考试，学习不认定",
   "withheld.exam.attempts_exceeded": "超过允许次数的考试，不计成绩",
+  "withheld.credit.check_missed": "随堂提问一分钟内没有回答，这段学习不计学时：请重新学习这部分",
+  "withheld.credit.check_wrong": "随堂提问答错了，这段学习不计学时：请重新学习这部分",
   "missing.completion.hours": "学时不足，还差 {hours} 小时",
   "missing.completion.lessons": "课时未学完",
   "missing.completion.media": "视频未看完",
