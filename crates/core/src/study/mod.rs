@@ -697,6 +697,13 @@ impl Hearth {
     }
 }
 
+/// A stretch as kept (a missing or unreadable value is an empty one).
+fn read_stretch(bytes: Option<Vec<u8>>) -> checks::Stretch {
+    bytes
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,11 +719,4 @@ mod tests {
         assert!(same_choices(&[2, 0], &[0, 2]));
         assert!(!same_choices(&[0], &[0, 2]));
     }
-}
-
-/// A stretch as kept (a missing or unreadable value is an empty one).
-fn read_stretch(bytes: Option<Vec<u8>>) -> checks::Stretch {
-    bytes
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
 }
