@@ -33,6 +33,9 @@ pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
 /// "are you still here?" check (default 5 minutes; an institution may be told to check more
 /// often, and the GUI test uses a few seconds to see the check in the real window).
 pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
+/// Attention checks every `MIN-MAX` (or `MS`) milliseconds of active study instead of 10–20
+/// minutes (tests; an institution that wants them more often).
+pub const CHECK_EVERY_ENV: &str = "HEARTH_CHECK_EVERY_MS";
 
 /// Environment variable naming the folders whose sub-folders are mounted removable drives
 /// (a path list like `PATH`), instead of the platform's (`/media/$USER`, `/run/media/$USER` on
@@ -69,6 +72,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         study_commands::open_lesson,
         study_commands::study_activity,
         study_commands::confirm_presence,
+        study_commands::answer_check,
         study_commands::leave_lesson,
         study_commands::complete_lesson,
         study_commands::check_seek,
@@ -141,6 +145,15 @@ pub fn run() {
             {
                 let _ = state.with(|h| {
                     h.set_presence_check_after(ms);
+                    Ok(())
+                });
+            }
+            if let Some(p) = std::env::var(CHECK_EVERY_ENV)
+                .ok()
+                .and_then(|v| hearth_core::study::CheckPolicy::parse(&v))
+            {
+                let _ = state.with(|h| {
+                    h.set_check_policy(p);
                     Ok(())
                 });
             }

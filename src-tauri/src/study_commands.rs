@@ -51,6 +51,18 @@ pub fn confirm_presence(hearth: State<'_, HearthState>) -> Result<SessionView, C
     hearth.with(|h| h.confirm_presence())
 }
 
+/// An attention check answered with option `choice` (its index).
+#[tauri::command]
+pub fn answer_check(
+    hearth: State<'_, HearthState>,
+    engine: State<'_, SyncEngine>,
+    choice: u8,
+) -> Result<SessionView, CommandError> {
+    let view = hearth.with(|h| h.answer_check(choice))?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(view)
+}
+
 #[tauri::command]
 pub fn leave_lesson(
     hearth: State<'_, HearthState>,

@@ -211,6 +211,51 @@ async fn drive(session: &Session, service: &mut Service, url: &str, code: &str) 
     )
     .await
     .context("answering the check did not resume the count")?;
+
+    // An attention check (every 90 s of active study here, HEARTH_CHECK_EVERY_MS below): the
+    // learner goes on studying until the lesson asks one of its questions, offline, and answers
+    // it right in the real window; the count pauses while it shows and resumes after.
+    let mut shown = None;
+    for _ in 0..150 {
+        if let Ok((_, prompt)) = session
+            .wait_for(
+                "[data-testid=attention-prompt]",
+                Duration::from_secs(1),
+                |t| !t.is_empty(),
+            )
+            .await
+        {
+            shown = Some(prompt);
+            break;
+        }
+        click(session, "[data-testid=lesson-title]").await?;
+    }
+    let prompt = shown.context("no attention check after 90 s of active study")?;
+    let at_check = attr(session, "[data-testid=study-counted]", "data-ms").await?;
+    screenshot(session, "24-attention-check.png").await?;
+    let right = check_answer("lockout-tagout", &prompt)?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    ensure!(
+        attr(session, "[data-testid=study-counted]", "data-ms").await? == at_check,
+        "time counted while the attention check showed"
+    );
+    click(session, &format!("[data-testid=attention-option-{right}]")).await?;
+    wait_attr(
+        session,
+        "[data-testid=study-counted]",
+        "data-state",
+        WAIT,
+        |s| s == "active",
+    )
+    .await
+    .context("answering the attention check did not resume the count")?;
+    ensure!(
+        session
+            .find_all("[data-testid=attention-dialog]")
+            .await?
+            .is_empty(),
+        "the attention check stayed open after it was answered"
+    );
     click(session, "[data-testid=back]").await?;
 
     // Offline: an audio lesson plays from the cache. WebKitGTK loads it from the shell's loopback media
@@ -395,7 +440,10 @@ async fn a_learner_enrolls_downloads_studies_and_is_graded_after_an_outage() -> 
     let mut driver = Driver::start_with_env(
         &data_dir,
         &tmp.path().join("driver.log"),
-        &[("HEARTH_PRESENCE_AFTER_MS", "8000")],
+        &[
+            ("HEARTH_PRESENCE_AFTER_MS", "8000"),
+            ("HEARTH_CHECK_EVERY_MS", "90000"),
+        ],
     )?;
     let started = Instant::now();
     let session = driver.launch(&app).await?;
@@ -404,4 +452,23 @@ async fn a_learner_enrolls_downloads_studies_and_is_graded_after_an_outage() -> 
     let finished = finish(&mut driver, session, outcome, "hearth-gui-learning").await;
     proxy.stop().await;
     finished
+}
+
+/// The right option of the attention check of `lesson` whose prompt is `prompt`, from the demo
+/// course's source (the app itself never has it).
+fn check_answer(lesson: &str, prompt: &str) -> Result<u8> {
+    let file = gui::workspace_root()
+        .join("assets/courses")
+        .join(COURSE)
+        .join("checks")
+        .join(format!("{lesson}.toml"));
+    let src: toml::Table = std::fs::read_to_string(&file)?.parse()?;
+    src["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["prompt"].as_str() == Some(prompt.trim()))
+        .and_then(|i| i["answer"].as_integer())
+        .and_then(|a| u8::try_from(a).ok())
+        .with_context(|| format!("no check {prompt:?} in {}", file.display()))
 }

@@ -62,6 +62,8 @@ export const WITHHELD_CODES = [
   "attestation.not_counted",
   "credit.unknown_lesson",
   "exam.attempts_exceeded",
+  "credit.check_missed",
+  "credit.check_wrong",
 ] as const;
 
 /** The events the shell pushes (src-tauri: sync.rs, downloads.rs, kiosk_commands.rs). */

@@ -64,6 +64,7 @@ impl Course {
         let mut c = Course {
             manifest: Manifest {
                 still_valid: Vec::new(),
+                checks: Vec::new(),
                 course: CourseId::new(id).unwrap(),
                 version,
                 title: format!("课程 {id}"),

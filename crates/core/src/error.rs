@@ -205,6 +205,8 @@ pub enum StudyError {
     ExamTimeUp { late_ms: u64 },
     #[error("all {max} attempts at this exam are used ({used} known)")]
     NoAttemptsLeft { max: u32, used: u32 },
+    #[error("no attention check is showing")]
+    NoCheck,
 }
 
 impl StudyError {
@@ -222,6 +224,7 @@ impl StudyError {
             StudyError::ExamAlreadySubmitted => "exam.already_submitted",
             StudyError::ExamTimeUp { .. } => "exam.time_up",
             StudyError::NoAttemptsLeft { .. } => "exam.no_attempts_left",
+            StudyError::NoCheck => "study.no_check",
         }
     }
 }

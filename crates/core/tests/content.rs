@@ -78,6 +78,7 @@ fn publish(src: &MemorySource, signer: &Ed25519KeyPair, course: &str, video_len:
     let l1 = LessonId::new("l1").unwrap();
     let m = Manifest {
         still_valid: Vec::new(),
+        checks: Vec::new(),
         course: id.clone(),
         version: 1,
         title: format!("课程 {course}"),

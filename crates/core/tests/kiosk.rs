@@ -443,6 +443,7 @@ async fn install_course(h: &mut Hearth) {
     let body = b"# \xe5\xae\x89\xe5\x85\xa8\n".to_vec();
     let m = Manifest {
         still_valid: Vec::new(),
+        checks: Vec::new(),
         course: course(),
         version: 1,
         title: "电工安全".into(),

@@ -88,6 +88,7 @@ fn course(id: &str, seed: u64) -> Course {
     let l1 = LessonId::new("l1").unwrap();
     let manifest = Manifest {
         still_valid: Vec::new(),
+        checks: Vec::new(),
         course: CourseId::new(id).unwrap(),
         version: 1,
         title: format!("课程 {id}"),

@@ -116,6 +116,17 @@ pub struct Quiz {
     pub items: Vec<QuizItem>,
 }
 
+/// An attention check question, asked at a random moment while its lesson is studied. Published
+/// without its answer: the key stays on the service, which grades the `check_answered` receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckQuestion {
+    pub id: ItemId,
+    pub lesson: LessonId,
+    pub prompt: String,
+    pub options: Vec<String>,
+}
+
 /// An exam item as published: no answer key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -176,6 +187,10 @@ pub struct Manifest {
     /// finishes on it). Any other older version is refused as a downgrade. Absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub still_valid: Vec<u32>,
+    /// Attention check questions (without answers). Absent: the course has none, and the app
+    /// asks only "are you still here?".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckQuestion>,
 }
 
 /// Checks a package path: 1 to [`MAX_PATH_DEPTH`] segments separated by `/`, each a slug (so no
@@ -270,6 +285,17 @@ impl Manifest {
                 {
                     return inv(format!("quiz {} item {} invalid", q.id, it.id));
                 }
+            }
+        }
+        let mut checks = HashSet::new();
+        for c in &self.checks {
+            items += 1;
+            if !checks.insert(&c.id)
+                || !lessons.contains(&c.lesson)
+                || c.options.len() < 2
+                || c.options.len() > MAX_OPTIONS
+            {
+                return inv(format!("check {} invalid", c.id));
             }
         }
         let mut exams = HashSet::new();
@@ -370,6 +396,7 @@ mod tests {
     fn sample() -> Manifest {
         Manifest {
             still_valid: Vec::new(),
+            checks: Vec::new(),
             course: CourseId::new("electrician-safety").unwrap(),
             version: 1,
             title: "用电安全".into(),

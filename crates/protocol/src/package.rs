@@ -466,6 +466,7 @@ mod tests {
     fn sample(files: &[(&str, &[u8])]) -> Manifest {
         Manifest {
             still_valid: Vec::new(),
+            checks: Vec::new(),
             course: CourseId::new("c").unwrap(),
             version: 1,
             title: "课".into(),

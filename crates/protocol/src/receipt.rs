@@ -160,6 +160,17 @@ pub enum Event {
         exam: Option<ExamId>,
         due_wall_ms: Option<i64>,
     },
+    /// The learner was asked an attention check question of the course (from the lesson being
+    /// studied) and chose option `choice`, or let the time run out (`None`), `shown_ms` after it
+    /// appeared. The receipt's clocks are the moment of the answer (or of the timeout). The
+    /// answer key is kept on the service, which grades it (docs/credit.md).
+    CheckAnswered {
+        course: CourseId,
+        lesson: LessonId,
+        check: ItemId,
+        choice: Option<u8>,
+        shown_ms: u32,
+    },
 }
 
 impl Event {
@@ -177,6 +188,7 @@ impl Event {
             Event::LearnerSignedOut { .. } => "learner_signed_out",
             Event::AttendanceCheck(_) => "attendance_check",
             Event::ClassAssigned { .. } => "class_assigned",
+            Event::CheckAnswered { .. } => "check_answered",
         }
     }
 

@@ -139,6 +139,15 @@ export type CheckStatus =
   | "revoked"
   | "unreadable";
 
+/** The question as the player shows it (no answer exists on the device). */
+export interface CheckView {
+  id: string;
+  prompt: string;
+  options: string[];
+  /** Milliseconds left to answer. */
+  leftMs: number;
+}
+
 /** What the trainer asked the class to do now (the exam learners are sent to when they sign in). */
 export interface ClassExam {
   course: string;
@@ -661,6 +670,8 @@ export interface SessionView {
   idleInMs: number;
   /** Active time recorded as receipts by this call. */
   recordedMs: number;
+  /** The attention check showing, if one is (the session is held meanwhile). */
+  check: CheckView | null;
 }
 
 /** Who is at the kiosk now. */
@@ -783,6 +794,8 @@ export const api = {
   studyActivity: (focused: boolean, input: boolean): Promise<SessionView> => call("study_activity", { focused, input }),
   /** "Are you still here?" answered. */
   confirmPresence: (): Promise<SessionView> => call("confirm_presence"),
+  /** An attention check answered with option `choice` (its index). */
+  answerCheck: (choice: number): Promise<SessionView> => call("answer_check", { choice }),
   leaveLesson: (): Promise<SessionView | null> => call("leave_lesson"),
   completeLesson: (): Promise<SessionView> => call("complete_lesson"),
   checkSeek: (media: string, targetMs: number): Promise<SeekCheck> => call("check_seek", { media, targetMs }),

@@ -25,7 +25,7 @@ describe("every code the service sends has Chinese and English text", () => {
     expect((en as Record<string, string | undefined>)[key], `en ${key}`).toBeTruthy();
   };
   it("withheld credit", () => {
-    expect(WITHHELD_CODES).toHaveLength(13);
+    expect(WITHHELD_CODES).toHaveLength(15);
     for (const code of WITHHELD_CODES) both(`withheld.${code}`);
   });
   it("exam statuses", () => {
@@ -44,6 +44,13 @@ describe("withheld lines", () => {
     const w = { code: "credit.daily_cap", message: "over the daily limit", receipts: 3, ms: 2 * 3_600_000 };
     expect(withheldLine(w, zh)).toBe("超过了每天可认定的学习时间上限：2 小时（3 条记录）");
     expect(withheldLine(w, english)).toContain("Over the daily limit of credited study: ");
+  });
+  it("tell a learner who missed or failed an attention check to re-watch that part", () => {
+    const missed = { code: "credit.check_missed", message: "", receipts: 1, ms: 15 * 60_000 };
+    expect(withheldLine(missed, zh)).toContain("随堂提问一分钟内没有回答");
+    expect(withheldLine(missed, zh)).toContain("请重新学习这部分");
+    const wrong = { code: "credit.check_wrong", message: "", receipts: 1, ms: 15 * 60_000 };
+    expect(withheldLine(wrong, english)).toContain("answered wrongly: re-watch that part");
   });
   it("fall back to the service's message for a code the UI does not know", () => {
     const w = { code: "credit.new_rule", message: "a new rule", receipts: 1, ms: 60_000 };

@@ -107,6 +107,7 @@ export const ERROR_CODES = [
   "store.truncated",
   "study.bad_answer",
   "study.bad_segment",
+  "study.no_check",
   "study.no_open_lesson",
   "study.segment_too_fast",
   "study.skip_ahead",

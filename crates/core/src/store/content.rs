@@ -134,6 +134,18 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// A `content_meta` value, read inside the transaction.
+    pub fn content_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT value FROM content_meta WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// The installed versions of a course with their signed manifest bytes (inside the
     /// transaction).
     pub fn installed_versions(&self, course: &CourseId) -> Result<Vec<(u32, Vec<u8>)>> {

@@ -29,6 +29,7 @@
 //! over time, is not a fail). No attempt is started beyond the exam's `maxAttempts`, counting
 //! this device's attempts and those of the pulled record (`exam.no_attempts_left`).
 
+pub mod checks;
 mod exam;
 pub mod media;
 mod progress;
@@ -41,6 +42,7 @@ use hearth_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use checks::{CHECK_ANSWER_MS, CheckPolicy, CheckView};
 pub use exam::{AttemptStatus, ExamAttemptView, ExamSession};
 pub use media::{MediaProgress, SkipAhead};
 pub use progress::{
@@ -80,6 +82,10 @@ struct OpenLesson {
     /// Monotonic time of the last segment accepted per media file.
     media_clock: std::collections::HashMap<ContentHash, u64>,
     session: StudySession,
+    /// The lesson's attention check questions (none: only "are you still here?").
+    checks: Vec<hearth_protocol::manifest::CheckQuestion>,
+    /// The check showing now.
+    check: Option<checks::PendingCheck>,
 }
 
 /// The study state a [`Hearth`] holds for this app run.
@@ -88,6 +94,8 @@ pub(crate) struct Study {
     open: Option<OpenLesson>,
     /// The presence check's idle limit for lessons opened from now on (None: the default).
     idle_after_ms: Option<u64>,
+    /// How often attention checks are asked.
+    check_policy: CheckPolicy,
 }
 
 /// The player's view of the open session.
@@ -105,6 +113,8 @@ pub struct SessionView {
     pub idle_in_ms: u64,
     /// Active time recorded as receipts by this call.
     pub recorded_ms: u64,
+    /// The attention check showing, if one is (the session is held meanwhile).
+    pub check: Option<CheckView>,
 }
 
 /// A media file of the lesson with the learner's first-viewing position.
@@ -203,6 +213,7 @@ impl Hearth {
             counted_ms: o.session.counted_ms(),
             idle_in_ms: o.session.idle_in_ms(now),
             recorded_ms,
+            check: o.check.as_ref().map(|c| c.view(now)),
         })
     }
 
@@ -213,12 +224,24 @@ impl Hearth {
             return Ok(0);
         };
         let (learner, course, lesson) = (o.learner, o.course.clone(), o.lesson.clone());
+        let checked = !o.checks.is_empty();
+        let key = checks::stretch_key(learner, &course);
         let event = Event::ActiveStudy {
             course,
             lesson,
             active_ms: ms,
         };
-        match self.record_for(learner, event) {
+        // In a course with checks, the study since the previous check grows in the receipt's
+        // transaction.
+        let result = self.record_with(learner, event, |tx, _| {
+            if checked {
+                let mut st = read_stretch(tx.content_meta(&key)?);
+                st.active_ms += u64::from(ms);
+                tx.set_content_meta(&key, &serde_json::to_vec(&st).expect("serialisable"))?;
+            }
+            Ok(())
+        });
+        match result {
             Ok(_) => Ok(u64::from(ms)),
             Err(e) => {
                 if let Some(o) = self.study.open.as_mut() {
@@ -227,6 +250,140 @@ impl Hearth {
                 Err(e)
             }
         }
+    }
+
+    /// Sets how often attention checks are asked in lessons with check questions.
+    pub fn set_check_policy(&mut self, policy: CheckPolicy) {
+        self.study.check_policy = policy;
+    }
+
+    /// The learner's active study in a course since the previous attention check, and the
+    /// amount at which the next is due (0: not drawn yet).
+    pub fn check_stretch(&self, learner: LearnerId, course: &CourseId) -> Result<(u64, u64)> {
+        let st = read_stretch(
+            self.store
+                .content_meta(&checks::stretch_key(learner, course))?,
+        );
+        Ok((st.active_ms, st.due_ms))
+    }
+
+    /// The attention check questions of a lesson of an installed course version.
+    fn lesson_checks(
+        &self,
+        course: &CourseId,
+        version: u32,
+        lesson: &LessonId,
+    ) -> Result<Vec<hearth_protocol::manifest::CheckQuestion>> {
+        #[derive(Deserialize)]
+        struct Checks {
+            #[serde(default)]
+            checks: Vec<hearth_protocol::manifest::CheckQuestion>,
+        }
+        Ok(self
+            .store
+            .course_manifest(course, version)?
+            .and_then(|bytes| {
+                let body = bytes.get(hearth_protocol::manifest::MANIFEST_HEADER_LEN..)?;
+                serde_json::from_slice::<Checks>(body).ok()
+            })
+            .map(|c| c.checks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|q| q.lesson == *lesson)
+            .collect())
+    }
+
+    /// Asks a check when the study since the previous one reached its due point, and records a
+    /// check whose minute ran out as missed (the session then stays held: "are you still
+    /// here?").
+    fn attend(&mut self, now: u64) -> Result<u64> {
+        let Some(o) = self.study.open.as_ref() else {
+            return Ok(0);
+        };
+        if let Some(c) = &o.check {
+            if now.saturating_sub(c.shown_at) > CHECK_ANSWER_MS {
+                self.close_check(None, now)?;
+            }
+            return Ok(0);
+        }
+        if o.checks.is_empty() || o.session.state() != SessionState::Active {
+            return Ok(0);
+        }
+        let key = checks::stretch_key(o.learner, &o.course);
+        let mut st = read_stretch(self.store.content_meta(&key)?);
+        if st.due_ms == 0 {
+            st.due_ms = self
+                .study
+                .check_policy
+                .draw(u64::from_le_bytes(self.env.random()?));
+            let bytes = serde_json::to_vec(&st).expect("serialisable");
+            self.store.write(|tx| tx.set_content_meta(&key, &bytes))?;
+        }
+        if st.active_ms + o.session.pending_ms() < st.due_ms {
+            return Ok(0);
+        }
+        let pick = usize::try_from(u64::from_le_bytes(self.env.random()?) % o.checks.len() as u64)
+            .unwrap_or(0);
+        let o = self.study.open.as_mut().expect("open");
+        let flush = o.session.hold(now);
+        let recorded = self.record_flush(flush)?;
+        let o = self.study.open.as_mut().expect("open");
+        o.check = Some(checks::PendingCheck {
+            question: o.checks[pick].clone(),
+            shown_at: now,
+        });
+        Ok(recorded)
+    }
+
+    /// Records the showing check answered with `choice` (`None`: missed) and begins a new
+    /// stretch with a new due point.
+    fn close_check(&mut self, choice: Option<u8>, now: u64) -> Result<()> {
+        let next = self
+            .study
+            .check_policy
+            .draw(u64::from_le_bytes(self.env.random()?));
+        let o = self.study.open.as_ref().expect("open");
+        let Some(c) = o.check.clone() else {
+            return Ok(());
+        };
+        let (learner, course, lesson) = (o.learner, o.course.clone(), o.lesson.clone());
+        let key = checks::stretch_key(learner, &course);
+        let event = Event::CheckAnswered {
+            course,
+            lesson,
+            check: c.question.id.clone(),
+            choice,
+            shown_ms: u32::try_from(now.saturating_sub(c.shown_at)).unwrap_or(u32::MAX),
+        };
+        let st = checks::Stretch {
+            active_ms: 0,
+            due_ms: next,
+        };
+        self.record_with(learner, event, |tx, _| {
+            tx.set_content_meta(&key, &serde_json::to_vec(&st).expect("serialisable"))
+        })?;
+        if let Some(o) = self.study.open.as_mut() {
+            o.check = None;
+        }
+        Ok(())
+    }
+
+    /// The learner picked option `choice` of the attention check showing: records it and
+    /// counting resumes. `study.no_check` when none shows, `study.bad_answer` for an option the
+    /// question does not have. An answer after the minute is recorded as given (the service
+    /// counts it as missed).
+    pub fn answer_check(&mut self, choice: u8) -> Result<SessionView> {
+        let now = self.env.clock.mono_ms();
+        let o = self.study.open.as_ref().ok_or(StudyError::NoOpenLesson)?;
+        let c = o.check.as_ref().ok_or(StudyError::NoCheck)?;
+        if usize::from(choice) >= c.question.options.len() {
+            return Err(StudyError::BadAnswer(format!("no option {choice}")).into());
+        }
+        self.close_check(Some(choice), now)?;
+        if let Some(o) = self.study.open.as_mut() {
+            o.session.confirm_presence(now);
+        }
+        Ok(self.session_view(0).expect("open"))
     }
 
     /// Sets how long without input opens the "are you still here?" check in lessons opened from
@@ -259,6 +416,7 @@ impl Hearth {
                 options: q.options,
             })
             .collect();
+        let checks = self.lesson_checks(course, version, lesson)?;
         self.leave_lesson()?;
         self.record_for(
             learner,
@@ -289,6 +447,8 @@ impl Hearth {
                 self.env.clock.mono_ms(),
                 self.study.idle_after_ms.unwrap_or(IDLE_AFTER_MS),
             ),
+            checks,
+            check: None,
         });
         let session = self.session_view(0).expect("just opened");
         Ok(OpenedLesson {
@@ -310,7 +470,7 @@ impl Hearth {
         let now = self.env.clock.mono_ms();
         let o = self.study.open.as_mut().ok_or(StudyError::NoOpenLesson)?;
         let flush = o.session.observe(now, focused, input);
-        let recorded = self.record_flush(flush)?;
+        let recorded = self.record_flush(flush)? + self.attend(now)?;
         Ok(self.session_view(recorded).expect("open"))
     }
 
@@ -319,6 +479,10 @@ impl Hearth {
     pub fn confirm_presence(&mut self) -> Result<SessionView> {
         let now = self.env.clock.mono_ms();
         let o = self.study.open.as_mut().ok_or(StudyError::NoOpenLesson)?;
+        if o.check.is_some() {
+            // An attention check is answered with an option, not with "I'm here".
+            return Ok(self.session_view(0).expect("open"));
+        }
         if let Some(waited) = o.session.confirm_presence(now) {
             let (learner, course, lesson) = (o.learner, o.course.clone(), o.lesson.clone());
             self.record_for(
@@ -336,6 +500,10 @@ impl Hearth {
     /// Leaves the open lesson, recording the last active time. `None` when none was open.
     pub fn leave_lesson(&mut self) -> Result<Option<SessionView>> {
         let now = self.env.clock.mono_ms();
+        if self.study.open.as_ref().is_some_and(|o| o.check.is_some()) {
+            // Leaving does not dodge a check: it is recorded as missed.
+            self.close_check(None, now)?;
+        }
         let Some(o) = self.study.open.as_mut() else {
             return Ok(None);
         };
@@ -527,6 +695,13 @@ impl Hearth {
         })?;
         Ok(())
     }
+}
+
+/// A stretch as kept (a missing or unreadable value is an empty one).
+fn read_stretch(bytes: Option<Vec<u8>>) -> checks::Stretch {
+    bytes
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

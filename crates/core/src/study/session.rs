@@ -184,6 +184,16 @@ impl StudySession {
         Some(self.last_obs_ms.saturating_sub(since))
     }
 
+    /// An attention check opens at `now_ms`: counting stops as for "are you still here?" until
+    /// [`confirm_presence`](Self::confirm_presence). Returns the counted time to record first.
+    pub fn hold(&mut self, now_ms: u64) -> Option<u32> {
+        self.advance(now_ms);
+        if self.prompt_since.is_none() && !self.closed {
+            self.prompt_since = Some(self.last_obs_ms);
+        }
+        self.take()
+    }
+
     /// Counted time to record before something that must come after it (completion, a quiz
     /// answer), without changing the state.
     pub fn flush(&mut self, now_ms: u64) -> Option<u32> {

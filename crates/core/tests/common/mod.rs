@@ -58,6 +58,7 @@ pub fn small_course(max_attempts: Option<u32>) -> (Manifest, Vec<Vec<u8>>) {
     };
     let m = Manifest {
         still_valid: Vec::new(),
+        checks: Vec::new(),
         course: course(),
         version: 1,
         title: "电工安全".into(),

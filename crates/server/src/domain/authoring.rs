@@ -5,7 +5,8 @@
 //!
 //! Only what a learner needs is staged: lesson texts and `media/`. The exam key goes into the
 //! staged `course.toml`, from which the publisher keeps it on the service; `media-src/`, the
-//! per-lesson and quiz TOML files and the key file are never shipped.
+//! per-lesson, quiz and attention check (`checks/<lesson>.toml`) TOML files and the key file are
+//! never shipped; the checks' answers, like the exam key, stay on the service.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -71,6 +72,16 @@ struct QuizItem {
     answer: Vec<u8>,
 }
 
+/// An attention check question of a lesson (`checks/<lesson>.toml`), with its answer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckSrc {
+    id: String,
+    prompt: String,
+    options: Vec<String>,
+    answer: u8,
+}
+
 #[derive(Deserialize)]
 struct ExamMeta {
     title: String,
@@ -113,6 +124,17 @@ struct Staged {
     lessons: Vec<StagedLesson>,
     quizzes: Vec<StagedQuiz>,
     exams: Vec<StagedExam>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checks: Vec<StagedCheck>,
+}
+
+#[derive(Serialize)]
+struct StagedCheck {
+    id: String,
+    lesson: String,
+    prompt: String,
+    options: Vec<String>,
+    correct: u8,
 }
 
 #[derive(Serialize)]
@@ -183,7 +205,20 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
     let mut durations = BTreeMap::new();
     let mut lessons = Vec::new();
     let mut quizzes = Vec::new();
+    let mut checks = Vec::new();
     for slug in &course.lessons {
+        // Attention checks of the lesson; their answers go to the service only.
+        let check_file = src.join("checks").join(format!("{slug}.toml"));
+        if check_file.exists() {
+            let c: Items<CheckSrc> = read_toml(&check_file)?;
+            checks.extend(c.items.into_iter().map(|c| StagedCheck {
+                id: c.id,
+                lesson: slug.clone(),
+                prompt: c.prompt,
+                options: c.options,
+                correct: c.answer,
+            }));
+        }
         let meta: LessonMeta = read_toml(&src.join("lessons").join(format!("{slug}.toml")))?;
         let body = format!("lessons/{slug}.md");
         copy(&src.join(&body), &body)?;
@@ -303,6 +338,7 @@ pub fn stage(src: &Path, staging: &Path) -> ServiceResult<()> {
         lessons,
         quizzes,
         exams,
+        checks,
     };
     let text = toml::to_string(&staged).map_err(|e| invalid(e.to_string()))?;
     fs::write(staging.join("course.toml"), text).map_err(|e| invalid(e.to_string()))

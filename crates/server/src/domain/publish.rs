@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hearth_protocol::manifest::{
-    self, Exam, ExamItem, FileEntry, Lesson, Manifest, Quiz, QuizItem, check_path,
+    self, CheckQuestion, Exam, ExamItem, FileEntry, Lesson, Manifest, Quiz, QuizItem, check_path,
 };
 use hearth_protocol::wire::{Catalog, CatalogEntry};
 use hearth_protocol::{ContentHash, CourseId, ExamId, ItemId, LessonId, QuizId};
@@ -47,6 +47,10 @@ struct Source {
     quizzes: Vec<SourceQuiz>,
     #[serde(default)]
     exams: Vec<SourceExam>,
+    /// Attention check questions, each from one lesson; the answer (`correct`) is kept on the
+    /// service like an exam key and never published.
+    #[serde(default)]
+    checks: Vec<SourceCheck>,
     /// Play length in seconds of each audio or video file, by path.
     #[serde(default)]
     durations: BTreeMap<String, u64>,
@@ -113,6 +117,21 @@ struct SourceExamItem {
     #[serde(default = "one")]
     points: u32,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceCheck {
+    id: String,
+    lesson: String,
+    prompt: String,
+    options: Vec<String>,
+    /// The right option's index.
+    correct: u8,
+}
+
+/// The pseudo-exam under which attention check keys are stored beside exam keys (`@` is not a
+/// slug character, so no exam can be named so).
+pub const CHECK_KEYS: &str = "@checks";
 
 fn one() -> u32 {
     1
@@ -354,6 +373,37 @@ impl Service {
                 },
             });
         }
+        let mut checks = Vec::new();
+        for c in &src.checks {
+            if !src.lessons.iter().any(|l| l.id == c.lesson) {
+                return Err(invalid(format!(
+                    "check {}: lesson {} is not a lesson of the course",
+                    c.id, c.lesson
+                )));
+            }
+            if c.options.len() < 2 || usize::from(c.correct) >= c.options.len() {
+                return Err(invalid(format!(
+                    "check {}: needs at least two options and a correct index among them",
+                    c.id
+                )));
+            }
+            keys.push(ExamKeyItem {
+                exam: CHECK_KEYS.into(),
+                item: c.id.clone(),
+                correct: serde_json::to_string(&ExamKey {
+                    choices: Some(vec![c.correct]),
+                    text: None,
+                })
+                .expect("serialisable"),
+                points: 0,
+            });
+            checks.push(CheckQuestion {
+                id: conv(ItemId::new(&c.id), &c.id)?,
+                lesson: conv(LessonId::new(&c.lesson), &c.lesson)?,
+                prompt: c.prompt.clone(),
+                options: c.options.clone(),
+            });
+        }
         let lesson_total: u64 = lessons.iter().map(|l: &Lesson| l.credit_ms).sum();
         let credit_ms = match src.credit_hours {
             None => None,
@@ -390,6 +440,7 @@ impl Service {
             quizzes,
             exams,
             files,
+            checks,
         };
         let signed = m
             .sign(&self.keys.publisher)

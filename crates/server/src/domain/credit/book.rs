@@ -21,6 +21,8 @@ pub struct Version {
     pub published_ms: i64,
     pub manifest: Manifest,
     exams: HashMap<String, Arc<ExamSheet>>,
+    /// Attention check id → its key (kept on the service, never in the package).
+    checks: HashMap<String, ExamKey>,
 }
 
 /// Every published version of every course, oldest first.
@@ -116,6 +118,24 @@ impl CourseBook for LoadedBook {
     fn class(&self, id: Uuid) -> Option<(Uuid, Uuid)> {
         self.classes.get(&id).copied()
     }
+
+    fn has_checks(&self, course: &str) -> bool {
+        self.catalog
+            .latest(course)
+            .is_some_and(|v| !v.manifest.checks.is_empty())
+    }
+
+    fn check_right(&self, course: &str, lesson: &str, check: &str, choice: u8) -> Option<bool> {
+        self.catalog.versions(course).iter().rev().find_map(|v| {
+            let q = v
+                .manifest
+                .checks
+                .iter()
+                .find(|q| q.id.as_str() == check && q.lesson.as_str() == lesson)?;
+            let key = v.checks.get(q.id.as_str())?;
+            Some(key.is_right(&Answer::Choices(vec![choice])))
+        })
+    }
 }
 
 impl Service {
@@ -152,6 +172,12 @@ impl Service {
                     .or_default()
                     .push((k.item, key, k.points));
             }
+            let checks: HashMap<String, ExamKey> = keys
+                .remove(crate::domain::publish::CHECK_KEYS)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(item, key, _)| (item, key))
+                .collect();
             let exams = m
                 .exams
                 .iter()
@@ -179,6 +205,7 @@ impl Service {
                     published_ms: pkg.published_ms,
                     manifest: m,
                     exams,
+                    checks,
                 });
         }
         for v in courses.values_mut() {

@@ -20,7 +20,7 @@ use super::intervals::{IntervalSet, merge_positions};
 use super::{Policy, Withhold};
 
 /// Stored with the facts; facts of another version are rebuilt from the receipts.
-pub const FACTS_VERSION: u32 = 2;
+pub const FACTS_VERSION: u32 = 3;
 
 /// Refused exam attempts listed per exam (beyond them, only counted).
 const KEPT_REFUSED_ATTEMPTS: usize = 5;
@@ -140,6 +140,21 @@ pub struct AttestationFact {
     pub placed_ms: i64,
 }
 
+/// Most pieces (a day and a lesson) one attention-check stretch keeps; study beyond that in
+/// the same stretch is not credited (`credit.check_missed`). Honest study switches lessons a
+/// few times in twenty minutes.
+const STRETCH_PIECES: usize = 64;
+
+/// Study of one device in a course with attention checks since its last check: credited for
+/// now, taken back if the check that closes it is missed or wrong.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stretch {
+    /// Active study placed in this stretch (credited or not).
+    pub active_ms: u64,
+    /// What it credited: (day, lesson, ms), neighbours of one day and lesson merged.
+    pub pieces: Vec<(i64, String, u64)>,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withheld {
     pub receipts: u64,
@@ -175,6 +190,8 @@ pub struct LearnerFacts {
     pub courses: BTreeSet<String>,
     /// Delays between consecutive practice answers (anomaly flags, `domain::flags`).
     pub answer_timing: super::evidence::AnswerTiming,
+    /// course → device → the open attention-check stretch.
+    pub stretches: BTreeMap<String, BTreeMap<DeviceId, Stretch>>,
 }
 
 impl Default for LearnerFacts {
@@ -194,6 +211,7 @@ impl Default for LearnerFacts {
             attestations: Vec::new(),
             courses: BTreeSet::new(),
             answer_timing: Default::default(),
+            stretches: BTreeMap::new(),
         }
     }
 }
@@ -291,6 +309,12 @@ pub trait CourseBook {
     fn exam_version(&self, course: &str, exam: &str, version: u32) -> Option<Arc<ExamSheet>>;
     /// A class's organisation and trainer.
     fn class(&self, id: Uuid) -> Option<(Uuid, Uuid)>;
+    /// Whether the course (its newest version) has attention checks: its study is credited
+    /// stretch by stretch as the checks closing them are answered.
+    fn has_checks(&self, course: &str) -> bool;
+    /// Whether `choice` is the right answer to the attention check `check` of `lesson` (`None`:
+    /// no such check of that lesson in any published version).
+    fn check_right(&self, course: &str, lesson: &str, check: &str, choice: u8) -> Option<bool>;
 }
 
 /// One receipt as it joins its chain.
@@ -388,7 +412,8 @@ pub fn apply(
         Event::ActiveStudy { course, lesson, .. }
         | Event::LessonCompleted { course, lesson }
         | Event::MediaWatched { course, lesson, .. }
-        | Event::QuizAnswered { course, lesson, .. } => {
+        | Event::QuizAnswered { course, lesson, .. }
+        | Event::CheckAnswered { course, lesson, .. } => {
             book.lesson_exists(course.as_str(), lesson.as_str())
         }
         Event::ExamStarted { course, exam, .. } | Event::ExamSubmitted { course, exam, .. } => book
@@ -438,17 +463,36 @@ pub fn apply(
             if active < claimed {
                 learner.withhold(Withhold::RunOverlap, claimed - active);
             }
+            // In a course with attention checks, a stretch not closed by a check credits at
+            // most `check_stretch_ms` of study: the app asks well before that.
+            let checked = book.has_checks(course.as_str());
+            let mut creditable = active;
+            if checked {
+                let st = learner
+                    .stretches
+                    .entry(course.to_string())
+                    .or_default()
+                    .entry(r.device)
+                    .or_default();
+                creditable = active.min(policy.check_stretch_ms.saturating_sub(st.active_ms));
+                st.active_ms = st.active_ms.saturating_add(active);
+                if creditable < active {
+                    learner.withhold(Withhold::CheckMissed, active - creditable);
+                }
+            }
             let active = i64::try_from(active).unwrap_or(i64::MAX);
+            let creditable = i64::try_from(creditable).unwrap_or(i64::MAX);
             let start = (claimed_ms(b).saturating_sub(active)).max(device.frontier_ms);
             let end = start.saturating_add(active);
             if r.kiosk {
                 device.evidence.kiosk_study(b.learner, start, ms(active));
             }
             device.frontier_ms = device.frontier_ms.max(end);
+            let end = start.saturating_add(creditable);
             let (s, e) = (start.max(lo), end.min(hi));
             let inside = ms(e - s);
-            if ms(active) > inside {
-                learner.withhold(Withhold::OutsideProvableTime, ms(active) - inside);
+            if ms(creditable) > inside {
+                learner.withhold(Withhold::OutsideProvableTime, ms(creditable) - inside);
             }
             if e <= s {
                 return;
@@ -479,12 +523,19 @@ pub fn apply(
                     let piece_end = z.min(day_end);
                     let len = ms(piece_end - t);
                     let used = learner.days.get(&day).copied().unwrap_or(0);
-                    let c = len.min(policy.daily_cap_ms.saturating_sub(used));
-                    if c > 0 {
-                        *learner.days.entry(day).or_insert(0) += c;
-                    }
+                    let mut c = len.min(policy.daily_cap_ms.saturating_sub(used));
                     if len > c {
                         learner.withhold(Withhold::DailyCap, len - c);
+                    }
+                    if checked
+                        && c > 0
+                        && !stretch_add(learner, course.as_str(), r.device, day, lesson.as_str(), c)
+                    {
+                        learner.withhold(Withhold::CheckMissed, c);
+                        c = 0;
+                    }
+                    if c > 0 {
+                        *learner.days.entry(day).or_insert(0) += c;
                     }
                     credited += c;
                     t = piece_end;
@@ -585,6 +636,46 @@ pub fn apply(
             book,
             policy,
         ),
+        Event::CheckAnswered {
+            course,
+            lesson,
+            check,
+            choice,
+            shown_ms,
+        } => {
+            if !book.has_checks(course.as_str()) {
+                return;
+            }
+            let right = choice.and_then(|c| {
+                book.check_right(course.as_str(), lesson.as_str(), check.as_str(), c)
+            });
+            let verdict = if choice.is_none() || u64::from(*shown_ms) > policy.check_answer_ms {
+                Some(Withhold::CheckMissed)
+            } else if right == Some(true) {
+                None
+            } else {
+                // A wrong answer, or a question that is not a check of that lesson.
+                Some(Withhold::CheckWrong)
+            };
+            // The check closes the stretch of this device in this course either way.
+            let st = learner
+                .stretches
+                .get_mut(course.as_str())
+                .and_then(|m| m.remove(&r.device))
+                .unwrap_or_default();
+            if let Some(why) = verdict {
+                let mut taken = 0;
+                for (day, lesson, c) in st.pieces {
+                    if let Some(d) = learner.days.get_mut(&day) {
+                        *d = d.saturating_sub(c);
+                    }
+                    let l = learner.lesson(course.as_str(), &lesson);
+                    l.credited_ms = l.credited_ms.saturating_sub(c);
+                    taken += c;
+                }
+                learner.withhold(why, taken);
+            }
+        }
         Event::AttendanceCheck(AttendanceCheck::TrainerAttested { class, present }) => {
             let counts = r.kiosk
                 && book
@@ -746,6 +837,31 @@ fn exam_submitted(
     }
 }
 
+/// Adds `c` ms credited on `day` to `lesson` to the device's open stretch in `course`. False
+/// when the stretch keeps as many pieces as it may (the study is then not credited).
+fn stretch_add(
+    learner: &mut LearnerFacts,
+    course: &str,
+    device: DeviceId,
+    day: i64,
+    lesson: &str,
+    c: u64,
+) -> bool {
+    let st = learner
+        .stretches
+        .entry(course.to_owned())
+        .or_default()
+        .entry(device)
+        .or_default();
+    let full = st.pieces.len() >= STRETCH_PIECES;
+    match st.pieces.last_mut() {
+        Some((d, l, m)) if *d == day && l == lesson => *m += c,
+        _ if full => return false,
+        _ => st.pieces.push((day, lesson.to_owned(), c)),
+    }
+    true
+}
+
 /// The course a receipt's event is about, if any.
 pub(crate) fn course_of(e: &Event) -> Option<&str> {
     match e {
@@ -755,7 +871,8 @@ pub(crate) fn course_of(e: &Event) -> Option<&str> {
         | Event::LessonCompleted { course, .. }
         | Event::QuizAnswered { course, .. }
         | Event::ExamStarted { course, .. }
-        | Event::ExamSubmitted { course, .. } => Some(course.as_str()),
+        | Event::ExamSubmitted { course, .. }
+        | Event::CheckAnswered { course, .. } => Some(course.as_str()),
         _ => None,
     }
 }

@@ -59,6 +59,11 @@ pub struct Policy {
     pub watched_percent: u8,
     /// Overlap between two devices shorter than this is credited once but not reported.
     pub overlap_report_ms: u64,
+    /// An attention check answered later than this after it showed is missed.
+    pub check_answer_ms: u64,
+    /// In a course with attention checks, the most active study one device's stretch credits
+    /// before a check closes it (the app asks every 10-20 minutes of active study).
+    pub check_stretch_ms: u64,
 }
 
 impl Default for Policy {
@@ -71,6 +76,8 @@ impl Default for Policy {
             default_max_attempts: 3,
             watched_percent: 90,
             overlap_report_ms: 60_000,
+            check_answer_ms: 60_000,
+            check_stretch_ms: 25 * 60_000,
         }
     }
 }
@@ -106,10 +113,15 @@ pub enum Withhold {
     /// An exam attempt past what is kept of refused attempts (the allowed attempts and a few
     /// more are listed; the rest only counted).
     AttemptsExceeded,
+    /// A stretch of study whose attention check was not answered within the time (or never
+    /// asked within the longest stretch).
+    CheckMissed,
+    /// A stretch of study whose attention check was answered wrongly.
+    CheckWrong,
 }
 
 impl Withhold {
-    pub const ALL: [Withhold; 13] = [
+    pub const ALL: [Withhold; 15] = [
         Withhold::NoAnchor,
         Withhold::OutsideProvableTime,
         Withhold::RunOverlap,
@@ -123,6 +135,8 @@ impl Withhold {
         Withhold::AttestationNotCounted,
         Withhold::UnknownLesson,
         Withhold::AttemptsExceeded,
+        Withhold::CheckMissed,
+        Withhold::CheckWrong,
     ];
 
     pub fn code(self) -> &'static str {
@@ -140,6 +154,8 @@ impl Withhold {
             Withhold::AttestationNotCounted => "attestation.not_counted",
             Withhold::UnknownLesson => "credit.unknown_lesson",
             Withhold::AttemptsExceeded => "exam.attempts_exceeded",
+            Withhold::CheckMissed => "credit.check_missed",
+            Withhold::CheckWrong => "credit.check_wrong",
         }
     }
 
@@ -176,6 +192,12 @@ impl Withhold {
                 "study of a lesson or exam the training service does not publish"
             }
             Withhold::AttemptsExceeded => "exam attempts beyond the number allowed",
+            Withhold::CheckMissed => {
+                "study whose attention check was not answered within a minute: re-watch that part"
+            }
+            Withhold::CheckWrong => {
+                "study whose attention check was answered wrongly: re-watch that part"
+            }
         }
     }
 }
