@@ -638,9 +638,7 @@ async fn codes(
             let issued = svc
                 .issue_kiosk_code(org, &req.kiosk_class_ids, Some(hours))
                 .map_err(|e| match e.code() {
-                    "auth.wrong_org" => {
-                        ServiceError::NotFound("class.not_found", "no such class")
-                    }
+                    "auth.wrong_org" => ServiceError::NotFound("class.not_found", "no such class"),
                     _ => e,
                 })?;
             kiosk_codes.push(CodeJson {
