@@ -303,6 +303,7 @@ fn spread(delays: &[u32]) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_protocol::MonoStamp;
     use uuid::Uuid;
 
     fn l(n: u128) -> LearnerId {
