@@ -129,10 +129,6 @@ struct SourceCheck {
     correct: u8,
 }
 
-/// The pseudo-exam under which attention check keys are stored beside exam keys (`@` is not a
-/// slug character, so no exam can be named so).
-pub const CHECK_KEYS: &str = "@checks";
-
 fn one() -> u32 {
     1
 }
@@ -388,7 +384,7 @@ impl Service {
                 )));
             }
             keys.push(ExamKeyItem {
-                exam: CHECK_KEYS.into(),
+                exam: super::credit::exam_key::CHECK_KEYS.into(),
                 item: c.id.clone(),
                 correct: serde_json::to_string(&ExamKey {
                     choices: Some(vec![c.correct]),

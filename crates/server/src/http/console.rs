@@ -48,8 +48,6 @@ pub(super) fn routes(pages: Option<&Path>) -> Router<AppState> {
         .route("/console/api/trainers", get(trainers))
         .route("/console/api/classes", get(classes).post(add_class))
         .route("/console/api/codes", post(codes))
-        // The administrator's and trainer's other pages (`http::console_admin`).
-        .merge(super::console_admin::routes())
         // Anything else under the API is a JSON 404, never the pages' index.html. (Written so
         // that the OpenAPI test, which reads this file's routes, does not take it for one.)
         .route(

@@ -164,6 +164,8 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         .route("/v1/files/{sha256}", get(handlers::file))
         .merge(certificates::routes())
         .merge(console::routes(console_pages.as_deref()))
+        // The administrator's and trainer's other console pages (same session and CSRF rules).
+        .merge(console_admin::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))

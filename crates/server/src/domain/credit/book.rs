@@ -173,7 +173,7 @@ impl Service {
                     .push((k.item, key, k.points));
             }
             let checks: HashMap<String, ExamKey> = keys
-                .remove(crate::domain::publish::CHECK_KEYS)
+                .remove(super::exam_key::CHECK_KEYS)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(item, key, _)| (item, key))

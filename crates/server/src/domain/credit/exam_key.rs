@@ -4,6 +4,10 @@
 use hearth_protocol::Answer;
 use serde::{Deserialize, Serialize};
 
+/// The pseudo-exam under which attention check keys are stored beside exam keys (`@` is not a
+/// slug character, so no exam can be named so).
+pub const CHECK_KEYS: &str = "@checks";
+
 /// An exam item's answer key as stored (never sent to clients).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExamKey {
