@@ -47,12 +47,14 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
 /// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
-/// (roster stamps and their triggers) and the console's 010 (accounts, failed sign-ins, sessions,
-/// the audit log) gone, `user_version` 4.
+/// (roster stamps and their triggers), the console's 010 (accounts, failed sign-ins, sessions,
+/// the audit log) and the supervisor's 012 (regions, their institutions, supervisors) gone,
+/// `user_version` 4. (012's wider users.role check stays: schema 4 has no supervisor rows.)
 fn downgrade_to_schema_4(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
+        "DROP TABLE supervisors; DROP TABLE org_regions; DROP TABLE regions;
+         DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
          DROP TABLE console_accounts;
          DROP TABLE roster_stamps;
          DROP TRIGGER learners_roster_insert; DROP TRIGGER learners_roster_update;

@@ -5,6 +5,7 @@
 mod body;
 mod certificates;
 pub mod console;
+mod console_supervisor;
 mod guard;
 mod handlers;
 mod limits;
@@ -156,6 +157,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         )
         .route("/v1/files/{sha256}", get(handlers::file))
         .merge(certificates::routes())
+        .merge(console_supervisor::routes())
         .merge(console::routes(console_pages.as_deref()))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

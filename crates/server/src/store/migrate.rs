@@ -45,7 +45,7 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 8 and the console's (010), parents first (roster_stamps is not copied:
+/// Every table of schema 8, the console's (010) and the supervisor's (012), parents first (roster_stamps is not copied:
 /// the triggers make it).
 const TABLES: &[Table] = &[
     Table {
@@ -254,6 +254,28 @@ const TABLES: &[Table] = &[
                                         hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         cols: &[Uuid, Int, Int, Text, Text, Text, Bytes, Bytes],
+    },
+    // The supervisor's (012): a region is made after its parent, so creation order copies
+    // parents first.
+    Table {
+        name: "regions",
+        select: "SELECT code, name, parent, office_org_id, created_ms FROM regions
+                 ORDER BY created_ms, code",
+        insert: "INSERT INTO regions (code, name, parent, office_org_id, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+        cols: &[Text, Text, Text, Uuid, Int],
+    },
+    Table {
+        name: "org_regions",
+        select: "SELECT org_id, region_code, set_ms FROM org_regions ORDER BY org_id",
+        insert: "INSERT INTO org_regions (org_id, region_code, set_ms) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Text, Int],
+    },
+    Table {
+        name: "supervisors",
+        select: "SELECT user_id, org_id, region_code FROM supervisors ORDER BY user_id",
+        insert: "INSERT INTO supervisors (user_id, org_id, region_code) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Uuid, Text],
     },
 ];
 

@@ -100,12 +100,13 @@ impl Lab {
     }
 
     fn enroll(&self, seed: u8, learner: Option<LearnerId>) -> Dev {
+        self.enroll_in(self.org, seed, learner)
+    }
+
+    fn enroll_in(&self, org: Uuid, seed: u8, learner: Option<LearnerId>) -> Dev {
         let key = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
         let pk = public(&key);
-        let code = self
-            .svc
-            .issue_enrollment_code(self.org, learner, None)
-            .unwrap();
+        let code = self.svc.issue_enrollment_code(org, learner, None).unwrap();
         let e = self
             .svc
             .enroll(&code, pk, DeviceId::for_key(&pk), None)
@@ -127,6 +128,11 @@ impl Lab {
     /// A learner's own PC.
     pub fn personal(&self, seed: u8, learner: LearnerId) -> Dev {
         self.enroll(seed, Some(learner))
+    }
+
+    /// The own PC of a learner of another organisation than the lab's.
+    pub fn personal_in(&self, org: Uuid, seed: u8, learner: LearnerId) -> Dev {
+        self.enroll_in(org, seed, Some(learner))
     }
 
     /// A classroom kiosk.
