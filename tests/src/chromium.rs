@@ -75,6 +75,20 @@ impl ChromeDriver {
     pub async fn session(&self) -> Result<Session> {
         Session::start_chromium(&self.url, ARGS).await
     }
+
+    /// A new headless browser session that saves downloads into `dir` without asking.
+    pub async fn session_downloading_to(&self, dir: &Path) -> Result<Session> {
+        Session::start_chromium_with_prefs(
+            &self.url,
+            ARGS,
+            serde_json::json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            }),
+        )
+        .await
+    }
 }
 
 impl Drop for ChromeDriver {

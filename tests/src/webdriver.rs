@@ -103,12 +103,22 @@ impl Session {
     /// Starts a headless Chromium session through chromedriver, with Chromium's command-line
     /// `args` (`goog:chromeOptions`).
     pub async fn start_chromium(driver_url: &str, args: &[&str]) -> Result<Session> {
+        Self::start_chromium_with_prefs(driver_url, args, json!({})).await
+    }
+
+    /// As [`Session::start_chromium`], with Chromium preferences (`goog:chromeOptions.prefs`,
+    /// e.g. `download.default_directory`).
+    pub async fn start_chromium_with_prefs(
+        driver_url: &str,
+        args: &[&str],
+        prefs: Value,
+    ) -> Result<Session> {
         let http = client()?;
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "chrome",
-                    "goog:chromeOptions": { "args": args }
+                    "goog:chromeOptions": { "args": args, "prefs": prefs }
                 }
             }
         });

@@ -13,6 +13,11 @@
 //! record (a fork). The trainer signs in and sees the class's progress chart; the administrator
 //! sees progress, courses and certificates and resolves the fork flag with a note that stays.
 //!
+//! A region's supervisor (second test) signs in, sees the region's statistics and their chart,
+//! drills down from a number to the learners behind it and from a learner to their receipts,
+//! and exports the statistics as XLSX: the file Chromium downloads is read back and holds the
+//! page's numbers (docs/screenshots/console-supervisor-*.png).
+//!
 //! Run: `make console && cargo test -p hearth-e2e --test console_browser -- --ignored`
 //! (ignored by default: it needs Chromium and the built pages; `make e2e` runs it).
 
@@ -312,6 +317,55 @@ async fn sign_in_as(s: &Session, login: &str, who: &str) -> Result<()> {
     Ok(())
 }
 
+/// A learner's own PC through the client library, as the app does it: enrolls, downloads the
+/// demo course, studies its first lesson for about `ms` of real time (focused and active), opens
+/// the second, and syncs; returns how many receipts its ledger holds.
+async fn study_and_sync(svc: &Service, data: &Path, learner: &str, ms: u64) -> Result<u64> {
+    use hearth_core::content::{DownloadOptions, HttpSource, Progress};
+    use hearth_core::sync::http::{HttpTransport, enroll};
+    use hearth_core::sync::sync_round;
+    use hearth_core::{Env, Hearth};
+    use hearth_protocol::{CourseId, LessonId};
+    let mut h = Hearth::open(data, Env::system())?;
+    let code = svc.enrollment_code(Some(learner))?;
+    let answer = enroll(&svc.url(), &code, h.device().public_key, None, 0).await?;
+    h.apply_enrollment(&answer.enrollment, &answer.roster, answer.anchor)?;
+    let course = CourseId::new("electrician-safety")?;
+    let mut ignore = |_: &Progress| {};
+    h.download_course(
+        &HttpSource::new(&answer.enrollment)?,
+        &course,
+        1,
+        DownloadOptions::default(),
+        &mut ignore,
+    )
+    .await?;
+    h.open_lesson(&course, 1, &LessonId::new("shock-dangers")?)?;
+    let h = std::sync::Mutex::new(h);
+    let mut left = ms;
+    while left > 0 {
+        let step = left.min(250);
+        tokio::time::sleep(Duration::from_millis(step)).await;
+        left -= step;
+        h.lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .study_activity(true, true)?;
+    }
+    {
+        let mut g = h.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        g.leave_lesson()?;
+    }
+    let transport = HttpTransport::new(&answer.enrollment)?;
+    let r = sync_round(&h, &transport, &answer.enrollment.anchor_key, 100).await?;
+    assert_eq!(r.left, 0, "every receipt acknowledged");
+    let seq = h
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .verify_ledger()?
+        .seq;
+    Ok(seq)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
 async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_resolved()
@@ -479,6 +533,147 @@ async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_re
         })
         .await?;
         shot(&s, "flags").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    s.close().await?;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
+async fn a_supervisor_drills_down_to_receipts_and_exports_xlsx() -> Result<()> {
+    if !console_dir().join("index.html").is_file() {
+        bail!(
+            "{} is not built: run `make console`",
+            console_dir().display()
+        );
+    }
+    let svc = Service::start()?;
+    // The region, the institution in it, and its supervisor (all through the CLI).
+    svc.admin(&["create-region", "440300", "--name", "深圳市"])?;
+    svc.admin(&["set-region", "--org", &svc.org, "--region", "440300"])?;
+    let sup =
+        user_id(&svc.admin(&["add-supervisor", "--region", "440300", "--name", "陈督导"])?)?;
+    set_password(&svc, &sup, "chen")?;
+    // The demo course is published; two learners study it on their own PCs and sync (赵六
+    // long enough for a hundredth of an hour to be credited).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let course_dir = hearth_e2e::gui::workspace_root().join("assets/courses/electrician-safety");
+    svc.admin(&["publish", &course_dir.display().to_string()])?;
+    let tmp = tempfile::tempdir()?;
+    let a = svc.add_learner("赵六", "440524188001010014")?;
+    let b = svc.add_learner("周九", "110105194912310038")?;
+    let receipts_a = study_and_sync(&svc, &tmp.path().join("pc-a"), &a, 40_000).await?;
+    study_and_sync(&svc, &tmp.path().join("pc-b"), &b, 3_000).await?;
+
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads)?;
+    let driver = ChromeDriver::start(&tmp.path().join("chromedriver.log"))?;
+    let s = driver.session_downloading_to(&downloads).await?;
+    let base = format!("{}/console/", svc.url());
+    let result = async {
+        s.navigate(&base).await?;
+        fill(&s, "#login", "chen").await?;
+        fill(&s, "#password", PASSWORD).await?;
+        click(&s, "#sign-in").await?;
+        s.wait_for("#who", WAIT, |t| {
+            t.contains("陈督导") && t.contains("人社督导")
+        })
+        .await?;
+        // The statistics by institution: the centre with its two learners, and the chart.
+        s.wait_for("#stats tbody td", WAIT, |t| t == "城关镇职业技能培训中心")
+            .await?;
+        s.wait_for("#stats-chart rect", WAIT, |_| true).await?;
+        let row = s
+            .execute(
+                "return [...document.querySelectorAll('#stats tbody tr:first-child td')]
+                    .map(td => td.innerText.trim())",
+                serde_json::json!([]),
+            )
+            .await?;
+        let row: Vec<String> = serde_json::from_value(row)?;
+        assert_eq!(row[2], "2", "two learners: {row:?}");
+        assert_eq!(row[4], "2", "two course enrolments: {row:?}");
+        let hours: f64 = row[3].parse()?;
+        assert!(hours >= 0.01, "credited hours shown: {row:?}");
+        shot(&s, "supervisor-stats").await?;
+
+        // A number → its learners → one learner's receipts (every receipt the PC's ledger
+        // holds, all acknowledged by the sync).
+        click(&s, "#stats tbody .drill").await?;
+        s.wait_for("#learners tbody .learner", WAIT, |t| t == "赵六")
+            .await?;
+        let rows = s.find_all("#learners tbody tr").await?;
+        assert_eq!(rows.len(), 2);
+        shot(&s, "supervisor-learners").await?;
+        s.execute(
+            "[...document.querySelectorAll('#learners .learner')]
+                .find(b => b.innerText.trim() === '赵六').click()",
+            serde_json::json!([]),
+        )
+        .await?;
+        s.wait_for("#receipts tbody td", WAIT, |_| true).await?;
+        // 100 receipts a page: read each page, then the next, to the end.
+        let mut kinds: Vec<String> = Vec::new();
+        loop {
+            let page = s
+                .execute(
+                    "return [...document.querySelectorAll('#receipts tbody tr')]
+                        .map(tr => [tr.children[1].innerText.trim(), tr.children[2].innerText.trim()])",
+                    serde_json::json!([]),
+                )
+                .await?;
+            let page: Vec<(String, String)> = serde_json::from_value(page)?;
+            let first = page.first().map(|r| r.0.clone()).unwrap_or_default();
+            kinds.extend(page.into_iter().map(|r| r.1));
+            if s.find_all("#receipts-more").await?.is_empty() {
+                break;
+            }
+            click(&s, "#receipts-more").await?;
+            s.wait_for("#receipts tbody tr td:nth-child(2)", WAIT, |t| t != first)
+                .await?;
+        }
+        assert!(kinds.iter().any(|k| k == "active_study"), "{kinds:?}");
+        assert_eq!(kinds.len() as u64, receipts_a, "every receipt of the PC: {kinds:?}");
+        shot(&s, "supervisor-receipts").await?;
+
+        // Export the statistics as XLSX: Chromium saves the file; its cells are the page's.
+        click(&s, "#export-stats-xlsx").await?;
+        let deadline = std::time::Instant::now() + WAIT;
+        let file = loop {
+            let done: Vec<PathBuf> = std::fs::read_dir(&downloads)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xlsx"))
+                .collect();
+            if let Some(f) = done.into_iter().next() {
+                break f;
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("no XLSX downloaded into {}", downloads.display());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(
+            file.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("hearth-stats-440300")),
+            "{}",
+            file.display()
+        );
+        use calamine::Reader;
+        let mut book = calamine::open_workbook_auto(&file)?;
+        let range = book.worksheet_range_at(0).context("no sheet")??;
+        let cells: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(cells[0][0], "名称");
+        assert_eq!(cells[1][0], row[0]);
+        assert_eq!(cells[1][2], row[2]);
+        assert_eq!(
+            cells[1][4], row[4],
+            "course enrolments: {cells:?} vs {row:?}"
+        );
         anyhow::Ok(())
     }
     .await;

@@ -4,7 +4,7 @@
 export interface Person {
   id: string;
   name: string;
-  role: "admin" | "trainer";
+  role: "admin" | "trainer" | "supervisor";
   org: string;
   orgName: string;
 }
@@ -139,3 +139,52 @@ export const addClass = (name: string, trainerId: string) =>
  * `kioskClassIds` (a kiosk holds the PIN verifiers of those classes' people only). */
 export const issueCodes = (learnerIds: string[], kiosks: number, kioskClassIds: string[] = []) =>
   call<Code[]>("POST", "codes", json({ learnerIds, kiosks, kioskClassIds }), "application/json");
+
+// ----- the supervisor (issue #15) -----
+
+export type GroupBy = "institution" | "course" | "occupation" | "period";
+export type Cell = string | number | null;
+
+export interface Column {
+  key: string;
+  zh: string;
+  en: string;
+}
+
+/** A table as the supervisor's routes give it (and its exports hold). */
+export interface Table {
+  title: string;
+  columns: Column[];
+  rows: Cell[][];
+  next: string | null;
+}
+
+export interface SupervisionScope {
+  code: string;
+  name: string;
+  regions: string[];
+  institutions: { id: string; name: string }[];
+}
+
+/** A query string of the defined parameters. */
+export function query(params: Record<string, string | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+export const supervisorScope = () => call<SupervisionScope>("GET", "supervisor/scope");
+export const supervisorStats = (by: GroupBy) => call<Table>("GET", `supervisor/stats${query({ by })}`);
+export const supervisorLearners = (by: GroupBy, key: string, after: string | null = null) =>
+  call<Table>("GET", `supervisor/learners${query({ by, key, after })}`);
+export const supervisorReceipts = (learner: string, after: string | null = null) =>
+  call<Table>("GET", `supervisor/learners/${encodeURIComponent(learner)}/receipts${query({ after })}`);
+
+/** Where the browser downloads a table as a file (a plain GET with the session cookie). */
+export function exportUrl(
+  table: { table: "stats" | "learners" | "receipts"; by?: GroupBy; key?: string; learner?: string },
+  format: "xlsx" | "csv",
+): string {
+  return `/console/api/supervisor/export${query({ ...table, format })}`;
+}

@@ -9,6 +9,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "app.signedInAs": "{name} ({role}) · {org}",
   "role.admin": "administrator",
   "role.trainer": "trainer",
+  "role.supervisor": "supervisor",
 
   "nav.learners": "Learners",
   "nav.classes": "Classes",

@@ -7,6 +7,7 @@ export const zhCN = {
   "app.signedInAs": "{name}（{role}）· {org}",
   "role.admin": "管理员",
   "role.trainer": "培训师",
+  "role.supervisor": "人社督导",
 
   "nav.learners": "学员",
   "nav.classes": "班级",

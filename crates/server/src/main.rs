@@ -62,7 +62,7 @@ enum Cmd {
         #[arg(long, env = "HEARTH_CONSOLE_DIR", default_value = "console/dist")]
         console_dir: PathBuf,
     },
-    /// Sets an administrator's or trainer's console login and password (read from the first
+    /// Sets an administrator's, trainer's or supervisor's console login and password (read from the first
     /// line of standard input, so that it stays out of the shell history and the process list);
     /// ends their open console sessions.
     SetPassword {
@@ -107,6 +107,31 @@ enum Cmd {
     },
     /// Creates an organisation and prints its id.
     CreateOrg { name: String },
+    /// Creates a supervised region (an administrative division: six-digit code such as 440300)
+    /// and its human-resources office; prints the office's organisation id.
+    CreateRegion {
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// The region it is part of (its supervisors see this one's institutions too).
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Puts an institution in a region (moving it out of the one it was in).
+    SetRegion {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        region: String,
+    },
+    /// Adds a supervisor of a region and prints their id and a token; `set-password` gives them
+    /// a console sign-in.
+    AddSupervisor {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        name: String,
+    },
     /// Adds an administrator and prints their id and a token.
     AddAdmin {
         #[arg(long)]
@@ -416,6 +441,18 @@ fn main() -> Result<()> {
         Cmd::CreateOrg { name } => {
             let org = svc.create_org(&name)?;
             println!("{}", org.id);
+        }
+        Cmd::CreateRegion { code, name, parent } => {
+            let r = svc.create_region(&code, &name, parent.as_deref())?;
+            println!("region {}\noffice {}", r.code, r.office);
+        }
+        Cmd::SetRegion { org, region } => {
+            svc.put_org_in_region(org, &region)?;
+            println!("{org} is in region {region}");
+        }
+        Cmd::AddSupervisor { region, name } => {
+            let (u, token) = svc.add_supervisor(&region, &name)?;
+            println!("user {}\ntoken {token}", u.id);
         }
         Cmd::AddAdmin { org, name } => {
             let (u, token) = svc.add_user(org, Role::Admin, &name)?;

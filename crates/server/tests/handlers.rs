@@ -51,7 +51,21 @@ async fn openapi_documents_every_route_and_errors_are_error_bodies() {
         .filter(|s| s.starts_with("/console/api/"))
         .collect();
     assert!(console.len() >= 18, "console routes found: {console:?}");
-    let routes: Vec<&str> = routes.into_iter().chain(console).collect();
+    // And the supervisor's, from theirs.
+    let supervisor_src = include_str!("../src/http/console_supervisor.rs");
+    let supervisor: Vec<&str> = supervisor_src
+        .split('"')
+        .filter(|s| s.starts_with("/console/api/supervisor/"))
+        .collect();
+    assert!(
+        supervisor.len() >= 5,
+        "supervisor routes found: {supervisor:?}"
+    );
+    let routes: Vec<&str> = routes
+        .into_iter()
+        .chain(console)
+        .chain(supervisor)
+        .collect();
     for p in routes {
         assert!(paths.contains_key(p), "{p} is documented");
     }

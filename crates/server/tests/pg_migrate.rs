@@ -83,6 +83,23 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
         .resolve_console_flag(lab.org, admin.id, &fork_key, "checked in person")
         .unwrap();
     let console_flags = lab.svc.console_flags(lab.org).unwrap();
+    // The supervisor's tables (012): a region under a province, the centre in it, a supervisor.
+    lab.svc.create_region("440000", "广东省", None).unwrap();
+    lab.svc
+        .create_region("440300", "深圳市", Some("440000"))
+        .unwrap();
+    lab.svc.put_org_in_region(lab.org, "440300").unwrap();
+    let (supervisor, _) = lab.svc.add_supervisor("440000", "督导").unwrap();
+    let stats = {
+        let scope = lab.svc.supervisor_scope(&supervisor).unwrap();
+        lab.svc
+            .supervision_stats(
+                &scope,
+                hearth_server::domain::supervision::GroupBy::Course,
+                None,
+            )
+            .unwrap()
+    };
     let dir = lab.dir.path().to_path_buf();
     let (org, now, class) = (lab.org, lab.now(), lab.class);
     let Lab {
@@ -162,6 +179,19 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
         moved
             .iter()
             .any(|f| f.key == fork_key && f.resolution.is_some())
+    );
+    // The supervisor, their region and its institution came along: the same statistics.
+    let moved = svc.store.user(supervisor.id).unwrap().unwrap();
+    let scope = svc.supervisor_scope(&moved).unwrap();
+    assert_eq!(scope.regions, vec!["440000", "440300"]);
+    assert_eq!(
+        svc.supervision_stats(
+            &scope,
+            hearth_server::domain::supervision::GroupBy::Course,
+            None
+        )
+        .unwrap(),
+        stats
     );
     // Devices enrolled after the move get numbers after the copied ones.
     let code = svc.issue_enrollment_code(org, None, None).unwrap();

@@ -83,6 +83,9 @@ suite!(
     learner_import_is_all_or_nothing,
     kiosk_classes_come_with_the_code_and_move_the_roster_stamp,
     flag_resolutions_are_kept_once_per_organisation,
+    regions_hold_their_institutions_and_supervisors,
+    region_writes_are_all_or_nothing,
+    facts_and_certificates_of_an_org,
 );
 
 // ----- fixtures -----
@@ -1241,4 +1244,155 @@ fn flag_resolutions_are_kept_once_per_organisation(b: &Backend) {
         };
         assert!(refused, "{q} is refused");
     }
+}
+
+// ----- the supervisor (issue #15) -----
+
+fn region(s: &dyn Store, code: &str, parent: Option<&str>) -> Region {
+    let office = Org {
+        id: new_id(),
+        name: format!("office {code}"),
+        created_ms: 2,
+    };
+    let r = Region {
+        code: code.into(),
+        name: format!("region {code}"),
+        parent: parent.map(str::to_owned),
+        office: office.id,
+        created_ms: 2,
+    };
+    s.create_region(&r, &office).unwrap();
+    r
+}
+
+fn regions_hold_their_institutions_and_supervisors(b: &Backend) {
+    let s = b.open();
+    let gd = region(&*s, "440000", None);
+    let sz = region(&*s, "440300", Some("440000"));
+    assert_eq!(s.regions().unwrap(), vec![gd.clone(), sz.clone()]);
+    // The office is an organisation of its own.
+    assert_eq!(s.org(sz.office).unwrap().unwrap().name, "office 440300");
+    let a = org(&*s, "B school");
+    let c = org(&*s, "A centre");
+    s.set_org_region(a, "440300", 3).unwrap();
+    s.set_org_region(c, "440000", 3).unwrap();
+    assert_eq!(s.org_region(a).unwrap().as_deref(), Some("440300"));
+    let names = |codes: &[&str]| {
+        let codes: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
+        s.orgs_in_regions(&codes)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&["440300"]), vec!["B school"]);
+    assert_eq!(names(&["440000", "440300"]), vec!["A centre", "B school"]);
+    // Moving an institution replaces its region (seen from another handle).
+    s.set_org_region(a, "440000", 4).unwrap();
+    assert!(names(&["440300"]).is_empty());
+    assert_eq!(b.open().org_region(a).unwrap().as_deref(), Some("440000"));
+    // A supervisor is a user of the office with the new role.
+    let u = User {
+        id: new_id(),
+        org: sz.office,
+        role: Role::Supervisor,
+        name: "督导".into(),
+        created_ms: 3,
+        pin_hash: None,
+    };
+    s.create_supervisor(&u, "440300").unwrap();
+    assert_eq!(s.user(u.id).unwrap().unwrap(), u);
+    assert_eq!(
+        s.supervisor_region(u.id).unwrap().as_deref(),
+        Some("440300")
+    );
+    assert_eq!(s.supervisor_region(new_id()).unwrap(), None);
+}
+
+fn region_writes_are_all_or_nothing(b: &Backend) {
+    let s = b.open();
+    region(&*s, "440000", None);
+    let orgs = s.orgs().unwrap().len();
+    // The code is taken: neither the region nor its office is stored.
+    let office = Org {
+        id: new_id(),
+        name: "another office".into(),
+        created_ms: 2,
+    };
+    let again = Region {
+        code: "440000".into(),
+        name: "again".into(),
+        parent: None,
+        office: office.id,
+        created_ms: 2,
+    };
+    assert!(matches!(
+        s.create_region(&again, &office),
+        Err(StoreError::Conflict(_))
+    ));
+    // An unknown parent.
+    let orphan = Region {
+        code: "110000".into(),
+        parent: Some("999999".into()),
+        ..again.clone()
+    };
+    assert!(matches!(
+        s.create_region(&orphan, &office),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.orgs().unwrap().len(), orgs);
+    assert_eq!(s.regions().unwrap().len(), 1);
+    // An unknown region for an institution, and a supervisor of an unknown region (whose user
+    // row is not kept either).
+    let a = org(&*s, "A");
+    assert!(matches!(
+        s.set_org_region(a, "999999", 1),
+        Err(StoreError::Conflict(_))
+    ));
+    let u = User {
+        id: new_id(),
+        org: a,
+        role: Role::Supervisor,
+        name: "x".into(),
+        created_ms: 1,
+        pin_hash: None,
+    };
+    assert!(matches!(
+        s.create_supervisor(&u, "999999"),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.user(u.id).unwrap(), None);
+}
+
+fn facts_and_certificates_of_an_org(b: &Backend) {
+    let s = b.open();
+    let a = org(&*s, "A");
+    let other = org(&*s, "B");
+    let l1 = learner(&*s, a, 1);
+    let l2 = learner(&*s, a, 2);
+    let l3 = learner(&*s, other, 3);
+    let d = enroll(&*s, a, 1);
+    s.chain_txn(d, &mut |tx| {
+        tx.put_learner_facts(l1, a, b"one", false)?;
+        tx.put_learner_facts(l2, a, b"two", true)?;
+        tx.put_learner_facts(l3, other, b"three", false)?;
+        Ok(())
+    })
+    .unwrap();
+    let mut want = vec![(l1, b"one".to_vec()), (l2, b"two".to_vec())];
+    want.sort_by_key(|(l, _)| *l.0.as_bytes());
+    assert_eq!(s.facts_of_org(a).unwrap(), want);
+    let cert = |serial: &str, l| Certificate {
+        serial: serial.into(),
+        learner: l,
+        course: "c".into(),
+        issued_ms: 5,
+    };
+    s.issue_certificate(&cert("S2", l2)).unwrap();
+    s.issue_certificate(&cert("S1", l1)).unwrap();
+    s.issue_certificate(&cert("S3", l3)).unwrap();
+    assert_eq!(
+        s.certificates_of_org(a).unwrap(),
+        vec![cert("S1", l1), cert("S2", l2)]
+    );
 }

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod publish;
 pub mod relay;
 pub mod roster_import;
+pub mod supervision;
 pub mod training_record;
 
 use std::sync::Arc;

@@ -68,7 +68,7 @@ pub(super) fn routes(pages: Option<&Path>) -> Router<AppState> {
 }
 
 /// Query parameters, refused as `400 request.invalid_query` (an error body, as everywhere).
-struct Q<T>(T);
+pub(super) struct Q<T>(pub(super) T);
 
 impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Q<T> {
     type Rejection = ApiError;

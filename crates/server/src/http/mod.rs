@@ -6,6 +6,7 @@ mod body;
 mod certificates;
 pub mod console;
 mod console_admin;
+mod console_supervisor;
 mod guard;
 mod handlers;
 mod kiosks;
@@ -163,6 +164,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         )
         .route("/v1/files/{sha256}", get(handlers::file))
         .merge(certificates::routes())
+        .merge(console_supervisor::routes())
         .merge(console::routes(console_pages.as_deref()))
         // The administrator's and trainer's other console pages (same session and CSRF rules).
         .merge(console_admin::routes())

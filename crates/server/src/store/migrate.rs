@@ -45,8 +45,8 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 9 (kiosk classes) and the console's (010, 013), parents first
-/// (roster_stamps is not copied: the triggers make it).
+/// Every table of schema 9 (kiosk classes), the console's (010, 013) and the supervisor's (012),
+/// parents first (roster_stamps is not copied: the triggers make it).
 const TABLES: &[Table] = &[
     Table {
         name: "orgs",
@@ -276,6 +276,28 @@ const TABLES: &[Table] = &[
         insert: "INSERT INTO flag_resolutions (org_id, flag_key, note, user_id, resolved_ms)
                  VALUES ($1, $2, $3, $4, $5)",
         cols: &[Uuid, Text, Text, Uuid, Int],
+    },
+    // The supervisor's (012): a region is made after its parent, so creation order copies
+    // parents first.
+    Table {
+        name: "regions",
+        select: "SELECT code, name, parent, office_org_id, created_ms FROM regions
+                 ORDER BY created_ms, code",
+        insert: "INSERT INTO regions (code, name, parent, office_org_id, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+        cols: &[Text, Text, Text, Uuid, Int],
+    },
+    Table {
+        name: "org_regions",
+        select: "SELECT org_id, region_code, set_ms FROM org_regions ORDER BY org_id",
+        insert: "INSERT INTO org_regions (org_id, region_code, set_ms) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Text, Int],
+    },
+    Table {
+        name: "supervisors",
+        select: "SELECT user_id, org_id, region_code FROM supervisors ORDER BY user_id",
+        insert: "INSERT INTO supervisors (user_id, org_id, region_code) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Uuid, Text],
     },
 ];
 

@@ -76,6 +76,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Role {
     Admin,
     Trainer,
+    /// A region's supervisor (人社部门, issue #15): a person of the region's office who sees the
+    /// statistics of the region's institutions and nothing of any one institution's own pages.
+    Supervisor,
 }
 
 impl Role {
@@ -83,6 +86,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Trainer => "trainer",
+            Role::Supervisor => "supervisor",
         }
     }
 
@@ -90,6 +94,7 @@ impl Role {
         match s {
             "admin" => Some(Role::Admin),
             "trainer" => Some(Role::Trainer),
+            "supervisor" => Some(Role::Supervisor),
             _ => None,
         }
     }
@@ -597,6 +602,31 @@ pub trait Store: Send + Sync + 'static {
     fn put_flag_resolution(&self, r: &ResolvedFlag) -> StoreResult<bool>;
     /// The organisation's flag resolutions, oldest first.
     fn flag_resolutions(&self, org: Uuid) -> StoreResult<Vec<ResolvedFlag>>;
+
+    // ----- supervision (issue #15, the supervisor) -----
+
+    /// Stores a region and its office organisation in one transaction;
+    /// `Conflict(Constraint)` when the code is taken, the parent is unknown, or an
+    /// organisation has the office's name.
+    fn create_region(&self, region: &Region, office: &Org) -> StoreResult<()>;
+    /// Every region, by code.
+    fn regions(&self) -> StoreResult<Vec<Region>>;
+    /// Puts an institution in a region (replacing the region it was in);
+    /// `Conflict(Constraint)` when the region or the organisation is unknown.
+    fn set_org_region(&self, org: Uuid, region: &str, now_ms: i64) -> StoreResult<()>;
+    /// The region an institution is in.
+    fn org_region(&self, org: Uuid) -> StoreResult<Option<String>>;
+    /// The institutions of these regions, by name.
+    fn orgs_in_regions(&self, regions: &[String]) -> StoreResult<Vec<Org>>;
+    /// Stores a supervisor and their region in one transaction (the user's `org` is the
+    /// region's office).
+    fn create_supervisor(&self, user: &User, region: &str) -> StoreResult<()>;
+    /// A supervisor's region.
+    fn supervisor_region(&self, user: Uuid) -> StoreResult<Option<String>>;
+    /// The encoded facts of the learners of `org` (learners with none yet are left out).
+    fn facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(LearnerId, Vec<u8>)>>;
+    /// Every certificate of the learners of `org`.
+    fn certificates_of_org(&self, org: Uuid) -> StoreResult<Vec<Certificate>>;
 }
 
 /// An administrator's resolution of one flag of the flags report (issue #15): a note, who,
@@ -609,6 +639,19 @@ pub struct ResolvedFlag {
     pub note: String,
     pub by: Uuid,
     pub resolved_ms: i64,
+}
+
+/// A supervised region (issue #15): an administrative division, with its office.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// The administrative division code (six digits, GB/T 2260).
+    pub code: String,
+    pub name: String,
+    /// The region it is part of, if any.
+    pub parent: Option<String>,
+    /// The region's human-resources office, the organisation its supervisors belong to.
+    pub office: Uuid,
+    pub created_ms: i64,
 }
 
 /// Who carried one device's relayed receipts in one request (issue #19).

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("sql/postgres/008_roster_stamps.sql")),
     (9, include_str!("sql/postgres/009_kiosk_classes.sql")),
     (10, include_str!("sql/postgres/010_console.sql")),
+    (12, include_str!("sql/postgres/012_supervision.sql")),
     (13, include_str!("sql/postgres/013_flag_resolutions.sql")),
 ];
 
@@ -2213,6 +2214,144 @@ impl Store for PostgresStore {
                 resolved_ms: r.get(4),
             })
             .collect())
+        })
+    }
+
+    // ----- supervision (issue #15, the supervisor) -----
+
+    fn create_region(&self, region: &Region, office: &Org) -> StoreResult<()> {
+        self.txn(|tx| {
+            tx.execute(
+                "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3)",
+                &[&office.id, &office.name, &office.created_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO regions (code, name, parent, office_org_id, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &region.code,
+                    &region.name,
+                    &region.parent,
+                    &region.office,
+                    &region.created_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn regions(&self) -> StoreResult<Vec<Region>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT code, name, parent, office_org_id, created_ms FROM regions
+                 ORDER BY code COLLATE \"C\"",
+                &[],
+            )?;
+            collect(rows, |r| {
+                Ok(Region {
+                    code: r.get(0),
+                    name: r.get(1),
+                    parent: r.get(2),
+                    office: r.get(3),
+                    created_ms: r.get(4),
+                })
+            })
+        })
+    }
+
+    fn set_org_region(&self, org: Uuid, region: &str, now_ms: i64) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO org_regions (org_id, region_code, set_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (org_id) DO UPDATE SET region_code = excluded.region_code,
+                                                    set_ms = excluded.set_ms",
+                &[&org, &region, &now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn org_region(&self, org: Uuid) -> StoreResult<Option<String>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT region_code FROM org_regions WHERE org_id = $1",
+                &[&org],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn orgs_in_regions(&self, regions: &[String]) -> StoreResult<Vec<Org>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT o.id, o.name, o.created_ms FROM org_regions r JOIN orgs o ON o.id = r.org_id
+                 WHERE r.region_code = ANY($1)",
+                &[&regions],
+            )?;
+            let mut out = collect(rows, |r| {
+                Ok(Org {
+                    id: r.get(0),
+                    name: r.get(1),
+                    created_ms: r.get(2),
+                })
+            })?;
+            out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            Ok(out)
+        })
+    }
+
+    fn create_supervisor(&self, user: &User, region: &str) -> StoreResult<()> {
+        self.txn(|tx| {
+            tx.execute(
+                &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+                &[
+                    &user.id,
+                    &user.org,
+                    &user.role.as_str(),
+                    &user.name,
+                    &user.created_ms,
+                    &user.pin_hash,
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO supervisors (user_id, org_id, region_code) VALUES ($1, $2, $3)",
+                &[&user.id, &user.org, &region],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn supervisor_region(&self, user: Uuid) -> StoreResult<Option<String>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT region_code FROM supervisors WHERE user_id = $1",
+                &[&user],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(LearnerId, Vec<u8>)>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT learner, facts FROM learner_facts WHERE org_id = $1 ORDER BY learner",
+                &[&org],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| (LearnerId(r.get(0)), r.get(1)))
+                .collect())
+        })
+    }
+
+    fn certificates_of_org(&self, org: Uuid) -> StoreResult<Vec<Certificate>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT serial, learner_id, course, issued_ms FROM certificates
+                 WHERE org_id = $1 ORDER BY serial COLLATE \"C\"",
+                &[&org],
+            )?;
+            Ok(rows.iter().map(cert_row).collect())
         })
     }
 }

@@ -25,13 +25,16 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/008_roster_stamps.sql")),
         M::up(include_str!("sql/009_kiosk_classes.sql")),
         M::up(include_str!("sql/010_console.sql")),
-        // Slot 011 is unused (the anomaly flags needed no table); 012 is the supervisor's.
+        // Slot 011 is unused (the anomaly flags needed no table). 012 makes the users table again
+        // (a new role), which needs foreign keys off while it runs; it ends with a foreign key
+        // check.
+        M::up(include_str!("sql/012_supervision.sql")).foreign_key_check(),
         M::up(include_str!("sql/013_flag_resolutions.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -111,8 +114,11 @@ impl SqliteStore {
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Migrations run with foreign keys off (SQLite's way to make a table again, as 012
+        // does), each checked by `foreign_key_check` where it needs it; then they are on.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         migrations().to_latest(&mut conn).map_err(be)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -1829,6 +1835,151 @@ impl Store for SqliteStore {
                     resolved_ms: r.get(4)?,
                 })
             })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    // ----- supervision (issue #15, the supervisor) -----
+
+    fn create_region(&self, region: &Region, office: &Org) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO orgs (id, name, created_ms) VALUES (?1, ?2, ?3)",
+            params![office.id.to_string(), office.name, office.created_ms],
+        )?;
+        tx.execute(
+            "INSERT INTO regions (code, name, parent, office_org_id, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                region.code,
+                region.name,
+                region.parent,
+                region.office.to_string(),
+                region.created_ms
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn regions(&self) -> StoreResult<Vec<Region>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT code, name, parent, office_org_id, created_ms FROM regions ORDER BY code",
+        )?;
+        let out = st
+            .query_map([], |r| {
+                Ok(Region {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    parent: r.get(2)?,
+                    office: uuid_col(r, 3)?,
+                    created_ms: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn set_org_region(&self, org: Uuid, region: &str, now_ms: i64) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO org_regions (org_id, region_code, set_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id) DO UPDATE SET region_code = excluded.region_code,
+                                                set_ms = excluded.set_ms",
+            params![org.to_string(), region, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_region(&self, org: Uuid) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT region_code FROM org_regions WHERE org_id = ?1",
+                [org.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn orgs_in_regions(&self, regions: &[String]) -> StoreResult<Vec<Org>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT o.id, o.name, o.created_ms FROM org_regions r JOIN orgs o ON o.id = r.org_id
+             WHERE r.region_code = ?1",
+        )?;
+        let mut out = Vec::new();
+        for code in regions {
+            for org in st.query_map([code], |r| {
+                Ok(Org {
+                    id: uuid_col(r, 0)?,
+                    name: r.get(1)?,
+                    created_ms: r.get(2)?,
+                })
+            })? {
+                out.push(org?);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn create_supervisor(&self, user: &User, region: &str) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO users (id, org_id, role, name, created_ms, pin_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+            params![
+                user.id.to_string(),
+                user.org.to_string(),
+                user.role.as_str(),
+                user.name,
+                user.created_ms
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO supervisors (user_id, org_id, region_code) VALUES (?1, ?2, ?3)",
+            params![user.id.to_string(), user.org.to_string(), region],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn supervisor_region(&self, user: Uuid) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT region_code FROM supervisors WHERE user_id = ?1",
+                [user.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(LearnerId, Vec<u8>)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT learner, facts FROM learner_facts WHERE org_id = ?1 ORDER BY learner",
+        )?;
+        let out = st
+            .query_map([org.to_string()], |r| {
+                Ok((LearnerId(uuid_blob_col(r, 0)?), r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn certificates_of_org(&self, org: Uuid) -> StoreResult<Vec<Certificate>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT c.serial, c.learner_id, c.course, c.issued_ms
+             FROM learners l JOIN certificates c ON c.learner_id = l.id
+             WHERE l.org_id = ?1 ORDER BY c.serial",
+        )?;
+        let out = st
+            .query_map([org.to_string()], cert_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }

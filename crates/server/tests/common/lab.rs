@@ -100,20 +100,22 @@ impl Lab {
     }
 
     fn enroll(&self, seed: u8, learner: Option<LearnerId>) -> Dev {
+        self.enroll_in(self.org, seed, learner)
+    }
+
+    fn enroll_in(&self, org: Uuid, seed: u8, learner: Option<LearnerId>) -> Dev {
         let key = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
         let pk = public(&key);
-        // A kiosk serves the lab's class (issue #16).
         let code = match learner {
-            Some(_) => self
-                .svc
-                .issue_enrollment_code(self.org, learner, None)
-                .unwrap(),
-            None => {
+            Some(_) => self.svc.issue_enrollment_code(org, learner, None).unwrap(),
+            // A kiosk of the lab's centre serves its class (issue #16).
+            None if org == self.org => {
                 self.svc
-                    .issue_kiosk_code(self.org, &[self.class], None)
+                    .issue_kiosk_code(org, &[self.class], None)
                     .unwrap()
                     .code
             }
+            None => self.svc.issue_enrollment_code(org, None, None).unwrap(),
         };
         let e = self
             .svc
@@ -137,6 +139,11 @@ impl Lab {
     /// A learner's own PC.
     pub fn personal(&self, seed: u8, learner: LearnerId) -> Dev {
         self.enroll(seed, Some(learner))
+    }
+
+    /// The own PC of a learner of another organisation than the lab's.
+    pub fn personal_in(&self, org: Uuid, seed: u8, learner: LearnerId) -> Dev {
+        self.enroll_in(org, seed, Some(learner))
     }
 
     /// A classroom kiosk.
