@@ -87,6 +87,7 @@ fn facts(device: DeviceId, media_hex: &str, passed: bool, start: i64) -> Learner
         max_score: 3,
         passed,
         submitted_ms: Some(start + 12 * 60_000),
+        took_ms: Some(12 * 60_000),
     });
     f.courses.insert(course);
     f
