@@ -850,6 +850,25 @@ async fn an_xlsx_roster_is_read_and_ids_stored_as_numbers_are_refused() {
     assert_eq!(p["rows"][1]["line"], 3);
 }
 
+/// Enrolls a device of key `seed` with a code from the sheet; its enrollment answer.
+async fn enroll_with(w: &World, code: &str, seed: u8) -> Value {
+    let k = key(seed);
+    let res = w
+        .http
+        .post(w.url("/v1/enroll"))
+        .json(&EnrollRequest {
+            code: code.into(),
+            public_key: public(&k),
+            device_id: device_of(&k),
+            label: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "enrolling with {code}");
+    res.json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_for_the_printed_sheet_enroll_devices() {
     let w = World::new().await;
@@ -870,21 +889,7 @@ async fn codes_for_the_printed_sheet_enroll_devices() {
     assert_eq!(codes[2]["name"], Value::Null);
     assert_eq!(codes[0]["expiresMs"], T0 + 48 * 3600 * 1000);
     // A code from the sheet enrolls the learner's device.
-    let k = key(31);
-    let res = w
-        .http
-        .post(w.url("/v1/enroll"))
-        .json(&EnrollRequest {
-            code: codes[0]["code"].as_str().unwrap().into(),
-            public_key: public(&k),
-            device_id: device_of(&k),
-            label: None,
-        })
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let e: Value = res.json().await.unwrap();
+    let e = enroll_with(&w, codes[0]["code"].as_str().unwrap(), 31).await;
     assert_eq!(e["learnerId"], json!(w.learner_a1));
     for (body, code) in [
         (json!({}), "codes.invalid_count"),
@@ -921,21 +926,8 @@ async fn a_kiosk_code_from_the_sheet_serves_its_class_only() {
     )
     .await;
     assert_eq!(s, 200, "{codes}");
+    let e = enroll_with(&w, codes[0]["code"].as_str().unwrap(), 32).await;
     let k = key(32);
-    let res = w
-        .http
-        .post(w.url("/v1/enroll"))
-        .json(&EnrollRequest {
-            code: codes[0]["code"].as_str().unwrap().into(),
-            public_key: public(&k),
-            device_id: device_of(&k),
-            label: None,
-        })
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let e: Value = res.json().await.unwrap();
     let mut names: Vec<&str> = e["roster"]
         .as_array()
         .unwrap()
