@@ -161,31 +161,8 @@ async fn an_administrator_imports_a_roster_makes_a_class_and_prints_codes() -> R
         assert!(page.contains("还没有学员"), "nothing imported:\n{page}");
         shot(&s, "import-preview").await?;
 
-        // A class for the roster.
-        click(&s, "#nav-classes").await?;
-        fill(&s, "#class-name", "电工一班").await?;
-        click(&s, "#class-add").await?;
-        s.wait_for("#notice", WAIT, |t| t.contains("电工一班"))
-            .await?;
-
-        // The corrected roster, into the class.
-        click(&s, "#nav-learners").await?;
-        s.wait_for("#import-class option", WAIT, |t| t == "电工一班")
-            .await?;
-        s.execute(
-            "const sel = document.getElementById('import-class');
-             sel.value = sel.options[1].value;
-             sel.dispatchEvent(new Event('change', { bubbles: true }));",
-            serde_json::json!([]),
-        )
-        .await?;
-        let input = s.wait_for("#roster-file", WAIT, |_| true).await?.0;
-        s.send_keys(&input, &good.display().to_string()).await?;
-        s.wait_for("#preview-summary", WAIT, |t| t == "2 行正确，0 行有错误")
-            .await?;
-        click(&s, "#import-commit").await?;
-        s.wait_for("#notice", WAIT, |t| t == "已导入 2 名学员")
-            .await?;
+        // A class for the roster, and the corrected roster into it.
+        class_with_roster(&s, &good).await?;
         s.wait_for("#learner-count", WAIT, |t| t == "共 2 名学员")
             .await?;
         shot(&s, "learners").await?;
@@ -308,6 +285,34 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Makes the class 电工一班 (its trainer the first listed) and imports `roster`, two good
+/// rows, into it through the preview.
+async fn class_with_roster(s: &Session, roster: &Path) -> Result<()> {
+    click(s, "#nav-classes").await?;
+    fill(s, "#class-name", "电工一班").await?;
+    click(s, "#class-add").await?;
+    s.wait_for("#notice", WAIT, |t| t.contains("电工一班"))
+        .await?;
+    click(s, "#nav-learners").await?;
+    s.wait_for("#import-class option", WAIT, |t| t == "电工一班")
+        .await?;
+    s.execute(
+        "const sel = document.getElementById('import-class');
+         sel.value = sel.options[1].value;
+         sel.dispatchEvent(new Event('change', { bubbles: true }));",
+        serde_json::json!([]),
+    )
+    .await?;
+    let input = s.wait_for("#roster-file", WAIT, |_| true).await?.0;
+    s.send_keys(&input, &roster.display().to_string()).await?;
+    s.wait_for("#preview-summary", WAIT, |t| t == "2 行正确，0 行有错误")
+        .await?;
+    click(s, "#import-commit").await?;
+    s.wait_for("#notice", WAIT, |t| t == "已导入 2 名学员")
+        .await?;
+    Ok(())
+}
+
 async fn sign_in_as(s: &Session, login: &str, who: &str) -> Result<()> {
     s.wait_for("#sign-in", WAIT, |_| true).await?;
     fill(s, "#login", login).await?;
@@ -400,28 +405,7 @@ async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_re
         s.navigate(&base).await?;
         sign_in_as(&s, "liu", "刘主任").await?;
         // A class for 王老师, the roster into it, its codes printed.
-        click(&s, "#nav-classes").await?;
-        fill(&s, "#class-name", "电工一班").await?;
-        click(&s, "#class-add").await?;
-        s.wait_for("#notice", WAIT, |t| t.contains("电工一班"))
-            .await?;
-        click(&s, "#nav-learners").await?;
-        s.wait_for("#import-class option", WAIT, |t| t == "电工一班")
-            .await?;
-        s.execute(
-            "const sel = document.getElementById('import-class');
-             sel.value = sel.options[1].value;
-             sel.dispatchEvent(new Event('change', { bubbles: true }));",
-            serde_json::json!([]),
-        )
-        .await?;
-        let input = s.wait_for("#roster-file", WAIT, |_| true).await?.0;
-        s.send_keys(&input, &roster.display().to_string()).await?;
-        s.wait_for("#preview-summary", WAIT, |t| t == "2 行正确，0 行有错误")
-            .await?;
-        click(&s, "#import-commit").await?;
-        s.wait_for("#notice", WAIT, |t| t == "已导入 2 名学员")
-            .await?;
+        class_with_roster(&s, &roster).await?;
         click(&s, "#nav-classes").await?;
         click(&s, ".codes-for").await?;
         s.wait_for("#sheet .card .name", WAIT, |t| t == "赵六")
