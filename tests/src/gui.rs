@@ -40,10 +40,9 @@ pub fn desktop_binary() -> Result<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .context("test binary is not in target/<profile>/deps")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = crate::workspace_build::cargo_build();
     cmd.current_dir(workspace_root())
-        .args(["build", "--quiet", "-p", "hearth-desktop"]);
+        .args(["--quiet", "-p", "hearth-desktop"]);
     if profile_dir.ends_with("release") {
         cmd.arg("--release");
     }

@@ -13,3 +13,4 @@ pub mod shaper;
 #[cfg(target_os = "linux")]
 pub mod steps;
 pub mod webdriver;
+pub mod workspace_build;

@@ -25,17 +25,9 @@ fn bin_dir() -> PathBuf {
 pub fn binaries() -> &'static Binaries {
     static BUILT: OnceLock<Binaries> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let release = bin_dir().ends_with("release");
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "hearth-server",
-            "-p",
-            "hearth-cli",
-        ]);
+        let mut cmd = crate::workspace_build::cargo_build();
+        cmd.args(["--quiet", "-p", "hearth-server", "-p", "hearth-cli"]);
         if release {
             cmd.arg("--release");
         }
