@@ -63,8 +63,10 @@ ui-test: deps
 	$(NPM) --prefix ui/check run check
 	$(NPM) --prefix ui test
 
+# HEARTH_E2E_PREBUILT: the end-to-end tests start the binaries this same build made instead of
+# building them again with other features (scripts/workspace-test.sh says why).
 rust-test: ui
-	$(CARGO) test --workspace --locked
+	HEARTH_E2E_PREBUILT=1 $(CARGO) test --workspace --locked
 
 # The service on PostgreSQL (issue #13): a throwaway cluster with a streaming replica
 # (scripts/pg-cluster.sh, stopped also when a test fails), then the store suite and every
@@ -72,28 +74,27 @@ rust-test: ui
 # two-process tests with the real binaries. PG_SCENARIOS seeded kill scenarios (200 by default;
 # PG_SCENARIOS=1000 make pg-test for the long run).
 PG_SCENARIOS ?= 200
-pg-test: deps
-	$(CARGO) build -p hearth-server --locked
+# The tests run from the workspace's test build (scripts/workspace-test.sh: one build for every
+# step of make test).
+pg-test: deps ui
 	scripts/pg-cluster.sh run --replica --fast -- bash -c '\
-	  $(CARGO) test -p hearth-server --locked && \
-	  PG_SCENARIOS=$(PG_SCENARIOS) $(CARGO) test -p hearth-e2e --locked --test pg_instances -- --nocapture'
+	  scripts/workspace-test.sh hearth-server && \
+	  PG_SCENARIOS=$(PG_SCENARIOS) scripts/workspace-test.sh hearth-e2e:pg_instances -- --nocapture'
 
 # The API against docs/openapi.json with schemathesis (issue #19): 0 server errors, 0 undocumented
 # answers. FUZZ_EXAMPLES per operation, 10 by default; FUZZ_EXAMPLES=1000 make fuzz for the long run.
 FUZZ_EXAMPLES ?= 10
-fuzz:
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/fuzz-api.sh
+fuzz: ui
+	$(CARGO) test --workspace --locked --no-run --quiet
+	HEARTH_E2E_PREBUILT=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/fuzz-api.sh
 
 # The desktop app in a real window under Xvfb, driven through tauri-driver + WebKitWebDriver;
 # the web console in headless Chromium through chromedriver (no display needed).
 e2e: deps-e2e ui console
-	$(CARGO) test -p hearth-e2e --locked --test console_browser -- --ignored --nocapture
-	$(CARGO) build -p hearth-desktop --locked
-	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture
-	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_learning -- --ignored --nocapture
-	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_kiosk -- --ignored --nocapture
-	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_no_freeze -- --ignored --nocapture
-	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_certificate -- --ignored --nocapture
+	scripts/workspace-test.sh hearth-e2e:console_browser -- --ignored --nocapture
+	$(XVFB_RUN) scripts/workspace-test.sh hearth-e2e:gui_smoke hearth-e2e:gui_learning \
+	  hearth-e2e:gui_kiosk hearth-e2e:gui_no_freeze hearth-e2e:gui_certificate \
+	  -- --ignored --nocapture
 
 # Installable packages (.deb and .rpm here; the Windows nsis/msi settings are in tauri.conf.json
 # and need a Windows machine). The tauri CLI comes from ui/'s npm packages and runs from the root,

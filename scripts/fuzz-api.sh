@@ -18,7 +18,11 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet "schemathesis>=4.3,<5"
 fi
-cargo build -p hearth-server --locked --quiet
+# make test has just built the workspace's tests, hearth-server among them (HEARTH_E2E_PREBUILT);
+# building it alone would compile a second copy with other dependency features.
+if [ -z "${HEARTH_E2E_PREBUILT:-}" ]; then
+    cargo build -p hearth-server --locked --quiet
+fi
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/hearth-server"
 data=$(mktemp -d)
 pid=

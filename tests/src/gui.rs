@@ -29,8 +29,9 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// The `hearth-desktop` binary: `HEARTH_DESKTOP_BIN` if set, else built now with cargo (a no-op
-/// when it is up to date) into the same target folder as this test.
+/// The `hearth-desktop` binary: `HEARTH_DESKTOP_BIN` if set, else the one in this test's target
+/// folder, built now with cargo (a no-op when it is up to date) unless `HEARTH_E2E_PREBUILT` says
+/// make's test build has just built it.
 pub fn desktop_binary() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("HEARTH_DESKTOP_BIN") {
         return Ok(PathBuf::from(path));
@@ -40,19 +41,25 @@ pub fn desktop_binary() -> Result<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .context("test binary is not in target/<profile>/deps")?;
-    let mut cmd = crate::workspace_build::cargo_build();
-    cmd.current_dir(workspace_root())
-        .args(["--quiet", "-p", "hearth-desktop"]);
-    if profile_dir.ends_with("release") {
-        cmd.arg("--release");
+    if !crate::workspace_build::prebuilt() {
+        let mut cmd = crate::workspace_build::cargo_build();
+        cmd.current_dir(workspace_root())
+            .args(["--quiet", "-p", "hearth-desktop"]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .context("running cargo build -p hearth-desktop")?;
+        if !status.success() {
+            bail!("cargo build -p hearth-desktop failed (is ui/dist built? `make ui`)");
+        }
     }
-    let status = cmd
-        .status()
-        .context("running cargo build -p hearth-desktop")?;
-    if !status.success() {
-        bail!("cargo build -p hearth-desktop failed (is ui/dist built? `make ui`)");
+    let path = profile_dir.join("hearth-desktop");
+    if !path.is_file() {
+        bail!("{} is missing: build it first", path.display());
     }
-    Ok(profile_dir.join("hearth-desktop"))
+    Ok(path)
 }
 
 /// Finds a program on PATH or in ~/.cargo/bin.

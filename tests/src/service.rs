@@ -21,22 +21,33 @@ fn bin_dir() -> PathBuf {
 }
 
 /// Builds the binaries the end-to-end tests run (once per test process), so `cargo test -p
-/// hearth-e2e` works on its own.
+/// hearth-e2e` works on its own; with `HEARTH_E2E_PREBUILT` set (by `make`, whose test build
+/// has just built them, see scripts/workspace-test.sh) it only checks that they are there.
 pub fn binaries() -> &'static Binaries {
     static BUILT: OnceLock<Binaries> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let release = bin_dir().ends_with("release");
-        let mut cmd = crate::workspace_build::cargo_build();
-        cmd.args(["--quiet", "-p", "hearth-server", "-p", "hearth-cli"]);
-        if release {
-            cmd.arg("--release");
+        if !crate::workspace_build::prebuilt() {
+            let release = bin_dir().ends_with("release");
+            let mut cmd = crate::workspace_build::cargo_build();
+            cmd.args(["--quiet", "-p", "hearth-server", "-p", "hearth-cli"]);
+            if release {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("running cargo build");
+            assert!(status.success(), "building hearth-server and hearth failed");
         }
-        let status = cmd.status().expect("running cargo build");
-        assert!(status.success(), "building hearth-server and hearth failed");
-        Binaries {
+        let built = Binaries {
             server: bin_dir().join(exe("hearth-server")),
             client: bin_dir().join(exe("hearth")),
+        };
+        for path in [&built.server, &built.client] {
+            assert!(
+                path.is_file(),
+                "{} is missing: build it first",
+                path.display()
+            );
         }
+        built
     })
 }
 

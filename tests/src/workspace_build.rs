@@ -2,6 +2,13 @@
 
 use std::process::Command;
 
+/// Whether the workspace's binaries are already built and fresh (`HEARTH_E2E_PREBUILT`, set by
+/// scripts/workspace-test.sh and make after the workspace's test build), so the tests must not
+/// build them again.
+pub fn prebuilt() -> bool {
+    std::env::var_os("HEARTH_E2E_PREBUILT").is_some_and(|v| !v.is_empty())
+}
+
 /// `cargo build` as the tests run it to get the binaries they start (a no-op when they are up to
 /// date).
 ///
