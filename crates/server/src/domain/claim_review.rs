@@ -305,7 +305,8 @@ impl Service {
     /// A claim with its learners (from the frozen pack) and their flags open now.
     pub fn claim_detail(&self, user: &User, id: Uuid) -> ServiceResult<ClaimDetail> {
         let claim = self.claim_for(user, id)?;
-        let pack: Value = serde_json::from_slice(&self.claim_pack_bytes(user, id)?)
+        let bytes = self.store.claim_pack(id)?.ok_or_else(not_found)?;
+        let pack: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ServiceError::Internal(format!("a frozen claim pack: {e}")))?;
         let flags = self.console_flags(claim.org)?;
         let mut rows = Vec::new();
