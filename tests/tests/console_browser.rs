@@ -16,7 +16,11 @@
 //! A region's supervisor (second test) signs in, sees the region's statistics and their chart,
 //! drills down from a number to the learners behind it and from a learner to their receipts,
 //! and exports the statistics as XLSX: the file Chromium downloads is read back and holds the
-//! page's numbers (docs/screenshots/console-supervisor-*.png).
+//! page's numbers (docs/screenshots/console-supervisor-*.png). Then the subsidy claim: the
+//! centre's administrator submits the class's claim, the supervisor opens it and rejects it with
+//! a reason, the administrator sees the reason and resubmits, the supervisor approves it, and the
+//! signed pack Chromium downloads verifies with `hearth-server verify-claim`
+//! (docs/screenshots/console-claims-*.png).
 //!
 //! Run: `make console && cargo test -p hearth-e2e --test console_browser -- --ignored`
 //! (ignored by default: it needs Chromium and the built pages; `make e2e` runs it).
@@ -540,14 +544,19 @@ async fn a_supervisor_drills_down_to_receipts_and_exports_xlsx() -> Result<()> {
     let sup =
         user_id(&svc.admin(&["add-supervisor", "--region", "440300", "--name", "陈督导"])?)?;
     set_password(&svc, &sup, "chen")?;
+    // The centre's administrator, who submits the class's subsidy claim.
+    let admin = user_id(&svc.admin(&["add-admin", "--org", &svc.org, "--name", "刘主任"])?)?;
+    set_password(&svc, &admin, "liu")?;
+    let (trainer, _) = svc.add_trainer("王老师", "2468")?;
+    let class = svc.admin(&["add-class", "--trainer", &trainer, "--name", "电工一班"])?;
     // The demo course is published; two learners study it on their own PCs and sync (赵六
     // long enough for a hundredth of an hour to be credited).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let course_dir = hearth_e2e::gui::workspace_root().join("assets/courses/electrician-safety");
     svc.admin(&["publish", &course_dir.display().to_string()])?;
     let tmp = tempfile::tempdir()?;
-    let a = svc.add_learner("赵六", "440524188001010014")?;
-    let b = svc.add_learner("周九", "110105194912310038")?;
+    let a = svc.add_learner_in("赵六", "440524188001010014", Some(&class), None)?;
+    let b = svc.add_learner_in("周九", "110105194912310038", Some(&class), None)?;
     let receipts_a = study_and_sync(&svc, &tmp.path().join("pc-a"), &a, 40_000).await?;
     study_and_sync(&svc, &tmp.path().join("pc-b"), &b, 3_000).await?;
 
@@ -658,9 +667,106 @@ async fn a_supervisor_drills_down_to_receipts_and_exports_xlsx() -> Result<()> {
             cells[1][4], row[4],
             "course enrolments: {cells:?} vs {row:?}"
         );
+        review_a_claim(&svc, &s, &downloads).await?;
         anyhow::Ok(())
     }
     .await;
     s.close().await?;
     result
+}
+
+/// The subsidy claim of the class, from submission to approval, through the pages: the
+/// administrator (liu) submits, the supervisor (chen, signed in) rejects with a reason, the
+/// administrator sees it and resubmits, the supervisor approves; the downloaded pack verifies.
+async fn review_a_claim(svc: &Service, s: &Session, downloads: &Path) -> Result<()> {
+    const REASON: &str = "缺少考勤签到表";
+    let submit = async |s: &Session| -> Result<()> {
+        click(s, "#nav-claims").await?;
+        s.wait_for("#claim-class option", WAIT, |t| t == "电工一班")
+            .await?;
+        click(s, "#claim-submit").await?;
+        s.wait_for("#notice", WAIT, |t| t.contains("电工一班"))
+            .await?;
+        Ok(())
+    };
+    // Open the newest pending claim (the list puts pending ones first).
+    let open_pending = async |s: &Session| -> Result<()> {
+        click(s, "#nav-claims").await?;
+        click(s, "#claims tr[data-state=pending] .open-claim").await?;
+        s.wait_for("#claim-state", WAIT, |t| t == "待审核").await?;
+        Ok(())
+    };
+    click(s, "#sign-out").await?;
+    sign_in_as(s, "liu", "刘主任").await?;
+    submit(s).await?;
+    click(s, "#sign-out").await?;
+    sign_in_as(s, "chen", "陈督导").await?;
+    open_pending(s).await?;
+    // The claim's learners from the frozen pack: both, with their hours.
+    let names = s
+        .execute(
+            "return [...document.querySelectorAll('#claim-learners tbody tr')]
+                .map(tr => tr.children[0].innerText.trim()).sort()",
+            serde_json::json!([]),
+        )
+        .await?;
+    assert_eq!(names, serde_json::json!(["周九", "赵六"]));
+    shot(s, "claims-review").await?;
+    click(s, "#claim-reject").await?;
+    fill(s, "#claim-reject-reason", REASON).await?;
+    click(s, "#claim-reject-confirm").await?;
+    s.wait_for("#claim-state", WAIT, |t| t == "已退回").await?;
+    s.wait_for("#claim-reason", WAIT, |t| t.contains(REASON))
+        .await?;
+
+    // The administrator sees why and submits again.
+    click(s, "#sign-out").await?;
+    sign_in_as(s, "liu", "刘主任").await?;
+    click(s, "#nav-claims").await?;
+    s.wait_for("#claims tr[data-state=rejected] .reason", WAIT, |t| {
+        t == REASON
+    })
+    .await?;
+    submit(s).await?;
+    s.wait_for("#claims tr[data-state=pending]", WAIT, |_| true)
+        .await?;
+    s.execute(
+        "document.getElementById('claims').closest('section').scrollIntoView()",
+        serde_json::json!([]),
+    )
+    .await?;
+    shot(s, "claims-admin").await?;
+
+    // The supervisor approves it and downloads the signed pack, which verifies offline.
+    click(s, "#sign-out").await?;
+    sign_in_as(s, "chen", "陈督导").await?;
+    open_pending(s).await?;
+    click(s, "#claim-approve").await?;
+    s.wait_for("#claim-state", WAIT, |t| t == "已通过").await?;
+    click(s, "#claim-pack").await?;
+    let deadline = std::time::Instant::now() + WAIT;
+    let pack = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(downloads)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("claim-"))
+                    && p.extension().is_some_and(|x| x == "json")
+            })
+            .collect();
+        if let Some(f) = found.into_iter().next() {
+            break f;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no claim pack downloaded into {}", downloads.display());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let issuer: serde_json::Value = serde_json::from_str(&svc.admin(&["issuer-key"])?)?;
+    let key = issuer["publicKeyMultibase"]
+        .as_str()
+        .context("no issuer key")?;
+    let out = svc.admin(&["verify-claim", &pack.display().to_string(), "--key", key])?;
+    assert!(out.starts_with("valid: claim pack of 2 learners"), "{out}");
+    Ok(())
 }

@@ -44,7 +44,8 @@ async fn openapi_documents_every_route_and_errors_are_error_bodies() {
     // The console's routes (issue #15), from their own module.
     let console_src = concat!(
         include_str!("../src/http/console.rs"),
-        include_str!("../src/http/console_admin.rs")
+        include_str!("../src/http/console_admin.rs"),
+        include_str!("../src/http/console_claims.rs")
     );
     let console: Vec<&str> = console_src
         .split('"')

@@ -49,8 +49,8 @@ fn dump(db: &std::path::Path) -> Vec<Row> {
 /// Turns a database of this build back into exactly what a schema-4 build left: the tables and
 /// columns of schemas 5 (facts), 6 (revocation, relays), 7 (certificate credentials), 8
 /// (roster stamps and their triggers), 9 (kiosk classes), the console's 010 (accounts, failed
-/// sign-ins, sessions, the audit log) and 013 (flag resolutions), and the supervisor's 012
-/// (regions, their institutions, supervisors) gone, `user_version` 4. (012's wider users.role
+/// sign-ins, sessions, the audit log) and 013 (flag resolutions), the supervisor's 012
+/// (regions, their institutions, supervisors) and the claims of 014 gone, `user_version` 4. (012's wider users.role
 /// check stays: schema 4 has no supervisor rows.)
 fn downgrade_to_schema_4(db: &std::path::Path) {
     downgrade_to_schema_8(db);
@@ -79,12 +79,13 @@ fn downgrade_to_schema_4(db: &std::path::Path) {
     .unwrap();
 }
 
-/// What a schema-8 build left: the kiosk class tables of schema 9, the console's of 10 and 13 and
-/// the supervisor's of 12 gone, `user_version` 8.
+/// What a schema-8 build left: the kiosk class tables of schema 9, the console's of 10 and 13,
+/// the supervisor's of 12 and the claims of 14 gone, `user_version` 8.
 fn downgrade_to_schema_8(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE flag_resolutions;
+        "DROP TABLE claims;
+         DROP TABLE flag_resolutions;
          DROP TABLE supervisors; DROP TABLE org_regions; DROP TABLE regions;
          DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
          DROP TABLE console_accounts;

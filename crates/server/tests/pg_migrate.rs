@@ -100,6 +100,17 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
             )
             .unwrap()
     };
+    // A claim rejected and one pending (014's table): the frozen packs come along byte for byte.
+    let first = lab.svc.submit_claim(&admin, lab.class).unwrap();
+    lab.svc
+        .decide_claim(&supervisor, first.id, false, Some("缺少签到表"))
+        .unwrap();
+    let second = lab.svc.submit_claim(&admin, lab.class).unwrap();
+    let claims = lab.svc.claims_for(&admin).unwrap();
+    let packs: Vec<Vec<u8>> = [first.id, second.id]
+        .iter()
+        .map(|id| lab.svc.claim_pack_bytes(&admin, *id).unwrap())
+        .collect();
     let dir = lab.dir.path().to_path_buf();
     let (org, now, class) = (lab.org, lab.now(), lab.class);
     let Lab {
@@ -193,6 +204,11 @@ fn migrate_copies_a_sqlite_service_byte_for_byte_and_serves_the_same_credit() {
         .unwrap(),
         stats
     );
+    // The claims, their decisions and their frozen packs.
+    assert_eq!(svc.claims_for(&admin).unwrap(), claims);
+    for (id, pack) in [first.id, second.id].iter().zip(&packs) {
+        assert_eq!(&svc.claim_pack_bytes(&admin, *id).unwrap(), pack);
+    }
     // Devices enrolled after the move get numbers after the copied ones.
     let code = svc.issue_enrollment_code(org, None, None).unwrap();
     let k = common::key(40);

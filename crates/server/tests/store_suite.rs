@@ -86,6 +86,7 @@ suite!(
     regions_hold_their_institutions_and_supervisors,
     region_writes_are_all_or_nothing,
     facts_and_certificates_of_an_org,
+    claims_are_frozen_one_open_per_class_and_decided_once,
 );
 
 // ----- fixtures -----
@@ -1227,22 +1228,26 @@ fn flag_resolutions_are_kept_once_per_organisation(b: &Backend) {
         "UPDATE flag_resolutions SET note = 'x'",
         "DELETE FROM flag_resolutions",
     ] {
-        let refused = match b {
-            Backend::Sqlite(d) => rusqlite::Connection::open(d.path().join("hearth.db"))
-                .unwrap()
-                .execute(q, [])
-                .is_err(),
-            Backend::Postgres(url) => {
-                let url = url.clone();
-                std::thread::spawn(move || {
-                    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
-                    c.execute(q, &[]).is_err()
-                })
-                .join()
-                .unwrap()
-            }
-        };
-        assert!(refused, "{q} is refused");
+        assert!(refused(b, q), "{q} is refused");
+    }
+}
+
+/// Whether the database refuses a statement run on it directly (not through the store).
+fn refused(b: &Backend, q: &'static str) -> bool {
+    match b {
+        Backend::Sqlite(d) => rusqlite::Connection::open(d.path().join("hearth.db"))
+            .unwrap()
+            .execute(q, [])
+            .is_err(),
+        Backend::Postgres(url) => {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+                c.execute(q, &[]).is_err()
+            })
+            .join()
+            .unwrap()
+        }
     }
 }
 
@@ -1395,4 +1400,98 @@ fn facts_and_certificates_of_an_org(b: &Backend) {
         s.certificates_of_org(a).unwrap(),
         vec![cert("S1", l1), cert("S2", l2)]
     );
+}
+
+// ----- subsidy claims (issue #15 item 5) -----
+
+fn claims_are_frozen_one_open_per_class_and_decided_once(b: &Backend) {
+    let s = b.open();
+    let (a, other) = (org(&*s, "A"), org(&*s, "B"));
+    let (admin, trainer) = (user(&*s, a, Role::Admin), user(&*s, a, Role::Trainer));
+    let supervisor = user(&*s, other, Role::Admin);
+    let class = |name: &str| {
+        let c = Class {
+            id: new_id(),
+            org: a,
+            trainer,
+            name: name.into(),
+            created_ms: 1,
+        };
+        s.create_class(&c).unwrap();
+        c.id
+    };
+    let (c1, c2) = (class("电工一班"), class("焊工班"));
+    let claim = |class: Uuid, at: i64| Claim {
+        id: new_id(),
+        org: a,
+        class,
+        class_name: "电工一班".into(),
+        submitted_by: admin,
+        submitted_ms: at,
+        pack_sha256: [at as u8; 32],
+        learners: 3,
+        credited_ms: 7_200_000,
+        certificates: 1,
+        open_flags: 2,
+        decision: None,
+    };
+    let pack = br#"{"type":["HearthClaimPack"]}"#.to_vec();
+    let first = claim(c1, 10);
+    s.put_claim(&first, &pack).unwrap();
+    assert_eq!(s.claim(first.id).unwrap().as_ref(), Some(&first));
+    assert_eq!(b.open().claim_pack(first.id).unwrap(), Some(pack.clone()));
+    assert_eq!(s.claim(new_id()).unwrap(), None);
+    assert_eq!(s.claim_pack(new_id()).unwrap(), None);
+    // One pending claim per class, on any handle; another class may have its own.
+    assert!(matches!(
+        b.open().put_claim(&claim(c1, 11), &pack),
+        Err(StoreError::Conflict(_))
+    ));
+    let other_class = claim(c2, 12);
+    s.put_claim(&other_class, &pack).unwrap();
+    // Decided once: the second decision (on another handle) changes nothing.
+    let rejected = ClaimDecision {
+        approved: false,
+        reason: Some("缺少签到表".into()),
+        by: supervisor,
+        decided_ms: 20,
+    };
+    assert!(s.decide_claim(first.id, &rejected).unwrap());
+    let approve = ClaimDecision {
+        approved: true,
+        reason: None,
+        by: supervisor,
+        decided_ms: 21,
+    };
+    assert!(!b.open().decide_claim(first.id, &approve).unwrap());
+    assert!(!s.decide_claim(new_id(), &approve).unwrap());
+    assert_eq!(s.claim(first.id).unwrap().unwrap().decision, Some(rejected));
+    // Rejected: the class may claim again; approved: it may not.
+    let second = claim(c1, 30);
+    s.put_claim(&second, &pack).unwrap();
+    assert!(s.decide_claim(second.id, &approve).unwrap());
+    assert!(matches!(
+        s.put_claim(&claim(c1, 40), &pack),
+        Err(StoreError::Conflict(_))
+    ));
+    // Newest first, only the organisations asked for.
+    let ids: Vec<Uuid> = s
+        .claims_of_orgs(&[a])
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, [second.id, other_class.id, first.id]);
+    assert!(s.claims_of_orgs(&[other]).unwrap().is_empty());
+    assert_eq!(s.claims_of_orgs(&[other, a]).unwrap().len(), 3);
+    // The pack and the decision are frozen in the database itself.
+    for q in [
+        "UPDATE claims SET pack = pack || pack",
+        "UPDATE claims SET learners = 4",
+        "UPDATE claims SET reason = 'edited' WHERE decision IS NOT NULL",
+        "DELETE FROM claims",
+    ] {
+        assert!(refused(b, q), "{q} is refused");
+    }
+    assert_eq!(s.claim_pack(first.id).unwrap(), Some(pack));
 }

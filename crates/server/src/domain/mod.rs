@@ -7,6 +7,7 @@ pub mod authoring;
 pub mod certificate;
 pub mod certificate_pdf;
 pub mod claim;
+pub mod claim_review;
 pub mod credit;
 pub mod flag_review;
 pub mod flags;

@@ -6,6 +6,7 @@ mod body;
 mod certificates;
 pub mod console;
 mod console_admin;
+mod console_claims;
 mod console_supervisor;
 mod guard;
 mod handlers;
@@ -168,6 +169,7 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         .merge(console::routes(console_pages.as_deref()))
         // The administrator's and trainer's other console pages (same session and CSRF rules).
         .merge(console_admin::routes())
+        .merge(console_claims::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))

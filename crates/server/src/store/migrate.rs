@@ -299,6 +299,23 @@ const TABLES: &[Table] = &[
         insert: "INSERT INTO supervisors (user_id, org_id, region_code) VALUES ($1, $2, $3)",
         cols: &[Uuid, Uuid, Text],
     },
+    // Subsidy claims (014), after the classes, users and orgs they name.
+    Table {
+        name: "claims",
+        select: "SELECT id, org_id, class_id, class_name, submitted_by, submitted_ms, pack,
+                        pack_sha256, learners, credited_ms, certificates, open_flags, decision,
+                        reason, decided_by, decided_ms
+                 FROM claims ORDER BY submitted_ms, id",
+        insert: "INSERT INTO claims (id, org_id, class_id, class_name, submitted_by,
+                                     submitted_ms, pack, pack_sha256, learners, credited_ms,
+                                     certificates, open_flags, decision, reason, decided_by,
+                                     decided_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        cols: &[
+            Uuid, Uuid, Uuid, Text, Uuid, Int, Bytes, Bytes, Int, Int, Int, Int, Text, Text, Uuid,
+            Int,
+        ],
+    },
 ];
 
 /// Rows copied per PostgreSQL transaction.

@@ -627,6 +627,51 @@ pub trait Store: Send + Sync + 'static {
     fn facts_of_org(&self, org: Uuid) -> StoreResult<Vec<(LearnerId, Vec<u8>)>>;
     /// Every certificate of the learners of `org`.
     fn certificates_of_org(&self, org: Uuid) -> StoreResult<Vec<Certificate>>;
+
+    // ----- subsidy claims (issue #15 item 5) -----
+
+    /// Stores a submitted claim with its frozen pack; `Conflict(Constraint)` when the class has
+    /// a claim pending or approved already.
+    fn put_claim(&self, claim: &Claim, pack: &[u8]) -> StoreResult<()>;
+    fn claim(&self, id: Uuid) -> StoreResult<Option<Claim>>;
+    /// The frozen pack's bytes of a claim.
+    fn claim_pack(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>>;
+    /// The claims of these organisations, newest first.
+    fn claims_of_orgs(&self, orgs: &[Uuid]) -> StoreResult<Vec<Claim>>;
+    /// Records the decision of a pending claim; false when it was decided already (nothing
+    /// changed) or there is no such claim.
+    fn decide_claim(&self, id: Uuid, decision: &ClaimDecision) -> StoreResult<bool>;
+}
+
+/// A subsidy claim (补贴申领, issue #15 item 5): a class's signed claim pack frozen when an
+/// administrator submitted it, the totals it showed, and the supervisor's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub class: Uuid,
+    pub class_name: String,
+    pub submitted_by: Uuid,
+    pub submitted_ms: i64,
+    /// SHA-256 of the frozen pack's bytes.
+    pub pack_sha256: [u8; 32],
+    pub learners: u64,
+    pub credited_ms: u64,
+    pub certificates: u64,
+    /// Unresolved flags of the class's learners when it was submitted.
+    pub open_flags: u64,
+    /// `None` while pending.
+    pub decision: Option<ClaimDecision>,
+}
+
+/// A supervisor's decision on a claim, final once made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimDecision {
+    pub approved: bool,
+    /// Why it was rejected (required then); `None` for an approval.
+    pub reason: Option<String>,
+    pub by: Uuid,
+    pub decided_ms: i64,
 }
 
 /// An administrator's resolution of one flag of the flags report (issue #15): a note, who,

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("sql/postgres/010_console.sql")),
     (12, include_str!("sql/postgres/012_supervision.sql")),
     (13, include_str!("sql/postgres/013_flag_resolutions.sql")),
+    (14, include_str!("sql/postgres/014_claims.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -2354,6 +2355,116 @@ impl Store for PostgresStore {
             Ok(rows.iter().map(cert_row).collect())
         })
     }
+
+    // ----- subsidy claims (issue #15 item 5) -----
+
+    fn put_claim(&self, c: &Claim, pack: &[u8]) -> StoreResult<()> {
+        let (learners, credited, certs, flags) = (
+            c.learners as i64,
+            c.credited_ms as i64,
+            c.certificates as i64,
+            c.open_flags as i64,
+        );
+        self.run(|k| {
+            k.execute(
+                &format!(
+                    "INSERT INTO claims ({CLAIM_COLS}, pack)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                             NULL, NULL, NULL, NULL, $12)"
+                ),
+                &[
+                    &c.id,
+                    &c.org,
+                    &c.class,
+                    &c.class_name,
+                    &c.submitted_by,
+                    &c.submitted_ms,
+                    &&c.pack_sha256[..],
+                    &learners,
+                    &credited,
+                    &certs,
+                    &flags,
+                    &pack,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn claim(&self, id: Uuid) -> StoreResult<Option<Claim>> {
+        self.run(|c| {
+            c.query_opt(
+                &format!("SELECT {CLAIM_COLS} FROM claims WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| claim_row(&r))
+            .transpose()
+        })
+    }
+
+    fn claim_pack(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        self.run(|c| {
+            Ok(
+                c.query_opt("SELECT pack FROM claims WHERE id = $1", &[&id])?
+                    .map(|r| r.get(0)),
+            )
+        })
+    }
+
+    fn claims_of_orgs(&self, orgs: &[Uuid]) -> StoreResult<Vec<Claim>> {
+        let orgs = orgs.to_vec();
+        self.run(|c| {
+            c.query(
+                &format!(
+                    "SELECT {CLAIM_COLS} FROM claims WHERE org_id = ANY($1)
+                     ORDER BY submitted_ms DESC, id"
+                ),
+                &[&orgs],
+            )?
+            .iter()
+            .map(claim_row)
+            .collect()
+        })
+    }
+
+    fn decide_claim(&self, id: Uuid, d: &ClaimDecision) -> StoreResult<bool> {
+        let decision = if d.approved { "approved" } else { "rejected" };
+        self.run(|c| {
+            let n = c.execute(
+                "UPDATE claims SET decision = $2, reason = $3, decided_by = $4, decided_ms = $5
+                 WHERE id = $1 AND decision IS NULL",
+                &[&id, &decision, &d.reason, &d.by, &d.decided_ms],
+            )?;
+            Ok(n > 0)
+        })
+    }
+}
+
+const CLAIM_COLS: &str = "id, org_id, class_id, class_name, submitted_by, submitted_ms, \
+    pack_sha256, learners, credited_ms, certificates, open_flags, decision, reason, decided_by, \
+    decided_ms";
+
+fn claim_row(r: &Row) -> StoreResult<Claim> {
+    let decision: Option<String> = r.get(11);
+    Ok(Claim {
+        id: r.get(0),
+        org: r.get(1),
+        class: r.get(2),
+        class_name: r.get(3),
+        submitted_by: r.get(4),
+        submitted_ms: r.get(5),
+        pack_sha256: b32(r.get(6))?,
+        learners: r.get::<_, i64>(7) as u64,
+        credited_ms: r.get::<_, i64>(8) as u64,
+        certificates: r.get::<_, i64>(9) as u64,
+        open_flags: r.get::<_, i64>(10) as u64,
+        decision: decision.map(|d| ClaimDecision {
+            approved: d == "approved",
+            reason: r.get(12),
+            by: r.get::<_, Option<Uuid>>(13).unwrap_or_default(),
+            decided_ms: r.get::<_, Option<i64>>(14).unwrap_or_default(),
+        }),
+    })
 }
 
 /// Mixed into an organisation's advisory lock key for its audit log.

@@ -30,11 +30,12 @@ fn migrations() -> Migrations<'static> {
         // check.
         M::up(include_str!("sql/012_supervision.sql")).foreign_key_check(),
         M::up(include_str!("sql/013_flag_resolutions.sql")),
+        M::up(include_str!("sql/014_claims.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1983,6 +1984,106 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(out)
     }
+
+    // ----- subsidy claims (issue #15 item 5) -----
+
+    fn put_claim(&self, c: &Claim, pack: &[u8]) -> StoreResult<()> {
+        self.conn().execute(
+            &format!(
+                "INSERT INTO claims ({CLAIM_COLS}, pack)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, NULL, ?12)"
+            ),
+            params![
+                c.id.to_string(),
+                c.org.to_string(),
+                c.class.to_string(),
+                c.class_name,
+                c.submitted_by.to_string(),
+                c.submitted_ms,
+                &c.pack_sha256[..],
+                c.learners as i64,
+                c.credited_ms as i64,
+                c.certificates as i64,
+                c.open_flags as i64,
+                pack
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn claim(&self, id: Uuid) -> StoreResult<Option<Claim>> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare_cached(&format!("SELECT {CLAIM_COLS} FROM claims WHERE id = ?1"))?;
+        Ok(st.query_row([id.to_string()], claim_row).optional()?)
+    }
+
+    fn claim_pack(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached("SELECT pack FROM claims WHERE id = ?1")?;
+        Ok(st.query_row([id.to_string()], |r| r.get(0)).optional()?)
+    }
+
+    fn claims_of_orgs(&self, orgs: &[Uuid]) -> StoreResult<Vec<Claim>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {CLAIM_COLS} FROM claims WHERE org_id = ?1 ORDER BY submitted_ms DESC, id"
+        ))?;
+        let mut out = Vec::new();
+        for org in orgs {
+            for c in st.query_map([org.to_string()], claim_row)? {
+                out.push(c?);
+            }
+        }
+        out.sort_by(|a, b| b.submitted_ms.cmp(&a.submitted_ms).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn decide_claim(&self, id: Uuid, d: &ClaimDecision) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "UPDATE claims SET decision = ?2, reason = ?3, decided_by = ?4, decided_ms = ?5
+             WHERE id = ?1 AND decision IS NULL",
+            params![
+                id.to_string(),
+                if d.approved { "approved" } else { "rejected" },
+                d.reason,
+                d.by.to_string(),
+                d.decided_ms
+            ],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+const CLAIM_COLS: &str = "id, org_id, class_id, class_name, submitted_by, submitted_ms, \
+    pack_sha256, learners, credited_ms, certificates, open_flags, decision, reason, decided_by, \
+    decided_ms";
+
+fn claim_row(r: &Row<'_>) -> rusqlite::Result<Claim> {
+    let decision: Option<String> = r.get(11)?;
+    let decided = match decision {
+        Some(d) => Some(ClaimDecision {
+            approved: d == "approved",
+            reason: r.get(12)?,
+            by: opt_uuid_col(r, 13)?.unwrap_or_default(),
+            decided_ms: r.get::<_, Option<i64>>(14)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Claim {
+        id: uuid_col(r, 0)?,
+        org: uuid_col(r, 1)?,
+        class: uuid_col(r, 2)?,
+        class_name: r.get(3)?,
+        submitted_by: uuid_col(r, 4)?,
+        submitted_ms: r.get(5)?,
+        pack_sha256: b32_col(r, 6)?,
+        learners: seq_col(r, 7)?,
+        credited_ms: seq_col(r, 8)?,
+        certificates: seq_col(r, 9)?,
+        open_flags: seq_col(r, 10)?,
+        decision: decided,
+    })
 }
 
 const AUDIT_COLS: &str = "org_id, seq, at_ms, actor, action, detail, prev_hash, hash";
