@@ -222,6 +222,7 @@ export const en: Partial<Record<MessageKey, string>> = {
   "withheld.exam.attempts_exceeded": "Exam attempts beyond the number allowed",
   "withheld.credit.check_missed": "Study whose attention question was not answered within a minute: re-watch that part",
   "withheld.credit.check_wrong": "Study whose attention question was answered wrongly: re-watch that part",
+  "withheld.credit.card_unverified": "Study after a card sign-in the card could not have made (a copied, replaced or forged card): sign in again with your current card",
   "missing.completion.hours": "Not enough study hours: {hours} h to go",
   "missing.completion.lessons": "Lessons not finished",
   "missing.completion.media": "Videos not watched to the end",

@@ -221,6 +221,7 @@ export const zhCN = {
   "withheld.exam.attempts_exceeded": "超过允许次数的考试，不计成绩",
   "withheld.credit.check_missed": "随堂提问一分钟内没有回答，这段学习不计学时：请重新学习这部分",
   "withheld.credit.check_wrong": "随堂提问答错了，这段学习不计学时：请重新学习这部分",
+  "withheld.credit.card_unverified": "这次刷卡登录无法证明是本人的卡（卡被复制、已补办或伪造），之后的学习不计学时：请用当前的卡重新登录",
   "missing.completion.hours": "学时不足，还差 {hours} 小时",
   "missing.completion.lessons": "课时未学完",
   "missing.completion.media": "视频未看完",

@@ -20,7 +20,7 @@ use super::intervals::{IntervalSet, merge_positions};
 use super::{Policy, Withhold};
 
 /// Stored with the facts; facts of another version are rebuilt from the receipts.
-pub const FACTS_VERSION: u32 = 3;
+pub const FACTS_VERSION: u32 = 4;
 
 /// Refused exam attempts listed per exam (beyond them, only counted).
 const KEPT_REFUSED_ATTEMPTS: usize = 5;
@@ -42,6 +42,8 @@ pub struct DeviceFacts {
     pub span_end: Option<(u32, u64)>,
     /// Who is signed in on a kiosk.
     pub signed_in: Option<LearnerId>,
+    /// The sign-in was by card and the card's proof did not hold (`credit.card_unverified`).
+    pub card_unverified: bool,
     /// What the anomaly flags read (`domain::flags`).
     pub evidence: super::evidence::DeviceEvidence,
 }
@@ -54,6 +56,7 @@ impl Default for DeviceFacts {
             last_mono: None,
             span_end: None,
             signed_in: None,
+            card_unverified: false,
             evidence: Default::default(),
         }
     }
@@ -315,6 +318,9 @@ pub trait CourseBook {
     /// Whether `choice` is the right answer to the attention check `check` of `lesson` (`None`:
     /// no such check of that lesson in any published version).
     fn check_right(&self, course: &str, lesson: &str, check: &str, choice: u8) -> Option<bool>;
+    /// The secret of `learner`'s card `serial`, and when a newer card replaced it (`None`: no
+    /// such card).
+    fn card(&self, learner: LearnerId, serial: u32) -> Option<([u8; 32], Option<i64>)>;
 }
 
 /// One receipt as it joins its chain.
@@ -357,6 +363,37 @@ fn claimed_ms(b: &ReceiptBody) -> i64 {
     }
 }
 
+/// Whether a sign-in stands as far as a card can show it: PIN and sole-learner sign-ins are not
+/// card sign-ins (true); a card sign-in needs the proof of a card the service issued, made for
+/// this receipt's place in its chain, with a card not yet replaced when the kiosk last heard from
+/// the service (the anchor it held: before that, it could not have known of the new card). A
+/// `card` sign-in with no proof never stands.
+fn card_sign_in_holds(
+    method: &hearth_protocol::SignInMethod,
+    b: &ReceiptBody,
+    book: &dyn CourseBook,
+) -> bool {
+    use hearth_protocol::SignInMethod;
+    match method {
+        SignInMethod::SoleLearner | SignInMethod::Pin => true,
+        SignInMethod::Card => false,
+        SignInMethod::CardProved { serial, proof } => {
+            let Some((secret, replaced_ms)) = book.card(b.learner, *serial) else {
+                return false;
+            };
+            if let Some(replaced) = replaced_ms {
+                let heard = b.anchor.as_ref().map(|a| a.anchor.issued_ms);
+                if heard.is_none_or(|t| t >= replaced) {
+                    return false;
+                }
+            }
+            hearth_protocol::card::proof_matches(
+                &secret, b.device, b.learner, *serial, b.seq, b.prev, proof,
+            )
+        }
+    }
+}
+
 /// Adds one receipt of `learner` to the facts. `device` holds the facts of the device's chain
 /// up to this receipt.
 pub fn apply(
@@ -391,14 +428,16 @@ pub fn apply(
     }
 
     match &b.event {
-        Event::LearnerSignedIn { .. } => {
+        Event::LearnerSignedIn { method } => {
             device.signed_in = Some(b.learner);
+            device.card_unverified = !card_sign_in_holds(method, b, book);
             device.evidence.close_session();
             return;
         }
         Event::LearnerSignedOut { .. } => {
             if device.signed_in == Some(b.learner) {
                 device.signed_in = None;
+                device.card_unverified = false;
             }
             device.evidence.close_session();
             return;
@@ -430,6 +469,10 @@ pub fn apply(
     }
     if r.kiosk && device.signed_in != Some(b.learner) {
         learner.withhold(Withhold::KioskNotSignedIn, study_ms(&b.event));
+        return;
+    }
+    if device.card_unverified && device.signed_in == Some(b.learner) {
+        learner.withhold(Withhold::CardUnverified, study_ms(&b.event));
         return;
     }
     if r.device_flagged {
