@@ -198,7 +198,10 @@ mod tests {
         let t = c.text();
         assert!(t.starts_with("HEARTH-CARD/1/"));
         assert_eq!(Card::parse(&t).unwrap(), c);
-        assert_eq!(Card::parse(&format!("  {}\n", t.to_lowercase())).unwrap(), c);
+        assert_eq!(
+            Card::parse(&format!("  {}\n", t.to_lowercase())).unwrap(),
+            c
+        );
     }
 
     #[test]
