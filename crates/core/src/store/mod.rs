@@ -54,12 +54,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/005_study.sql")),
         M::up(include_str!("sql/006_kiosk.sql")),
         M::up(include_str!("sql/007_run_marks.sql")),
+        M::up(include_str!("sql/008_cards.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    7
+    8
 }
 
 /// What a write changed, so a front end knows what to refresh.
@@ -412,6 +413,7 @@ mod tests {
             name: name.into(),
             role: "learner".into(),
             pin_hash: Some(format!("verifier-{n}")),
+            card: None,
         };
         let (ana, bo, cai) = (person(1, "安娜"), person(2, "博文"), person(3, "蔡"));
         let class = |p: &RosterPerson| RosterClasses {
@@ -469,6 +471,7 @@ mod tests {
             include_str!("sql/005_study.sql"),
             include_str!("sql/006_kiosk.sql"),
             include_str!("sql/007_run_marks.sql"),
+            include_str!("sql/008_cards.sql"),
         ];
         all[..n].iter().map(|sql| M::up(sql)).collect()
     }
