@@ -14,6 +14,27 @@ use serde::Serialize;
 use super::{Service, ServiceError, ServiceResult};
 use crate::env::random_bytes;
 
+/// The QR code of a card's text as an SVG image (one unit a module, a four-module quiet zone),
+/// for the console's printable card sheet.
+pub fn card_qr_svg(text: &str) -> ServiceResult<String> {
+    use qrcode::{Color, EcLevel, QrCode};
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
+        .map_err(|e| ServiceError::Internal(format!("card QR code: {e}")))?;
+    let n = code.width();
+    let colors = code.to_colors();
+    let size = n + 8;
+    let mut path = String::new();
+    for (i, c) in colors.iter().enumerate() {
+        if *c == Color::Dark {
+            let (x, y) = (i % n + 4, i / n + 4);
+            path += &format!("M{x} {y}h1v1h-1z");
+        }
+    }
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    ))
+}
+
 /// A card just issued, to print.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
