@@ -374,7 +374,7 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, schema_version());
         // The pulled assignment is kept, as pulled (a pull may replace it).
         let kept = store.assignments().unwrap();
         assert_eq!(kept.len(), 1);
