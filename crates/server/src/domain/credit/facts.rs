@@ -36,6 +36,9 @@ pub struct DeviceFacts {
     pub frontier_ms: i64,
     /// The earliest anchor this device has shown: study on it is possible from then on.
     pub first_anchor_ms: Option<i64>,
+    /// The latest anchor this device has shown so far in its chain: it has heard from the
+    /// service at least that late (a card replaced before then is known to it).
+    pub last_anchor_ms: Option<i64>,
     /// The last monotonic reading in chain order (run, elapsed).
     pub last_mono: Option<(u32, u64)>,
     /// Where the last study span of the run ended (run, elapsed).
@@ -53,6 +56,7 @@ impl Default for DeviceFacts {
         Self {
             frontier_ms: i64::MIN,
             first_anchor_ms: None,
+            last_anchor_ms: None,
             last_mono: None,
             span_end: None,
             signed_in: None,
@@ -366,11 +370,13 @@ fn claimed_ms(b: &ReceiptBody) -> i64 {
 /// Whether a sign-in stands as far as a card can show it: PIN and sole-learner sign-ins are not
 /// card sign-ins (true); a card sign-in needs the proof of a card the service issued, made for
 /// this receipt's place in its chain, with a card not yet replaced when the kiosk last heard from
-/// the service (the anchor it held: before that, it could not have known of the new card). A
-/// `card` sign-in with no proof never stands.
+/// the service (the latest anchor its chain has shown up to this receipt: before that, it could
+/// not have known of the new card; citing an older anchor again gains nothing). A `card`
+/// sign-in with no proof never stands.
 fn card_sign_in_holds(
     method: &hearth_protocol::SignInMethod,
     b: &ReceiptBody,
+    heard_ms: Option<i64>,
     book: &dyn CourseBook,
 ) -> bool {
     use hearth_protocol::SignInMethod;
@@ -382,8 +388,7 @@ fn card_sign_in_holds(
                 return false;
             };
             if let Some(replaced) = replaced_ms {
-                let heard = b.anchor.as_ref().map(|a| a.anchor.issued_ms);
-                if heard.is_none_or(|t| t >= replaced) {
+                if heard_ms.is_none_or(|t| t >= replaced) {
                     return false;
                 }
             }
@@ -425,12 +430,13 @@ pub fn apply(
     if let Some(a) = &b.anchor {
         let t = a.anchor.issued_ms;
         device.first_anchor_ms = Some(device.first_anchor_ms.map_or(t, |f| f.min(t)));
+        device.last_anchor_ms = Some(device.last_anchor_ms.map_or(t, |l| l.max(t)));
     }
 
     match &b.event {
         Event::LearnerSignedIn { method } => {
             device.signed_in = Some(b.learner);
-            device.card_unverified = !card_sign_in_holds(method, b, book);
+            device.card_unverified = !card_sign_in_holds(method, b, device.last_anchor_ms, book);
             device.evidence.close_session();
             return;
         }
