@@ -387,10 +387,10 @@ fn card_sign_in_holds(
             let Some((secret, replaced_ms)) = book.card(b.learner, *serial) else {
                 return false;
             };
-            if let Some(replaced) = replaced_ms {
-                if heard_ms.is_none_or(|t| t >= replaced) {
-                    return false;
-                }
+            if let Some(replaced) = replaced_ms
+                && heard_ms.is_none_or(|t| t >= replaced)
+            {
+                return false;
             }
             hearth_protocol::card::proof_matches(
                 &secret, b.device, b.learner, *serial, b.seq, b.prev, proof,
