@@ -121,6 +121,19 @@ pub fn kiosk_sign_in(
     Ok(signed)
 }
 
+/// Signs a learner in with their sign-in card: the text its QR code holds, as a USB scanner
+/// types it (checked in core, offline; the receipt carries the card's proof).
+#[tauri::command]
+pub fn kiosk_sign_in_card(
+    hearth: State<'_, HearthState>,
+    engine: State<'_, SyncEngine>,
+    card: String,
+) -> Result<SignedIn, CommandError> {
+    let signed = hearth.with(|h| h.kiosk_sign_in_card(&card))?;
+    engine.trigger(Trigger::NewReceipt);
+    Ok(signed)
+}
+
 #[tauri::command]
 pub fn kiosk_sign_out(
     hearth: State<'_, HearthState>,

@@ -87,6 +87,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         kiosk_commands::kiosk_status,
         kiosk_commands::kiosk_roster,
         kiosk_commands::kiosk_sign_in,
+        kiosk_commands::kiosk_sign_in_card,
         kiosk_commands::kiosk_sign_out,
         kiosk_commands::kiosk_input,
         kiosk_commands::kiosk_open_class,

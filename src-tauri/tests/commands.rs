@@ -381,6 +381,7 @@ fn enrolled_store_clocked(
         name: name.into(),
         role: role.into(),
         pin_hash: Some(pin_verifier(id, pin, &[5; hearth_protocol::pin::SALT_LEN])),
+        card: None,
     };
     let service = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
     let e = Enrollment {
@@ -832,6 +833,7 @@ fn store_with_course(dir: &Path, owner_is_ana: bool) -> (HearthState, [String; 2
         name: name.into(),
         role: "learner".into(),
         pin_hash: Some(pin_verifier(id, pin, &[6; SALT_LEN])),
+        card: None,
     };
     let roster = [person(ana, "安娜", "1111"), person(bo, "博文", "2222")];
     course_fixture::enroll(&mut h, owner_is_ana.then_some(ana), &roster, T0);

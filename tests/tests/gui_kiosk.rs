@@ -1,7 +1,8 @@
 //! A class on a shared kiosk, in the real window, against the real service: the kiosk enrolls
 //! without an owner and turns into the sign-in list; the trainer signs in with a PIN, downloads
 //! the course and opens the class; two learners sign in one after another (one learner's PIN does
-//! not open the other) and study; the trainer attests who was present and starts the class exam;
+//! not open the other; Bo signs in with his printed card, typed as a USB scanner types it) and
+//! study; the trainer attests who was present and starts the class exam;
 //! a learner who signs in lands in the exam and takes it; after sync, the trainer's class view
 //! from the service shows both learners credited, the graded exam and the signed attestation.
 //!
@@ -31,6 +32,28 @@ struct Class {
     trainer: String,
     ana: String,
     bo: String,
+    /// The text of Bo's sign-in card's QR code (`hearth-server issue-cards`).
+    bo_card: String,
+}
+
+/// Types `text` and Enter into the focused element, as a USB barcode scanner (a keyboard) does:
+/// the card field must already have the focus when the sign-in list shows.
+async fn scan(session: &Session, text: &str) -> Result<()> {
+    let focused = session
+        .execute(
+            "const e = document.activeElement; return e ? e.getAttribute('data-testid') : null;",
+            json!([]),
+        )
+        .await?;
+    ensure!(
+        focused == json!("kiosk-card"),
+        "the card field must have the focus for a scanner, not {focused}"
+    );
+    let (el, _) = session
+        .wait_for("[data-testid=kiosk-card]", WAIT, |_| true)
+        .await?;
+    // U+E007 is WebDriver's Enter key.
+    session.send_keys(&el, &format!("{text}\u{E007}")).await
 }
 
 /// Signs `person` in from the sign-in list. `pad` types the PIN on the on-screen number pad
@@ -166,7 +189,15 @@ async fn drive(
     study_from_library(session, "shock-dangers").await?;
     sign_out(session).await?;
 
-    sign_in(session, &class.bo, "2222", true).await?;
+    // Bo scans his card: a misread first (refused with its own message), then the card.
+    let cut = &class.bo_card[..class.bo_card.len() - 5];
+    scan(session, cut).await?;
+    let (_, refused) = session
+        .wait_for("[data-testid=error]", WAIT, |t| t.contains("卡没有读完整"))
+        .await
+        .context("a misread card was not refused with card.malformed")?;
+    eprintln!("misread card: {refused}");
+    scan(session, &class.bo_card).await?;
     current(session, "博文").await?;
     study_from_library(session, "lockout-tagout").await?;
     sign_out(session).await?;
@@ -339,9 +370,30 @@ async fn a_class_on_a_kiosk_in_the_real_window() -> Result<()> {
         service.add_learner_in("安娜", "110101199001011234", Some(&class_id), Some("1111"))?;
     let bo = service.add_learner_in("博文", "110101199202023456", Some(&class_id), Some("2222"))?;
     let code = service.kiosk_code(&[&class_id])?;
-    let class = Class { trainer, ana, bo };
-
     let tmp = tempfile::tempdir()?;
+    let cards = tmp.path().join("cards.txt");
+    service.admin(&[
+        "issue-cards",
+        "--learner",
+        &bo,
+        "--out",
+        cards.to_str().context("path")?,
+        "--format",
+        "text",
+    ])?;
+    let bo_card = std::fs::read_to_string(&cards)?
+        .lines()
+        .next()
+        .and_then(|l| l.split('\t').nth(2))
+        .context("issue-cards wrote no card")?
+        .to_owned();
+    let class = Class {
+        trainer,
+        ana,
+        bo,
+        bo_card,
+    };
+
     let mut driver = Driver::start(&tmp.path().join("data"), &tmp.path().join("driver.log"))?;
     let started = Instant::now();
     let session = driver.launch(&app).await?;

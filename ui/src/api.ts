@@ -64,6 +64,7 @@ export const WITHHELD_CODES = [
   "exam.attempts_exceeded",
   "credit.check_missed",
   "credit.check_wrong",
+  "credit.card_unverified",
 ] as const;
 
 /** The events the shell pushes (src-tauri: sync.rs, downloads.rs, kiosk_commands.rs). */

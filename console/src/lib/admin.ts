@@ -96,6 +96,20 @@ export const assign = (
   classId: string,
   a: { course: string; lesson?: string; exam?: string; dueMs?: number },
 ) => call<Assignment>("POST", `classes/${id(classId)}/assignments`, json(a), "application/json");
+/** One kiosk sign-in card of a class's card sheet (issue #17 item 3). */
+export interface SignInCard {
+  learnerId: string;
+  name: string;
+  nationalIdMasked: string;
+  serial: number;
+  /** The QR code's text: a secret, printed only on the card. */
+  cardText: string;
+  /** The QR code, an SVG image made by the service. */
+  qrSvg: string;
+}
+/** Issues every learner of the class a new sign-in card (their old cards stop working). */
+export const issueCards = (classId: string) =>
+  call<SignInCard[]>("POST", `classes/${id(classId)}/cards`, json({}), "application/json");
 export const certificates = () => call<Certificate[]>("GET", "certificates");
 export const certificatePdf = (serial: string) => `/console/api/certificates/${id(serial)}/pdf`;
 export const revokeCertificate = (serial: string, reason: string) =>

@@ -52,6 +52,12 @@ export const en: Partial<Record<MessageKey, string>> = {
   "classes.add": "Make class",
   "classes.added": "Made class: {name}",
   "classes.codes": "Print codes",
+  "classes.cards": "Print sign-in cards",
+  "classes.cardsConfirm": "Issue new kiosk sign-in cards to every learner of {name}? Their old cards stop working at the kiosks after the next sync.",
+  "classes.cardSheet": "Sign-in cards: {name}",
+  "classes.cardsHint": "Print this page and hand each learner their card. The QR codes are secrets: do not photograph or share them.",
+  "classes.cardSerial": "Card no. {serial}",
+  "classes.print": "Print",
   "classes.noTrainers": "This organisation has no trainers yet; add one with hearth-server add-trainer.",
 
   "codes.title": "Device enrollment codes",

@@ -50,6 +50,12 @@ export const zhCN = {
   "classes.add": "新建班级",
   "classes.added": "已新建班级：{name}",
   "classes.codes": "打印登记码",
+  "classes.cards": "打印登录卡",
+  "classes.cardsConfirm": "为{name}的每位学员制作新的登录卡吗？旧卡在教室电脑下次同步后失效。",
+  "classes.cardSheet": "登录卡：{name}",
+  "classes.cardsHint": "打印本页，把卡发给每位学员本人。二维码是密钥，请勿拍照或转给他人。",
+  "classes.cardSerial": "卡号 {serial}",
+  "classes.print": "打印",
   "classes.noTrainers": "本机构还没有培训师，请先用 hearth-server add-trainer 添加。",
 
   "codes.title": "设备登记码",

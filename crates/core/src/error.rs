@@ -260,6 +260,14 @@ pub enum KioskError {
     ForeignClass,
     #[error("no installed course version has this exam")]
     UnknownExam,
+    #[error("this is not a Hearth sign-in card")]
+    NotACard,
+    #[error("the card could not be read completely; scan it again")]
+    CardMalformed,
+    #[error("this card is not valid on this kiosk ({left} tries left)")]
+    CardUnknown { left: u32 },
+    #[error("this card was replaced by a newer one; use the new card")]
+    CardReplaced,
 }
 
 impl KioskError {
@@ -276,6 +284,10 @@ impl KioskError {
             KioskError::BadAttendance => "kiosk.bad_attendance",
             KioskError::ForeignClass => "kiosk.foreign_class",
             KioskError::UnknownExam => "kiosk.unknown_exam",
+            KioskError::NotACard => "card.not_a_card",
+            KioskError::CardMalformed => "card.malformed",
+            KioskError::CardUnknown { .. } => "card.unknown",
+            KioskError::CardReplaced => "card.replaced",
         }
     }
 }

@@ -15,6 +15,12 @@
 //!   for [`KioskPolicy::lockout_ms`], twice as long after each further lock-out (up to
 //!   [`MAX_LOCKOUT_MS`]) until their right PIN is entered: four-digit PINs must not be guessable
 //!   at the keyboard. The count is kept in the store, so restarting the app resets nothing.
+//! - A learner may sign in with their card instead (issue #17 item 3): a USB scanner types the
+//!   card's text (`HEARTH-CARD/1/…`, `hearth_protocol::card`), checked here against the roster's
+//!   card verifier; the sign-in receipt carries the card's proof for its own chain position
+//!   (`learner_signed_in { method: card_proved }`), which the service checks before crediting
+//!   what follows, and the card's secret is then forgotten. A card that names a roster person but
+//!   does not match counts as a wrong PIN for that person (the same lock-out).
 //! - After [`KioskPolicy::idle_sign_out_ms`] without input, [`Hearth::kiosk_tick`] signs the
 //!   learner out (`learner_signed_out { reason: idle }`); ending a class signs out with
 //!   `class_ended`. Signing in while someone else is signed in signs them out first. Signing
@@ -27,6 +33,7 @@
 
 use std::collections::HashMap;
 
+use hearth_protocol::card::{Card, CardTextError, card_matches};
 use hearth_protocol::pin::pin_matches;
 use hearth_protocol::receipt::class_assignment_id;
 use hearth_protocol::{
@@ -213,9 +220,68 @@ impl Hearth {
         person: LearnerId,
         pin: &str,
     ) -> Result<SignedIn> {
+        let failures = self.check_not_locked(kiosk, person)?;
+        let Some(p) = self.store.roster_person(person)? else {
+            return Err(KioskError::NotOnRoster.into());
+        };
+        let Some(verifier) = p.pin_hash.as_deref() else {
+            return Err(KioskError::NoPin.into());
+        };
+        if !pin_matches(verifier, person, pin) {
+            return Err(self.sign_in_failed(kiosk, person, failures, |left| {
+                KioskError::WrongPin { left }
+            })?);
+        }
+        self.sign_in_succeeded(kiosk, p, failures, |_, _| SignInMethod::Pin)
+    }
+
+    /// Signs in the learner whose card text a scanner typed (or someone typed by hand), checked
+    /// against the roster's card verifier; the receipt carries the card's proof for its own
+    /// chain position. `card.not_a_card`, `card.malformed` (nothing counted: a scanner that
+    /// misread), `card.replaced` (an older card of a known learner), `card.unknown` (a card of
+    /// nobody here, or one that does not match: counted as a wrong PIN of the person it names),
+    /// `kiosk.locked_out`.
+    fn kiosk_sign_in_card_in(&mut self, kiosk: &mut Kiosk, text: &str) -> Result<SignedIn> {
+        let card = Card::parse(text).map_err(|e| match e {
+            CardTextError::NotACard => KioskError::NotACard,
+            CardTextError::Malformed => KioskError::CardMalformed,
+        })?;
+        let person = card.learner;
+        let max = kiosk.policy.max_pin_failures;
+        let Some(p) = self
+            .store
+            .roster_person(person)?
+            .filter(|p| role_of(&p.role) == KioskRole::Learner)
+        else {
+            return Err(KioskError::CardUnknown { left: max }.into());
+        };
+        let failures = self.check_not_locked(kiosk, person)?;
+        let Some(v) = p.card.clone() else {
+            return Err(KioskError::CardUnknown { left: max }.into());
+        };
+        if card.serial < v.serial {
+            return Err(KioskError::CardReplaced.into());
+        }
+        if card.serial != v.serial || !card_matches(&v.verifier, &card) {
+            return Err(self.sign_in_failed(kiosk, person, failures, |left| {
+                KioskError::CardUnknown { left }
+            })?);
+        }
+        let device = self.key.device_id();
+        self.sign_in_succeeded(kiosk, p, failures, move |seq, prev| {
+            SignInMethod::CardProved {
+                serial: card.serial,
+                proof: card.proof(device, seq, prev),
+            }
+        })
+        // `card` (and its secret) is dropped here.
+    }
+
+    /// The person's failures so far, or `kiosk.locked_out` while a lock-out lasts.
+    fn check_not_locked(&self, kiosk: &Kiosk, person: LearnerId) -> Result<Failures> {
         let now = self.env.clock.mono_ms();
         let wall = self.env.clock.wall_ms();
-        let mut failures = self.pin_failures(person)?;
+        let failures = self.pin_failures(person)?;
         let left_mono = kiosk
             .locked_until_mono
             .get(&person)
@@ -229,38 +295,54 @@ impl Hearth {
             }
             .into());
         }
-        let Some(p) = self.store.roster_person(person)? else {
-            return Err(KioskError::NotOnRoster.into());
-        };
-        let Some(verifier) = p.pin_hash.as_deref() else {
-            return Err(KioskError::NoPin.into());
-        };
-        if !pin_matches(verifier, person, pin) {
-            failures.count += 1;
-            let max = kiosk.policy.max_pin_failures;
-            if failures.count >= max {
-                let lockout = kiosk
-                    .policy
-                    .lockout_ms
-                    .saturating_mul(1u64 << failures.lockouts.min(16))
-                    .min(MAX_LOCKOUT_MS.max(kiosk.policy.lockout_ms));
-                failures.count = 0;
-                failures.lockouts = failures.lockouts.saturating_add(1);
-                failures.locked_until_wall_ms =
-                    wall.saturating_add(i64::try_from(lockout).unwrap_or(i64::MAX));
-                kiosk.locked_until_mono.insert(person, now + lockout);
-                self.set_pin_failures(person, &failures)?;
-                return Err(KioskError::LockedOut {
-                    retry_after_ms: lockout,
-                }
-                .into());
-            }
+        Ok(failures)
+    }
+
+    /// Counts a wrong PIN or card for `person`: the error to return (`wrong`, with the tries
+    /// left, or `kiosk.locked_out` when this one locks them out).
+    fn sign_in_failed(
+        &mut self,
+        kiosk: &mut Kiosk,
+        person: LearnerId,
+        mut failures: Failures,
+        wrong: impl FnOnce(u32) -> KioskError,
+    ) -> Result<CoreError> {
+        let now = self.env.clock.mono_ms();
+        let wall = self.env.clock.wall_ms();
+        failures.count += 1;
+        let max = kiosk.policy.max_pin_failures;
+        if failures.count >= max {
+            let lockout = kiosk
+                .policy
+                .lockout_ms
+                .saturating_mul(1u64 << failures.lockouts.min(16))
+                .min(MAX_LOCKOUT_MS.max(kiosk.policy.lockout_ms));
+            failures.count = 0;
+            failures.lockouts = failures.lockouts.saturating_add(1);
+            failures.locked_until_wall_ms =
+                wall.saturating_add(i64::try_from(lockout).unwrap_or(i64::MAX));
+            kiosk.locked_until_mono.insert(person, now + lockout);
             self.set_pin_failures(person, &failures)?;
-            return Err(KioskError::WrongPin {
-                left: max - failures.count,
+            return Ok(KioskError::LockedOut {
+                retry_after_ms: lockout,
             }
             .into());
         }
+        self.set_pin_failures(person, &failures)?;
+        Ok(wrong(max - failures.count).into())
+    }
+
+    /// A right PIN or card: clears the failures, signs out whoever was signed in, and records
+    /// the sign-in (`method` made for the receipt's chain position).
+    fn sign_in_succeeded(
+        &mut self,
+        kiosk: &mut Kiosk,
+        p: crate::store::RosterPerson,
+        failures: Failures,
+        method: impl FnOnce(u64, hearth_protocol::ReceiptId) -> SignInMethod,
+    ) -> Result<SignedIn> {
+        let now = self.env.clock.mono_ms();
+        let person = p.id;
         kiosk.locked_until_mono.remove(&person);
         if failures.count > 0 || failures.lockouts > 0 {
             self.set_pin_failures(person, &Failures::default())?;
@@ -268,11 +350,12 @@ impl Hearth {
         if kiosk.current.is_some() {
             self.kiosk_sign_out_in(kiosk, SignOutReason::Requested)?;
         }
-        self.record_for(
+        self.record_at(
             person,
-            Event::LearnerSignedIn {
-                method: SignInMethod::Pin,
+            |seq, prev| Event::LearnerSignedIn {
+                method: method(seq, prev),
             },
+            |_, _| Ok(()),
         )?;
         let role = role_of(&p.role);
         let signed = SignedIn {
@@ -496,6 +579,13 @@ impl Hearth {
     /// then on everything recorded here is theirs.
     pub fn kiosk_sign_in(&mut self, person: LearnerId, pin: &str) -> Result<SignedIn> {
         self.with_kiosk(|h, k| h.kiosk_sign_in_in(k, person, pin))
+    }
+
+    /// Signs in the learner whose sign-in card this is (the text its QR code holds, as a USB
+    /// scanner types it), checked against the roster on this machine; the sign-in receipt carries
+    /// the card's proof. Whoever was signed in before is signed out first.
+    pub fn kiosk_sign_in_card(&mut self, card_text: &str) -> Result<SignedIn> {
+        self.with_kiosk(|h, k| h.kiosk_sign_in_card_in(k, card_text))
     }
 
     /// Signs out whoever is signed in (recording why); `None` when nobody was.

@@ -225,6 +225,18 @@ impl Hearth {
         event: Event,
         also: impl FnOnce(&mut store::Tx<'_>, &RecordedReceipt) -> Result<()>,
     ) -> Result<RecordedReceipt> {
+        self.record_at(learner, |_, _| event, also)
+    }
+
+    /// [`Hearth::record_with`] of an event made for the receipt's own chain position (this
+    /// device, the sequence number and the previous receipt's id: a kiosk card sign-in's proof
+    /// binds them).
+    pub(crate) fn record_at(
+        &mut self,
+        learner: LearnerId,
+        event: impl FnOnce(u64, hearth_protocol::ReceiptId) -> Event,
+        also: impl FnOnce(&mut store::Tx<'_>, &RecordedReceipt) -> Result<()>,
+    ) -> Result<RecordedReceipt> {
         let mono = self.mono();
         let wall_ms = self.env.clock.wall_ms();
         let (device, key) = (self.key.device_id(), &self.key);
@@ -244,7 +256,7 @@ impl Hearth {
                 wall_ms,
                 mono,
                 anchor,
-                event,
+                event: event(head.seq + 1, head.id),
             };
             let signed = body.sign(key.pair())?;
             tx.insert_receipt(&signed)?;

@@ -46,6 +46,7 @@ async fn fixture(with_checks: bool, seed: u64) -> Fx {
         name: "李娜".into(),
         role: "learner".into(),
         pin_hash: None,
+        card: None,
     }];
     common::enroll(&mut h, Some(learner), &roster, T0);
     let (mut m, files) = common::small_course(None);

@@ -10,11 +10,12 @@ use hearth_core::sync::{
     ReceiptOutcome, Roster, SyncTransport, TransportError, UploadOutcome, sync_round,
 };
 use hearth_core::{Assignment, Enrollment, Env, Hearth, ManualClock, RosterClasses, RosterPerson};
+use hearth_protocol::card::{Card, proof_matches};
 use hearth_protocol::pin::pin_verifier;
 use hearth_protocol::receipt::class_assignment_id;
 use hearth_protocol::{
     AttendanceCheck, ClassId, CourseId, Envelope, Event, ExamId, LearnerId, LessonId, PublicKey,
-    ReceiptBody, TimeAnchor,
+    ReceiptBody, SignInMethod, TimeAnchor,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
@@ -53,6 +54,7 @@ fn person(id: LearnerId, name: &str, role: &str, pin: Option<&str>) -> RosterPer
         name: name.into(),
         role: role.into(),
         pin_hash: pin.map(|p| pin_verifier(id, p, &[3; hearth_protocol::pin::SALT_LEN])),
+        card: None,
     }
 }
 
@@ -110,7 +112,13 @@ fn room(policy: KioskPolicy) -> Room {
         &mut hearth,
         None,
         &[
-            person(ana, "安娜", "learner", Some("1111")),
+            RosterPerson {
+                card: Some(hearth_protocol::wire::CardVerifier {
+                    serial: 2,
+                    verifier: ana_card(2).verifier(),
+                }),
+                ..person(ana, "安娜", "learner", Some("1111"))
+            },
             person(bo, "博", "learner", Some("2222")),
             person(nopin, "无密码", "learner", None),
             person(trainer, "王老师", "trainer", Some("9999")),
@@ -157,6 +165,15 @@ impl Room {
         let other = Hearth::open(placeholder.path(), self.env.clone()).unwrap();
         drop(std::mem::replace(&mut self.hearth, other));
         self.hearth = Hearth::open(&dir, self.env.clone()).unwrap();
+    }
+}
+
+/// Ana's sign-in card `serial` (the roster has her card 2).
+fn ana_card(serial: u32) -> Card {
+    Card {
+        learner: LearnerId(Uuid::from_u128(1)),
+        serial,
+        secret: [0x41; 32],
     }
 }
 
@@ -937,4 +954,104 @@ fn enrolling_keeps_the_roster_classes_at_once() {
     h.kiosk_sign_in(trainer, "9999").unwrap();
     let s = h.kiosk_open_class(ClassId(Uuid::from_u128(CLASS))).unwrap();
     assert_eq!(s.name, "电工一班");
+}
+
+/// Issue #17 item 3: a scanner types the card's text; the kiosk checks it against the roster's
+/// verifier, signs the learner in with the card's proof for the receipt's own chain position,
+/// and refuses other texts with their own codes; wrong cards are throttled with the PINs.
+#[test]
+fn a_card_signs_in_its_learner_with_a_proof_and_wrong_cards_lock_out_like_pins() {
+    let mut r = room(KioskPolicy::default());
+    let h = &mut r.hearth;
+    let text = ana_card(2).text();
+    assert_eq!(
+        code(h.kiosk_sign_in_card("1111").unwrap_err()),
+        "card.not_a_card"
+    );
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&text[..text.len() - 3]).unwrap_err()),
+        "card.malformed"
+    );
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&ana_card(1).text()).unwrap_err()),
+        "card.replaced"
+    );
+    let stranger = Card {
+        learner: LearnerId(Uuid::from_u128(77)),
+        ..ana_card(2)
+    };
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&stranger.text()).unwrap_err()),
+        "card.unknown"
+    );
+    // Bo has no card: Ana's secret under his name opens nothing.
+    let bo_forged = Card {
+        learner: r.bo,
+        ..ana_card(2)
+    };
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&bo_forged.text()).unwrap_err()),
+        "card.unknown"
+    );
+    // A made-up card with Ana's id and serial: wrong secret. Five wrong tries (cards or PINs)
+    // lock her out, even with the right card.
+    let forged = Card {
+        secret: [0x42; 32],
+        ..ana_card(2)
+    };
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&forged.text()).unwrap_err()),
+        "card.unknown"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            code(h.kiosk_sign_in(r.ana, "0000").unwrap_err()),
+            "kiosk.wrong_pin"
+        );
+    }
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&forged.text()).unwrap_err()),
+        "kiosk.locked_out"
+    );
+    assert_eq!(
+        code(h.kiosk_sign_in_card(&text).unwrap_err()),
+        "kiosk.locked_out"
+    );
+    assert!(ledger(h).is_empty(), "refused tries record nothing");
+    r.clock.advance(KioskPolicy::default().lockout_ms);
+    // As a scanner types it: lower case is fine, and the Enter key's newline.
+    let s = h
+        .kiosk_sign_in_card(&format!("{}\n", text.to_lowercase()))
+        .unwrap();
+    assert_eq!((s.person, s.role), (r.ana, KioskRole::Learner));
+    h.record(study(60_000)).unwrap();
+
+    let out = h.outbox(0, 10).unwrap();
+    let v = Envelope::from_bytes(out[0].envelope.clone())
+        .verify(&h.device().public_key)
+        .unwrap();
+    let body: &ReceiptBody = v.body();
+    let Event::LearnerSignedIn {
+        method: SignInMethod::CardProved { serial, proof },
+    } = body.event
+    else {
+        panic!("a card sign-in: {:?}", body.event);
+    };
+    assert_eq!(serial, 2);
+    assert!(
+        proof_matches(
+            &ana_card(2).secret,
+            h.device().id,
+            r.ana,
+            2,
+            body.seq,
+            body.prev,
+            &proof
+        ),
+        "the proof is the card's, for this receipt's chain position"
+    );
+    assert_eq!(
+        ledger(h).iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        vec![r.ana, r.ana]
+    );
 }

@@ -293,6 +293,7 @@ fn enrollment_keeps_the_service_keys_and_the_roster() {
         name: "周老师".into(),
         role: "trainer".into(),
         pin_hash: Some("ab".into()),
+        card: None,
     }];
     let forged = TimeAnchor::issue(
         &Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap(),

@@ -50,6 +50,7 @@ async fn fixture_with(max_attempts: Option<u32>) -> Fixture {
         name: "李娜".into(),
         role: "learner".into(),
         pin_hash: None,
+        card: None,
     }];
     common::enroll(&mut h, Some(learner), &roster, T0);
     let video = common::install_small_course(&mut h, max_attempts).await;
@@ -603,6 +604,7 @@ impl SyncTransport for FakeService {
             name: "新学员".into(),
             role: "learner".into(),
             pin_hash: None,
+            card: None,
         }]))
     }
 

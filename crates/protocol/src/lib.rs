@@ -19,6 +19,7 @@
 
 pub mod anchor;
 pub mod bundle;
+pub mod card;
 pub mod chain;
 pub mod credential;
 pub mod error;

@@ -44,7 +44,8 @@ pub const MAX_TEXT_ANSWER: usize = 2_000;
 pub const MAX_EXAM_ANSWERS: usize = 500;
 pub const MAX_PRESENT: usize = 200;
 
-/// How a learner was identified when signing in.
+/// How a learner was identified when signing in. FROZEN: variants are encoded by position; only
+/// append new ones at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
@@ -52,8 +53,16 @@ pub enum SignInMethod {
     SoleLearner,
     /// A PIN checked locally against the roster from the service.
     Pin,
-    /// A card code checked locally against the roster.
+    /// A card claimed with no proof. Never written by Hearth; the service credits nothing
+    /// studied after it (`credit.card_unverified`).
     Card,
+    /// A sign-in card (`crate::card`) checked locally against the roster's verifier, with the
+    /// proof that the card's secret was at hand, bound to this receipt's chain position.
+    CardProved {
+        serial: u32,
+        #[serde(with = "serde_bytes")]
+        proof: [u8; 32],
+    },
 }
 
 /// Why a learner was signed out.

@@ -111,10 +111,23 @@ pub struct RosterEntry {
     /// `crate::pin` and docs/api.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_hash: Option<String>,
+    /// For kiosk sign-in by card, when the learner has a card: its serial and verifier
+    /// (`crate::card`). Absent when none, and read as absent from an older service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardVerifier>,
     /// A learner's class (none or one), or the classes a trainer runs. Absent when empty, and
     /// read as empty from an older service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassRef>,
+}
+
+/// The verifier of a learner's current sign-in card, as a kiosk's roster carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardVerifier {
+    pub serial: u32,
+    /// hex SHA-256 (`crate::card::card_verifier`).
+    pub verifier: String,
 }
 
 /// A class as a roster names it.

@@ -92,6 +92,9 @@ fn invalid(name: &str, key: PublicKey, bytes: Vec<u8>, code: &str) -> EnvelopeCa
     }
 }
 
+/// The card secret of the `card-sign-in` vector.
+const CARD_SECRET: [u8; 32] = [0x44; 32];
+
 fn build() -> Vectors {
     let k = key(0x11);
     let service = key(0x22);
@@ -272,6 +275,30 @@ fn build() -> Vectors {
         valid("class-assigned", &k, b10),
         valid("learner-signed-out", &k, b11),
         valid("fork-at-2", &k, b2_fork),
+        // Issue #17 item 3: a card sign-in after learner-signed-out, its proof made with the
+        // card secret CARD_SECRET (card serial 1 of learner 1) for this chain position.
+        valid(
+            "card-sign-in",
+            &k,
+            body(
+                &k,
+                12,
+                r11.id(),
+                Event::LearnerSignedIn {
+                    method: SignInMethod::CardProved {
+                        serial: 1,
+                        proof: hearth_protocol::card::card_proof(
+                            &CARD_SECRET,
+                            dev,
+                            learner(1),
+                            1,
+                            12,
+                            r11.id(),
+                        ),
+                    },
+                },
+            ),
+        ),
     ];
     let good = r2.envelope_bytes();
     let mut too_big = sign_raw(&k, &vec![0u8; MAX_ENVELOPE_LEN]);
@@ -603,6 +630,37 @@ fn vectors_file_matches_the_current_format() {
         on_disk, json,
         "the published vectors differ from what this code signs: the format changed"
     );
+}
+
+/// The card sign-in vector's proof is the card's for its own chain position, and for no other.
+#[test]
+fn the_card_sign_in_vector_carries_the_cards_proof() {
+    let vectors: Vectors = serde_json::from_str(&std::fs::read_to_string(file()).unwrap()).unwrap();
+    let case = vectors
+        .envelopes
+        .iter()
+        .find(|c| c.name == "card-sign-in")
+        .unwrap();
+    let b = case.body.as_ref().unwrap();
+    let Event::LearnerSignedIn {
+        method: SignInMethod::CardProved { serial, proof },
+    } = b.event
+    else {
+        panic!("{:?}", b.event);
+    };
+    let holds = |seq: u64| {
+        hearth_protocol::card::proof_matches(
+            &CARD_SECRET,
+            b.device,
+            b.learner,
+            serial,
+            seq,
+            b.prev,
+            &proof,
+        )
+    };
+    assert!(holds(b.seq));
+    assert!(!holds(b.seq + 1));
 }
 
 #[test]

@@ -41,6 +41,13 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// How `issue-cards` writes its file.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum CardFormat {
+    Json,
+    Text,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Serves the HTTP API.
@@ -172,6 +179,22 @@ enum Cmd {
         person: Uuid,
         #[arg(long)]
         pin: String,
+    },
+    /// Issues new kiosk sign-in cards (issue #17 item 3) to every learner of a class, or to one
+    /// learner, replacing their old cards, and writes what to print (name, masked ID number,
+    /// the QR code's text) to a file. The card texts are secrets: print them, then delete the
+    /// file.
+    IssueCards {
+        #[arg(long, required_unless_present = "learner", conflicts_with = "learner")]
+        class: Option<Uuid>,
+        #[arg(long)]
+        learner: Option<Uuid>,
+        /// Where to write the cards.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// `json` (an array) or `text` (one card a line: name, masked ID, card text, by tabs).
+        #[arg(long, default_value = "json")]
+        format: CardFormat,
     },
     /// Issues a new token for an administrator or trainer.
     Token {
@@ -493,6 +516,31 @@ fn main() -> Result<()> {
         Cmd::SetPin { person, pin } => {
             svc.set_pin(person, &pin)?;
             println!("PIN set");
+        }
+        Cmd::IssueCards {
+            class,
+            learner,
+            out,
+            format,
+        } => {
+            let cards = match (class, learner) {
+                (Some(c), _) => svc.issue_class_cards(hearth_protocol::ClassId(c))?,
+                (None, Some(l)) => vec![svc.issue_card(hearth_protocol::LearnerId(l))?],
+                (None, None) => bail!("give --class or --learner"),
+            };
+            let text = match format {
+                CardFormat::Json => serde_json::to_string_pretty(&cards)?,
+                CardFormat::Text => cards
+                    .iter()
+                    .map(|c| format!("{}\t{}\t{}\n", c.name, c.national_id_masked, c.card_text))
+                    .collect(),
+            };
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{} card(s) issued, written to {}",
+                cards.len(),
+                out.display()
+            );
         }
         Cmd::Token { user, days } => {
             if days <= 0 {

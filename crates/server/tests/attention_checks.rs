@@ -352,6 +352,7 @@ fn demo_courses_publish_their_checks_without_answers() {
         let book = LoadedBook {
             catalog: svc.published_courses().unwrap(),
             classes: Default::default(),
+            cards: Default::default(),
         };
         for f in std::fs::read_dir(course.join("checks")).unwrap() {
             let f = f.unwrap().path();

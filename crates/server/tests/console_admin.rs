@@ -577,3 +577,63 @@ async fn the_trainer_sees_their_class_its_progress_attestations_and_assignments(
     assert_eq!(c["occupation"].as_str(), want.occupation.as_deref());
     assert_eq!(courses.len(), catalog.courses.len());
 }
+
+/// Issue #17 item 3: the class's card sheet (name, masked ID, QR code and its text) is issued by
+/// the organisation's administrator only, audited without the cards' secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_sheet_is_issued_by_the_administrator_of_the_class_only() {
+    let site = Site::new().await;
+    let admin = site.sign_in("admin-a").await;
+    let trainer = site.sign_in("wang").await;
+    let admin_b = site.sign_in("admin-b").await;
+    let path = format!("/console/api/classes/{}/cards", site.lab.class);
+    let (s, b) = site.call("POST", &path, &trainer, Some(json!({}))).await;
+    assert_eq!((s, code(&b)), (403, "auth.forbidden"));
+    let (s, b) = site.call("POST", &path, &admin_b, Some(json!({}))).await;
+    assert_eq!((s, code(&b)), (404, "class.not_found"));
+    let (s, _, _) = site
+        .call_raw("POST", &path, Some(&admin), false, Some(json!({})))
+        .await;
+    assert_eq!(s, 403, "no card sheet without the CSRF token");
+    assert!(
+        site.lab
+            .svc
+            .store
+            .cards_of(site.lab.learners[0])
+            .unwrap()
+            .is_empty(),
+        "refused requests issued nothing"
+    );
+
+    let (s, sheet) = site.call("POST", &path, &admin, Some(json!({}))).await;
+    assert_eq!(s, 200, "{sheet}");
+    let sheet = sheet.as_array().unwrap();
+    assert_eq!(sheet.len(), 3);
+    let mut secrets = Vec::new();
+    for c in sheet {
+        let card = hearth_protocol::card::Card::parse(c["cardText"].as_str().unwrap()).unwrap();
+        assert_eq!(c["learnerId"], json!(card.learner.to_string()));
+        assert_eq!(c["serial"], json!(1));
+        let kept = site.lab.svc.store.cards_of(card.learner).unwrap();
+        assert_eq!(
+            kept.last().unwrap().secret,
+            card.secret,
+            "the service keeps S"
+        );
+        let masked = c["nationalIdMasked"].as_str().unwrap();
+        assert!(
+            masked.starts_with("****") && !masked.ends_with('*'),
+            "{masked}"
+        );
+        assert!(c["qrSvg"].as_str().unwrap().starts_with("<svg"));
+        secrets.push(hex::encode(card.secret));
+    }
+    let audit = site.audit_actions();
+    let (_, detail) = audit.iter().find(|(a, _)| a == "cards.issue").unwrap();
+    for s in &secrets {
+        assert!(
+            !detail.to_lowercase().contains(s),
+            "no secret in the audit log"
+        );
+    }
+}

@@ -823,6 +823,11 @@ export const api = {
    * everything for them.
    */
   kioskSignIn: (person: string, pin: string): Promise<SignedIn> => call("kiosk_sign_in", { person, pin }),
+  /**
+   * Signs a learner in with their sign-in card: the text its QR code holds, as a USB scanner
+   * types it (checked in core, offline; the receipt carries the card's proof).
+   */
+  kioskSignInCard: (card: string): Promise<SignedIn> => call("kiosk_sign_in_card", { card }),
   kioskSignOut: (): Promise<void> => call("kiosk_sign_out"),
   /** The person at the kiosk touched it (the UI sends this at most every few seconds). */
   kioskInput: (): Promise<void> => call("kiosk_input"),

@@ -25,7 +25,7 @@ describe("every code the service sends has Chinese and English text", () => {
     expect((en as Record<string, string | undefined>)[key], `en ${key}`).toBeTruthy();
   };
   it("withheld credit", () => {
-    expect(WITHHELD_CODES).toHaveLength(15);
+    expect(WITHHELD_CODES).toHaveLength(16);
     for (const code of WITHHELD_CODES) both(`withheld.${code}`);
   });
   it("exam statuses", () => {

@@ -2,6 +2,10 @@
 // receipt checks, the shell). Written by
 // `HEARTH_WRITE_CODES=1 cargo test -p hearth-core --test error_codes`; do not edit.
 export const ERROR_CODES = [
+  "card.malformed",
+  "card.not_a_card",
+  "card.replaced",
+  "card.unknown",
   "certificate.bad_from_service",
   "certificate.invalid_serial",
   "certificate.no_credential",

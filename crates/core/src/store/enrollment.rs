@@ -30,6 +30,8 @@ pub struct RosterPerson {
     /// `learner` or `trainer`.
     pub role: String,
     pub pin_hash: Option<String>,
+    /// The learner's current sign-in card's verifier (kiosks; `hearth_protocol::card`).
+    pub card: Option<hearth_protocol::wire::CardVerifier>,
 }
 
 impl Tx<'_> {
@@ -58,10 +60,12 @@ impl Tx<'_> {
     /// Adds or updates roster people (local profiles keep their names).
     pub fn upsert_roster(&mut self, people: &[RosterPerson], now_ms: i64) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO learners (id, display_name, role, created_ms, source, pin_hash)
-             VALUES (?1, ?2, ?3, ?4, 'roster', ?5)
+            "INSERT INTO learners (id, display_name, role, created_ms, source, pin_hash,
+                                   card_serial, card_verifier)
+             VALUES (?1, ?2, ?3, ?4, 'roster', ?5, ?6, ?7)
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
-                 source = 'roster', pin_hash = excluded.pin_hash",
+                 source = 'roster', pin_hash = excluded.pin_hash,
+                 card_serial = excluded.card_serial, card_verifier = excluded.card_verifier",
         )?;
         for p in people {
             if !matches!(p.role.as_str(), "learner" | "trainer") {
@@ -75,7 +79,9 @@ impl Tx<'_> {
                 p.name,
                 p.role,
                 now_ms,
-                p.pin_hash
+                p.pin_hash,
+                p.card.as_ref().map(|c| c.serial),
+                p.card.as_ref().map(|c| c.verifier.as_str()),
             ])?;
         }
         self.changes.learners = true;
@@ -101,8 +107,11 @@ impl Tx<'_> {
         for id in &gone {
             self.tx
                 .execute("DELETE FROM roster_classes WHERE person = ?1", [id])?;
-            self.tx
-                .execute("UPDATE learners SET pin_hash = NULL WHERE id = ?1", [id])?;
+            self.tx.execute(
+                "UPDATE learners SET pin_hash = NULL, card_serial = NULL, card_verifier = NULL
+                     WHERE id = ?1",
+                [id],
+            )?;
             self.tx.execute(
                 "DELETE FROM learners WHERE id = ?1
                  AND NOT EXISTS (SELECT 1 FROM receipts WHERE learner = ?1)
@@ -183,13 +192,21 @@ impl Store {
     pub fn roster_person(&self, id: LearnerId) -> Result<Option<RosterPerson>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT display_name, role, pin_hash FROM learners WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT display_name, role, pin_hash, card_serial, card_verifier
+                 FROM learners WHERE id = ?1",
+            )?
             .query_row([id.0.as_bytes()], |r| {
+                let serial: Option<u32> = r.get(3)?;
+                let verifier: Option<String> = r.get(4)?;
                 Ok(RosterPerson {
                     id,
                     name: r.get(0)?,
                     role: r.get(1)?,
                     pin_hash: r.get(2)?,
+                    card: serial.zip(verifier).map(|(serial, verifier)| {
+                        hearth_protocol::wire::CardVerifier { serial, verifier }
+                    }),
                 })
             })
             .optional()?)

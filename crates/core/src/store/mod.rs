@@ -54,12 +54,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/005_study.sql")),
         M::up(include_str!("sql/006_kiosk.sql")),
         M::up(include_str!("sql/007_run_marks.sql")),
+        M::up(include_str!("sql/008_cards.sql")),
     ])
 }
 
 /// The schema version this build writes.
 fn schema_version() -> i64 {
-    7
+    8
 }
 
 /// What a write changed, so a front end knows what to refresh.
@@ -373,7 +374,7 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, schema_version());
         // The pulled assignment is kept, as pulled (a pull may replace it).
         let kept = store.assignments().unwrap();
         assert_eq!(kept.len(), 1);
@@ -412,6 +413,7 @@ mod tests {
             name: name.into(),
             role: "learner".into(),
             pin_hash: Some(format!("verifier-{n}")),
+            card: None,
         };
         let (ana, bo, cai) = (person(1, "安娜"), person(2, "博文"), person(3, "蔡"));
         let class = |p: &RosterPerson| RosterClasses {
@@ -469,6 +471,7 @@ mod tests {
             include_str!("sql/005_study.sql"),
             include_str!("sql/006_kiosk.sql"),
             include_str!("sql/007_run_marks.sql"),
+            include_str!("sql/008_cards.sql"),
         ];
         all[..n].iter().map(|sql| M::up(sql)).collect()
     }

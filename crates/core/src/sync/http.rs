@@ -169,6 +169,7 @@ fn roster_from_wire(list: Vec<wire::RosterEntry>) -> Result<Roster, TransportErr
             name: p.name,
             role: p.role,
             pin_hash: p.pin_hash,
+            card: p.card,
         });
     }
     Ok(Roster {

@@ -315,7 +315,15 @@ impl Service {
         bodies: impl Iterator<Item = &'a ReceiptBody>,
     ) -> ServiceResult<LoadedBook> {
         let mut classes = HashMap::new();
+        let mut cards = HashMap::new();
         for b in bodies {
+            if let Event::LearnerSignedIn {
+                method: hearth_protocol::SignInMethod::CardProved { .. },
+            } = &b.event
+                && !cards.contains_key(&b.learner)
+            {
+                cards.insert(b.learner, self.store.cards_of(b.learner)?);
+            }
             if let Event::AttendanceCheck(hearth_protocol::AttendanceCheck::TrainerAttested {
                 class,
                 ..
@@ -329,6 +337,7 @@ impl Service {
         Ok(LoadedBook {
             catalog: self.published_courses()?,
             classes,
+            cards,
         })
     }
 

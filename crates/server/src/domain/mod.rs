@@ -4,6 +4,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod authoring;
+pub mod cards;
 pub mod certificate;
 pub mod certificate_pdf;
 pub mod claim;
@@ -251,6 +252,8 @@ pub struct RosterPerson {
     pub name: String,
     pub role: &'static str,
     pub pin_hash: Option<String>,
+    /// A kiosk learner's current sign-in card's verifier (`domain::cards`).
+    pub card: Option<hearth_protocol::wire::CardVerifier>,
     /// A learner's class (none or one), or the classes a trainer runs; a kiosk lets a trainer
     /// open only these.
     pub classes: Vec<ClassRef>,
@@ -644,6 +647,7 @@ impl Service {
             name: l.name,
             role: "learner",
             pin_hash: l.pin_hash,
+            card: None,
             classes: classes
                 .iter()
                 .filter(|c| l.class == Some(c.id))
@@ -659,6 +663,10 @@ impl Service {
         }
         learners.sort_by(|a, b| (a.name.as_bytes(), a.id.0).cmp(&(b.name.as_bytes(), b.id.0)));
         let mut out: Vec<RosterPerson> = learners.into_iter().map(person).collect();
+        // Only a kiosk signs in by card; a personal PC never sees a card verifier.
+        for p in &mut out {
+            p.card = self.card_verifier(p.id)?;
+        }
         out.extend(
             self.store
                 .users_of_org(device.org)?
@@ -674,6 +682,7 @@ impl Service {
                     name: u.name,
                     role: "trainer",
                     pin_hash: u.pin_hash,
+                    card: None,
                 }),
         );
         Ok(out)

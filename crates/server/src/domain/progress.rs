@@ -330,6 +330,7 @@ impl Service {
     pub fn rebuild_facts(&self, org: Option<Uuid>) -> ServiceResult<()> {
         let catalog = self.published_courses()?;
         let mut classes = HashMap::new();
+        let mut cards = HashMap::new();
         let mut policies: HashMap<Uuid, Policy> = HashMap::new();
         let orgs: Vec<Uuid> = match org {
             Some(o) => vec![o],
@@ -339,9 +340,20 @@ impl Service {
             for c in self.store.classes_of_org(*o)? {
                 classes.insert(c.id, (c.org, c.trainer));
             }
+            // One query a learner: a rebuild is rare (a new facts version, a flag resolved).
+            for l in self.store.learners_of_org(*o)? {
+                let of = self.store.cards_of(l.id)?;
+                if !of.is_empty() {
+                    cards.insert(l.id, of);
+                }
+            }
             policies.insert(*o, self.policy_of(*o)?);
         }
-        let book = super::credit::book::LoadedBook { catalog, classes };
+        let book = super::credit::book::LoadedBook {
+            catalog,
+            classes,
+            cards,
+        };
         self.store.rebuild_facts(&mut |tx| {
             tx.clear_facts(org)?;
             for (device, flag) in tx.devices(org)? {

@@ -33,6 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/api/certificates", get(certificates))
         .route("/console/api/certificates/{serial}/pdf", get(pdf))
         .route("/console/api/certificates/{serial}/revoke", post(revoke))
+        .route("/console/api/classes/{id}/cards", post(issue_cards))
         .route("/console/api/flags", get(flags))
         .route("/console/api/flags/resolve", post(resolve))
 }
@@ -260,6 +261,53 @@ async fn revoke(
     })
     .await?;
     Ok(Json(json!({ "serial": serial, "revoked": true })))
+}
+
+/// One printed sign-in card of the console's card sheet.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CardJson {
+    #[serde(flatten)]
+    card: crate::domain::cards::IssuedCard,
+    /// The card's QR code, an SVG image.
+    qr_svg: String,
+}
+
+/// `POST /console/api/classes/{id}/cards` (administrators): issues every learner of the class a
+/// new kiosk sign-in card (replacing their old one) and returns the card sheet to print: name,
+/// masked ID number, the QR code and its text. Written to the audit log (without the secrets).
+async fn issue_cards(
+    State(state): State<AppState>,
+    who: Person,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CardJson>>, ApiError> {
+    who.admin()?;
+    let id = class_id(&id)?;
+    let (org, actor) = (who.user.org, who.actor());
+    let cards = blocking(&state, move |svc| {
+        class_of(svc, &who, id)?;
+        let cards = svc.issue_class_cards(hearth_protocol::ClassId(id))?;
+        svc.audit(
+            org,
+            actor,
+            "cards.issue",
+            json!({
+                "class": id,
+                "cards": cards.iter().map(|c| json!({"learner": c.learner_id, "serial": c.serial})).collect::<Vec<_>>(),
+            }),
+        )?;
+        cards
+            .into_iter()
+            .map(|card| {
+                Ok(CardJson {
+                    qr_svg: crate::domain::cards::card_qr_svg(&card.card_text)?,
+                    card,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()
+    })
+    .await?;
+    Ok(Json(cards))
 }
 
 /// `GET /console/api/flags` (administrators): every flag of the organisation, resolved ones

@@ -47,6 +47,7 @@ fn roster_json(r: Vec<RosterPerson>) -> Vec<RosterEntry> {
             name: p.name,
             role: p.role.into(),
             pin_hash: p.pin_hash,
+            card: p.card,
             classes: p.classes,
         })
         .collect()

@@ -277,6 +277,16 @@ const TABLES: &[Table] = &[
                  VALUES ($1, $2, $3, $4, $5)",
         cols: &[Uuid, Text, Text, Uuid, Int],
     },
+    // Sign-in cards (015), after the learners they belong to.
+    Table {
+        name: "learner_cards",
+        select: "SELECT learner_id, org_id, serial, secret, issued_ms, replaced_ms
+                 FROM learner_cards ORDER BY learner_id, serial",
+        insert: "INSERT INTO learner_cards
+                 (learner_id, org_id, serial, secret, issued_ms, replaced_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        cols: &[Uuid, Uuid, Int, Bytes, Int, Int],
+    },
     // The supervisor's (012): a region is made after its parent, so creation order copies
     // parents first.
     Table {

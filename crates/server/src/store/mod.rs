@@ -156,6 +156,28 @@ pub struct Learner {
     pub created_ms: i64,
 }
 
+/// A learner's sign-in card (issue #17 item 3): its secret is what the card's QR code holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    pub learner: LearnerId,
+    pub serial: u32,
+    pub secret: [u8; 32],
+    pub issued_ms: i64,
+    /// When a newer card replaced it.
+    pub replaced_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for CardRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardRecord")
+            .field("learner", &self.learner)
+            .field("serial", &self.serial)
+            .field("issued_ms", &self.issued_ms)
+            .field("replaced_ms", &self.replaced_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subject {
     User(Uuid),
@@ -431,6 +453,17 @@ pub trait Store: Send + Sync + 'static {
     fn create_learner(&self, learner: &Learner) -> StoreResult<()>;
     fn learner(&self, id: LearnerId) -> StoreResult<Option<Learner>>;
     fn learners_of_org(&self, org: Uuid) -> StoreResult<Vec<Learner>>;
+    /// Issues `learner` a new sign-in card with `secret`, in one transaction: the current card
+    /// (if any) is marked replaced at `now_ms`, the new one gets the next serial (from 1), which
+    /// is returned. `None` when there is no such learner.
+    fn issue_card(
+        &self,
+        learner: LearnerId,
+        secret: &[u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>>;
+    /// Every card issued to `learner`, oldest first.
+    fn cards_of(&self, learner: LearnerId) -> StoreResult<Vec<CardRecord>>;
     /// A number that moves whenever the organisation's people, PINs, classes or assignments
     /// change (kept by the backend's triggers); 0 before the first change.
     fn roster_stamp(&self, org: Uuid) -> StoreResult<i64>;

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("sql/postgres/012_supervision.sql")),
     (13, include_str!("sql/postgres/013_flag_resolutions.sql")),
     (14, include_str!("sql/postgres/014_claims.sql")),
+    (15, include_str!("sql/postgres/015_learner_cards.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -1207,6 +1208,69 @@ impl Store for PostgresStore {
             )?
             .map(|r| learner_row(&r))
             .transpose()
+        })
+    }
+
+    fn issue_card(
+        &self,
+        learner: LearnerId,
+        secret: &[u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>> {
+        self.txn(|tx| {
+            // Locks the learner's row: two issues at once give two serials in turn.
+            let Some(row) = tx.query_opt(
+                "SELECT org_id FROM learners WHERE id = $1 FOR UPDATE",
+                &[&learner.0],
+            )?
+            else {
+                return Ok(None);
+            };
+            let org: Uuid = row.get(0);
+            let last: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(serial), 0) FROM learner_cards WHERE learner_id = $1",
+                    &[&learner.0],
+                )?
+                .get(0);
+            let serial = u32::try_from(last + 1)
+                .map_err(|_| StoreError::Backend("learner_cards: serial out of range".into()))?;
+            tx.execute(
+                "UPDATE learner_cards SET replaced_ms = $2
+                 WHERE learner_id = $1 AND replaced_ms IS NULL",
+                &[&learner.0, &now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO learner_cards (learner_id, org_id, serial, secret, issued_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&learner.0, &org, &i64::from(serial), &&secret[..], &now_ms],
+            )?;
+            Ok(Some(serial))
+        })
+    }
+
+    fn cards_of(&self, learner: LearnerId) -> StoreResult<Vec<CardRecord>> {
+        self.run(|c| {
+            c.query(
+                "SELECT serial, secret, issued_ms, replaced_ms FROM learner_cards
+                 WHERE learner_id = $1 ORDER BY serial",
+                &[&learner.0],
+            )?
+            .iter()
+            .map(|r| {
+                let secret: Vec<u8> = r.get(1);
+                Ok(CardRecord {
+                    learner,
+                    serial: u32::try_from(r.get::<_, i64>(0))
+                        .map_err(|_| StoreError::Backend("learner_cards: bad serial".into()))?,
+                    secret: secret
+                        .try_into()
+                        .map_err(|_| StoreError::Backend("learner_cards: bad secret".into()))?,
+                    issued_ms: r.get(2),
+                    replaced_ms: r.get(3),
+                })
+            })
+            .collect()
         })
     }
 

@@ -31,11 +31,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/012_supervision.sql")).foreign_key_check(),
         M::up(include_str!("sql/013_flag_resolutions.sql")),
         M::up(include_str!("sql/014_claims.sql")),
+        M::up(include_str!("sql/015_learner_cards.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -855,6 +856,76 @@ impl Store for SqliteStore {
                 learner_row,
             )
             .optional()?)
+    }
+
+    fn issue_card(
+        &self,
+        learner: LearnerId,
+        secret: &[u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = learner.to_string();
+        let org: Option<String> = tx
+            .query_row("SELECT org_id FROM learners WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(org) = org else {
+            return Ok(None);
+        };
+        let last: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(serial), 0) FROM learner_cards WHERE learner_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
+        let serial = u32::try_from(last + 1)
+            .map_err(|_| StoreError::Backend("learner_cards: serial out of range".into()))?;
+        tx.execute(
+            "UPDATE learner_cards SET replaced_ms = ?2
+             WHERE learner_id = ?1 AND replaced_ms IS NULL",
+            params![id, now_ms],
+        )?;
+        tx.execute(
+            "INSERT INTO learner_cards (learner_id, org_id, serial, secret, issued_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, org, serial, &secret[..], now_ms],
+        )?;
+        tx.commit()?;
+        Ok(Some(serial))
+    }
+
+    fn cards_of(&self, learner: LearnerId) -> StoreResult<Vec<CardRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT serial, secret, issued_ms, replaced_ms FROM learner_cards
+             WHERE learner_id = ?1 ORDER BY serial",
+        )?;
+        let rows = st
+            .query_map([learner.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(serial, secret, issued_ms, replaced_ms)| {
+                Ok(CardRecord {
+                    learner,
+                    serial: u32::try_from(serial)
+                        .map_err(|_| StoreError::Backend("learner_cards: bad serial".into()))?,
+                    secret: secret
+                        .try_into()
+                        .map_err(|_| StoreError::Backend("learner_cards: bad secret".into()))?,
+                    issued_ms,
+                    replaced_ms,
+                })
+            })
+            .collect()
     }
 
     fn roster_stamp(&self, org: Uuid) -> StoreResult<i64> {

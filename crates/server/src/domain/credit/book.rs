@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hearth_protocol::manifest::{self, Manifest};
-use hearth_protocol::{Answer, ContentHash};
+use hearth_protocol::{Answer, ContentHash, LearnerId};
 use uuid::Uuid;
 
 use super::Policy;
 use super::exam_key::ExamKey;
 use super::facts::{CourseBook, ExamSheet};
 use crate::domain::{Service, ServiceError, ServiceResult};
+use crate::store::CardRecord;
 
 /// One published version of a course.
 #[derive(Debug)]
@@ -49,11 +50,13 @@ impl Catalog {
     }
 }
 
-/// The catalog plus the classes the receipts at hand name.
+/// The catalog plus the classes the receipts at hand name, and the sign-in cards of the people
+/// they sign in by card.
 #[derive(Debug)]
 pub struct LoadedBook {
     pub catalog: Arc<Catalog>,
     pub classes: HashMap<Uuid, (Uuid, Uuid)>,
+    pub cards: HashMap<LearnerId, Vec<CardRecord>>,
 }
 
 impl CourseBook for LoadedBook {
@@ -135,6 +138,14 @@ impl CourseBook for LoadedBook {
             let key = v.checks.get(q.id.as_str())?;
             Some(key.is_right(&Answer::Choices(vec![choice])))
         })
+    }
+
+    fn card(&self, learner: LearnerId, serial: u32) -> Option<([u8; 32], Option<i64>)> {
+        self.cards
+            .get(&learner)?
+            .iter()
+            .find(|c| c.serial == serial)
+            .map(|c| (c.secret, c.replaced_ms))
     }
 }
 

@@ -20,7 +20,7 @@ use super::intervals::{IntervalSet, merge_positions};
 use super::{Policy, Withhold};
 
 /// Stored with the facts; facts of another version are rebuilt from the receipts.
-pub const FACTS_VERSION: u32 = 3;
+pub const FACTS_VERSION: u32 = 4;
 
 /// Refused exam attempts listed per exam (beyond them, only counted).
 const KEPT_REFUSED_ATTEMPTS: usize = 5;
@@ -36,12 +36,17 @@ pub struct DeviceFacts {
     pub frontier_ms: i64,
     /// The earliest anchor this device has shown: study on it is possible from then on.
     pub first_anchor_ms: Option<i64>,
+    /// The latest anchor this device has shown so far in its chain: it has heard from the
+    /// service at least that late (a card replaced before then is known to it).
+    pub last_anchor_ms: Option<i64>,
     /// The last monotonic reading in chain order (run, elapsed).
     pub last_mono: Option<(u32, u64)>,
     /// Where the last study span of the run ended (run, elapsed).
     pub span_end: Option<(u32, u64)>,
     /// Who is signed in on a kiosk.
     pub signed_in: Option<LearnerId>,
+    /// The sign-in was by card and the card's proof did not hold (`credit.card_unverified`).
+    pub card_unverified: bool,
     /// What the anomaly flags read (`domain::flags`).
     pub evidence: super::evidence::DeviceEvidence,
 }
@@ -51,9 +56,11 @@ impl Default for DeviceFacts {
         Self {
             frontier_ms: i64::MIN,
             first_anchor_ms: None,
+            last_anchor_ms: None,
             last_mono: None,
             span_end: None,
             signed_in: None,
+            card_unverified: false,
             evidence: Default::default(),
         }
     }
@@ -315,6 +322,9 @@ pub trait CourseBook {
     /// Whether `choice` is the right answer to the attention check `check` of `lesson` (`None`:
     /// no such check of that lesson in any published version).
     fn check_right(&self, course: &str, lesson: &str, check: &str, choice: u8) -> Option<bool>;
+    /// The secret of `learner`'s card `serial`, and when a newer card replaced it (`None`: no
+    /// such card).
+    fn card(&self, learner: LearnerId, serial: u32) -> Option<([u8; 32], Option<i64>)>;
 }
 
 /// One receipt as it joins its chain.
@@ -357,6 +367,38 @@ fn claimed_ms(b: &ReceiptBody) -> i64 {
     }
 }
 
+/// Whether a sign-in stands as far as a card can show it: PIN and sole-learner sign-ins are not
+/// card sign-ins (true); a card sign-in needs the proof of a card the service issued, made for
+/// this receipt's place in its chain, with a card not yet replaced when the kiosk last heard from
+/// the service (the latest anchor its chain has shown up to this receipt: before that, it could
+/// not have known of the new card; citing an older anchor again gains nothing). A `card`
+/// sign-in with no proof never stands.
+fn card_sign_in_holds(
+    method: &hearth_protocol::SignInMethod,
+    b: &ReceiptBody,
+    heard_ms: Option<i64>,
+    book: &dyn CourseBook,
+) -> bool {
+    use hearth_protocol::SignInMethod;
+    match method {
+        SignInMethod::SoleLearner | SignInMethod::Pin => true,
+        SignInMethod::Card => false,
+        SignInMethod::CardProved { serial, proof } => {
+            let Some((secret, replaced_ms)) = book.card(b.learner, *serial) else {
+                return false;
+            };
+            if let Some(replaced) = replaced_ms
+                && heard_ms.is_none_or(|t| t >= replaced)
+            {
+                return false;
+            }
+            hearth_protocol::card::proof_matches(
+                &secret, b.device, b.learner, *serial, b.seq, b.prev, proof,
+            )
+        }
+    }
+}
+
 /// Adds one receipt of `learner` to the facts. `device` holds the facts of the device's chain
 /// up to this receipt.
 pub fn apply(
@@ -388,17 +430,20 @@ pub fn apply(
     if let Some(a) = &b.anchor {
         let t = a.anchor.issued_ms;
         device.first_anchor_ms = Some(device.first_anchor_ms.map_or(t, |f| f.min(t)));
+        device.last_anchor_ms = Some(device.last_anchor_ms.map_or(t, |l| l.max(t)));
     }
 
     match &b.event {
-        Event::LearnerSignedIn { .. } => {
+        Event::LearnerSignedIn { method } => {
             device.signed_in = Some(b.learner);
+            device.card_unverified = !card_sign_in_holds(method, b, device.last_anchor_ms, book);
             device.evidence.close_session();
             return;
         }
         Event::LearnerSignedOut { .. } => {
             if device.signed_in == Some(b.learner) {
                 device.signed_in = None;
+                device.card_unverified = false;
             }
             device.evidence.close_session();
             return;
@@ -430,6 +475,10 @@ pub fn apply(
     }
     if r.kiosk && device.signed_in != Some(b.learner) {
         learner.withhold(Withhold::KioskNotSignedIn, study_ms(&b.event));
+        return;
+    }
+    if device.card_unverified && device.signed_in == Some(b.learner) {
+        learner.withhold(Withhold::CardUnverified, study_ms(&b.event));
         return;
     }
     if r.device_flagged {

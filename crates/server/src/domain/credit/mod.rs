@@ -118,10 +118,13 @@ pub enum Withhold {
     CheckMissed,
     /// A stretch of study whose attention check was answered wrongly.
     CheckWrong,
+    /// Study after a card sign-in whose proof is missing or wrong, or made with a card that
+    /// was already replaced (issue #17 item 3, `domain::cards`).
+    CardUnverified,
 }
 
 impl Withhold {
-    pub const ALL: [Withhold; 15] = [
+    pub const ALL: [Withhold; 16] = [
         Withhold::NoAnchor,
         Withhold::OutsideProvableTime,
         Withhold::RunOverlap,
@@ -137,6 +140,7 @@ impl Withhold {
         Withhold::AttemptsExceeded,
         Withhold::CheckMissed,
         Withhold::CheckWrong,
+        Withhold::CardUnverified,
     ];
 
     pub fn code(self) -> &'static str {
@@ -156,6 +160,7 @@ impl Withhold {
             Withhold::AttemptsExceeded => "exam.attempts_exceeded",
             Withhold::CheckMissed => "credit.check_missed",
             Withhold::CheckWrong => "credit.check_wrong",
+            Withhold::CardUnverified => "credit.card_unverified",
         }
     }
 
@@ -197,6 +202,9 @@ impl Withhold {
             }
             Withhold::CheckWrong => {
                 "study whose attention check was answered wrongly: re-watch that part"
+            }
+            Withhold::CardUnverified => {
+                "study after a card sign-in the card could not have made (a copied, replaced or forged card): sign in again with your current card"
             }
         }
     }
