@@ -331,7 +331,7 @@ fn main() {
             _ => unreachable!(),
         };
         let learners = svc
-            .supervision_learners(&scope, GroupBy::Institution, &key, None, Some(100))
+            .supervision_learners(&scope, GroupBy::Institution, &key, None, None, Some(100))
             .unwrap();
         let first = match &learners.rows[0][1] {
             hearth_server::domain::supervision::Cell::Text(k) => {
@@ -344,12 +344,19 @@ fn main() {
     });
     assert_eq!(receipts.rows.len(), 100);
     let (t_learners, _) = median(|| {
-        svc.supervision_learners(&scope, GroupBy::Institution, &org_key, None, Some(100))
-            .unwrap()
+        svc.supervision_learners(
+            &scope,
+            GroupBy::Institution,
+            &org_key,
+            None,
+            None,
+            Some(100),
+        )
+        .unwrap()
     });
     let (t_export, bytes) = median(|| {
         let t = svc
-            .supervision_learners(&scope, GroupBy::Institution, &org_key, None, None)
+            .supervision_learners(&scope, GroupBy::Institution, &org_key, None, None, None)
             .unwrap();
         to_xlsx(&t).unwrap()
     });
