@@ -770,3 +770,194 @@ async fn review_a_claim(svc: &Service, s: &Session, downloads: &Path) -> Result<
     assert!(out.starts_with("valid: claim pack of 2 learners"), "{out}");
     Ok(())
 }
+
+/// What overflows the page at its current size, as the JavaScript below finds it: the document
+/// wider than the window; a table that neither fits nor sits in a scroll container of its own
+/// that fits; a nav link or the sign-out button not visible or covered where it would be clicked.
+const OVERFLOW_CHECK: &str = r#"
+window.scrollTo(0, 0);
+const W = window.innerWidth;
+const out = [];
+const sw = document.documentElement.scrollWidth;
+if (sw > W) out.push(`document ${sw} px wide in a ${W} px window`);
+for (const t of document.querySelectorAll('table')) {
+  const r = t.getBoundingClientRect();
+  if (r.width === 0 || (r.left >= -1 && r.right <= W + 1)) continue;
+  let p = t.parentElement, scrolled = false;
+  while (p && p !== document.body) {
+    const x = getComputedStyle(p).overflowX;
+    const pr = p.getBoundingClientRect();
+    if ((x === 'auto' || x === 'scroll') && pr.left >= -1 && pr.right <= W + 1) { scrolled = true; break; }
+    p = p.parentElement;
+  }
+  if (!scrolled) out.push(`table #${t.id || '?'} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${W} px with no scroll container`);
+}
+const signedIn = arguments[0];
+const controls = [...document.querySelectorAll('header nav a')];
+if (signedIn) controls.push(document.getElementById('sign-out'));
+for (const el of controls) {
+  if (!el) { out.push('no sign-out button'); continue; }
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1 || r.left < 0 || r.right > W || r.top < 0 || r.bottom > window.innerHeight) {
+    out.push(`#${el.id} not fully visible: ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+    continue;
+  }
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  if (!el.contains(hit)) out.push(`#${el.id} covered by ${hit ? hit.tagName + '#' + hit.id : 'nothing'}`);
+}
+return out;
+"#;
+
+/// The window sizes the console must be usable at (issue #15 item 1): a 1366×768 laptop, and a
+/// tablet held upright and on its side.
+const SIZES: [(&str, u32, u32); 3] = [
+    ("1366x768", 1366, 768),
+    ("tablet-portrait", 768, 1024),
+    ("tablet-landscape", 1024, 768),
+];
+
+/// Resizes the window so that the page's viewport is `w`×`h` CSS pixels (the window's frame, if
+/// any, added).
+async fn viewport(s: &Session, w: u32, h: u32) -> Result<()> {
+    s.set_window_size(w, h).await?;
+    let inner = s
+        .execute(
+            "return [window.innerWidth, window.innerHeight]",
+            serde_json::json!([]),
+        )
+        .await?;
+    let (iw, ih): (u32, u32) = serde_json::from_value(inner)?;
+    if (iw, ih) != (w, h) {
+        s.set_window_size(w + (w - iw.min(w)), h + (h - ih.min(h)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Asserts nothing overflows on the page as it is, at every size; `what` names it in failures.
+/// Signed in, the sign-out button must be there too.
+async fn fits(s: &Session, what: &str) -> Result<()> {
+    let signed_in = s.find_all("#who").await?.len() == 1;
+    let mut failures = Vec::new();
+    for (name, w, h) in SIZES {
+        viewport(s, w, h).await?;
+        // Let the layout settle after the resize.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let found = s
+            .execute(OVERFLOW_CHECK, serde_json::json!([signed_in]))
+            .await?;
+        let found: Vec<String> = serde_json::from_value(found)?;
+        failures.extend(found.into_iter().map(|f| format!("{what} at {name}: {f}")));
+    }
+    viewport(s, 1366, 768).await?;
+    if !failures.is_empty() {
+        bail!("the layout overflows:\n{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// A tablet screenshot (portrait), docs/screenshots/console-tablet-NAME.png.
+async fn tablet_shot(s: &Session, name: &str) -> Result<()> {
+    viewport(s, 768, 1024).await?;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let png = s.screenshot().await?;
+    let (w, h) = png_size(&png).context("screenshot size")?;
+    assert!(w >= 700 && h >= 900, "{name}: {w}x{h}");
+    let path = shots().join(format!("console-tablet-{name}.png"));
+    std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+    viewport(s, 1366, 768).await?;
+    Ok(())
+}
+
+/// Issue #15 item 1: the console is usable at 1366×768 and on a tablet. An administrator and a
+/// supervisor sign in (one browser session) and every page of theirs — the supervisor's in each
+/// grouping and with its drill-downs open — is checked at 1366×768, 768×1024 and 1024×768: the
+/// document no wider than the window, every table fitting or scrolling in a container of its own,
+/// the nav and the sign-out visible and clickable. Tablet screenshots go to docs/screenshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
+async fn every_page_fits_1366x768_and_a_tablet() -> Result<()> {
+    if !console_dir().join("index.html").is_file() {
+        bail!(
+            "{} is not built: run `make console`",
+            console_dir().display()
+        );
+    }
+    let svc = Service::start()?;
+    let admin = user_id(&svc.admin(&["add-admin", "--org", &svc.org, "--name", "刘主任"])?)?;
+    set_password(&svc, &admin, "liu")?;
+    svc.admin(&["add-trainer", "--org", &svc.org, "--name", "王老师"])?;
+    svc.admin(&["create-region", "440300", "--name", "深圳市"])?;
+    svc.admin(&["set-region", "--org", &svc.org, "--region", "440300"])?;
+    let sup =
+        user_id(&svc.admin(&["add-supervisor", "--region", "440300", "--name", "陈督导"])?)?;
+    set_password(&svc, &sup, "chen")?;
+    let course_dir = hearth_e2e::gui::workspace_root().join("assets/courses/electrician-safety");
+    svc.admin(&["publish", &course_dir.display().to_string()])?;
+    // Learners with long names, so the tables have rows as wide as real ones.
+    for (name, id) in [
+        ("欧阳娜娜·阿卜杜热合曼", "440524188001010014"),
+        ("周九", "110105194912310038"),
+    ] {
+        svc.add_learner(name, id)?;
+    }
+
+    let tmp = tempfile::tempdir()?;
+    let driver = ChromeDriver::start(&tmp.path().join("chromedriver.log"))?;
+    let s = driver.session().await?;
+    let base = format!("{}/console/", svc.url());
+    let result = async {
+        s.navigate(&base).await?;
+        s.wait_for("#sign-in", WAIT, |_| true).await?;
+        fits(&s, "sign-in").await?;
+        sign_in_as(&s, "liu", "刘主任").await?;
+        let pages = s
+            .execute(
+                "return [...document.querySelectorAll('header nav a')].map(a => a.id)",
+                serde_json::json!([]),
+            )
+            .await?;
+        let pages: Vec<String> = serde_json::from_value(pages)?;
+        assert!(pages.len() >= 7, "the administrator's pages: {pages:?}");
+        for id in &pages {
+            click(&s, &format!("#{id}")).await?;
+            s.wait_for(&format!("#{id}.current"), WAIT, |_| true)
+                .await?;
+            // Let the page's data arrive.
+            s.wait_for("main", WAIT, |t| !t.contains("正在加载") && !t.is_empty())
+                .await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            fits(&s, id).await?;
+            if id == "nav-learners" {
+                tablet_shot(&s, "learners").await?;
+            }
+        }
+        click(&s, "#sign-out").await?;
+
+        sign_in_as(&s, "chen", "陈督导").await?;
+        s.wait_for("#stats tbody td", WAIT, |_| true).await?;
+        fits(&s, "supervisor statistics").await?;
+        tablet_shot(&s, "supervisor-stats").await?;
+        // Each grouping, and the drill-downs: learners, a learner's receipts, their flags.
+        for g in ["course", "occupation", "period", "institution"] {
+            click(&s, &format!("#by-{g}")).await?;
+            s.wait_for(&format!("#by-{g}[aria-selected=true]"), WAIT, |_| true)
+                .await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            fits(&s, &format!("statistics by {g}")).await?;
+        }
+        click(&s, "#stats tbody .drill").await?;
+        s.wait_for("#learners tbody .learner", WAIT, |_| true)
+            .await?;
+        fits(&s, "the learners behind a number").await?;
+        click(&s, "#learners tbody .learner").await?;
+        s.wait_for("#receipts", WAIT, |_| true).await?;
+        fits(&s, "a learner's receipts").await?;
+        click(&s, "#sign-out").await?;
+        s.wait_for("#sign-in", WAIT, |_| true).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    s.close().await?;
+    result
+}

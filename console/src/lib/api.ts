@@ -176,14 +176,28 @@ export function query(params: Record<string, string | null | undefined>): string
 
 export const supervisorScope = () => call<SupervisionScope>("GET", "supervisor/scope");
 export const supervisorStats = (by: GroupBy) => call<Table>("GET", `supervisor/stats${query({ by })}`);
-export const supervisorLearners = (by: GroupBy, key: string, after: string | null = null) =>
-  call<Table>("GET", `supervisor/learners${query({ by, key, after })}`);
+/** The learners behind a row; `flags` (`open`, `resolved` or a kind) keeps those a flag column counts. */
+export const supervisorLearners = (by: GroupBy, key: string, after: string | null = null, flags: string | null = null) =>
+  call<Table>("GET", `supervisor/learners${query({ by, key, flags, after })}`);
 export const supervisorReceipts = (learner: string, after: string | null = null) =>
   call<Table>("GET", `supervisor/learners/${encodeURIComponent(learner)}/receipts${query({ after })}`);
+/** A learner's flags with their evidence and resolution (read only). */
+export const supervisorFlags = (learner: string) =>
+  call<Table>("GET", `supervisor/learners/${encodeURIComponent(learner)}/flags`);
+
+/** The drill-down filter of a statistics column: `flags.open` → `open`; none for the others. */
+export const flagFilter = (columnKey: string): string | null =>
+  columnKey.startsWith("flags.") ? columnKey.slice("flags.".length) : null;
 
 /** Where the browser downloads a table as a file (a plain GET with the session cookie). */
 export function exportUrl(
-  table: { table: "stats" | "learners" | "receipts"; by?: GroupBy; key?: string; learner?: string },
+  table: {
+    table: "stats" | "learners" | "receipts" | "flags";
+    by?: GroupBy;
+    key?: string;
+    learner?: string;
+    flags?: string | null;
+  },
   format: "xlsx" | "csv",
 ): string {
   return `/console/api/supervisor/export${query({ ...table, format })}`;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { exportUrl, query, supervisorLearners, supervisorReceipts } from "./api";
+import { exportUrl, flagFilter, query, supervisorFlags, supervisorLearners, supervisorReceipts } from "./api";
 
 describe("the supervisor's API", () => {
   afterEach(() => vi.unstubAllGlobals());
@@ -18,6 +18,18 @@ describe("the supervisor's API", () => {
     expect(exportUrl({ table: "receipts", learner: "l-1" }, "csv")).toBe(
       "/console/api/supervisor/export?table=receipts&learner=l-1&format=csv",
     );
+    expect(exportUrl({ table: "learners", by: "course", key: "c", flags: "open" }, "csv")).toBe(
+      "/console/api/supervisor/export?table=learners&by=course&key=c&flags=open&format=csv",
+    );
+    expect(exportUrl({ table: "flags", learner: "l-1" }, "xlsx")).toBe(
+      "/console/api/supervisor/export?table=flags&learner=l-1&format=xlsx",
+    );
+  });
+
+  it("drills down from a flag column with its filter, from the others with none", () => {
+    expect(flagFilter("flags.open")).toBe("open");
+    expect(flagFilter("flags.anomaly")).toBe("anomaly");
+    expect(flagFilter("hours")).toBeNull();
   });
 
   it("asks for the next page with the cursor the last one gave", async () => {
@@ -33,9 +45,13 @@ describe("the supervisor's API", () => {
     );
     await supervisorLearners("period", "2026-12", "abc");
     await supervisorReceipts("l/1", "dev:5");
+    await supervisorLearners("course", "c", null, "withheld");
+    await supervisorFlags("l/1");
     expect(urls).toEqual([
       "/console/api/supervisor/learners?by=period&key=2026-12&after=abc",
       "/console/api/supervisor/learners/l%2F1/receipts?after=dev%3A5",
+      "/console/api/supervisor/learners?by=course&key=c&flags=withheld",
+      "/console/api/supervisor/learners/l%2F1/flags",
     ]);
   });
 });

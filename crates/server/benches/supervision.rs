@@ -14,6 +14,8 @@
 //!   demo course: 60 days with 40 minutes each, 60 study intervals, both lessons credited and
 //!   claimed complete, the audio watched, and a graded exam (passed by 3 in 4); completed
 //!   learners (the same 3 in 4) hold a certificate;
+//! - 1 learner in 20 with credit withheld over the daily cap (marked flagged, as ingest marks
+//!   it), so that the flag columns read the administrator's flag list across its pages;
 //! - per learner one device and 100 acknowledged receipts in its chain: real signed envelopes
 //!   (each device's key signs one receipt, whose bytes stand for the 100; the drill-down reads the
 //!   columns and passes the bytes on, it never verifies them).
@@ -25,7 +27,9 @@ use hearth_protocol::{
     CourseId, DeviceId, Event, LearnerId, LessonId, MonoStamp, PublicKey, ReceiptBody, ReceiptId,
 };
 use hearth_server::Service;
-use hearth_server::domain::credit::facts::{ExamFact, ExamStart, ExamStatus, LessonFacts};
+use hearth_server::domain::credit::facts::{
+    ExamFact, ExamStart, ExamStatus, LessonFacts, Withheld,
+};
 use hearth_server::domain::credit::{DAY_MS, LearnerFacts};
 use hearth_server::domain::supervision::{GroupBy, to_xlsx};
 use hearth_server::env::{ManualClock, SeededRandom};
@@ -171,7 +175,7 @@ fn seed(learners: usize) -> Seeded {
             let mut fact = tx
                 .prepare(
                     "INSERT INTO learner_facts (learner, org_id, facts, flagged)
-                     VALUES (?1, ?2, ?3, 0)",
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .unwrap();
             let mut cert = tx
@@ -238,11 +242,22 @@ fn seed(learners: usize) -> Seeded {
                     .unwrap();
                 }
                 let passed = i % 4 != 0;
-                let f = facts(device, &media, passed, T0 - 90 * DAY_MS);
+                let mut f = facts(device, &media, passed, T0 - 90 * DAY_MS);
+                let flagged = (o * per_org + i).is_multiple_of(20);
+                if flagged {
+                    f.withheld.insert(
+                        "credit.daily_cap".into(),
+                        Withheld {
+                            receipts: 3,
+                            ms: 600_000,
+                        },
+                    );
+                }
                 fact.execute(params![
                     l.id.0.as_bytes().as_slice(),
                     org.to_string(),
-                    f.encode()
+                    f.encode(),
+                    flagged
                 ])
                 .unwrap();
                 if passed {
@@ -315,6 +330,16 @@ fn main() {
         learners - learners.div_ceil(4),
         "3 in 4 complete"
     );
+    let col = |key: &str| stats.columns.iter().position(|c| c.key == key).unwrap();
+    let open: i64 = stats
+        .rows
+        .iter()
+        .map(|r| match r[col("flags.open")] {
+            hearth_server::domain::supervision::Cell::Int(n) => n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(open as usize, learners.div_ceil(20), "1 in 20 flagged");
     let (t_course, _) = median(|| {
         let scope = svc.supervisor_scope(&s.supervisor).unwrap();
         svc.supervision_stats(&scope, GroupBy::Course, None)
@@ -331,7 +356,7 @@ fn main() {
             _ => unreachable!(),
         };
         let learners = svc
-            .supervision_learners(&scope, GroupBy::Institution, &key, None, Some(100))
+            .supervision_learners(&scope, GroupBy::Institution, &key, None, None, Some(100))
             .unwrap();
         let first = match &learners.rows[0][1] {
             hearth_server::domain::supervision::Cell::Text(k) => {
@@ -344,12 +369,19 @@ fn main() {
     });
     assert_eq!(receipts.rows.len(), 100);
     let (t_learners, _) = median(|| {
-        svc.supervision_learners(&scope, GroupBy::Institution, &org_key, None, Some(100))
-            .unwrap()
+        svc.supervision_learners(
+            &scope,
+            GroupBy::Institution,
+            &org_key,
+            None,
+            None,
+            Some(100),
+        )
+        .unwrap()
     });
     let (t_export, bytes) = median(|| {
         let t = svc
-            .supervision_learners(&scope, GroupBy::Institution, &org_key, None, None)
+            .supervision_learners(&scope, GroupBy::Institution, &org_key, None, None, None)
             .unwrap();
         to_xlsx(&t).unwrap()
     });

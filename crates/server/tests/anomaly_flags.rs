@@ -9,7 +9,10 @@
 //! | shared PC | learner 0's own PC signs study for learner 1 | `flag.personal_device_shared` | learner 0 unchanged |
 //! | exam bot | exam submitted 2 s after it started, all right | `flag.exam_too_fast` | exam passed, course complete |
 //! | answer bot | 25 practice answers exactly 4 s apart | `flag.answer_delay_constant` | unchanged |
-//! | honest | a kiosk class of varied sessions, personal study, a whole course, answers at human pace | none | as studied |
+//! | check bot | 12 attention checks each answered 5 s after showing | `flag.check_delay_constant` | as a person's with the same study |
+//! | check liar | a check "answered after 20 s" 1 s after the previous study record | `flag.check_delay_contradicted` | unchanged |
+//! | kiosk check farm | 4 learners on one kiosk answering checks 7 s after showing | `flag.kiosk_same_check_delays` | unchanged |
+//! | honest | a kiosk class of varied sessions and checks, personal study, a whole course, answers and checks at human pace | none | as studied |
 
 mod common;
 
@@ -17,7 +20,7 @@ use common::lab::*;
 use hearth_protocol::wire::{
     AnomalyFlag, BATCH_CONTENT_TYPE, FlagsReport, LearnerRecord, encode_batch,
 };
-use hearth_protocol::{Answer, Event, LearnerId};
+use hearth_protocol::{Answer, CourseId, Event, ItemId, LearnerId};
 use hearth_server::store::Role;
 use hearth_server::{Limits, Running};
 
@@ -128,6 +131,161 @@ fn answers(lab: &Lab, dev: &mut Dev, delays: impl Iterator<Item = u64>) -> Vec<V
 /// Delays of a person answering: 3–14 s, no two alike in a row.
 fn human_delays(n: u64) -> impl Iterator<Item = u64> {
     (0..n).map(|i| 3_000 + (i * 7_919 % 23) * 480)
+}
+
+/// The fixture course with attention checks (check c1 of lesson l1, right option 1).
+fn checked() -> CourseId {
+    CourseId::new("checked-course").unwrap()
+}
+
+fn publish_checked(lab: &Lab) {
+    lab.svc
+        .publish(&common::fixture_course().with_file_name("checked-course"))
+        .unwrap();
+}
+
+fn checked_credit(rec: &LearnerRecord) -> u64 {
+    rec.courses
+        .iter()
+        .find(|c| c.course == "checked-course")
+        .map_or(0, |c| c.credited_ms)
+}
+
+/// Stretches of checked study (`minutes` each), each closed by check c1 answered right; the
+/// check shows `gaps[i]` after the stretch's last study record and the app states `shown[i]`
+/// (the same, for an honest app).
+fn checked_study(
+    lab: &Lab,
+    dev: &mut Dev,
+    minutes: u64,
+    gaps: &[u64],
+    shown: &[u64],
+) -> Vec<Vec<u8>> {
+    let mut b = Vec::new();
+    for (&gap, &shown) in gaps.iter().zip(shown) {
+        b.extend(honest(lab, dev, minutes, |ms| Event::ActiveStudy {
+            course: checked(),
+            lesson: lesson("l1"),
+            active_ms: ms as u32,
+        }));
+        lab.advance(gap);
+        dev.wait(gap);
+        b.push(dev.receipt(Event::CheckAnswered {
+            course: checked(),
+            lesson: lesson("l1"),
+            check: ItemId::new("c1").unwrap(),
+            choice: Some(1),
+            shown_ms: shown as u32,
+        }));
+    }
+    b
+}
+
+/// Delays of people answering checks: 4–24 s, scattered (a multiplicative hash of the seed).
+fn human_check_delays(n: u64, seed: u64) -> Vec<u64> {
+    (0..n)
+        .map(|i| 4_000 + (seed * 100 + i + 1) * 2_654_435_761 % 20_011)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_always_answered_five_seconds_after_showing_are_flagged_and_credited() {
+    let s = Served::new(2).await;
+    publish_checked(&s.lab);
+    let (bot, person) = (s.lab.learners[0], s.lab.learners[1]);
+    let mut pc = s.lab.personal(47, bot);
+    pc.fetch_anchor(&s.lab);
+    let five = vec![5_000; 12];
+    let b = checked_study(&s.lab, &mut pc, 12, &five, &five);
+    s.send(&pc, b).await;
+    // A person doing the same study, answering at a person's pace.
+    let mut pc2 = s.lab.personal(48, person);
+    pc2.fetch_anchor(&s.lab);
+    let human = human_check_delays(12, 0);
+    let b = checked_study(&s.lab, &mut pc2, 12, &human, &human);
+    s.send(&pc2, b).await;
+
+    let rec = s.record(bot).await;
+    assert_eq!(codes(&rec.anomalies), ["flag.check_delay_constant"]);
+    assert!(
+        rec.anomalies[0].detail.contains("12 checks"),
+        "{:?}",
+        rec.anomalies
+    );
+    assert_eq!(codes(&s.flags().await), ["flag.check_delay_constant"]);
+    let honest_rec = s.record(person).await;
+    assert!(
+        honest_rec.anomalies.is_empty(),
+        "{:?}",
+        honest_rec.anomalies
+    );
+    assert!(checked_credit(&rec) > 0);
+    assert_eq!(
+        checked_credit(&rec),
+        checked_credit(&honest_rec),
+        "the flag withholds nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_answered_after_20_s_one_second_after_study_is_contradicted() {
+    let s = Served::new(2).await;
+    publish_checked(&s.lab);
+    let (liar, person) = (s.lab.learners[0], s.lab.learners[1]);
+    let mut pc = s.lab.personal(49, liar);
+    pc.fetch_anchor(&s.lab);
+    let b = checked_study(&s.lab, &mut pc, 10, &[8_000, 1_000], &[8_000, 20_000]);
+    s.send(&pc, b).await;
+    let mut pc2 = s.lab.personal(50, person);
+    pc2.fetch_anchor(&s.lab);
+    let b = checked_study(&s.lab, &mut pc2, 10, &[8_000, 20_000], &[8_000, 20_000]);
+    s.send(&pc2, b).await;
+
+    let rec = s.record(liar).await;
+    assert_eq!(codes(&rec.anomalies), ["flag.check_delay_contradicted"]);
+    assert!(
+        rec.anomalies[0]
+            .detail
+            .contains("20000 ms after showing, 1000 ms after"),
+        "{:?}",
+        rec.anomalies
+    );
+    let honest_rec = s.record(person).await;
+    assert!(
+        honest_rec.anomalies.is_empty(),
+        "{:?}",
+        honest_rec.anomalies
+    );
+    assert_eq!(checked_credit(&rec), checked_credit(&honest_rec));
+    assert_eq!(checked_credit(&rec), 20 * MINUTE, "both stretches credited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_learners_answering_checks_after_the_same_delay_on_one_kiosk_are_flagged() {
+    let s = Served::new(4).await;
+    publish_checked(&s.lab);
+    let mut k = s.lab.kiosk(51);
+    k.fetch_anchor(&s.lab);
+    let mut b = Vec::new();
+    for (i, &l) in s.lab.learners.iter().enumerate() {
+        k.learner = l;
+        b.push(k.receipt(signed_in()));
+        let d = [7_000 + i as u64 * 20];
+        b.extend(checked_study(&s.lab, &mut k, 10 + i as u64 * 3, &d, &d));
+        b.push(k.receipt(signed_out()));
+    }
+    s.send(&k, b).await;
+    let flags = s.flags().await;
+    assert_eq!(codes(&flags), ["flag.kiosk_same_check_delays"]);
+    assert_eq!(flags[0].device_id, Some(k.id()));
+    assert_eq!(flags[0].learner_ids.len(), 4);
+    for (i, &l) in s.lab.learners.iter().enumerate() {
+        assert_eq!(
+            checked_credit(&s.record(l).await),
+            (10 + i as u64 * 3) * MINUTE,
+            "credited in full"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,6 +426,25 @@ async fn honest_study_raises_no_flag() {
         b.extend(kiosk_session(&s.lab, &mut k, l, 20 + (i as u64 * 7) % 17));
     }
     s.send(&k, b).await;
+    // The same class on another kiosk, in the course with checks, answering at people's pace.
+    publish_checked(&s.lab);
+    let mut k2 = s.lab.kiosk(52);
+    k2.fetch_anchor(&s.lab);
+    let mut b = Vec::new();
+    for (i, &l) in s.lab.learners.iter().enumerate() {
+        k2.learner = l;
+        b.push(k2.receipt(signed_in()));
+        let d = human_check_delays(3, i as u64);
+        b.extend(checked_study(&s.lab, &mut k2, 12 + i as u64, &d, &d));
+        b.push(k2.receipt(signed_out()));
+    }
+    s.send(&k2, b).await;
+    // At home, learner 1 studies the course with checks for hours, answering them as people do.
+    let mut pc1 = s.lab.personal(53, s.lab.learners[1]);
+    pc1.fetch_anchor(&s.lab);
+    let d = human_check_delays(14, 5);
+    let b = checked_study(&s.lab, &mut pc1, 15, &d, &d);
+    s.send(&pc1, b).await;
     // At home, learner 0 does the whole course, answering practice at a person's pace.
     let l = s.lab.learners[0];
     let mut pc = s.lab.personal(46, l);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
 use common::lab::*;
-use hearth_protocol::LearnerId;
+use hearth_protocol::{Answer, Event, LearnerId};
 use hearth_server::store::Role;
 use hearth_server::{Limits, Running};
 use serde_json::{Value, json};
@@ -157,6 +157,30 @@ impl Region {
 
     async fn call(&self, method: &str, path: &str, who: As<'_>) -> (u16, Value) {
         let res = self.raw(method, path, who).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn send_json(&self, method: &str, path: &str, body: &Value, who: As<'_>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .json(body);
+        match who {
+            As::Nobody => {}
+            As::Bearer(t) => req = req.bearer_auth(t),
+            As::Browser(s) => {
+                req = req
+                    .header("cookie", &s.cookie)
+                    .header("x-csrf-token", &s.csrf)
+            }
+            As::CookieOnly(s) => req = req.header("cookie", &s.cookie),
+        }
+        let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (
@@ -522,6 +546,202 @@ async fn exports_hold_the_cells_the_json_routes_return() {
     }
 }
 
+/// A stats row's flag columns as (open, resolved, open by kind in `FLAG_KINDS` order).
+fn flag_cells(t: &Value, row: &Value) -> (i64, i64, Vec<i64>) {
+    let n = |k: &str| cell(t, row, k).as_i64().unwrap();
+    (
+        n("flags.open"),
+        n("flags.resolved"),
+        [
+            "fork",
+            "rejected",
+            "overlap",
+            "withheld",
+            "attestation",
+            "anomaly",
+        ]
+        .iter()
+        .map(|k| n(&format!("flags.{k}")))
+        .collect(),
+    )
+}
+
+/// Flags in the statistics: an administrator's open and resolved flags counted per row and per
+/// kind, drilled down to the learners behind each number and from a learner to the flags with
+/// their evidence, read only, and exported (the XLSX read back matches the JSON).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_are_counted_in_the_statistics_and_drill_down_to_their_evidence() {
+    let r = region().await;
+    let sz = r.sign_in("sz-sup").await;
+    let me = As::Browser(&sz);
+    let org = r.lab.org.to_string();
+    let stats = "/console/api/supervisor/stats?by=institution";
+    // Honest study: nothing flagged.
+    let t = r.table(stats, me).await;
+    assert_eq!(
+        flag_cells(&t, row_by_key(&t, &org)),
+        (0, 0, vec![0; 6]),
+        "{t}"
+    );
+
+    // Learner 2 studies ten minutes on a second PC that never fetched a time anchor: credit
+    // withheld (`credit.no_anchor`). Learner 1 answers 25 practice questions exactly 4 s apart
+    // on a third PC: `flag.answer_delay_constant`.
+    let (l1, l2) = (r.lab.learners[1], r.lab.learners[2]);
+    let mut pc = r.lab.personal(21, l2);
+    let b = honest(&r.lab, &mut pc, 10, |ms| study("l1", ms));
+    r.lab.send(&pc, b);
+    let mut pc = r.lab.personal(22, l1);
+    pc.fetch_anchor(&r.lab);
+    let mut b = Vec::new();
+    for i in 0..26u8 {
+        r.lab.advance(4_000);
+        pc.wait(4_000);
+        b.push(pc.receipt(Event::QuizAnswered {
+            course: course(),
+            lesson: lesson("l1"),
+            quiz: "l1-quiz".parse().unwrap(),
+            item: "q1".parse().unwrap(),
+            answer: Answer::Choices(vec![i % 2]),
+        }));
+    }
+    r.lab.send(&pc, b);
+    let t = r.table(stats, me).await;
+    let (open, resolved, kinds) = flag_cells(&t, row_by_key(&t, &org));
+    assert_eq!((open, resolved), (2, 0), "{t}");
+    assert_eq!(kinds, [0, 0, 0, 1, 0, 1]);
+
+    // The administrator resolves the anomaly (the supervisor cannot).
+    let (s, list) = r
+        .get("/console/api/flags", As::Bearer(&r.admin_token))
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let key = list
+        .as_array()
+        .or_else(|| list["flags"].as_array())
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "flag.answer_delay_constant")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({ "key": key, "note": "查看过：练习题由同事代答，已谈话" });
+    let (s, b) = r
+        .send_json("POST", "/console/api/flags/resolve", &body, me)
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (403, Some("auth.forbidden")),
+        "{b}"
+    );
+    let (s, b) = r
+        .send_json(
+            "POST",
+            "/console/api/flags/resolve",
+            &body,
+            As::Bearer(&r.admin_token),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // By institution and by course: one learner with an open flag (withheld), one resolved.
+    for (path, key) in [
+        (stats.to_owned(), org.clone()),
+        (
+            "/console/api/supervisor/stats?by=course".to_owned(),
+            "electrician-safety".to_owned(),
+        ),
+    ] {
+        let t = r.table(&path, me).await;
+        let (open, resolved, kinds) = flag_cells(&t, row_by_key(&t, &key));
+        assert_eq!((open, resolved), (1, 1), "{path}: {t}");
+        assert_eq!(kinds, [0, 0, 0, 1, 0, 0], "{path}");
+    }
+
+    // Each number drills down to its learners, each with their flag counts.
+    let learners = |flags: &str| {
+        format!("/console/api/supervisor/learners?by=institution&key={org}&flags={flags}")
+    };
+    for (filter, who) in [
+        ("open", vec![l2]),
+        ("resolved", vec![l1]),
+        ("withheld", vec![l2]),
+        ("anomaly", vec![]),
+    ] {
+        let t = r.table(&learners(filter), me).await;
+        let ids: Vec<Value> = who.iter().map(|l| json!(l.to_string())).collect();
+        assert_eq!(column(&t, "learnerId"), ids, "flags={filter}");
+    }
+    let t = r.table(&learners("open"), me).await;
+    let row = row_by_key(&t, &l2.to_string());
+    assert_eq!(cell(&t, row, "openFlags"), json!(1));
+    assert_eq!(cell(&t, row, "resolvedFlags"), json!(0));
+    let (s, b) = r.get(&learners("everything"), me).await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (400, Some("supervision.invalid_flags"))
+    );
+
+    // A learner's flags, with their evidence and resolution.
+    let t = r
+        .table(&format!("/console/api/supervisor/learners/{l1}/flags"), me)
+        .await;
+    assert_eq!(column(&t, "code"), [json!("flag.answer_delay_constant")]);
+    assert_eq!(column(&t, "status"), [json!("resolved")]);
+    assert_eq!(column(&t, "resolvedBy"), [json!("Admin")]);
+    assert_eq!(column(&t, "note"), [body["note"].clone()]);
+    let detail = column(&t, "detail")[0].as_str().unwrap().to_owned();
+    assert!(detail.contains("4000 ms apart"), "{detail}");
+    let t = r
+        .table(&format!("/console/api/supervisor/learners/{l2}/flags"), me)
+        .await;
+    assert_eq!(column(&t, "kind"), [json!("withheld")]);
+    assert_eq!(column(&t, "code"), [json!("credit.no_anchor")]);
+    assert_eq!(column(&t, "status"), [json!("open")]);
+    // Read only: nothing but GET.
+    let (s, _) = r
+        .call(
+            "POST",
+            &format!("/console/api/supervisor/learners/{l2}/flags"),
+            me,
+        )
+        .await;
+    assert_eq!(s, 405);
+
+    // The exports hold the same cells, the flag columns included.
+    for (json_path, export) in [
+        (stats.to_owned(), "table=stats&by=institution".to_owned()),
+        (
+            learners("open"),
+            format!("table=learners&by=institution&key={org}&flags=open"),
+        ),
+        (
+            format!("/console/api/supervisor/learners/{l1}/flags"),
+            format!("table=flags&learner={l1}"),
+        ),
+    ] {
+        let t = r.table(&json_path, me).await;
+        let res = r
+            .raw(
+                "GET",
+                &format!("/console/api/supervisor/export?{export}&format=xlsx"),
+                me,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{export}");
+        let got = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(got, expected_rows(&t), "{export}");
+        assert!(
+            got[0].contains(&json!("未处理标记学员"))
+                || got[0].contains(&json!("未处理标记"))
+                || got[0].contains(&json!("依据")),
+            "{export}: {:?}",
+            got[0]
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_sees_only_their_region_and_only_supervisors_see_it() {
     let r = region().await;
@@ -538,6 +758,12 @@ async fn a_supervisor_sees_only_their_region_and_only_supervisors_see_it() {
         format!("/console/api/supervisor/export?table=stats&org={b}&format=xlsx"),
         format!("/console/api/supervisor/export?table=learners&by=institution&key={b}&format=csv"),
         format!("/console/api/supervisor/export?table=receipts&learner={lb}&format=xlsx"),
+        format!("/console/api/supervisor/learners/{lb}/flags"),
+        format!("/console/api/supervisor/learners?by=institution&key={b}&flags=open"),
+        format!("/console/api/supervisor/export?table=flags&learner={lb}&format=xlsx"),
+        format!(
+            "/console/api/supervisor/export?table=learners&by=institution&key={b}&flags=open&format=csv"
+        ),
     ] {
         let (s, body) = r.get(&path, me).await;
         assert_eq!(
@@ -581,9 +807,26 @@ async fn a_supervisor_sees_only_their_region_and_only_supervisors_see_it() {
         )
         .await;
     assert_eq!(s, 404);
+    let (s, _) = r
+        .get(
+            &format!(
+                "/console/api/supervisor/learners/{}/flags",
+                r.lab.learners[0]
+            ),
+            As::Browser(&gz),
+        )
+        .await;
+    assert_eq!(s, 404);
     let (s, body) = r
         .get(
             &format!("/console/api/supervisor/learners/{lb}/receipts"),
+            As::Browser(&gz),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = r
+        .get(
+            &format!("/console/api/supervisor/learners/{lb}/flags"),
             As::Browser(&gz),
         )
         .await;
@@ -614,6 +857,10 @@ async fn a_supervisor_sees_only_their_region_and_only_supervisors_see_it() {
             ),
             format!(
                 "/console/api/supervisor/learners/{}/receipts",
+                r.lab.learners[0]
+            ),
+            format!(
+                "/console/api/supervisor/learners/{}/flags",
                 r.lab.learners[0]
             ),
             "/console/api/supervisor/export?table=stats&format=xlsx".to_owned(),

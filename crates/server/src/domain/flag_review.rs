@@ -64,7 +64,25 @@ fn flag(kind: &'static str, key: String, code: String, detail: String) -> Consol
 impl Service {
     /// Every flag of `org` (the first page of the flags report), each with its resolution.
     pub fn console_flags(&self, org: Uuid) -> ServiceResult<Vec<ConsoleFlag>> {
-        let report = self.flags_report(org, None, None)?;
+        self.org_flags(org, false)
+    }
+
+    /// Every flag of `org` with its resolution, of every page of people when `all_pages` (the
+    /// supervisor's statistics count them all), of the first otherwise.
+    pub(super) fn org_flags(&self, org: Uuid, all_pages: bool) -> ServiceResult<Vec<ConsoleFlag>> {
+        let mut report = self.flags_report(org, None, None)?;
+        if all_pages && report.next_after.is_some() {
+            let catalog = self.published_courses()?;
+            let policy = self.policy_of(org)?;
+            let mut after = report.next_after;
+            while let Some(a) = after {
+                let page = self.flags_people_page(org, Some(a), &catalog, &policy)?;
+                report.anomalies.extend(page.anomalies);
+                report.overlaps.extend(page.overlaps);
+                report.withheld.extend(page.withheld);
+                after = page.next_after;
+            }
+        }
         let mut out = Vec::new();
         for d in report.devices {
             let mut f = flag(
@@ -173,7 +191,8 @@ impl Service {
             {
                 f.learner_ids.push(l);
             }
-            for l in &f.learner_ids {
+            // (The supervisor's count needs no names.)
+            for l in f.learner_ids.iter().filter(|_| !all_pages) {
                 if let Some(l) = self.store.learner(*l)?
                     && l.org == org
                 {

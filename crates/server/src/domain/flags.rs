@@ -9,14 +9,19 @@
 //! - per **kiosk**, its study sessions (who was studying, from when, how much study time), the
 //!   last [`KEPT_SESSIONS`];
 //! - per **personal device**, the receipts it signed for learners other than its own;
+//! - per **kiosk**, also the attention checks answered on it (who, after what delay);
 //! - per **learner**, each exam attempt's least duration as the record shows it (already derived
-//!   for the time limit), and the delays between consecutive practice answers, the last
-//!   [`KEPT_DELAYS`].
+//!   for the time limit), the delays between consecutive practice answers, the last
+//!   [`KEPT_DELAYS`], the delays from showing to answer of their attention checks, the last
+//!   [`KEPT_CHECKS`], and the checks whose stated delay the device's own clock contradicts.
 //!
-//! What receipts do not carry: when a question was *shown*. A `quiz_answered` receipt says only
-//! when it was answered, so [`ANSWER_DELAY_CONSTANT`] measures the delay between one answer and
-//! the next on the same device in the same app run (the next question is shown when the previous
-//! one is answered); an attention check that records its showing would give the exact delay.
+//! What receipts do not carry: when a practice question was *shown*. A `quiz_answered` receipt
+//! says only when it was answered, so [`ANSWER_DELAY_CONSTANT`] measures the delay between one
+//! answer and the next on the same device in the same app run. An attention check's receipt
+//! states its delay (`CheckAnswered.shown_ms`), but that is the client's word: a script choosing
+//! it could vary it, so [`CHECK_DELAY_CONSTANT`] catches programs that tell it truthfully, and
+//! [`CHECK_DELAY_CONTRADICTED`] compares it with the device's own monotonic clock (the check
+//! cannot have shown before the study span recorded just before it ended).
 
 use std::collections::BTreeSet;
 
@@ -27,8 +32,8 @@ use hearth_protocol::{DeviceId, LearnerId};
 use super::credit::LearnerFacts;
 use super::credit::book::Catalog;
 pub use super::credit::evidence::{
-    AnswerTiming, DELAY_MAX_MS, DeviceEvidence, KEPT_DELAYS, KEPT_OTHERS, KEPT_SESSIONS,
-    KioskSession,
+    AnswerTiming, CHECK_GAP_SLACK_MS, DELAY_MAX_MS, DeviceEvidence, KEPT_CHECKS, KEPT_DELAYS,
+    KEPT_OTHERS, KEPT_SESSIONS, KioskSession,
 };
 use super::credit::facts::ExamStatus;
 use crate::store::Device;
@@ -39,14 +44,20 @@ pub const KIOSK_RAPID_SWITCHING: &str = "flag.kiosk_rapid_switching";
 pub const PERSONAL_DEVICE_SHARED: &str = "flag.personal_device_shared";
 pub const EXAM_TOO_FAST: &str = "flag.exam_too_fast";
 pub const ANSWER_DELAY_CONSTANT: &str = "flag.answer_delay_constant";
+pub const CHECK_DELAY_CONSTANT: &str = "flag.check_delay_constant";
+pub const CHECK_DELAY_CONTRADICTED: &str = "flag.check_delay_contradicted";
+pub const KIOSK_SAME_CHECK_DELAYS: &str = "flag.kiosk_same_check_delays";
 
 /// Every flag code, in the order the docs and the app list them.
-pub const ALL_CODES: [&str; 5] = [
+pub const ALL_CODES: [&str; 8] = [
     KIOSK_REGULAR_SESSIONS,
     KIOSK_RAPID_SWITCHING,
+    KIOSK_SAME_CHECK_DELAYS,
     PERSONAL_DEVICE_SHARED,
     EXAM_TOO_FAST,
     ANSWER_DELAY_CONSTANT,
+    CHECK_DELAY_CONSTANT,
+    CHECK_DELAY_CONTRADICTED,
 ];
 
 /// Implausible regularity: sessions shorter than this are not compared (a sign-in to look
@@ -78,6 +89,21 @@ pub const DELAY_MIN_ANSWERS: usize = 20;
 /// by its timer's jitter.
 pub const DELAY_MAX_SPREAD_PER_MILLE: u64 = 50;
 
+/// Constant check delay: raised over at least this many answered attention checks (checks come
+/// every 10–20 minutes of study: about two and a half hours of it) ...
+pub const CHECK_MIN_ANSWERS: usize = 10;
+/// ... when the median absolute deviation of their stated delays is at most this share (per
+/// mille) of their median. Tighter than for practice answers: fewer values to judge.
+pub const CHECK_MAX_SPREAD_PER_MILLE: u64 = 30;
+
+/// Same check delays on one kiosk: answered checks whose delays lie within this of each other
+/// count as "the same delay" ...
+pub const KIOSK_CHECK_TOLERANCE_MS: u64 = 100;
+/// ... raised when that many different learners answered checks after the same delay,
+pub const KIOSK_CHECK_MIN_LEARNERS: usize = 4;
+/// ... and they are at least this share (per cent) of the kiosk's kept checks.
+pub const KIOSK_CHECK_MIN_SHARE_PERCENT: usize = 25;
+
 fn flag(
     code: &'static str,
     device: Option<DeviceId>,
@@ -106,6 +132,13 @@ pub fn message(code: &str) -> &'static str {
         PERSONAL_DEVICE_SHARED => "a learner's own computer signed records for other learners",
         EXAM_TOO_FAST => "an exam was finished faster than its questions can be read",
         ANSWER_DELAY_CONSTANT => "practice answers always came after the same delay",
+        CHECK_DELAY_CONSTANT => "attention checks were always answered after the same delay",
+        CHECK_DELAY_CONTRADICTED => {
+            "an attention check's stated answer time contradicts the computer's own clock"
+        }
+        KIOSK_SAME_CHECK_DELAYS => {
+            "many learners on one classroom computer answered checks after the same delay"
+        }
         _ => "",
     }
 }
@@ -137,32 +170,71 @@ pub fn device_flags(device: &Device, ev: &DeviceEvidence) -> Vec<AnomalyFlag> {
     if let Some(f) = rapid_switching(device.id, &all) {
         out.push(f);
     }
+    if let Some(f) = same_check_delays(device.id, &ev.checks) {
+        out.push(f);
+    }
     out
+}
+
+/// The largest group of `values` (learner, value) lying within `tolerance` of each other, by
+/// the number of different learners in it: (its first and last value, its size, its learners).
+fn largest_group(
+    values: &[(LearnerId, u64)],
+    tolerance: u64,
+) -> Option<(u64, u64, usize, BTreeSet<LearnerId>)> {
+    let mut s = values.to_vec();
+    s.sort_by_key(|v| v.1);
+    let mut best: Option<(u64, u64, usize, BTreeSet<LearnerId>)> = None;
+    let mut lo = 0;
+    for hi in 0..s.len() {
+        while s[hi].1 - s[lo].1 > tolerance {
+            lo += 1;
+        }
+        let learners: BTreeSet<LearnerId> = s[lo..=hi].iter().map(|v| v.0).collect();
+        if best.as_ref().is_none_or(|b| learners.len() > b.3.len()) {
+            best = Some((s[lo].1, s[hi].1, hi - lo + 1, learners));
+        }
+    }
+    best
+}
+
+/// Raised when the kiosk's kept check answers hold a group within
+/// [`KIOSK_CHECK_TOLERANCE_MS`] of [`KIOSK_CHECK_MIN_LEARNERS`] learners and
+/// [`KIOSK_CHECK_MIN_SHARE_PERCENT`] of the checks.
+fn same_check_delays(device: DeviceId, checks: &[(LearnerId, u32)]) -> Option<AnomalyFlag> {
+    let values: Vec<(LearnerId, u64)> = checks.iter().map(|&(l, d)| (l, u64::from(d))).collect();
+    let (lo, hi, group, learners) = largest_group(&values, KIOSK_CHECK_TOLERANCE_MS)?;
+    if learners.len() < KIOSK_CHECK_MIN_LEARNERS
+        || group * 100 < values.len() * KIOSK_CHECK_MIN_SHARE_PERCENT
+    {
+        return None;
+    }
+    Some(flag(
+        KIOSK_SAME_CHECK_DELAYS,
+        Some(device),
+        learners.into_iter().collect(),
+        format!(
+            "{group} of {} checks answered {lo}–{hi} ms after showing (threshold: \
+             {KIOSK_CHECK_MIN_LEARNERS} learners within {KIOSK_CHECK_TOLERANCE_MS} ms, \
+             {KIOSK_CHECK_MIN_SHARE_PERCENT}% of checks)",
+            values.len()
+        ),
+    ))
 }
 
 /// The largest group of closed sessions (of at least [`REGULAR_MIN_SESSION_MS`]) whose lengths
 /// lie within [`REGULAR_TOLERANCE_MS`] of each other; raised when it holds sessions of at least
 /// [`REGULAR_MIN_LEARNERS`] learners and [`REGULAR_MIN_SHARE_PERCENT`] of the compared sessions.
 fn regular_sessions(device: DeviceId, sessions: &[KioskSession]) -> Option<AnomalyFlag> {
-    let mut s: Vec<&KioskSession> = sessions
+    let values: Vec<(LearnerId, u64)> = sessions
         .iter()
         .filter(|s| s.study_ms >= REGULAR_MIN_SESSION_MS)
+        .map(|s| (s.learner, s.study_ms))
         .collect();
-    s.sort_by_key(|s| s.study_ms);
-    let mut best: Option<(usize, usize, BTreeSet<LearnerId>)> = None;
-    let mut lo = 0;
-    for hi in 0..s.len() {
-        while s[hi].study_ms - s[lo].study_ms > REGULAR_TOLERANCE_MS {
-            lo += 1;
-        }
-        let learners: BTreeSet<LearnerId> = s[lo..=hi].iter().map(|s| s.learner).collect();
-        if best.as_ref().is_none_or(|b| learners.len() > b.2.len()) {
-            best = Some((lo, hi, learners));
-        }
-    }
-    let (lo, hi, learners) = best?;
-    let group = hi - lo + 1;
-    if learners.len() < REGULAR_MIN_LEARNERS || group * 100 < s.len() * REGULAR_MIN_SHARE_PERCENT {
+    let (lo, hi, group, learners) = largest_group(&values, REGULAR_TOLERANCE_MS)?;
+    if learners.len() < REGULAR_MIN_LEARNERS
+        || group * 100 < values.len() * REGULAR_MIN_SHARE_PERCENT
+    {
         return None;
     }
     Some(flag(
@@ -170,11 +242,9 @@ fn regular_sessions(device: DeviceId, sessions: &[KioskSession]) -> Option<Anoma
         Some(device),
         learners.into_iter().collect(),
         format!(
-            "{group} of {} sessions lasted {}–{} ms (threshold: {REGULAR_MIN_LEARNERS} learners \
-             within {REGULAR_TOLERANCE_MS} ms, {REGULAR_MIN_SHARE_PERCENT}% of sessions)",
-            s.len(),
-            s[lo].study_ms,
-            s[hi].study_ms
+            "{group} of {} sessions lasted {lo}–{hi} ms (threshold: {REGULAR_MIN_LEARNERS} \
+             learners within {REGULAR_TOLERANCE_MS} ms, {REGULAR_MIN_SHARE_PERCENT}% of sessions)",
+            values.len(),
         ),
     ))
 }
@@ -267,7 +337,7 @@ pub fn learner_flags(
             ));
         }
     }
-    if let Some((median, mad)) = spread(&facts.answer_timing.delays)
+    if let Some((median, mad)) = spread(&facts.answer_timing.delays, DELAY_MIN_ANSWERS)
         && mad * 1000 < median * DELAY_MAX_SPREAD_PER_MILLE
     {
         out.push(flag(
@@ -282,12 +352,41 @@ pub fn learner_flags(
             ),
         ));
     }
+    let t = &facts.answer_timing;
+    if let Some((median, mad)) = spread(&t.checks, CHECK_MIN_ANSWERS)
+        && mad * 1000 <= median * CHECK_MAX_SPREAD_PER_MILLE
+    {
+        out.push(flag(
+            CHECK_DELAY_CONSTANT,
+            None,
+            vec![learner],
+            format!(
+                "{} checks answered {median} ms after showing (median, as the app states), \
+                 deviating {mad} ms (threshold: at least {CHECK_MIN_ANSWERS} checks deviating at \
+                 most {CHECK_MAX_SPREAD_PER_MILLE}‰ of the median)",
+                t.checks.len()
+            ),
+        ));
+    }
+    if let Some((stated, gap)) = t.last_contradiction {
+        out.push(flag(
+            CHECK_DELAY_CONTRADICTED,
+            None,
+            vec![learner],
+            format!(
+                "{} checks; the latest stated it was answered {stated} ms after showing, {gap} ms \
+                 after the computer's previous study record (threshold: any check stated more \
+                 than {CHECK_GAP_SLACK_MS} ms longer than that)",
+                t.contradicted
+            ),
+        ));
+    }
     out
 }
 
-/// (median, median absolute deviation) of the delays, when there are enough to judge.
-fn spread(delays: &[u32]) -> Option<(u64, u64)> {
-    if delays.len() < DELAY_MIN_ANSWERS {
+/// (median, median absolute deviation) of the delays, when there are at least `min` to judge.
+fn spread(delays: &[u32], min: usize) -> Option<(u64, u64)> {
+    if delays.len() < min.max(1) {
         return None;
     }
     let median = |v: &mut Vec<u64>| {
@@ -377,7 +476,7 @@ mod tests {
             );
         }
         assert_eq!(t.delays.len(), 29);
-        let (m, mad) = spread(&t.delays).unwrap();
+        let (m, mad) = spread(&t.delays, DELAY_MIN_ANSWERS).unwrap();
         assert!(mad * 1000 < m * DELAY_MAX_SPREAD_PER_MILLE);
         // A new run starts again; a break is not a delay.
         t.answered(
@@ -396,7 +495,74 @@ mod tests {
         );
         assert_eq!(t.delays.len(), 29);
         let human: Vec<u32> = (0..30).map(|i| 3_000 + (i * 7919 % 13) * 900).collect();
-        let (m, mad) = spread(&human).unwrap();
+        let (m, mad) = spread(&human, DELAY_MIN_ANSWERS).unwrap();
         assert!(mad * 1000 >= m * DELAY_MAX_SPREAD_PER_MILLE);
+    }
+
+    #[test]
+    fn check_delays_constant_or_contradicted_are_flagged_and_human_ones_are_not() {
+        let facts = |t: AnswerTiming| LearnerFacts {
+            answer_timing: t,
+            ..Default::default()
+        };
+        let raised = |t: AnswerTiming| -> Vec<String> {
+            learner_flags(l(1), &facts(t), &Catalog::default())
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        // A script answering 5 s after every check, give or take its timer.
+        let mut bot = AnswerTiming::default();
+        for i in 0..CHECK_MIN_ANSWERS as u32 {
+            let d = 5_000 + (i % 4) * 40;
+            bot.check(d, true, Some(u64::from(d)));
+        }
+        assert_eq!(raised(bot.clone()), [CHECK_DELAY_CONSTANT]);
+        // One check fewer is not enough to judge; timeouts are not answers.
+        let mut few = AnswerTiming::default();
+        for _ in 1..CHECK_MIN_ANSWERS {
+            few.check(5_000, true, None);
+        }
+        few.check(5_000, false, None);
+        assert!(raised(few).is_empty());
+        // A person: 4–25 s, as reading and thinking take.
+        let mut person = AnswerTiming::default();
+        for i in 0..40u32 {
+            let d = 4_000 + (i * 7_919 % 29) * 700;
+            person.check(d, true, Some(u64::from(d) + 10));
+        }
+        assert!(raised(person.clone()).is_empty(), "{person:?}");
+        // "Answered after 20 s" one second after the previous study record.
+        person.check(20_000, true, Some(1_000));
+        assert_eq!(raised(person.clone()), [CHECK_DELAY_CONTRADICTED]);
+        // Within the slack, or with no study before it in the run: not contradicted.
+        let mut near = AnswerTiming::default();
+        near.check(20_000, true, Some(20_000 - CHECK_GAP_SLACK_MS));
+        near.check(20_000, false, None);
+        assert_eq!(near.contradicted, 0);
+    }
+
+    #[test]
+    fn same_check_delays_of_four_learners_on_a_kiosk_are_flagged() {
+        let flagged = |checks: &[(u128, u32)]| -> Vec<String> {
+            let mut ev = DeviceEvidence::default();
+            for &(who, d) in checks {
+                ev.kiosk_check(l(who), d);
+            }
+            device_flags(&kiosk(), &ev)
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        let same = [(1, 6_000), (2, 6_050), (3, 5_990), (4, 6_020)];
+        assert_eq!(flagged(&same), [KIOSK_SAME_CHECK_DELAYS]);
+        // Three learners are not enough; 150 ms apart is not the same delay.
+        assert!(flagged(&same[..3]).is_empty());
+        assert!(flagged(&[(1, 6_000), (2, 6_150), (3, 6_300), (4, 6_450)]).is_empty());
+        // A class of 10 answering at people's pace, three checks each.
+        let class: Vec<(u128, u32)> = (0..30u32)
+            .map(|i| (u128::from(i % 10), 3_000 + (i * 7_919 % 31) * 650))
+            .collect();
+        assert!(flagged(&class).is_empty());
     }
 }

@@ -33,6 +33,15 @@ fn day_label(day: i64) -> String {
     date.map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
+/// One page of the flags report's people.
+pub(super) struct PeoplePage {
+    pub anomalies: Vec<hearth_protocol::wire::AnomalyFlag>,
+    pub overlaps: Vec<OverlapFlag>,
+    pub withheld: Vec<WithheldFlag>,
+    /// The last learner of a full page: read the next page after them.
+    pub next_after: Option<LearnerId>,
+}
+
 fn withheld_json(f: &LearnerFacts) -> Vec<WithheldCredit> {
     f.withheld
         .iter()
@@ -244,36 +253,9 @@ impl Service {
                 }
             }
         }
-        let mut overlaps = Vec::new();
-        let mut withheld = Vec::new();
-        let people = self.store.flagged_people(org, after, PEOPLE_PAGE)?;
-        let next_after = (people.len() == PEOPLE_PAGE as usize)
-            .then(|| people.last().map(|(id, _)| *id))
-            .flatten();
-        for (id, bytes) in people {
-            let Some(f) = LearnerFacts::decode(&bytes) else {
-                continue;
-            };
-            let Some(l) = self.store.learner(id)? else {
-                continue;
-            };
-            anomalies.extend(super::flags::learner_flags(id, &f, &catalog));
-            let o = overlaps_json(&f, &policy);
-            if !o.is_empty() {
-                overlaps.push(OverlapFlag {
-                    learner_id: id,
-                    name: l.name.clone(),
-                    overlaps: o,
-                });
-            }
-            if !f.withheld.is_empty() {
-                withheld.push(WithheldFlag {
-                    learner_id: id,
-                    name: l.name,
-                    withheld: withheld_json(&f),
-                });
-            }
-        }
+        let page = self.flags_people_page(org, after, &catalog, &policy)?;
+        anomalies.extend(page.anomalies);
+        let (overlaps, withheld, next_after) = (page.overlaps, page.withheld, page.next_after);
         let mut attestations = Vec::new();
         for class in self.store.classes_of_org(org)? {
             attestations.extend(
@@ -291,6 +273,54 @@ impl Service {
             attestations,
             anomalies,
             next_before,
+            next_after,
+        })
+    }
+
+    /// One page of the people of `org` with withheld credit, overlapping study or learner
+    /// anomaly flags, after the learner `after` (the people part of the flags report).
+    pub(super) fn flags_people_page(
+        &self,
+        org: Uuid,
+        after: Option<LearnerId>,
+        catalog: &super::credit::book::Catalog,
+        policy: &Policy,
+    ) -> ServiceResult<PeoplePage> {
+        let mut anomalies = Vec::new();
+        let mut overlaps = Vec::new();
+        let mut withheld = Vec::new();
+        let people = self.store.flagged_people(org, after, PEOPLE_PAGE)?;
+        let next_after = (people.len() == PEOPLE_PAGE as usize)
+            .then(|| people.last().map(|(id, _)| *id))
+            .flatten();
+        for (id, bytes) in people {
+            let Some(f) = LearnerFacts::decode(&bytes) else {
+                continue;
+            };
+            let Some(l) = self.store.learner(id)? else {
+                continue;
+            };
+            anomalies.extend(super::flags::learner_flags(id, &f, catalog));
+            let o = overlaps_json(&f, policy);
+            if !o.is_empty() {
+                overlaps.push(OverlapFlag {
+                    learner_id: id,
+                    name: l.name.clone(),
+                    overlaps: o,
+                });
+            }
+            if !f.withheld.is_empty() {
+                withheld.push(WithheldFlag {
+                    learner_id: id,
+                    name: l.name,
+                    withheld: withheld_json(&f),
+                });
+            }
+        }
+        Ok(PeoplePage {
+            anomalies,
+            overlaps,
+            withheld,
             next_after,
         })
     }

@@ -13,6 +13,14 @@
 //! receipt of a course is enrolled in it; a learner with no receipts yet counts towards their
 //! institution's learners only.
 //!
+//! Flags: each row counts the learners with an open flag (one the institution's administrator has
+//! not resolved) and with a resolved one, and the learners with an open flag of each kind, from
+//! the same list of flags the administrator reviews (`domain::flag_review`, every page of it). A
+//! flag counts for the learners it names (a personal device's for its learner); a kiosk's fork
+//! or rejections name nobody and count for no learner. Flags are not per course: in the course,
+//! occupation and period rows a learner's flags count in every row the learner is in. The
+//! supervisor reads flags and their evidence; resolving them stays the administrator's.
+//!
 //! Every table here is a [`Table`] (columns and rows of cells), so that the JSON routes, the
 //! CSV and the XLSX exports are the same rows by construction.
 
@@ -122,6 +130,94 @@ impl Scope {
     }
 }
 
+/// The kinds of flag (`ConsoleFlag::kind`), in the order of the statistics' columns.
+pub const FLAG_KINDS: [&str; 6] = [
+    "fork",
+    "rejected",
+    "overlap",
+    "withheld",
+    "attestation",
+    "anomaly",
+];
+
+/// The statistics' flag columns: learners with an open flag, with a resolved one, and with an
+/// open one of each kind (keys `flags.<filter>`: the drill-down's `flags` filter).
+const FLAG_COLUMNS: [Column; 8] = [
+    col("flags.open", "未处理标记学员", "Learners with open flags"),
+    col(
+        "flags.resolved",
+        "已处理标记学员",
+        "Learners with resolved flags",
+    ),
+    col("flags.fork", "未处理：设备分叉", "Open: device fork"),
+    col(
+        "flags.rejected",
+        "未处理：拒收记录",
+        "Open: rejected receipts",
+    ),
+    col(
+        "flags.overlap",
+        "未处理：重叠学习",
+        "Open: overlapping study",
+    ),
+    col(
+        "flags.withheld",
+        "未处理：未计学时",
+        "Open: credit withheld",
+    ),
+    col("flags.attestation", "未处理：考勤存疑", "Open: attestation"),
+    col("flags.anomaly", "未处理：异常模式", "Open: anomaly"),
+];
+
+/// A learner's flags as the statistics count them.
+#[derive(Clone, Debug, Default)]
+struct LearnerFlags {
+    open: u64,
+    resolved: u64,
+    /// Kinds (indices into [`FLAG_KINDS`]) with an open flag.
+    open_kinds: BTreeSet<usize>,
+}
+
+/// Which learners a drill-down keeps: those with an open flag, a resolved one, or an open one of
+/// one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagFilter {
+    Open,
+    Resolved,
+    Kind(usize),
+}
+
+impl FlagFilter {
+    pub fn parse(s: &str) -> ServiceResult<Self> {
+        match s {
+            "open" => Ok(FlagFilter::Open),
+            "resolved" => Ok(FlagFilter::Resolved),
+            k => FLAG_KINDS
+                .iter()
+                .position(|x| *x == k)
+                .map(FlagFilter::Kind)
+                .ok_or_else(|| {
+                    ServiceError::Invalid(
+                        "supervision.invalid_flags",
+                        format!(
+                            "flags is open, resolved or a kind: {}",
+                            FLAG_KINDS.join(", ")
+                        ),
+                    )
+                }),
+        }
+    }
+
+    fn keeps(self, f: Option<&LearnerFlags>) -> bool {
+        let Some(f) = f else { return false };
+        match self {
+            FlagFilter::Open => f.open > 0,
+            FlagFilter::Resolved => f.resolved > 0,
+            FlagFilter::Kind(k) => f.open_kinds.contains(&k),
+        }
+    }
+}
+
 /// One learner in one course (or in none yet), as the statistics count it.
 #[derive(Clone, Debug)]
 struct Unit {
@@ -157,6 +253,7 @@ struct Facts {
     learners: HashMap<LearnerId, Learner>,
     org_names: HashMap<Uuid, String>,
     course_titles: HashMap<String, String>,
+    flags: HashMap<LearnerId, LearnerFlags>,
 }
 
 fn month_of(ms: i64) -> String {
@@ -337,6 +434,7 @@ impl Service {
         let mut learners = HashMap::new();
         let mut org_names = HashMap::new();
         let mut course_titles = HashMap::new();
+        let mut flags: HashMap<LearnerId, LearnerFlags> = HashMap::new();
         for o in &scope.orgs {
             if org.is_some_and(|id| id != o.id) {
                 continue;
@@ -408,6 +506,18 @@ impl Service {
                     });
                 }
             }
+            for f in self.org_flags(o.id, true)? {
+                let kind = FLAG_KINDS.iter().position(|k| *k == f.kind);
+                for l in f.learner_ids.iter().filter(|l| people.contains_key(l)) {
+                    let e = flags.entry(*l).or_default();
+                    if f.resolution.is_some() {
+                        e.resolved += 1;
+                    } else {
+                        e.open += 1;
+                        e.open_kinds.extend(kind);
+                    }
+                }
+            }
             learners.extend(people);
         }
         Ok(Facts {
@@ -415,6 +525,7 @@ impl Service {
             learners,
             org_names,
             course_titles,
+            flags,
         })
     }
 
@@ -455,6 +566,9 @@ impl Service {
             examined: u64,
             passed: u64,
             certificates: u64,
+            flags_open: BTreeSet<LearnerId>,
+            flags_resolved: BTreeSet<LearnerId>,
+            by_kind: [BTreeSet<LearnerId>; FLAG_KINDS.len()],
         }
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
         if by == GroupBy::Institution {
@@ -469,6 +583,17 @@ impl Service {
             let a = groups.entry(key).or_default();
             a.learners.insert(u.learner);
             a.credited_ms += u.credited_ms;
+            if let Some(f) = facts.flags.get(&u.learner) {
+                if f.open > 0 {
+                    a.flags_open.insert(u.learner);
+                }
+                if f.resolved > 0 {
+                    a.flags_resolved.insert(u.learner);
+                }
+                for &k in &f.open_kinds {
+                    a.by_kind[k].insert(u.learner);
+                }
+            }
             if u.course.is_some() {
                 a.pairs += 1;
                 a.completed += u64::from(u.completed);
@@ -480,7 +605,7 @@ impl Service {
         let rows = groups
             .into_iter()
             .map(|(key, a)| {
-                vec![
+                let mut row = vec![
                     Cell::Text(self.label(&facts, by, &key)),
                     Cell::Text(key),
                     int(a.learners.len() as u64),
@@ -491,7 +616,11 @@ impl Service {
                     int(a.examined),
                     rate(a.passed, a.examined),
                     int(a.certificates),
-                ]
+                    int(a.flags_open.len() as u64),
+                    int(a.flags_resolved.len() as u64),
+                ];
+                row.extend(a.by_kind.iter().map(|k| int(k.len() as u64)));
+                row
             })
             .collect();
         Ok(Table {
@@ -501,7 +630,7 @@ impl Service {
                 by.as_str(),
                 scope.region.code
             ),
-            columns: vec![
+            columns: [
                 col("name", "名称", "Name"),
                 col("key", "编号", "Key"),
                 col("learners", "学员数", "Learners"),
@@ -512,19 +641,24 @@ impl Service {
                 col("examined", "参加考试", "Examined"),
                 col("passRate", "通过率 %", "Pass %"),
                 col("certificates", "证书", "Certificates"),
-            ],
+            ]
+            .into_iter()
+            .chain(FLAG_COLUMNS)
+            .collect(),
             rows,
             next: None,
         })
     }
 
     /// The learners behind one row of the statistics (`by`, `key`), by learner id, a page after
-    /// the learner `after`; `limit: None` gives them all (exports).
+    /// the learner `after`; `limit: None` gives them all (exports). With `flags`, only those
+    /// the row's flag columns count.
     pub fn supervision_learners(
         &self,
         scope: &Scope,
         by: GroupBy,
         key: &str,
+        flags: Option<FlagFilter>,
         after: Option<LearnerId>,
         limit: Option<u32>,
     ) -> ServiceResult<Table> {
@@ -554,6 +688,7 @@ impl Service {
             .units
             .iter()
             .filter(|u| u.key(by).as_deref() == Some(key))
+            .filter(|u| flags.is_none_or(|f| f.keeps(facts.flags.get(&u.learner))))
         {
             let a = per.entry(u.learner).or_default();
             // Per course for course and occupation rows; all of the learner's otherwise.
@@ -592,10 +727,27 @@ impl Service {
                 int(a.completed),
                 int(a.passed),
                 int(a.certificates),
+                int(facts.flags.get(id).map_or(0, |f| f.open)),
+                int(facts.flags.get(id).map_or(0, |f| f.resolved)),
             ]);
         }
+        let title = match flags {
+            Some(FlagFilter::Open) => {
+                format!("{} {}={key} flags=open", scope.region.name, by.as_str())
+            }
+            Some(FlagFilter::Resolved) => {
+                format!("{} {}={key} flags=resolved", scope.region.name, by.as_str())
+            }
+            Some(FlagFilter::Kind(k)) => format!(
+                "{} {}={key} flags={}",
+                scope.region.name,
+                by.as_str(),
+                FLAG_KINDS[k]
+            ),
+            None => format!("{} {}={key}", scope.region.name, by.as_str()),
+        };
         Ok(Table {
-            title: format!("{} {}={key}", scope.region.name, by.as_str()),
+            title,
             columns: vec![
                 col("name", "姓名", "Name"),
                 col("learnerId", "学员编号", "Learner id"),
@@ -606,9 +758,76 @@ impl Service {
                 col("completed", "完成", "Completed"),
                 col("passed", "考试通过", "Exams passed"),
                 col("certificates", "证书", "Certificates"),
+                col("openFlags", "未处理标记", "Open flags"),
+                col("resolvedFlags", "已处理标记", "Resolved flags"),
             ],
             rows,
             next,
+        })
+    }
+
+    /// One learner's flags with their evidence (what was measured against which threshold) and
+    /// their resolution, open ones first; `not_found` unless the learner is of the supervisor's
+    /// region. Read-only: resolving is the institution administrator's.
+    pub fn supervision_learner_flags(
+        &self,
+        scope: &Scope,
+        learner: LearnerId,
+    ) -> ServiceResult<Table> {
+        let l = self
+            .store
+            .learner(learner)?
+            .filter(|l| scope.has_org(l.org))
+            .ok_or_else(not_in_region)?;
+        let mut flags: Vec<_> = self
+            .org_flags(l.org, true)?
+            .into_iter()
+            .filter(|f| f.learner_ids.contains(&learner))
+            .collect();
+        flags.sort_by_key(|f| f.resolution.is_some());
+        let time = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |d| {
+                d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            })
+        };
+        let rows = flags
+            .into_iter()
+            .map(|f| {
+                let (status, note, by, at) = match &f.resolution {
+                    Some(r) => (
+                        "resolved",
+                        Cell::Text(r.note.clone()),
+                        Cell::Text(r.by_name.clone()),
+                        Cell::Text(time(r.resolved_ms)),
+                    ),
+                    None => ("open", Cell::Empty, Cell::Empty, Cell::Empty),
+                };
+                vec![
+                    Cell::Text(f.kind.to_owned()),
+                    Cell::Text(f.code),
+                    Cell::Text(f.detail),
+                    f.device_id.map_or(Cell::Empty, Cell::Text),
+                    Cell::Text(status.to_owned()),
+                    note,
+                    by,
+                    at,
+                ]
+            })
+            .collect();
+        Ok(Table {
+            title: format!("{} {} flags", l.name, learner),
+            columns: vec![
+                col("kind", "类别", "Kind"),
+                col("code", "代码", "Code"),
+                col("detail", "依据", "Evidence"),
+                col("device", "设备", "Device"),
+                col("status", "状态", "Status"),
+                col("note", "处理说明", "Resolution note"),
+                col("resolvedBy", "处理人", "Resolved by"),
+                col("resolvedAt", "处理时间", "Resolved at"),
+            ],
+            rows,
+            next: None,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The supervisor's console API (issue #15 item 5) under `/console/api/supervisor/`: the
-//! region's statistics, the learners behind any number, a learner's receipts, and the export of
-//! any of these tables to XLSX or CSV. The same session, CSRF and bearer rules as the rest of
+//! region's statistics, the learners behind any number, a learner's receipts and flags (read
+//! only), and the export of any of these tables to XLSX or CSV. The same session, CSRF and bearer rules as the rest of
 //! the console (`http::console::Person`); every route needs a supervisor and keeps to their
 //! region (`domain::supervision`): an institution or learner of another region is answered as
 //! one that does not exist.
@@ -19,7 +19,9 @@ use uuid::Uuid;
 use super::console::{Person, Q};
 use super::{ApiError, AppState, blocking};
 use crate::domain::ServiceError;
-use crate::domain::supervision::{GroupBy, Scope, Table, parse_receipt_cursor, to_csv, to_xlsx};
+use crate::domain::supervision::{
+    FlagFilter, GroupBy, Scope, Table, parse_receipt_cursor, to_csv, to_xlsx,
+};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -30,6 +32,7 @@ pub(super) fn routes() -> Router<AppState> {
             "/console/api/supervisor/learners/{id}/receipts",
             get(receipts),
         )
+        .route("/console/api/supervisor/learners/{id}/flags", get(flags))
         .route("/console/api/supervisor/export", get(export))
 }
 
@@ -99,6 +102,8 @@ async fn stats(
 struct LearnersQuery {
     by: Option<String>,
     key: String,
+    /// `open`, `resolved` or a kind of flag: only the learners a flag column counts.
+    flags: Option<String>,
     after: Option<LearnerId>,
     limit: Option<u32>,
 }
@@ -113,6 +118,7 @@ fn learners_table(
         scope,
         group(q.by.as_deref())?,
         &q.key,
+        q.flags.as_deref().map(FlagFilter::parse).transpose()?,
         q.after,
         paged.then_some(q.limit.unwrap_or(crate::domain::supervision::DEFAULT_PAGE)),
     )
@@ -163,6 +169,24 @@ async fn receipts(
     Ok(Json(t))
 }
 
+/// `GET /console/api/supervisor/learners/{id}/flags`: the learner's flags with their evidence
+/// and resolution (read only).
+async fn flags(
+    State(state): State<AppState>,
+    who: Person,
+    Path(id): Path<String>,
+) -> Result<Json<Table>, ApiError> {
+    let user = who.user;
+    let learner = parse_learner(&id)?;
+    let t = blocking(&state, move |svc| {
+        let svc = svc.for_reports();
+        let scope = svc.supervisor_scope(&user)?;
+        svc.supervision_learner_flags(&scope, learner)
+    })
+    .await?;
+    Ok(Json(t))
+}
+
 fn parse_learner(s: &str) -> Result<LearnerId, ServiceError> {
     Uuid::parse_str(s).map(LearnerId).map_err(|_| {
         ServiceError::Invalid(
@@ -175,7 +199,7 @@ fn parse_learner(s: &str) -> Result<LearnerId, ServiceError> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
-    /// `stats`, `learners` or `receipts`.
+    /// `stats`, `learners`, `receipts` or `flags`.
     table: String,
     /// `xlsx` or `csv`.
     format: String,
@@ -183,6 +207,7 @@ struct ExportQuery {
     org: Option<Uuid>,
     key: Option<String>,
     learner: Option<String>,
+    flags: Option<String>,
 }
 
 /// Any of the tables, whole (not paged), as a file to download. Each export is written to the
@@ -222,6 +247,7 @@ async fn export(
                     &LearnersQuery {
                         by: q.by.clone(),
                         key,
+                        flags: q.flags.clone(),
                         after: None,
                         limit: None,
                     },
@@ -232,10 +258,14 @@ async fn export(
                 let learner = parse_learner(q.learner.as_deref().unwrap_or(""))?;
                 reader.supervision_receipts(&scope, learner, None, None)?
             }
+            "flags" => {
+                let learner = parse_learner(q.learner.as_deref().unwrap_or(""))?;
+                reader.supervision_learner_flags(&scope, learner)?
+            }
             _ => {
                 return Err(ServiceError::Invalid(
                     "export.invalid_table",
-                    "export the stats, learners or receipts table".into(),
+                    "export the stats, learners, receipts or flags table".into(),
                 ));
             }
         };
@@ -250,7 +280,8 @@ async fn export(
             "supervision.export",
             json!({
                 "table": q.table, "format": q.format, "by": q.by, "org": q.org,
-                "key": q.key, "learner": q.learner, "rows": table.rows.len(),
+                "key": q.key, "learner": q.learner, "flags": q.flags,
+                "rows": table.rows.len(),
             }),
         )?;
         Ok((bytes, format!("hearth-{}-{}", q.table, scope.region.code)))

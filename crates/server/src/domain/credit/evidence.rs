@@ -14,6 +14,8 @@ pub const KEPT_SESSIONS: usize = 128;
 pub const KEPT_OTHERS: usize = 16;
 /// Answer delays kept per learner (the newest).
 pub const KEPT_DELAYS: usize = 64;
+/// Attention-check delays (showing to answer) kept per learner and per kiosk (the newest).
+pub const KEPT_CHECKS: usize = 64;
 
 /// Delays between answers longer than this are a break, not an answer, and not kept.
 pub const DELAY_MAX_MS: u64 = 5 * 60_000;
@@ -41,6 +43,9 @@ pub struct DeviceEvidence {
     pub others: BTreeMap<LearnerId, u64>,
     /// Receipts for other learners past those listed.
     pub others_unlisted: u64,
+    /// Kiosk: the attention checks answered on it, (learner, delay from showing to answer as
+    /// the client states it), the last [`KEPT_CHECKS`], oldest first.
+    pub checks: Vec<(LearnerId, u32)>,
 }
 
 impl DeviceEvidence {
@@ -68,6 +73,11 @@ impl DeviceEvidence {
         s.study_ms = s.study_ms.saturating_add(active_ms);
     }
 
+    /// An attention check answered on a kiosk by `learner`, `shown_ms` after it showed.
+    pub fn kiosk_check(&mut self, learner: LearnerId, shown_ms: u32) {
+        keep_last(&mut self.checks, (learner, shown_ms), KEPT_CHECKS);
+    }
+
     /// A personal device signed a receipt for `learner`, who is not its own.
     pub fn other_learner(&mut self, learner: LearnerId) {
         if let Some(n) = self.others.get_mut(&learner) {
@@ -92,7 +102,27 @@ pub struct AnswerTiming {
     pub last: BTreeMap<DeviceId, (u32, u64)>,
     /// The last [`KEPT_DELAYS`] delays (ms), oldest first.
     pub delays: Vec<u32>,
+    /// Attention checks answered (not missed): the delay from showing to answer the client
+    /// states (`CheckAnswered.shown_ms`), the last [`KEPT_CHECKS`], oldest first.
+    pub checks: Vec<u32>,
+    /// Checks whose stated delay the device's own clock contradicts: how many, and the latest
+    /// as (stated delay, monotonic ms since the device's previous study span ended).
+    pub contradicted: u32,
+    pub last_contradiction: Option<(u32, u64)>,
 }
+
+/// Pushes `x`, dropping the oldest past `max`.
+fn keep_last<T>(v: &mut Vec<T>, x: T, max: usize) {
+    v.push(x);
+    if v.len() > max {
+        let extra = v.len() - max;
+        v.drain(..extra);
+    }
+}
+
+/// A stated check delay may exceed the device's own measure of it by this much (the app holds
+/// the study span and records it just before it shows the check; writing it takes a moment).
+pub const CHECK_GAP_SLACK_MS: u64 = 2_000;
 
 impl AnswerTiming {
     /// A practice answer recorded on `device` at `mono`.
@@ -113,5 +143,23 @@ impl AnswerTiming {
             self.last.clear();
         }
         self.last.insert(device, (mono.run, mono.elapsed_ms));
+    }
+
+    /// An attention check answered (`answered`: an option chosen, not a timeout) `shown_ms`
+    /// after it showed, as the client states; `since_study` is the device's own monotonic time
+    /// from the end of its previous study span in the same app run to this answer, when there
+    /// is one. The app counts no study while a check shows, so the check cannot have shown
+    /// before that span ended: a stated delay longer than `since_study` (beyond
+    /// [`CHECK_GAP_SLACK_MS`]) is contradicted by the device's own clock.
+    pub fn check(&mut self, shown_ms: u32, answered: bool, since_study: Option<u64>) {
+        if answered {
+            keep_last(&mut self.checks, shown_ms, KEPT_CHECKS);
+        }
+        if let Some(gap) = since_study
+            && u64::from(shown_ms) > gap.saturating_add(CHECK_GAP_SLACK_MS)
+        {
+            self.contradicted = self.contradicted.saturating_add(1);
+            self.last_contradiction = Some((shown_ms, gap));
+        }
     }
 }

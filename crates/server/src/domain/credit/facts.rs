@@ -695,6 +695,18 @@ pub fn apply(
             if !book.has_checks(course.as_str()) {
                 return;
             }
+            // The anomaly flags' evidence: the delay the client states, and the device's own
+            // measure of the time since its previous study span ended (in this app run).
+            let since_study = device
+                .span_end
+                .filter(|&(run, _)| run == b.mono.run)
+                .map(|(_, end)| b.mono.elapsed_ms.saturating_sub(end));
+            learner
+                .answer_timing
+                .check(*shown_ms, choice.is_some(), since_study);
+            if r.kiosk && choice.is_some() {
+                device.evidence.kiosk_check(b.learner, *shown_ms);
+            }
             let right = choice.and_then(|c| {
                 book.check_right(course.as_str(), lesson.as_str(), check.as_str(), c)
             });
