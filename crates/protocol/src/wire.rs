@@ -596,3 +596,61 @@ pub struct FlagsReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_after: Option<LearnerId>,
 }
+
+/// Answer to `GET /v1/photos` (a device): its organisation's photo-checkpoint policy, the key
+/// photos are sealed to, and the audit requests open for people this device records for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoStateJson {
+    /// Whether the organisation asks for photo checkpoints (off unless an administrator turns
+    /// them on). Each learner still decides by consent.
+    pub enabled: bool,
+    /// The service's X25519 photo key (64 hex digits); photos are sealed to it.
+    pub public_key: String,
+    /// Open audit requests for learners of this device.
+    #[serde(default)]
+    pub requests: Vec<PhotoRequestJson>,
+}
+
+/// An administrator's or supervisor's request for a learner's photos.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoRequestJson {
+    pub id: String,
+    pub learner_id: LearnerId,
+}
+
+/// `POST /v1/photos/{request}`: the sealed photos of the requested learner this device holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhotoUploadJson {
+    pub photos: Vec<PhotoItemJson>,
+}
+
+/// One sealed photo and the `photo_taken` receipt that names its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhotoItemJson {
+    pub receipt_id: ReceiptId,
+    /// The sealed box (`crate::photo`), base64 (standard alphabet, padded).
+    pub sealed: String,
+}
+
+/// One refused photo of an upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoRefusalJson {
+    pub index: u32,
+    /// `photo.undecryptable`, `photo.bad_size`, `photo.bad_encoding`, `photo.hash_mismatch`,
+    /// `photo.not_in_chain`.
+    pub code: String,
+}
+
+/// Answer to `POST /v1/photos/{request}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoUploadAnswer {
+    /// Photos opened, matched to a `photo_taken` receipt and stored (or already stored).
+    pub stored: u32,
+    pub refused: Vec<PhotoRefusalJson>,
+}
