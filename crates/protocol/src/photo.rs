@@ -23,7 +23,7 @@ use crate::ids::ContentHash;
 /// Length of a sealed box's overhead: the ephemeral key and the Poly1305 tag.
 pub const SEAL_OVERHEAD: usize = 32 + 16;
 /// The largest photo the app takes and the service opens (a webcam JPEG is some tens of KiB).
-pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+pub const MAX_PHOTO_BYTES: usize = 1024 * 1024;
 /// How long a PC keeps a sealed photo, from the moment it was taken (docs/privacy.md).
 pub const RETENTION_MS: i64 = 180 * 24 * 3600 * 1000;
 

@@ -620,37 +620,14 @@ pub struct PhotoRequestJson {
     pub learner_id: LearnerId,
 }
 
-/// `POST /v1/photos/{request}`: the sealed photos of the requested learner this device holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PhotoUploadJson {
-    pub photos: Vec<PhotoItemJson>,
-}
-
-/// One sealed photo and the `photo_taken` receipt that names its hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PhotoItemJson {
-    pub receipt_id: ReceiptId,
-    /// The sealed box (`crate::photo`), base64 (standard alphabet, padded).
-    pub sealed: String,
-}
-
-/// One refused photo of an upload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PhotoRefusalJson {
-    pub index: u32,
-    /// `photo.undecryptable`, `photo.bad_size`, `photo.bad_encoding`, `photo.hash_mismatch`,
-    /// `photo.not_in_chain`.
-    pub code: String,
-}
-
-/// Answer to `POST /v1/photos/{request}`.
+/// Answer to `POST /v1/photos/{request}/{receipt}` (the body is the sealed photo's bytes,
+/// `application/octet-stream`): the photo opened, matched the `photo_taken` receipt and is kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhotoUploadAnswer {
-    /// Photos opened, matched to a `photo_taken` receipt and stored (or already stored).
-    pub stored: u32,
-    pub refused: Vec<PhotoRefusalJson>,
+    pub receipt_id: ReceiptId,
+    /// Hex SHA-256 of the opened JPEG (the receipt's).
+    pub sha256: String,
+    /// False when this request held the photo already (an upload repeated).
+    pub new: bool,
 }

@@ -79,12 +79,13 @@ fn downgrade_to_schema_4(db: &std::path::Path) {
     .unwrap();
 }
 
-/// What a schema-8 build left: the kiosk class tables of schema 9, the console's of 10 and 13 and
-/// the supervisor's of 12 gone, `user_version` 8.
+/// What a schema-8 build left: the kiosk class tables of schema 9, the console's of 10 and 13,
+/// the supervisor's of 12 and the photo checkpoints' of 16 gone, `user_version` 8.
 fn downgrade_to_schema_8(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
-        "DROP TABLE flag_resolutions;
+        "DROP TABLE audit_photos; DROP TABLE photo_requests; DROP TABLE org_photo_policy;
+         DROP TABLE flag_resolutions;
          DROP TABLE supervisors; DROP TABLE org_regions; DROP TABLE regions;
          DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE sign_in_failures;
          DROP TABLE console_accounts;

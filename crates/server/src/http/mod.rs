@@ -7,6 +7,7 @@ mod certificates;
 pub mod console;
 mod console_admin;
 mod console_supervisor;
+mod photos;
 mod guard;
 mod handlers;
 mod kiosks;
@@ -168,6 +169,8 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         .merge(console::routes(console_pages.as_deref()))
         // The administrator's and trainer's other console pages (same session and CSRF rules).
         .merge(console_admin::routes())
+        // Photo checkpoints (issue #17): devices' sync and uploads, the console's audit requests.
+        .merge(photos::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))
