@@ -275,7 +275,11 @@ impl Service {
     pub fn photos_done(&self, device: &Device, request: Uuid) -> ServiceResult<()> {
         let r = self.request_for(device, request)?;
         let stored = self.store.audit_photos(r.id)?.len();
-        self.store.fulfil_photo_request(r.id, self.now())?;
+        // A kiosk holding none of the learner's photos does not close the request: another PC
+        // of the organisation may hold them. The learner's own PC does, photos or not.
+        if stored > 0 || device.learner == Some(r.learner) {
+            self.store.fulfil_photo_request(r.id, self.now())?;
+        }
         self.audit(
             r.org,
             Actor::Device(device.id),
