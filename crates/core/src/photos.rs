@@ -193,7 +193,9 @@ impl Hearth {
     }
 
     /// Records the answer of the person at the keyboard to the consent text (given, declined,
-    /// or withdrawn/given again from Settings) as a signed `consent_recorded` receipt.
+    /// or withdrawn/given again from Settings) as a signed `consent_recorded` receipt. Declining
+    /// or withdrawing deletes the learner's photos kept on this PC (their hashes stay in the
+    /// signed receipts).
     pub fn record_photo_consent(&mut self, granted: bool) -> Result<RecordedReceipt> {
         let learner = self.require_at_keyboard()?;
         let hash = photo::consent_text_sha256();
@@ -201,7 +203,7 @@ impl Hearth {
         let mut value = vec![u8::from(granted)];
         value.extend_from_slice(&hash.0);
         self.next_photo_mono = None;
-        self.record_with(
+        let r = self.record_with(
             learner,
             Event::ConsentRecorded {
                 purpose: ConsentPurpose::PhotoCheckpoint,
@@ -209,7 +211,22 @@ impl Hearth {
                 text_sha256: hash,
             },
             |tx, _| tx.set_content_meta(&key, &value),
-        )
+        )?;
+        if !granted {
+            // Withdrawn (or declined): the photos kept on this PC go now, not at the retention.
+            let dir = self.photo_dir().join(learner.0.to_string());
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => tracing::info!(%learner, "photos deleted on withdrawal of consent"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(CoreError::Io {
+                        context: format!("deleting {}", dir.display()),
+                        source: e,
+                    });
+                }
+            }
+        }
+        Ok(r)
     }
 
     /// Sets how often random photos are due.

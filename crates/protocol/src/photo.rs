@@ -38,17 +38,17 @@ pub const CONSENT_TEXT: &str = "\
 保存：照片加密后只保存在这台电脑的数据文件夹中，本电脑无法解密；签名学习记录中只记录照片的哈希值。\
 照片保存 180 天后由本软件自动删除。只有在审核时，照片才会上传到服务端，由服务端解密核对，并在服务端保存 180 天。
 谁能查看：您所在机构的管理员，以及所在地区的监管人员；每次调取都会记录在审计日志中，并写明理由。
-不同意不影响学习：不同意只是不拍照，学习时长照常计算，学习中的随堂提问照常进行。您可以随时在“设置”中撤回同意，撤回后不再拍照。
+不同意不影响学习：不同意只是不拍照，学习时长照常计算，学习中的随堂提问照常进行。您可以随时在“设置”中撤回同意，撤回后不再拍照，本电脑上已保存的照片随即删除。
 
 Photo checkpoints (optional)
 Your training organisation has turned on photo checkpoints. If you agree, this app takes a webcam photo of you when you sign in and at random moments while you study. \
 A face photo is sensitive personal information (Personal Information Protection Law, Articles 28 and 29), so it needs your separate consent.
 Purpose: only to check that it was you studying, when an administrator or supervisor audits your study record. No face recognition, no face templates.
-Kept: each photo is encrypted and kept only in this PC's data folder, which cannot decrypt it; the signed study record holds only the photo's hash. \
+Kept: each photo is encrypted and kept only in this PC's data folder, and this PC cannot decrypt it; the signed study record holds only the photo's hash. \
 The app deletes photos 180 days after they were taken. Photos are uploaded only for an audit, decrypted and checked by the service, and kept there for 180 days.
 Who can see them: your organisation's administrators and the supervisors of its region; every request is written in the audit log with its reason.
 Declining costs you nothing: without consent no photo is taken, your study counts as before, and the questions during study still apply. \
-You can withdraw consent at any time in Settings; no photo is taken after that.
+You can withdraw consent at any time in Settings; no photo is taken after that, and the photos kept on this PC are deleted.
 ";
 
 /// SHA-256 of [`CONSENT_TEXT`].
