@@ -58,7 +58,7 @@ async fn personal_pc(service: &Service, learner: LearnerId) -> anyhow::Result<Pc
 
 impl Pc {
     async fn sync(&self) -> hearth_core::sync::RoundReport {
-        sync_round(&self.h, &self.transport, &self.key).await.unwrap()
+        sync_round(&self.h, &self.transport, &self.key, 500).await.unwrap()
     }
 
     /// The receipts of this PC's ledger not yet sent (its outbox), in chain order, each
