@@ -12,6 +12,7 @@ pub mod error;
 pub mod kiosk_commands;
 pub mod media;
 pub mod media_server;
+pub mod photo_commands;
 pub mod state;
 pub mod study_commands;
 pub mod sync;
@@ -36,6 +37,9 @@ pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
 /// Attention checks every `MIN-MAX` (or `MS`) milliseconds of active study instead of 10–20
 /// minutes (tests; an institution that wants them more often).
 pub const CHECK_EVERY_ENV: &str = "HEARTH_CHECK_EVERY_MS";
+/// Photo checkpoints at random moments every `MIN-MAX` (or `MS`) milliseconds instead of 15–45
+/// minutes (the GUI test; docs/privacy.md).
+pub const PHOTO_EVERY_ENV: &str = "HEARTH_PHOTO_EVERY_MS";
 
 /// Environment variable naming the folders whose sub-folders are mounted removable drives
 /// (a path list like `PATH`), instead of the platform's (`/media/$USER`, `/run/media/$USER` on
@@ -107,6 +111,10 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         certificate_commands::verify_certificate_file,
         certificate_commands::save_training_record,
         dialogs::choose_file,
+        photo_commands::photo_status,
+        photo_commands::record_photo_consent,
+        photo_commands::photo_due,
+        photo_commands::take_photo,
     ]
 }
 
@@ -154,6 +162,15 @@ pub fn run() {
             {
                 let _ = state.with(|h| {
                     h.set_check_policy(p);
+                    Ok(())
+                });
+            }
+            if let Some(p) = std::env::var(PHOTO_EVERY_ENV)
+                .ok()
+                .and_then(|v| hearth_core::photos::PhotoPolicy::parse(&v))
+            {
+                let _ = state.with(|h| {
+                    h.set_photo_policy(p);
                     Ok(())
                 });
             }

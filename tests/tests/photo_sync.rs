@@ -26,7 +26,9 @@ use serde_json::{Value, json};
 /// A small stand-in for a webcam JPEG (the app checks the JPEG markers; the GUI test uses the
 /// fake camera's real frames).
 fn jpeg(tag: u8) -> Vec<u8> {
-    let mut j = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    let mut j = vec![
+        0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
     j.extend((0..2000u32).map(|i| (i as u8) ^ tag));
     j.extend([0xff, 0xd9]);
     j
@@ -58,7 +60,9 @@ async fn personal_pc(service: &Service, learner: LearnerId) -> anyhow::Result<Pc
 
 impl Pc {
     async fn sync(&self) -> hearth_core::sync::RoundReport {
-        sync_round(&self.h, &self.transport, &self.key, 500).await.unwrap()
+        sync_round(&self.h, &self.transport, &self.key, 500)
+            .await
+            .unwrap()
     }
 
     /// The receipts of this PC's ledger not yet sent (its outbox), in chain order, each
@@ -117,12 +121,11 @@ async fn a_consented_photo_is_sealed_hashed_in_the_chain_and_checked_on_audit() 
 
     // A photo at sign-in: sealed on disk, only its hash in the signed receipt.
     let shot = jpeg(1);
-    let taken = a
-        .h
-        .lock()
-        .unwrap()
-        .take_photo(&shot, PhotoMoment::SignIn)
-        .unwrap();
+    let taken =
+        a.h.lock()
+            .unwrap()
+            .take_photo(&shot, PhotoMoment::SignIn)
+            .unwrap();
     assert_eq!(taken.kind, "photo_taken");
     let chain = a.unsent_chain();
     assert!(chain.iter().any(|(_, e)| matches!(e,
@@ -145,10 +148,9 @@ async fn a_consented_photo_is_sealed_hashed_in_the_chain_and_checked_on_audit() 
     let sealed = std::fs::read(&files[0].path).unwrap();
     assert!(!sealed.starts_with(&[0xff, 0xd8]), "not a JPEG on disk");
     assert!(!sealed.windows(64).any(|w| shot.windows(64).any(|s| s == w)));
-    let service_secret = photo::parse_key(
-        &std::fs::read_to_string(service.data_dir().join("photo.key")).unwrap(),
-    )
-    .unwrap();
+    let service_secret =
+        photo::parse_key(&std::fs::read_to_string(service.data_dir().join("photo.key")).unwrap())
+            .unwrap();
     assert_eq!(photo::open(&service_secret, &sealed).unwrap(), shot);
     assert_eq!(
         photo::open(&[0x42; 32], &sealed),
@@ -251,7 +253,10 @@ async fn a_consented_photo_is_sealed_hashed_in_the_chain_and_checked_on_audit() 
         .unwrap();
     let actions = audit.to_string();
     for action in ["photos.policy", "photos.request", "photos.received"] {
-        assert!(actions.contains(action), "{action} in the audit log: {actions}");
+        assert!(
+            actions.contains(action),
+            "{action} in the audit log: {actions}"
+        );
     }
 
     // The second learner declines: never asked again, no photo, study goes on.
@@ -261,35 +266,39 @@ async fn a_consented_photo_is_sealed_hashed_in_the_chain_and_checked_on_audit() 
     b.h.lock().unwrap().record_photo_consent(false).unwrap();
     let status = b.h.lock().unwrap().photo_status().unwrap();
     assert!(!status.ask && !status.active && status.consent == Consent::Declined);
-    let refused = b
-        .h
-        .lock()
-        .unwrap()
-        .take_photo(&jpeg(3), PhotoMoment::Random)
-        .unwrap_err();
+    let refused =
+        b.h.lock()
+            .unwrap()
+            .take_photo(&jpeg(3), PhotoMoment::Random)
+            .unwrap_err();
     assert_eq!(refused.code(), "photo.no_consent");
     assert!(!b.h.lock().unwrap().photo_due().unwrap());
-    assert!(b.h.lock().unwrap().sealed_photos(declines).unwrap().is_empty());
+    assert!(
+        b.h.lock()
+            .unwrap()
+            .sealed_photos(declines)
+            .unwrap()
+            .is_empty()
+    );
     let chain = b.unsent_chain();
     assert!(
         chain
             .iter()
             .all(|(_, e)| !matches!(e, Event::PhotoTaken { .. }))
     );
-    assert!(chain.iter().any(|(_, e)| matches!(
-        e,
-        Event::ConsentRecorded { granted: false, .. }
-    )));
+    assert!(
+        chain
+            .iter()
+            .any(|(_, e)| matches!(e, Event::ConsentRecorded { granted: false, .. }))
+    );
     let r = b.sync().await;
     assert_eq!(r.left, 0, "the refusal is a receipt like any other");
 }
 
 #[test]
 fn the_consent_text_is_bilingual_and_names_what_the_docs_promise() -> anyhow::Result<()> {
-    let docs = std::fs::read_to_string(
-        hearth_e2e::gui::workspace_root().join("docs/privacy.md"),
-    )
-    .context("docs/privacy.md")?;
+    let docs = std::fs::read_to_string(hearth_e2e::gui::workspace_root().join("docs/privacy.md"))
+        .context("docs/privacy.md")?;
     // The docs quote the exact text whose hash the consent receipts name.
     for line in CONSENT_TEXT.lines().filter(|l| !l.trim().is_empty()) {
         assert!(docs.contains(line.trim()), "docs/privacy.md quotes: {line}");

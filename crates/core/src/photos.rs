@@ -126,7 +126,7 @@ pub struct PhotoStatus {
     /// Take photos (on, and consented).
     pub active: bool,
     /// The text to show, exactly as its hash is recorded.
-    pub consent_text: &'static str,
+    pub consent_text: String,
 }
 
 /// A photo kept on this PC, sealed.
@@ -188,7 +188,7 @@ impl Hearth {
             consent,
             ask: enabled && consent == Consent::Unasked,
             active: enabled && consent == Consent::Granted,
-            consent_text: CONSENT_TEXT,
+            consent_text: CONSENT_TEXT.to_owned(),
         })
     }
 
@@ -273,10 +273,7 @@ impl Hearth {
         let sealed = photo::seal(&policy.key, self.env.random()?, jpeg);
         let dir = self.photo_dir().join(learner.0.to_string());
         crate::create_private_dir(&dir)?;
-        let tmp = dir.join(format!(
-            ".tmp-{}",
-            hex_of(&self.env.random::<8>()?)
-        ));
+        let tmp = dir.join(format!(".tmp-{}", hex_of(&self.env.random::<8>()?)));
         write_synced(&tmp, &sealed)?;
         let wall = self.env.clock.wall_ms();
         let result = self.record_with(
@@ -315,9 +312,7 @@ impl Hearth {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some((wall, id)) = name
-                .strip_suffix(".sealed")
-                .and_then(|s| s.split_once('-'))
+            let Some((wall, id)) = name.strip_suffix(".sealed").and_then(|s| s.split_once('-'))
             else {
                 continue;
             };

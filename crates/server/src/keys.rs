@@ -99,10 +99,7 @@ impl Keys {
     }
 
     /// Opens a sealed photo (an audit upload).
-    pub fn open_photo(
-        &self,
-        sealed: &[u8],
-    ) -> Result<Vec<u8>, hearth_protocol::photo::PhotoError> {
+    pub fn open_photo(&self, sealed: &[u8]) -> Result<Vec<u8>, hearth_protocol::photo::PhotoError> {
         hearth_protocol::photo::open(&self.photo.0, sealed)
     }
 

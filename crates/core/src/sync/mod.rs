@@ -294,10 +294,15 @@ pub const SERVICE_CODES: &[&str] = &[
     "method_not_allowed",
     "not_found",
     "package.refused",
+    "photo.hash_mismatch",
+    "photo.invalid_reason",
+    "photo.not_in_chain",
+    "photo.request_not_found",
     "range.not_satisfiable",
     "request.bad_encoding",
     "request.body_unreadable",
     "request.bytes_limited",
+    "request.invalid_path",
     "request.invalid_query",
     "request.malformed_json",
     "request.rate_limited",
@@ -602,7 +607,10 @@ async fn photo_step(
                     continue;
                 }
             };
-            match transport.upload_photo(req.id.clone(), p.receipt, sealed).await {
+            match transport
+                .upload_photo(req.id.clone(), p.receipt, sealed)
+                .await
+            {
                 Ok(()) => report.photos_uploaded += 1,
                 Err(TransportError::Service { body, .. }) => {
                     tracing::warn!(code = %body.code, receipt = %p.receipt, "the service refused a photo");

@@ -211,7 +211,10 @@ impl Service {
                 return Ok(None);
             };
             cursor = Some((last.device, last.seq));
-            for s in page.iter().filter(|s| s.id == id && s.kind == "photo_taken") {
+            for s in page
+                .iter()
+                .filter(|s| s.id == id && s.kind == "photo_taken")
+            {
                 if let Some(b) = body_of(s)
                     && let Event::PhotoTaken { sha256, .. } = b.event
                     && b.learner == learner
@@ -243,9 +246,10 @@ impl Service {
                 "no photo_taken receipt with this id in the learner's verified chain".into(),
             ));
         };
-        let jpeg = self.keys.open_photo(sealed).map_err(|e| {
-            ServiceError::Invalid(e.code(), e.to_string())
-        })?;
+        let jpeg = self
+            .keys
+            .open_photo(sealed)
+            .map_err(|e| ServiceError::Invalid(e.code(), e.to_string()))?;
         if ContentHash::of(&jpeg) != sha {
             tracing::warn!(request = %r.id, device = %device.id, "an uploaded photo does not match its receipt");
             return Err(ServiceError::Invalid(

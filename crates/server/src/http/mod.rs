@@ -7,11 +7,11 @@ mod certificates;
 pub mod console;
 mod console_admin;
 mod console_supervisor;
-mod photos;
 mod guard;
 mod handlers;
 mod kiosks;
 mod limits;
+mod photos;
 mod serve;
 
 use std::net::SocketAddr;

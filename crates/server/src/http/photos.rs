@@ -57,8 +57,10 @@ async fn upload(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let receipt: ReceiptId = receipt.parse().map_err(|_| bad_path("receipt id"))?;
-    let answer: PhotoUploadAnswer =
-        blocking(&st, move |svc| svc.receive_photo(&d, request, receipt, &body)).await?;
+    let answer: PhotoUploadAnswer = blocking(&st, move |svc| {
+        svc.receive_photo(&d, request, receipt, &body)
+    })
+    .await?;
     Ok(Json(answer).into_response())
 }
 
