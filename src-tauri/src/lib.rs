@@ -4,6 +4,7 @@
 //! managed state, [`error`] the one error contract `{code, message}` the UI sees. Everything
 //! else happens in hearth-core.
 
+pub mod camera;
 pub mod certificate_commands;
 pub mod commands;
 pub mod dialogs;
@@ -141,6 +142,9 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(invoke_handler())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
+        // The webcam only while the shell has asked for a photo; every other permission denied.
+        .manage(camera::CameraGate::default())
+        .on_permission_request(camera::decide_permission)
         .setup(|app| {
             let dir = data_dir(app.handle())?;
             tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
@@ -184,6 +188,7 @@ pub fn run() {
             app.manage(Downloads::default());
             app.manage(commands::RemovableRoots::from_env());
             kiosk_commands::spawn_idle_watch(app.handle());
+            camera::enable_in_window(app.handle());
             if shared_machine {
                 kiosk_commands::lock_window(app.handle());
             }

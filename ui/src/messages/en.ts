@@ -79,6 +79,8 @@ export const en: Partial<Record<MessageKey, string>> = {
   "error.entropy.unavailable": "The system cannot generate random numbers; please restart the computer.",
   "error.ipc.unavailable": "The window is not connected to the Hearth program; start it from its icon.",
   "error.ipc.denied": "This action is not allowed.",
+  "error.camera.unavailable": "No camera could be used (none connected, in use by another program, or it would not open). Check the camera and try again.",
+  "error.camera.denied": "The camera was not allowed. This program opens the camera only when a photo is needed.",
 
   "nav.label": "Main pages",
   "nav.library": "Courses",

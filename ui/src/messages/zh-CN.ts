@@ -78,6 +78,8 @@ export const zhCN = {
   "error.entropy.unavailable": "系统无法生成随机数，请重新启动电脑。",
   "error.ipc.unavailable": "界面没有连接到 Hearth 程序，请从桌面图标启动。",
   "error.ipc.denied": "此操作不被允许。",
+  "error.camera.unavailable": "找不到可用的摄像头（没有连接、被其他程序占用或无法打开）。请检查摄像头后再试。",
+  "error.camera.denied": "摄像头未获准使用。只有在需要拍照时，本程序才会打开摄像头。",
 
   "nav.label": "主要页面",
   "nav.library": "课程",
