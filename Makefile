@@ -91,6 +91,7 @@ e2e: deps-e2e ui console
 	$(CARGO) build -p hearth-desktop --locked
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_smoke -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_camera -- --ignored --nocapture
+	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_photo -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_learning -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_kiosk -- --ignored --nocapture
 	$(XVFB_RUN) $(CARGO) test -p hearth-e2e --locked --test gui_no_freeze -- --ignored --nocapture

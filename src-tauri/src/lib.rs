@@ -115,6 +115,7 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         photo_commands::photo_status,
         photo_commands::record_photo_consent,
         photo_commands::photo_due,
+        photo_commands::prepare_photo,
         photo_commands::take_photo,
     ]
 }

@@ -32,6 +32,25 @@ pub fn photo_due(hearth: State<'_, HearthState>) -> Result<bool, CommandError> {
     hearth.with(|h| h.photo_due())
 }
 
+/// Arms the camera for one capture when core says a photo is wanted now: at sign-in, when photos
+/// are on and the learner consented; at a random moment, when one is due. Answers whether it
+/// did; the window may open the camera only after a `true` (src-tauri/src/camera.rs).
+#[tauri::command]
+pub fn prepare_photo(
+    hearth: State<'_, HearthState>,
+    gate: State<'_, crate::camera::CameraGate>,
+    moment: PhotoMoment,
+) -> Result<bool, CommandError> {
+    let wanted = hearth.with(|h| match moment {
+        PhotoMoment::SignIn => Ok(h.photo_status()?.active),
+        PhotoMoment::Random => h.photo_due(),
+    })?;
+    if wanted {
+        gate.arm();
+    }
+    Ok(wanted)
+}
+
 /// Seals the webcam JPEG (base64) to the service's key, keeps it, and records its hash.
 #[tauri::command]
 pub fn take_photo(

@@ -919,6 +919,12 @@ export const api = {
   recordPhotoConsent: (granted: boolean): Promise<RecordedReceipt> => call("record_photo_consent", { granted }),
   /** Whether a photo at a random moment is due now (photos on and consented). */
   photoDue: (): Promise<boolean> => call("photo_due"),
+  /**
+   * Arms the camera for one capture when core says a photo is wanted now: at sign-in, when photos
+   * are on and the learner consented; at a random moment, when one is due. Answers whether it
+   * did; the window may open the camera only after a `true` (src-tauri/src/camera.rs).
+   */
+  preparePhoto: (moment: PhotoMoment): Promise<boolean> => call("prepare_photo", { moment }),
   /** Seals the webcam JPEG (base64) to the service's key, keeps it, and records its hash. */
   takePhoto: (jpegBase64: string, moment: PhotoMoment): Promise<RecordedReceipt> => call("take_photo", { jpegBase64, moment }),
 };

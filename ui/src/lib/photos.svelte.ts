@@ -1,23 +1,30 @@
 // Photo checkpoints in the window (issue #17, docs/privacy.md). The shell decides everything
-// (policy, consent, when a random photo is due, sealing and the receipt); this module asks it and
-// hands it a JPEG from a camera. The camera is a function so the webcam module
-// (`getUserMedia`, or the GUI tests' fake camera) plugs in with `setCamera`.
+// (policy, consent, when a photo is wanted, sealing and the receipt) and arms the camera for one
+// capture (`prepare_photo`); this module then takes one frame with ./camera and hands the JPEG
+// back. The camera function can be replaced (unit tests).
 
-import { api, type PhotoStatus } from "../api";
+import { api, type PhotoMoment, type PhotoStatus } from "../api";
+import { capturePhoto } from "./camera";
 
-/** Returns a JPEG from the webcam as base64 (or a `data:` URL), or throws. */
-export type Camera = () => Promise<string>;
+/** Takes one JPEG frame from the webcam (after the shell armed it). */
+export type Camera = () => Promise<Uint8Array>;
 
-export const photos = $state<{ status: PhotoStatus | null; lastTaken: number | null; failed: boolean }>({
+export const photos = $state<{ status: PhotoStatus | null; lastTaken: number | null; failed: string | null }>({
   status: null,
   lastTaken: null,
-  failed: false,
+  failed: null,
 });
 
-let camera: Camera | null = null;
+let camera: Camera = () => capturePhoto();
 
-export function setCamera(c: Camera | null) {
+export function setCamera(c: Camera) {
   camera = c;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
 }
 
 export async function refreshPhotos(): Promise<PhotoStatus | null> {
@@ -29,17 +36,19 @@ export async function refreshPhotos(): Promise<PhotoStatus | null> {
   return photos.status;
 }
 
-/** Takes a photo now if photos are active for the person at the keyboard. */
-export async function capture(moment: "sign_in" | "random"): Promise<boolean> {
-  if (!photos.status?.active || !camera) return false;
+/** Takes a photo if the shell wants one now (it arms the camera); answers whether one was kept.
+ * A camera that fails costs nothing but the photo (`photos.failed` holds its code). */
+export async function capture(moment: PhotoMoment): Promise<boolean> {
+  if (!photos.status?.active) return false;
   try {
+    if (!(await api.preparePhoto(moment))) return false;
     const jpeg = await camera();
-    await api.takePhoto(jpeg, moment);
+    await api.takePhoto(toBase64(jpeg), moment);
     photos.lastTaken = Date.now();
-    photos.failed = false;
+    photos.failed = null;
     return true;
-  } catch {
-    photos.failed = true;
+  } catch (e) {
+    photos.failed = (e as { code?: string }).code ?? "camera.unavailable";
     return false;
   }
 }
@@ -53,15 +62,11 @@ export async function answerConsent(granted: boolean) {
 
 let timer: ReturnType<typeof setInterval> | null = null;
 
-/** Asks the shell every few seconds whether a random photo is due, and takes it. */
+/** Every few seconds, takes the photo of a random moment when the shell says one is due. */
 export function startPhotoLoop(everyMs = 5000) {
   stopPhotoLoop();
-  timer = setInterval(async () => {
-    try {
-      if (await api.photoDue()) await capture("random");
-    } catch {
-      // Nobody signed in, or the store is closed: nothing to photograph.
-    }
+  timer = setInterval(() => {
+    if (photos.status?.active) void capture("random");
   }, everyMs);
 }
 
