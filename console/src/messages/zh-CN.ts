@@ -176,6 +176,16 @@ export const zhCN = {
   "reason.roster.id_as_number": "身份证号被表格存成了数字，末几位已丢失；请把这一列设为文本",
   "reason.roster.duplicate_in_file": "与文件中前面的行重复",
   "reason.roster.already_registered": "本机构已有这位学员",
+  "photos.title": "拍照核验审核",
+  "photos.help": "向学员的电脑调取照片：电脑下次同步时上传，服务端逐张核对学习记录中的哈希后保存。每次调取都写入审计日志。",
+  "photos.learner": "学员",
+  "photos.reason": "理由",
+  "photos.request": "调取照片",
+  "photos.requested": "已发出调取请求，等待学员电脑下次同步。",
+  "photos.waiting": "等待同步",
+  "photos.fulfilled": "已上传 {n} 张",
+  "photos.none": "还没有调取记录。",
+  "photos.taken": "拍摄（电脑时钟）{time}，收据到达 {received}",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
