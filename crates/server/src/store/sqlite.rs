@@ -2166,6 +2166,21 @@ fn put_token_in(conn: &Connection, t: &TokenRecord) -> StoreResult<()> {
     Ok(())
 }
 
+const PHOTO_REQUEST_COLS: &str =
+    "id, org_id, learner_id, requested_by, reason, requested_ms, fulfilled_ms";
+
+fn photo_request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRequest> {
+    Ok(PhotoRequest {
+        id: uuid_col(r, 0)?,
+        org: uuid_col(r, 1)?,
+        learner: LearnerId(uuid_col(r, 2)?),
+        by: uuid_col(r, 3)?,
+        reason: r.get(4)?,
+        requested_ms: r.get(5)?,
+        fulfilled_ms: r.get(6)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2337,19 +2352,4 @@ mod tests {
             3
         );
     }
-}
-
-const PHOTO_REQUEST_COLS: &str =
-    "id, org_id, learner_id, requested_by, reason, requested_ms, fulfilled_ms";
-
-fn photo_request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRequest> {
-    Ok(PhotoRequest {
-        id: uuid_col(r, 0)?,
-        org: uuid_col(r, 1)?,
-        learner: LearnerId(uuid_col(r, 2)?),
-        by: uuid_col(r, 3)?,
-        reason: r.get(4)?,
-        requested_ms: r.get(5)?,
-        fulfilled_ms: r.get(6)?,
-    })
 }
