@@ -92,9 +92,9 @@ fuzz: ui
 # the web console in headless Chromium through chromedriver (no display needed).
 e2e: deps-e2e ui console
 	scripts/workspace-test.sh hearth-e2e:console_browser -- --ignored --nocapture
-	$(XVFB_RUN) scripts/workspace-test.sh hearth-e2e:gui_smoke hearth-e2e:gui_learning \
-	  hearth-e2e:gui_kiosk hearth-e2e:gui_no_freeze hearth-e2e:gui_certificate \
-	  -- --ignored --nocapture
+	$(XVFB_RUN) scripts/workspace-test.sh hearth-e2e:gui_smoke hearth-e2e:gui_camera \
+	  hearth-e2e:gui_photo hearth-e2e:gui_learning hearth-e2e:gui_kiosk hearth-e2e:gui_no_freeze \
+	  hearth-e2e:gui_certificate -- --ignored --nocapture
 
 # Installable packages (.deb and .rpm here; the Windows nsis/msi settings are in tauri.conf.json
 # and need a Windows machine). The tauri CLI comes from ui/'s npm packages and runs from the root,

@@ -4,6 +4,7 @@
 //! managed state, [`error`] the one error contract `{code, message}` the UI sees. Everything
 //! else happens in hearth-core.
 
+pub mod camera;
 pub mod certificate_commands;
 pub mod commands;
 pub mod dialogs;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod kiosk_commands;
 pub mod media;
 pub mod media_server;
+pub mod photo_commands;
 pub mod state;
 pub mod study_commands;
 pub mod sync;
@@ -36,6 +38,9 @@ pub const PRESENCE_AFTER_ENV: &str = "HEARTH_PRESENCE_AFTER_MS";
 /// Attention checks every `MIN-MAX` (or `MS`) milliseconds of active study instead of 10–20
 /// minutes (tests; an institution that wants them more often).
 pub const CHECK_EVERY_ENV: &str = "HEARTH_CHECK_EVERY_MS";
+/// Photo checkpoints at random moments every `MIN-MAX` (or `MS`) milliseconds instead of 15–45
+/// minutes (the GUI test; docs/privacy.md).
+pub const PHOTO_EVERY_ENV: &str = "HEARTH_PHOTO_EVERY_MS";
 
 /// Environment variable naming the folders whose sub-folders are mounted removable drives
 /// (a path list like `PATH`), instead of the platform's (`/media/$USER`, `/run/media/$USER` on
@@ -108,6 +113,11 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         certificate_commands::verify_certificate_file,
         certificate_commands::save_training_record,
         dialogs::choose_file,
+        photo_commands::photo_status,
+        photo_commands::record_photo_consent,
+        photo_commands::photo_due,
+        photo_commands::prepare_photo,
+        photo_commands::take_photo,
     ]
 }
 
@@ -134,6 +144,9 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(invoke_handler())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
+        // The webcam only while the shell has asked for a photo; every other permission denied.
+        .manage(camera::CameraGate::default())
+        .on_permission_request(camera::decide_permission)
         .setup(|app| {
             let dir = data_dir(app.handle())?;
             tracing::info!(data_dir = %dir.display(), "opening the Hearth store");
@@ -158,6 +171,15 @@ pub fn run() {
                     Ok(())
                 });
             }
+            if let Some(p) = std::env::var(PHOTO_EVERY_ENV)
+                .ok()
+                .and_then(|v| hearth_core::photos::PhotoPolicy::parse(&v))
+            {
+                let _ = state.with(|h| {
+                    h.set_photo_policy(p);
+                    Ok(())
+                });
+            }
             let engine = SyncEngine::default();
             start_if_enrolled(&state, &engine, app.handle());
             // Who is at the keyboard is core's (the enrolled learner, or a kiosk's sign-in).
@@ -168,6 +190,7 @@ pub fn run() {
             app.manage(Downloads::default());
             app.manage(commands::RemovableRoots::from_env());
             kiosk_commands::spawn_idle_watch(app.handle());
+            camera::enable_in_window(app.handle());
             if shared_machine {
                 kiosk_commands::lock_window(app.handle());
             }

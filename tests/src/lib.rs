@@ -1,6 +1,7 @@
 //! hearth-e2e: cross-process tests of Hearth. The tests live in `tests/`; helper binaries that
 //! the tests start as separate processes live in `src/bin/`.
 
+pub mod camera;
 pub mod chromium;
 #[cfg(target_os = "linux")]
 pub mod gui;

@@ -234,6 +234,14 @@ impl Session {
             .await
     }
 
+    /// Runs an asynchronous script in the page: it gets `args` and, last, the callback it calls
+    /// with its result (WebDriver "execute async script", bounded by the session's script
+    /// timeout, 30 s by default).
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/async", json!({"script": script, "args": args}))
+            .await
+    }
+
     /// Resizes the app's window (WebDriver "set window rect"); answers the size it got.
     pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(u64, u64)> {
         let v = self

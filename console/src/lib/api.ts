@@ -111,6 +111,28 @@ export async function signOut(): Promise<void> {
 }
 
 export const learners = () => call<Learner[]>("GET", "learners");
+
+/** A photo kept for an audit request, checked against its photo_taken receipt (docs/privacy.md). */
+export interface AuditPhoto {
+  receiptId: string;
+  sha256: string;
+  takenWallMs: number;
+  receivedMs: number;
+  dataUrl: string;
+}
+export interface PhotoRequest {
+  id: string;
+  learnerId: string;
+  reason: string;
+  requestedMs: number;
+  requestedBy: string;
+  fulfilledMs: number | null;
+  photos: AuditPhoto[];
+}
+export const photoRequests = (learner: string) =>
+  call<PhotoRequest[]>("GET", `learners/${learner}/photos`);
+export const requestPhotos = (learner: string, reason: string) =>
+  call<{ id: string; requestedMs: number }>("POST", `learners/${learner}/photos`, json({ reason }), "application/json");
 export const addLearner = (name: string, nationalId: string, classId: string | null) =>
   call<Learner>("POST", "learners", json({ name, nationalId, classId }), "application/json");
 

@@ -226,6 +226,16 @@ export const zhCN = {
   "error.claim.already_decided": "这份申领已经审核过了。",
   "error.claim.invalid_reason": "请写明退回原因（最多 1000 字）。",
   "error.claim.not_found": "没有这份申领。",
+  "photos.title": "拍照核验审核",
+  "photos.help": "向学员的电脑调取照片：电脑下次同步时上传，服务端逐张核对学习记录中的哈希后保存。每次调取都写入审计日志。",
+  "photos.learner": "学员",
+  "photos.reason": "理由",
+  "photos.request": "调取照片",
+  "photos.requested": "已发出调取请求，等待学员电脑下次同步。",
+  "photos.waiting": "等待同步",
+  "photos.fulfilled": "已上传 {n} 张",
+  "photos.none": "还没有调取记录。",
+  "photos.taken": "拍摄（电脑时钟）{time}，收据到达 {received}",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;

@@ -116,6 +116,8 @@ pub enum CoreError {
     Session(SessionError),
     #[error(transparent)]
     Certificate(CertificateError),
+    #[error(transparent)]
+    Photo(crate::photos::PhotoError),
 }
 
 impl CoreError {
@@ -160,6 +162,7 @@ impl CoreError {
             CoreError::Study(s) => s.code(),
             CoreError::Session(s) => s.code(),
             CoreError::Certificate(c) => c.code(),
+            CoreError::Photo(p) => p.code(),
         }
     }
 

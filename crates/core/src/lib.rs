@@ -20,6 +20,7 @@ pub mod env;
 mod error;
 pub mod identity;
 pub mod kiosk;
+pub mod photos;
 pub mod removable;
 pub mod session;
 mod store;
@@ -81,6 +82,9 @@ pub struct Hearth {
     study: study::Study,
     /// Who is at the keyboard (and the kiosk's state on a shared PC).
     session: session::Session,
+    /// How often random photo checkpoints are due, and when the next one is (monotonic ms).
+    photo_policy: photos::PhotoPolicy,
+    next_photo_mono: Option<u64>,
 }
 
 impl Hearth {
@@ -139,6 +143,8 @@ impl Hearth {
             run,
             study: study::Study::default(),
             session: session::Session::default(),
+            photo_policy: photos::PhotoPolicy::default(),
+            next_photo_mono: None,
         };
         // What course imports killed before they finished left behind must not count against
         // the storage budget (it is swept again before each import and download).
@@ -434,7 +440,7 @@ impl Hearth {
 
 /// Creates the data folder readable by the owner only (on Unix; on Windows the per-user
 /// application data folder is already private to its owner).
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let ctx = || format!("creating {}", dir.display());
     if dir.is_dir() {
         return Ok(());

@@ -66,7 +66,7 @@ fn shell_codes(dir: &Path, out: &mut BTreeSet<String>) {
 
 /// The areas of the service's codes a device's requests can be answered with: enrollment, the
 /// device's credential, any request's limits, sync (device), downloads (course, file,
-/// range), relayed bundles (package), a learner's record and a class's progress, and the
+/// range), relayed bundles (package), photo audit uploads (photo), a learner's record and a class's progress, and the
 /// learner's own certificates. Codes with no
 /// area (`not_found`, `internal`) reach anyone.
 const DEVICE_AREAS: &[&str] = &[
@@ -79,6 +79,7 @@ const DEVICE_AREAS: &[&str] = &[
     "file",
     "learner",
     "package",
+    "photo",
     "range",
     "request",
     "service",
@@ -115,7 +116,8 @@ fn service_codes(dir: &Path, out: &mut BTreeSet<String>) {
         literals(&text, &mut found);
         out.extend(found.into_iter().filter(|c| match c.split_once('.') {
             Some((area, reason)) => {
-                DEVICE_AREAS.contains(&area) && !["toml", "db", "png", "json"].contains(&reason)
+                DEVICE_AREAS.contains(&area)
+                    && !["toml", "db", "png", "json", "key"].contains(&reason)
             }
             None => false,
         }));
@@ -132,6 +134,9 @@ fn codes() -> BTreeSet<String> {
         // CoreError and the study and kiosk refusals it wraps.
         "crates/core/src/error.rs",
         "crates/core/src/sync/mod.rs",
+        // Photo checkpoints on the PC (issue #17), and the sealed box's own refusals.
+        "crates/core/src/photos.rs",
+        "crates/protocol/src/photo.rs",
         // The credential checks the app's certificate page reports.
         "crates/protocol/src/credential.rs",
         "crates/protocol/src/error.rs",

@@ -26,6 +26,7 @@ pub mod error;
 pub mod ids;
 pub mod manifest;
 pub mod package;
+pub mod photo;
 pub mod pin;
 pub mod receipt;
 pub mod wire;
@@ -38,6 +39,6 @@ pub use ids::{
     QuizId, ReceiptId,
 };
 pub use receipt::{
-    Answer, AttendanceCheck, Envelope, Event, ItemAnswer, ReceiptBody, SignInMethod, SignOutReason,
-    VerifiedReceipt,
+    Answer, AttendanceCheck, ConsentPurpose, Envelope, Event, ItemAnswer, PhotoMoment, ReceiptBody,
+    SignInMethod, SignOutReason, VerifiedReceipt,
 };

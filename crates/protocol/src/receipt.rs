@@ -180,6 +180,39 @@ pub enum Event {
         choice: Option<u8>,
         shown_ms: u32,
     },
+    /// The learner gave (`granted`) or refused/withdrew (`!granted`) a separate consent for
+    /// `purpose`, after being shown the consent text whose UTF-8 bytes hash to `text_sha256`
+    /// (docs/privacy.md). The latest such receipt of the learner decides.
+    ConsentRecorded {
+        purpose: ConsentPurpose,
+        granted: bool,
+        text_sha256: ContentHash,
+    },
+    /// A photo checkpoint: the device took a webcam photo, encrypted it to the service's photo
+    /// key and kept it in its data folder. Only the SHA-256 of the plaintext JPEG is here; the
+    /// service checks an audited upload against it (docs/privacy.md).
+    PhotoTaken {
+        sha256: ContentHash,
+        moment: PhotoMoment,
+    },
+}
+
+/// What a recorded consent is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentPurpose {
+    /// Webcam photos at sign-in and at random moments of study (PIPL Art. 28–29).
+    PhotoCheckpoint,
+}
+
+/// When a photo checkpoint was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoMoment {
+    /// At sign-in (or when studying starts on a personal device).
+    SignIn,
+    /// At a random moment of active study.
+    Random,
 }
 
 impl Event {
@@ -198,6 +231,8 @@ impl Event {
             Event::AttendanceCheck(_) => "attendance_check",
             Event::ClassAssigned { .. } => "class_assigned",
             Event::CheckAnswered { .. } => "check_answered",
+            Event::ConsentRecorded { .. } => "consent_recorded",
+            Event::PhotoTaken { .. } => "photo_taken",
         }
     }
 

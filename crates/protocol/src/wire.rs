@@ -609,3 +609,38 @@ pub struct FlagsReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_after: Option<LearnerId>,
 }
+
+/// Answer to `GET /v1/photos` (a device): its organisation's photo-checkpoint policy, the key
+/// photos are sealed to, and the audit requests open for people this device records for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoStateJson {
+    /// Whether the organisation asks for photo checkpoints (off unless an administrator turns
+    /// them on). Each learner still decides by consent.
+    pub enabled: bool,
+    /// The service's X25519 photo key (64 hex digits); photos are sealed to it.
+    pub public_key: String,
+    /// Open audit requests for learners of this device.
+    #[serde(default)]
+    pub requests: Vec<PhotoRequestJson>,
+}
+
+/// An administrator's or supervisor's request for a learner's photos.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoRequestJson {
+    pub id: String,
+    pub learner_id: LearnerId,
+}
+
+/// Answer to `POST /v1/photos/{request}/{receipt}` (the body is the sealed photo's bytes,
+/// `application/octet-stream`): the photo opened, matched the `photo_taken` receipt and is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoUploadAnswer {
+    pub receipt_id: ReceiptId,
+    /// Hex SHA-256 of the opened JPEG (the receipt's).
+    pub sha256: String,
+    /// False when this request held the photo already (an upload repeated).
+    pub new: bool,
+}

@@ -1,6 +1,7 @@
 //! The service's secrets: the time-anchor signing key, the publisher key that signs course
 //! packages, the issuer key that signs certificates (published at
-//! `/.well-known/hearth-issuer.json`), and the secret that keys the national-ID hash. Each is a 32-byte seed in a file of
+//! `/.well-known/hearth-issuer.json`), the X25519 key photo checkpoints are sealed to, and the
+//! secret that keys the national-ID hash. Each is a 32-byte seed in a file of
 //! the data folder, created on first start and readable by the owner only.
 
 use std::fs;
@@ -27,6 +28,18 @@ pub struct Keys {
     /// verifier trusting certificates trusts nothing else, and either can be replaced alone.
     pub issuer: Ed25519KeyPair,
     id_secret: hmac::Key,
+    /// The X25519 secret that opens photo checkpoints (issue #17): PCs seal photos to its public
+    /// half; only the service opens them, on an audit. Never used for anything else.
+    photo: PhotoSecret,
+}
+
+/// The photo secret, never printed.
+struct PhotoSecret([u8; 32]);
+
+impl std::fmt::Debug for PhotoSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhotoSecret(..)")
+    }
 }
 
 pub fn public_of(k: &Ed25519KeyPair) -> PublicKey {
@@ -52,7 +65,14 @@ impl Keys {
         issuer: [u8; 32],
         id_secret: [u8; 32],
     ) -> Self {
+        let mut label = b"hearth/photo-seed-for-tests\0".to_vec();
+        label.extend_from_slice(&anchor);
+        let photo: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &label)
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes");
         Self {
+            photo: PhotoSecret(photo),
             anchor: Ed25519KeyPair::from_seed_unchecked(&anchor).expect("32-byte seed"),
             publisher: Ed25519KeyPair::from_seed_unchecked(&publisher).expect("32-byte seed"),
             issuer: Ed25519KeyPair::from_seed_unchecked(&issuer).expect("32-byte seed"),
@@ -66,7 +86,21 @@ impl Keys {
         let publisher = seed_file(&dir.join("publisher.key"), random)?;
         let issuer = seed_file(&dir.join("issuer.key"), random)?;
         let secret = seed_file(&dir.join("id-secret.key"), random)?;
-        Ok(Self::from_all_seeds(anchor, publisher, issuer, secret))
+        let photo = seed_file(&dir.join("photo.key"), random)?;
+        Ok(Self {
+            photo: PhotoSecret(photo),
+            ..Self::from_all_seeds(anchor, publisher, issuer, secret)
+        })
+    }
+
+    /// The X25519 public key PCs seal photos to.
+    pub fn photo_public(&self) -> [u8; 32] {
+        hearth_protocol::photo::photo_public_key(&self.photo.0)
+    }
+
+    /// Opens a sealed photo (an audit upload).
+    pub fn open_photo(&self, sealed: &[u8]) -> Result<Vec<u8>, hearth_protocol::photo::PhotoError> {
+        hearth_protocol::photo::open(&self.photo.0, sealed)
     }
 
     pub fn anchor_public(&self) -> PublicKey {

@@ -301,6 +301,15 @@ enum Cmd {
         #[arg(long)]
         daily_cap_hours: f64,
     },
+    /// Turns an organisation's photo checkpoints on or off (off unless turned on; each learner
+    /// still decides by consent; docs/privacy.md).
+    SetPhotos {
+        #[arg(long)]
+        org: Uuid,
+        /// `on` or `off`.
+        #[arg(long, value_parser = ["on", "off"])]
+        photos: String,
+    },
     /// Copies a SQLite service (its data folder's hearth.db) into an empty PostgreSQL database,
     /// every receipt byte for byte, and verifies the copy receipt by receipt.
     Migrate {
@@ -698,6 +707,12 @@ fn main() -> Result<()> {
             svc.set_daily_cap(org, daily_cap_hours)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
             println!("daily cap of {org} set to {daily_cap_hours} h; credit derived again");
+        }
+        Cmd::SetPhotos { org, photos } => {
+            let on = photos == "on";
+            svc.set_org_photos(org, on, hearth_server::domain::audit::Actor::Cli)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!("photo checkpoints of {org} turned {photos}");
         }
         Cmd::Migrate { .. } => unreachable!("handled before the service is opened"),
         Cmd::Rederive { org } => {

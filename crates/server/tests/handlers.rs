@@ -38,6 +38,7 @@ async fn openapi_documents_every_route_and_errors_are_error_bodies() {
     let router_src = include_str!("../src/http/mod.rs");
     let routes: Vec<&str> = router_src
         .split('"')
+        .chain(include_str!("../src/http/photos.rs").split('"'))
         .filter(|s| s.starts_with("/v1/"))
         .collect();
     assert!(routes.len() >= 15, "routes found: {routes:?}");
@@ -45,7 +46,8 @@ async fn openapi_documents_every_route_and_errors_are_error_bodies() {
     let console_src = concat!(
         include_str!("../src/http/console.rs"),
         include_str!("../src/http/console_admin.rs"),
-        include_str!("../src/http/console_claims.rs")
+        include_str!("../src/http/console_claims.rs"),
+        include_str!("../src/http/photos.rs")
     );
     let console: Vec<&str> = console_src
         .split('"')

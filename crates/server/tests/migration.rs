@@ -80,11 +80,12 @@ fn downgrade_to_schema_4(db: &std::path::Path) {
 }
 
 /// What a schema-8 build left: the kiosk class tables of schema 9, the console's of 10 and 13,
-/// the supervisor's of 12, the claims of 14 and the sign-in cards of 15 gone, `user_version` 8.
+/// the supervisor's of 12, the claims of 14, the sign-in cards of 15 and the photo checkpoints' of 16 gone, `user_version` 8.
 fn downgrade_to_schema_8(db: &std::path::Path) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.execute_batch(
         "DROP TABLE claims;
+         DROP TABLE audit_photos; DROP TABLE photo_requests; DROP TABLE org_photo_policy;
          DROP TABLE learner_cards;
          DROP TABLE flag_resolutions;
          DROP TABLE supervisors; DROP TABLE org_regions; DROP TABLE regions;

@@ -181,6 +181,12 @@ export interface ClassSession {
   exam: ClassExam | null;
 }
 
+/** A learner's answer to the consent screen. */
+export type Consent =
+  | "unasked"
+  | "granted"
+  | "declined";
+
 /** A course's credit as the service derived it. */
 export interface CourseCredit {
   course: string;
@@ -571,6 +577,24 @@ export interface OpenedLesson {
   session: SessionView;
 }
 
+/** When a photo checkpoint was taken. */
+export type PhotoMoment =
+  | "sign_in"
+  | "random";
+
+/** What the front end needs about photos for the person at the keyboard. */
+export interface PhotoStatus {
+  /** The organisation turned photo checkpoints on. */
+  enabled: boolean;
+  consent: Consent;
+  /** Show the consent screen now (on, and never answered). */
+  ask: boolean;
+  /** Take photos (on, and consented). */
+  active: boolean;
+  /** The text to show, exactly as its hash is recorded. */
+  consentText: string;
+}
+
 /** A practice item as the player shows it (the key stays in core). */
 export interface PracticeItem {
   quiz: string;
@@ -891,6 +915,23 @@ export const api = {
    * store.
    */
   chooseFile: (purpose: FilePurpose, title: string, fileName?: string | null): Promise<string | null> => call("choose_file", { purpose, title, fileName }),
+  /**
+   * Photo checkpoints for the person at the keyboard: on or off, their consent, whether to show
+   * the consent screen now, and its text.
+   */
+  photoStatus: (): Promise<PhotoStatus> => call("photo_status"),
+  /** Records the answer to the consent screen, or a change in Settings (a signed receipt). */
+  recordPhotoConsent: (granted: boolean): Promise<RecordedReceipt> => call("record_photo_consent", { granted }),
+  /** Whether a photo at a random moment is due now (photos on and consented). */
+  photoDue: (): Promise<boolean> => call("photo_due"),
+  /**
+   * Arms the camera for one capture when core says a photo is wanted now: at sign-in, when photos
+   * are on and the learner consented; at a random moment, when one is due. Answers whether it
+   * did; the window may open the camera only after a `true` (src-tauri/src/camera.rs).
+   */
+  preparePhoto: (moment: PhotoMoment): Promise<boolean> => call("prepare_photo", { moment }),
+  /** Seals the webcam JPEG (base64) to the service's key, keeps it, and records its hash. */
+  takePhoto: (jpegBase64: string, moment: PhotoMoment): Promise<RecordedReceipt> => call("take_photo", { jpegBase64, moment }),
 };
 
 export type Api = typeof api;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COMPLETION_CODES, EXAM_SERVICE_STATUSES, WITHHELD_CODES } from "../api";
 import { en } from "../messages/en";
+import { CAMERA_CODES } from "./camera";
 import { ERROR_CODES, SERVICE_ERROR_CODES } from "../messages/errorCodes";
 import { zhCN } from "../messages/zh-CN";
 import { hasMessage, initialLocale, interpolate, translate, translator } from "./i18n";
@@ -73,7 +74,7 @@ describe("error texts", () => {
   // ERROR_CODES is every code the Rust side can send and SERVICE_ERROR_CODES every code of the
   // service that can answer the device (both written and kept current by
   // `cargo test -p hearth-core --test error_codes`); ipc.* and ui.* arise in the UI itself.
-  const codes = [...ERROR_CODES, ...SERVICE_ERROR_CODES, "ipc.unavailable", "ipc.denied"];
+  const codes = [...ERROR_CODES, ...SERVICE_ERROR_CODES, "ipc.unavailable", "ipc.denied", ...CAMERA_CODES];
   it("exist in Chinese and English for every code that can reach the app", () => {
     const zh = zhCN as Record<string, string>;
     const english = en as Record<string, string>;

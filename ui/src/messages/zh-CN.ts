@@ -78,6 +78,8 @@ export const zhCN = {
   "error.entropy.unavailable": "系统无法生成随机数，请重新启动电脑。",
   "error.ipc.unavailable": "界面没有连接到 Hearth 程序，请从桌面图标启动。",
   "error.ipc.denied": "此操作不被允许。",
+  "error.camera.unavailable": "找不到可用的摄像头（没有连接、被其他程序占用或无法打开）。请检查摄像头后再试。",
+  "error.camera.denied": "摄像头未获准使用。只有在需要拍照时，本程序才会打开摄像头。",
 
   "nav.label": "主要页面",
   "nav.library": "课程",
@@ -286,6 +288,7 @@ export const zhCN = {
   "error.request.body_unreadable": "数据没有传完整，将自动重试。",
   "error.request.bytes_limited": "这台电脑传的数据太多，请稍后再试。",
   "error.request.invalid_query": "请求参数不对，请升级本软件。",
+  "error.request.invalid_path": "请求地址不对，请升级本软件。",
   "error.request.malformed_json": "请求格式不对，请升级本软件。",
   "error.request.rate_limited": "请求太频繁，请稍后再试。",
   "error.request.timeout": "网络太慢，请求超时了，将自动重试。",
@@ -509,6 +512,31 @@ export const zhCN = {
   "error.credential.key": "签发公钥格式不对。",
   "error.print.no_viewer": "打不开 PDF 阅读器；请先保存 PDF，再用别的软件打印。",
   "error.credential.revoked": "签发机构已撤销这份证书。",
+
+  // Photo checkpoints (issue #17, docs/privacy.md).
+  "photo.consentTitle": "拍照核验：需要您单独同意",
+  "photo.consentHelp": "不同意也可以正常学习。您的选择会记录在签名学习记录中，之后可在“设置”中更改。",
+  "photo.agree": "同意拍照",
+  "photo.decline": "不同意",
+  "photo.settingsTitle": "拍照核验",
+  "photo.settingsOff": "您所在的机构没有开启拍照核验。",
+  "photo.settingsGranted": "您已同意拍照核验。撤回后不再拍照，本电脑上已保存的照片会立即删除。",
+  "photo.settingsDeclined": "您没有同意拍照核验，学习中不会拍照。",
+  "photo.withdraw": "撤回同意",
+  "photo.give": "同意拍照核验",
+  "photo.taken": "已拍照（照片已加密保存）",
+  "photo.cameraFailed": "摄像头无法使用，本次没有拍照；学习不受影响。",
+  "error.photo.off": "您所在的机构没有开启拍照核验。",
+  "error.photo.no_consent": "您没有同意拍照核验，因此不会拍照。",
+  "error.photo.not_jpeg": "摄像头给出的不是 JPEG 照片。",
+  "error.photo.too_large": "照片太大（超过 1 MB）。",
+  "error.photo.bad_key": "服务端的照片公钥格式不对，请联系管理员。",
+  "error.photo.bad_size": "照片大小不对。",
+  "error.photo.undecryptable": "服务端无法解密这张照片（已损坏或不是为本服务加密的）。",
+  "error.photo.hash_mismatch": "这张照片与学习记录中的哈希不符，服务端拒收。",
+  "error.photo.not_in_chain": "服务端的学习记录中没有这张照片的收据。",
+  "error.photo.request_not_found": "没有这个调取请求。",
+  "error.photo.invalid_reason": "请填写 1–500 字的理由。",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;

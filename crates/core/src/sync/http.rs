@@ -462,6 +462,56 @@ impl SyncTransport for HttpTransport {
         self.record(learner).await.map(Some)
     }
 
+    async fn photo_state(&self) -> Result<Option<wire::PhotoStateJson>, TransportError> {
+        let resp = self
+            .client
+            .get(url(&self.base, "/v1/photos"))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match answer(resp).await {
+            Ok(s) => Ok(Some(s)),
+            // A service without photo checkpoints.
+            Err(TransportError::Service { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn upload_photo(
+        &self,
+        request: String,
+        receipt: hearth_protocol::ReceiptId,
+        sealed: Vec<u8>,
+    ) -> Result<(), TransportError> {
+        let resp = self
+            .client
+            .post(url(&self.base, &format!("/v1/photos/{request}/{receipt}")))
+            .bearer_auth(&self.credential)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(sealed)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let _: wire::PhotoUploadAnswer = answer(resp).await?;
+        Ok(())
+    }
+
+    async fn photos_done(&self, request: String) -> Result<(), TransportError> {
+        let resp = self
+            .client
+            .post(url(&self.base, &format!("/v1/photos/{request}/done")))
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        answer::<serde_json::Value>(resp).await.map(|_| ())
+    }
+
     async fn roster(&self) -> Result<Option<Vec<RosterPerson>>, TransportError> {
         Ok(self.roster_with_classes().await?.map(|r| r.people))
     }

@@ -15,8 +15,8 @@ pub mod schedule;
 use std::future::Future;
 use std::sync::Mutex;
 
-use hearth_protocol::wire::LearnerRecord;
-use hearth_protocol::{ChainHead, ErrorBody, LearnerId, PublicKey, TimeAnchor};
+use hearth_protocol::wire::{LearnerRecord, PhotoStateJson};
+use hearth_protocol::{ChainHead, ErrorBody, LearnerId, PublicKey, ReceiptId, TimeAnchor};
 use serde::Serialize;
 
 use crate::{CoreError, Hearth};
@@ -141,6 +141,32 @@ pub trait SyncTransport: Send + Sync {
             }))
         }
     }
+    /// The organisation's photo policy and the audit requests open for this device's people
+    /// (`GET /v1/photos`). `Ok(None)`: this transport knows nothing of photos (the default),
+    /// and the round skips the photo step.
+    fn photo_state(
+        &self,
+    ) -> impl Future<Output = Result<Option<PhotoStateJson>, TransportError>> + Send {
+        std::future::ready(Ok(None))
+    }
+    /// Uploads one sealed photo for an audit request, naming its `photo_taken` receipt.
+    fn upload_photo(
+        &self,
+        request: String,
+        receipt: ReceiptId,
+        sealed: Vec<u8>,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        let _ = (request, receipt, sealed);
+        std::future::ready(Ok(()))
+    }
+    /// Tells the service every photo this device holds for the request was sent.
+    fn photos_done(
+        &self,
+        request: String,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        let _ = request;
+        std::future::ready(Ok(()))
+    }
     /// A learner's record as the service derives it. `Ok(None)`: this transport does not pull
     /// records (the default), and the round skips the pull step.
     fn learner_record(
@@ -183,6 +209,10 @@ pub struct RoundReport {
     pub roster_refreshed: bool,
     /// Assignments fetched and kept in this round (with the roster, when it is due).
     pub assignments_pulled: u32,
+    /// Photos uploaded for audit requests in this round (each checked by the service against
+    /// its receipt), and photos the service refused.
+    pub photos_uploaded: u32,
+    pub photos_refused: u32,
     /// The catalog changed since the copy kept (a conditional request: nothing new costs a 304).
     pub catalog_changed: bool,
     /// Calls tried again within the round after a transient failure.
@@ -264,10 +294,15 @@ pub const SERVICE_CODES: &[&str] = &[
     "method_not_allowed",
     "not_found",
     "package.refused",
+    "photo.hash_mismatch",
+    "photo.invalid_reason",
+    "photo.not_in_chain",
+    "photo.request_not_found",
     "range.not_satisfiable",
     "request.bad_encoding",
     "request.body_unreadable",
     "request.bytes_limited",
+    "request.invalid_path",
     "request.invalid_query",
     "request.malformed_json",
     "request.rate_limited",
@@ -534,7 +569,65 @@ pub async fn sync_round_with(
         }
     }
     pull_records(hearth, transport, &mut report).await?;
+    photo_step(hearth, transport, &mut report).await?;
     Ok(report)
+}
+
+/// The photo step (issue #17, docs/privacy.md): keeps the organisation's photo policy and key,
+/// deletes photos past their retention, and answers each open audit request with the sealed
+/// photos of that learner this PC holds (receipts first: the service checks each photo against
+/// a `photo_taken` receipt it already has). A failure is logged and tried again next round;
+/// a photo the service refuses is logged and not sent again in this round.
+async fn photo_step(
+    hearth: &Mutex<Hearth>,
+    transport: &impl SyncTransport,
+    report: &mut RoundReport,
+) -> Result<(), SyncError> {
+    if let Err(e) = locked(hearth).purge_old_photos() {
+        tracing::warn!(error = %e, "could not delete old photos");
+    }
+    let state = match transport.photo_state().await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not fetch the photo policy");
+            return Ok(());
+        }
+    };
+    if let Err(e) = locked(hearth).keep_photo_policy(state.enabled, &state.public_key) {
+        tracing::warn!(error = %e, "the service's photo policy was not kept");
+    }
+    for req in state.requests {
+        let photos = locked(hearth).sealed_photos(req.learner_id)?;
+        for p in photos {
+            let sealed = match std::fs::read(&p.path) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(path = %p.path.display(), error = %e, "a kept photo could not be read");
+                    continue;
+                }
+            };
+            match transport
+                .upload_photo(req.id.clone(), p.receipt, sealed)
+                .await
+            {
+                Ok(()) => report.photos_uploaded += 1,
+                Err(TransportError::Service { body, .. }) => {
+                    tracing::warn!(code = %body.code, receipt = %p.receipt, "the service refused a photo");
+                    report.photos_refused += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "photo upload failed; tried again next round");
+                    return Ok(());
+                }
+            }
+        }
+        if let Err(e) = transport.photos_done(req.id.clone()).await {
+            tracing::warn!(error = %e, "could not close the photo request; tried again next round");
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// The classroom step: the roster (new learners, changed PINs) and the assignments, fetched when

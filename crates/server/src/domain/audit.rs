@@ -32,6 +32,8 @@ pub enum Actor {
     Unknown,
     /// The service's operator on the command line.
     Cli,
+    /// An enrolled device (answering a photo audit request).
+    Device(hearth_protocol::DeviceId),
 }
 
 impl Actor {
@@ -40,6 +42,7 @@ impl Actor {
             Actor::User(u) => format!("user:{u}"),
             Actor::Unknown => "unknown".into(),
             Actor::Cli => "cli".into(),
+            Actor::Device(d) => format!("device:{d}"),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod kiosk_classes;
 pub mod package_export;
 pub mod people;
+pub mod photos;
 pub mod progress;
 pub mod publish;
 pub mod relay;

@@ -12,6 +12,7 @@ mod guard;
 mod handlers;
 mod kiosks;
 mod limits;
+mod photos;
 mod serve;
 
 use std::net::SocketAddr;
@@ -170,6 +171,8 @@ pub(crate) fn router_with(svc: Service, limits: Limits, guard: std::sync::Arc<Gu
         // The administrator's and trainer's other console pages (same session and CSRF rules).
         .merge(console_admin::routes())
         .merge(console_claims::routes())
+        // Photo checkpoints (issue #17): devices' sync and uploads, the console's audit requests.
+        .merge(photos::routes())
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::limit))

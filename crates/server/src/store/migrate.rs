@@ -45,7 +45,8 @@ struct Table {
 
 use Col::*;
 
-/// Every table of schema 9 (kiosk classes), the console's (010, 013) and the supervisor's (012),
+/// Every table of schema 9 (kiosk classes), the console's (010, 013), the supervisor's (012) and
+/// the photo checkpoints' (016),
 /// parents first (roster_stamps is not copied: the triggers make it).
 const TABLES: &[Table] = &[
     Table {
@@ -325,6 +326,31 @@ const TABLES: &[Table] = &[
             Uuid, Uuid, Uuid, Text, Uuid, Int, Bytes, Bytes, Int, Int, Int, Int, Text, Text, Uuid,
             Int,
         ],
+    },
+    // Photo checkpoints (016, issue #17).
+    Table {
+        name: "org_photo_policy",
+        select: "SELECT org_id, enabled, set_ms FROM org_photo_policy ORDER BY org_id",
+        insert: "INSERT INTO org_photo_policy (org_id, enabled, set_ms) VALUES ($1, $2, $3)",
+        cols: &[Uuid, Bool, Int],
+    },
+    Table {
+        name: "photo_requests",
+        select: "SELECT id, org_id, learner_id, requested_by, reason, requested_ms, fulfilled_ms
+                 FROM photo_requests ORDER BY id",
+        insert: "INSERT INTO photo_requests (id, org_id, learner_id, requested_by, reason,
+                                            requested_ms, fulfilled_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        cols: &[Uuid, Uuid, Uuid, Uuid, Text, Int, Int],
+    },
+    Table {
+        name: "audit_photos",
+        select: "SELECT request_id, receipt_id, learner_id, sha256, taken_wall_ms, received_ms,
+                        jpeg, stored_ms FROM audit_photos ORDER BY request_id, receipt_id",
+        insert: "INSERT INTO audit_photos (request_id, receipt_id, learner_id, sha256,
+                                          taken_wall_ms, received_ms, jpeg, stored_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        cols: &[Uuid, Bytes, Uuid, Bytes, Int, Int, Bytes, Int],
     },
 ];
 

@@ -674,6 +674,27 @@ pub trait Store: Send + Sync + 'static {
     /// Records the decision of a pending claim; false when it was decided already (nothing
     /// changed) or there is no such claim.
     fn decide_claim(&self, id: Uuid, decision: &ClaimDecision) -> StoreResult<bool>;
+
+    // ----- photo checkpoints (issue #17, docs/privacy.md) -----
+
+    /// Turns the organisation's photo checkpoints on or off.
+    fn set_org_photos(&self, org: Uuid, enabled: bool, now_ms: i64) -> StoreResult<()>;
+    /// Whether the organisation has photo checkpoints on (off when never set).
+    fn org_photos(&self, org: Uuid) -> StoreResult<bool>;
+    fn put_photo_request(&self, r: &PhotoRequest) -> StoreResult<()>;
+    fn photo_request(&self, id: Uuid) -> StoreResult<Option<PhotoRequest>>;
+    /// Requests of `org` no upload has answered yet, oldest first.
+    fn open_photo_requests(&self, org: Uuid) -> StoreResult<Vec<PhotoRequest>>;
+    /// Every request for a learner's photos, newest first.
+    fn photo_requests_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<PhotoRequest>>;
+    /// Marks a request answered (the first upload's time is kept).
+    fn fulfil_photo_request(&self, id: Uuid, now_ms: i64) -> StoreResult<()>;
+    /// Keeps a checked photo; false when the request holds it already.
+    fn put_audit_photo(&self, p: &AuditPhoto) -> StoreResult<bool>;
+    /// The photos kept for a request, in the order they were taken.
+    fn audit_photos(&self, request: Uuid) -> StoreResult<Vec<AuditPhoto>>;
+    /// Deletes photos stored before `before_ms` (the retention); how many.
+    fn delete_audit_photos_before(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
 /// A subsidy claim (补贴申领, issue #15 item 5): a class's signed claim pack frozen when an
@@ -705,6 +726,44 @@ pub struct ClaimDecision {
     pub reason: Option<String>,
     pub by: Uuid,
     pub decided_ms: i64,
+}
+
+/// A request for a learner's photo checkpoints (issue #17): who asked, why, when, and when a
+/// device answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhotoRequest {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub learner: LearnerId,
+    pub by: Uuid,
+    pub reason: String,
+    pub requested_ms: i64,
+    pub fulfilled_ms: Option<i64>,
+}
+
+/// A photo uploaded for a request, opened and matched to its `photo_taken` receipt.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditPhoto {
+    pub request: Uuid,
+    pub receipt: ReceiptId,
+    pub learner: LearnerId,
+    /// SHA-256 of `jpeg`, equal to the receipt's.
+    pub sha256: [u8; 32],
+    /// The receipt's device wall time, and when the service received the receipt.
+    pub taken_wall_ms: i64,
+    pub received_ms: i64,
+    pub jpeg: Vec<u8>,
+    pub stored_ms: i64,
+}
+
+impl std::fmt::Debug for AuditPhoto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditPhoto")
+            .field("request", &self.request)
+            .field("receipt", &self.receipt)
+            .field("jpeg_bytes", &self.jpeg.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// An administrator's resolution of one flag of the flags report (issue #15): a note, who,

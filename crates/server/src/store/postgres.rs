@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("sql/postgres/013_flag_resolutions.sql")),
     (14, include_str!("sql/postgres/014_claims.sql")),
     (15, include_str!("sql/postgres/015_learner_cards.sql")),
+    (16, include_str!("sql/postgres/016_photo_checkpoints.sql")),
 ];
 
 /// The advisory lock key under which migrations run (any fixed number: "hearth" + 1).
@@ -2282,6 +2283,164 @@ impl Store for PostgresStore {
         })
     }
 
+    // ----- photo checkpoints (issue #17) -----
+
+    fn set_org_photos(&self, org: Uuid, enabled: bool, now_ms: i64) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO org_photo_policy (org_id, enabled, set_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (org_id) DO UPDATE SET enabled = EXCLUDED.enabled,
+                                                    set_ms = EXCLUDED.set_ms",
+                &[&org, &enabled, &now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn org_photos(&self, org: Uuid) -> StoreResult<bool> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT enabled FROM org_photo_policy WHERE org_id = $1",
+                &[&org],
+            )?
+            .is_some_and(|r| r.get::<_, bool>(0)))
+        })
+    }
+
+    fn put_photo_request(&self, r: &PhotoRequest) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "INSERT INTO photo_requests (id, org_id, learner_id, requested_by, reason,
+                                             requested_ms, fulfilled_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &r.id,
+                    &r.org,
+                    &r.learner.0,
+                    &r.by,
+                    &r.reason,
+                    &r.requested_ms,
+                    &r.fulfilled_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn photo_request(&self, id: Uuid) -> StoreResult<Option<PhotoRequest>> {
+        self.run(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {PHOTO_REQUEST_COLS} FROM photo_requests WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| photo_request_row(&r)))
+        })
+    }
+
+    fn open_photo_requests(&self, org: Uuid) -> StoreResult<Vec<PhotoRequest>> {
+        self.run(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {PHOTO_REQUEST_COLS} FROM photo_requests
+                     WHERE org_id = $1 AND fulfilled_ms IS NULL ORDER BY requested_ms, id"
+                ),
+                &[&org],
+            )?
+            .iter()
+            .map(photo_request_row)
+            .collect())
+        })
+    }
+
+    fn photo_requests_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<PhotoRequest>> {
+        self.run(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {PHOTO_REQUEST_COLS} FROM photo_requests
+                     WHERE learner_id = $1 ORDER BY requested_ms DESC, id"
+                ),
+                &[&learner.0],
+            )?
+            .iter()
+            .map(photo_request_row)
+            .collect())
+        })
+    }
+
+    fn fulfil_photo_request(&self, id: Uuid, now_ms: i64) -> StoreResult<()> {
+        self.run(|c| {
+            c.execute(
+                "UPDATE photo_requests SET fulfilled_ms = $2 WHERE id = $1 AND fulfilled_ms IS NULL",
+                &[&id, &now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn put_audit_photo(&self, p: &AuditPhoto) -> StoreResult<bool> {
+        self.run(|c| {
+            let n = c.execute(
+                "INSERT INTO audit_photos (request_id, receipt_id, learner_id, sha256,
+                                           taken_wall_ms, received_ms, jpeg, stored_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (request_id, receipt_id) DO NOTHING",
+                &[
+                    &p.request,
+                    &&p.receipt.0[..],
+                    &p.learner.0,
+                    &&p.sha256[..],
+                    &p.taken_wall_ms,
+                    &p.received_ms,
+                    &p.jpeg,
+                    &p.stored_ms,
+                ],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn audit_photos(&self, request: Uuid) -> StoreResult<Vec<AuditPhoto>> {
+        self.run(|c| {
+            c.query(
+                "SELECT request_id, receipt_id, learner_id, sha256, taken_wall_ms, received_ms,
+                        jpeg, stored_ms
+                 FROM audit_photos WHERE request_id = $1 ORDER BY taken_wall_ms, receipt_id",
+                &[&request],
+            )?
+            .iter()
+            .map(|r| {
+                let receipt: Vec<u8> = r.get(1);
+                let sha: Vec<u8> = r.get(3);
+                Ok(AuditPhoto {
+                    request: r.get(0),
+                    receipt: ReceiptId(
+                        receipt
+                            .try_into()
+                            .map_err(|_| StoreError::Backend("receipt id not 32 bytes".into()))?,
+                    ),
+                    learner: LearnerId(r.get(2)),
+                    sha256: sha
+                        .try_into()
+                        .map_err(|_| StoreError::Backend("photo hash not 32 bytes".into()))?,
+                    taken_wall_ms: r.get(4),
+                    received_ms: r.get(5),
+                    jpeg: r.get(6),
+                    stored_ms: r.get(7),
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn delete_audit_photos_before(&self, before_ms: i64) -> StoreResult<u64> {
+        self.run(|c| {
+            Ok(c.execute(
+                "DELETE FROM audit_photos WHERE stored_ms < $1",
+                &[&before_ms],
+            )?)
+        })
+    }
+
     // ----- supervision (issue #15, the supervisor) -----
 
     fn create_region(&self, region: &Region, office: &Org) -> StoreResult<()> {
@@ -2547,4 +2706,19 @@ fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
         prev_hash: b32(r.get(6))?,
         hash: b32(r.get(7))?,
     })
+}
+
+const PHOTO_REQUEST_COLS: &str =
+    "id, org_id, learner_id, requested_by, reason, requested_ms, fulfilled_ms";
+
+fn photo_request_row(r: &::postgres::Row) -> PhotoRequest {
+    PhotoRequest {
+        id: r.get(0),
+        org: r.get(1),
+        learner: LearnerId(r.get(2)),
+        by: r.get(3),
+        reason: r.get(4),
+        requested_ms: r.get(5),
+        fulfilled_ms: r.get(6),
+    }
 }

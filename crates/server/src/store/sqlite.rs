@@ -32,11 +32,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/013_flag_resolutions.sql")),
         M::up(include_str!("sql/014_claims.sql")),
         M::up(include_str!("sql/015_learner_cards.sql")),
+        M::up(include_str!("sql/016_photo_checkpoints.sql")),
     ])
 }
 
 /// Highest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -1911,6 +1912,141 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    // ----- photo checkpoints (issue #17) -----
+
+    fn set_org_photos(&self, org: Uuid, enabled: bool, now_ms: i64) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO org_photo_policy (org_id, enabled, set_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, set_ms = excluded.set_ms",
+            params![org.to_string(), enabled, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn org_photos(&self, org: Uuid) -> StoreResult<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT enabled FROM org_photo_policy WHERE org_id = ?1",
+                [org.to_string()],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    fn put_photo_request(&self, r: &PhotoRequest) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO photo_requests (id, org_id, learner_id, requested_by, reason,
+                                         requested_ms, fulfilled_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.id.to_string(),
+                r.org.to_string(),
+                r.learner.0.to_string(),
+                r.by.to_string(),
+                r.reason,
+                r.requested_ms,
+                r.fulfilled_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn photo_request(&self, id: Uuid) -> StoreResult<Option<PhotoRequest>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {PHOTO_REQUEST_COLS} FROM photo_requests WHERE id = ?1"),
+                [id.to_string()],
+                photo_request_row,
+            )
+            .optional()?)
+    }
+
+    fn open_photo_requests(&self, org: Uuid) -> StoreResult<Vec<PhotoRequest>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {PHOTO_REQUEST_COLS} FROM photo_requests
+             WHERE org_id = ?1 AND fulfilled_ms IS NULL ORDER BY requested_ms, id"
+        ))?;
+        let out = st
+            .query_map([org.to_string()], photo_request_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn photo_requests_of_learner(&self, learner: LearnerId) -> StoreResult<Vec<PhotoRequest>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {PHOTO_REQUEST_COLS} FROM photo_requests
+             WHERE learner_id = ?1 ORDER BY requested_ms DESC, id"
+        ))?;
+        let out = st
+            .query_map([learner.0.to_string()], photo_request_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn fulfil_photo_request(&self, id: Uuid, now_ms: i64) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE photo_requests SET fulfilled_ms = ?2 WHERE id = ?1 AND fulfilled_ms IS NULL",
+            params![id.to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn put_audit_photo(&self, p: &AuditPhoto) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "INSERT INTO audit_photos (request_id, receipt_id, learner_id, sha256, taken_wall_ms,
+                                       received_ms, jpeg, stored_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (request_id, receipt_id) DO NOTHING",
+            params![
+                p.request.to_string(),
+                &p.receipt.0[..],
+                p.learner.0.to_string(),
+                &p.sha256[..],
+                p.taken_wall_ms,
+                p.received_ms,
+                p.jpeg,
+                p.stored_ms
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn audit_photos(&self, request: Uuid) -> StoreResult<Vec<AuditPhoto>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT request_id, receipt_id, learner_id, sha256, taken_wall_ms, received_ms, jpeg,
+                    stored_ms
+             FROM audit_photos WHERE request_id = ?1 ORDER BY taken_wall_ms, receipt_id",
+        )?;
+        let out = st
+            .query_map([request.to_string()], |r| {
+                Ok(AuditPhoto {
+                    request: uuid_col(r, 0)?,
+                    receipt: ReceiptId(r.get(1)?),
+                    learner: LearnerId(uuid_col(r, 2)?),
+                    sha256: r.get(3)?,
+                    taken_wall_ms: r.get(4)?,
+                    received_ms: r.get(5)?,
+                    jpeg: r.get(6)?,
+                    stored_ms: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    fn delete_audit_photos_before(&self, before_ms: i64) -> StoreResult<u64> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM audit_photos WHERE stored_ms < ?1", [before_ms])?;
+        Ok(n as u64)
+    }
+
     // ----- supervision (issue #15, the supervisor) -----
 
     fn create_region(&self, region: &Region, office: &Org) -> StoreResult<()> {
@@ -2199,6 +2335,21 @@ fn put_token_in(conn: &Connection, t: &TokenRecord) -> StoreResult<()> {
         ],
     )?;
     Ok(())
+}
+
+const PHOTO_REQUEST_COLS: &str =
+    "id, org_id, learner_id, requested_by, reason, requested_ms, fulfilled_ms";
+
+fn photo_request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRequest> {
+    Ok(PhotoRequest {
+        id: uuid_col(r, 0)?,
+        org: uuid_col(r, 1)?,
+        learner: LearnerId(uuid_col(r, 2)?),
+        by: uuid_col(r, 3)?,
+        reason: r.get(4)?,
+        requested_ms: r.get(5)?,
+        fulfilled_ms: r.get(6)?,
+    })
 }
 
 #[cfg(test)]
