@@ -326,5 +326,23 @@ async fn a_photo_audit_keeps_only_photos_that_match_the_chain_and_only_auditors_
     let audit = svc.store.audit_entries(lab.org, 0, 1000).unwrap();
     assert!(audit.iter().any(|e| e.action == "photos.received"));
     assert!(svc.verify_audit(lab.org).unwrap().intact);
+
+    // Past the retention, the next device sync deletes the kept photo although nobody looked.
+    let request_id = uuid::Uuid::parse_str(&request).unwrap();
+    lab.clock
+        .advance(hearth_server::domain::photos::AUDIT_RETENTION_MS - 60_000);
+    let _ = send(&http, "GET", url("/v1/photos"), &pc.credential, None, None).await;
+    assert_eq!(
+        svc.store.audit_photos(request_id).unwrap().len(),
+        1,
+        "not yet"
+    );
+    lab.clock.advance(120_000);
+    let (s, _) = send(&http, "GET", url("/v1/photos"), &pc.credential, None, None).await;
+    assert_eq!(s, 200);
+    assert!(
+        svc.store.audit_photos(request_id).unwrap().is_empty(),
+        "deleted at the first sync past 180 days"
+    );
     server.stop().await.unwrap();
 }

@@ -65,9 +65,22 @@ impl Service {
         Ok(())
     }
 
+    /// Deletes the audited photos stored longer ago than [`AUDIT_RETENTION_MS`].
+    fn purge_expired_audit_photos(&self) -> ServiceResult<()> {
+        let cutoff = self.now().saturating_sub(AUDIT_RETENTION_MS);
+        let deleted = self.store.delete_audit_photos_before(cutoff)?;
+        if deleted > 0 {
+            tracing::info!(deleted, "audited photos past their retention deleted");
+        }
+        Ok(())
+    }
+
     /// What `GET /v1/photos` tells a device: the policy, the key, the open requests for people
     /// this device records for (a personal PC: its learner; a kiosk: its organisation's).
     pub fn photo_state(&self, device: &Device) -> ServiceResult<PhotoStateJson> {
+        // Every device asks this each sync round, so audited photos past their retention go
+        // within a round of expiring even when nobody looks at them.
+        self.purge_expired_audit_photos()?;
         let requests = self
             .store
             .open_photo_requests(device.org)?
@@ -149,11 +162,7 @@ impl Service {
         learner: LearnerId,
     ) -> ServiceResult<Vec<RequestView>> {
         self.auditable(user, learner)?;
-        let cutoff = self.now().saturating_sub(AUDIT_RETENTION_MS);
-        let deleted = self.store.delete_audit_photos_before(cutoff)?;
-        if deleted > 0 {
-            tracing::info!(deleted, "audited photos past their retention deleted");
-        }
+        self.purge_expired_audit_photos()?;
         self.store
             .photo_requests_of_learner(learner)?
             .into_iter()
