@@ -544,7 +544,8 @@ fn main() -> Result<()> {
                     .map(|c| format!("{}\t{}\t{}\n", c.name, c.national_id_masked, c.card_text))
                     .collect(),
             };
-            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            write_owner_only(&out, text.as_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
             println!(
                 "{} card(s) issued, written to {}",
                 cards.len(),
@@ -752,4 +753,25 @@ fn verify_claim(file: &std::path::Path, key: &str) -> Result<()> {
         }
         Err(e) => bail!("invalid: {}: {e}", e.code()),
     }
+}
+
+/// Writes a file that holds secrets (the card texts: whoever reads one signs in as that
+/// learner) readable by this account only on Unix; replaces the file if it exists. On Windows it
+/// inherits the folder's ACL.
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        // An existing file keeps its mode on open: narrow it first.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }

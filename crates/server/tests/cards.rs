@@ -207,3 +207,54 @@ fn cards_for_nobody_are_refused_with_a_code() {
         .unwrap_err();
     assert_eq!(e.code(), "class.not_found");
 }
+
+/// `hearth-server issue-cards` writes secrets (whoever reads a card text signs in as that
+/// learner), so its file is the service account's alone, also when it replaces an older file
+/// that others could read.
+#[cfg(unix)]
+#[test]
+fn issued_card_files_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth-server"))
+            .arg("--data")
+            .arg(data.path())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let org = cli(&["create-org", "Card school"]);
+    let learner = cli(&[
+        "add-learner",
+        "--org",
+        &org,
+        "--name",
+        "张三",
+        "--national-id",
+        "11010519491231002X",
+    ]);
+    let out = data.path().join("cards.txt");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    cli(&[
+        "issue-cards",
+        "--learner",
+        &learner,
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("HEARTH-CARD/1/"), "{text}");
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "card file mode {mode:o}");
+}
