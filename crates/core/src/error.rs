@@ -117,7 +117,7 @@ pub enum CoreError {
     #[error(transparent)]
     Certificate(CertificateError),
     #[error(transparent)]
-    Photo(crate::photos::PhotoError),
+    Photo(PhotoError),
 }
 
 impl CoreError {
@@ -368,5 +368,35 @@ impl CertificateError {
 impl From<CertificateError> for CoreError {
     fn from(e: CertificateError) -> Self {
         CoreError::Certificate(e)
+    }
+}
+
+/// Why a photo action was refused. Codes are stable (`photo.*`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PhotoError {
+    #[error("photo checkpoints are off for this organisation")]
+    Off,
+    #[error("the learner has not consented to photo checkpoints")]
+    NoConsent,
+    #[error("the photo is not a JPEG")]
+    NotJpeg,
+    #[error(
+        "the photo is larger than {} bytes",
+        hearth_protocol::photo::MAX_PHOTO_BYTES
+    )]
+    TooLarge,
+    #[error("the service's photo key is not 32 bytes of hex")]
+    BadKey,
+}
+
+impl PhotoError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhotoError::Off => "photo.off",
+            PhotoError::NoConsent => "photo.no_consent",
+            PhotoError::NotJpeg => "photo.not_jpeg",
+            PhotoError::TooLarge => "photo.too_large",
+            PhotoError::BadKey => "photo.bad_key",
+        }
     }
 }

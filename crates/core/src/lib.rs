@@ -37,7 +37,7 @@ use hearth_protocol::{
 use serde::Serialize;
 
 pub use env::{Clock, Entropy, Env, ManualClock, SeededEntropy, SystemClock};
-pub use error::{CoreError, Result};
+pub use error::{CoreError, PhotoError, Result};
 pub use identity::DeviceKey;
 pub use store::{
     Assignment, Changes, Enrollment, Learner, LedgerStatus, OutboxItem, ReceiptSummary,

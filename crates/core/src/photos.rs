@@ -25,39 +25,12 @@ pub use hearth_protocol::photo::{CONSENT_TEXT, RETENTION_MS};
 use hearth_protocol::{ConsentPurpose, ContentHash, Event, LearnerId, PhotoMoment, ReceiptId};
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, Hearth, RecordedReceipt, Result};
+use crate::{CoreError, Hearth, PhotoError, RecordedReceipt, Result};
 
 /// `content_meta` key of the organisation's photo policy as the service last sent it.
 const META_POLICY: &str = "photo_policy";
 /// `content_meta` key prefix of a learner's latest consent answer.
 const META_CONSENT: &str = "photo_consent:";
-
-/// Why a photo action was refused. Codes are stable (`photo.*`).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PhotoError {
-    #[error("photo checkpoints are off for this organisation")]
-    Off,
-    #[error("the learner has not consented to photo checkpoints")]
-    NoConsent,
-    #[error("the photo is not a JPEG")]
-    NotJpeg,
-    #[error("the photo is larger than {MAX_PHOTO_BYTES} bytes")]
-    TooLarge,
-    #[error("the service's photo key is not 32 bytes of hex")]
-    BadKey,
-}
-
-impl PhotoError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            PhotoError::Off => "photo.off",
-            PhotoError::NoConsent => "photo.no_consent",
-            PhotoError::NotJpeg => "photo.not_jpeg",
-            PhotoError::TooLarge => "photo.too_large",
-            PhotoError::BadKey => "photo.bad_key",
-        }
-    }
-}
 
 /// How often photos are taken at random moments (of the app's monotonic time while someone is
 /// signed in). `HEARTH_PHOTO_EVERY_MS` (`"MIN-MAX"` or `"MS"`) sets it for tests.

@@ -10,6 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::T0;
+use common::console::Session;
 use common::lab::*;
 use hearth_protocol::LearnerId;
 use hearth_server::Limits;
@@ -31,11 +32,6 @@ struct Site {
 }
 
 #[derive(Clone, Debug)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 impl Site {
     async fn new() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -85,21 +81,13 @@ impl Site {
     }
 
     async fn sign_in(&self, login: &str) -> Session {
-        let res = self
-            .http
-            .post(self.server.url("/console/api/sign-in"))
-            .json(&json!({ "login": login, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let cookie = res.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
-        let body: Value = res.json().await.unwrap();
-        Session {
-            cookie,
-            csrf: body["csrfToken"].as_str().unwrap().to_owned(),
-        }
+        common::console::sign_in(
+            &self.http,
+            self.server.url("/console/api/sign-in"),
+            login,
+            PASSWORD,
+        )
+        .await
     }
 
     /// A request with the session's cookie; `csrf`: with its anti-forgery header.

@@ -92,18 +92,14 @@ impl Site {
 
     /// (cookie, CSRF token) of a signed-in person.
     async fn sign_in(&self, login: &str) -> (String, String) {
-        let res = self
-            .http
-            .post(self.server.url("/console/api/sign-in"))
-            .json(&json!({ "login": login, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let cookie = res.headers()["set-cookie"].to_str().unwrap();
-        let cookie = cookie.split(';').next().unwrap().to_owned();
-        let body: Value = res.json().await.unwrap();
-        (cookie, body["csrfToken"].as_str().unwrap().to_owned())
+        let s = common::console::sign_in(
+            &self.http,
+            self.server.url("/console/api/sign-in"),
+            login,
+            PASSWORD,
+        )
+        .await;
+        (s.cookie, s.csrf)
     }
 
     async fn raw(

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
+use common::console::Session;
 use common::lab::*;
 use hearth_protocol::{Answer, Event, LearnerId};
 use hearth_server::store::Role;
@@ -100,13 +101,7 @@ async fn region() -> Region {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-#[derive(Clone, Copy)]
+#[derive(Clone, Debug, Clone, Copy)]
 enum As<'a> {
     Nobody,
     Bearer(&'a str),
@@ -120,20 +115,13 @@ impl Region {
     }
 
     async fn sign_in(&self, login: &str) -> Session {
-        let res = self
-            .http
-            .post(self.url("/console/api/sign-in"))
-            .json(&json!({ "login": login, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-        let body: Value = res.json().await.unwrap();
-        Session {
-            cookie: cookie.split(';').next().unwrap().to_owned(),
-            csrf: body["csrfToken"].as_str().unwrap().to_owned(),
-        }
+        common::console::sign_in(
+            &self.http,
+            self.url("/console/api/sign-in"),
+            login,
+            PASSWORD,
+        )
+        .await
     }
 
     async fn raw(&self, method: &str, path: &str, who: As<'_>) -> reqwest::Response {

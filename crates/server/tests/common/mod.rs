@@ -3,6 +3,7 @@
 //! small HTTP client.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod db;
 pub mod lab;
 
