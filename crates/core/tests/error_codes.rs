@@ -131,11 +131,10 @@ fn codes() -> BTreeSet<String> {
     let root = root();
     let mut codes = BTreeSet::new();
     for file in [
-        // CoreError and the study and kiosk refusals it wraps.
+        // CoreError and the study, kiosk and photo refusals it wraps.
         "crates/core/src/error.rs",
         "crates/core/src/sync/mod.rs",
-        // Photo checkpoints on the PC (issue #17), and the sealed box's own refusals.
-        "crates/core/src/photos.rs",
+        // The sealed box's own refusals (photo checkpoints, issue #17).
         "crates/protocol/src/photo.rs",
         // The credential checks the app's certificate page reports.
         "crates/protocol/src/credential.rs",

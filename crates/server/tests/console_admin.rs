@@ -31,7 +31,6 @@ struct Site {
     admin_a: Uuid,
 }
 
-#[derive(Clone, Debug)]
 impl Site {
     async fn new() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -101,7 +101,7 @@ async fn region() -> Region {
     }
 }
 
-#[derive(Clone, Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum As<'a> {
     Nobody,
     Bearer(&'a str),
