@@ -94,15 +94,21 @@ fn user_id(out: &str) -> Result<String> {
         .context("no user id printed")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
-async fn an_administrator_imports_a_roster_makes_a_class_and_prints_codes() -> Result<()> {
+/// The console's pages must be built (`make console`) before a browser can load them.
+fn console_is_built() -> Result<()> {
     if !console_dir().join("index.html").is_file() {
         bail!(
             "{} is not built: run `make console`",
             console_dir().display()
         );
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
+async fn an_administrator_imports_a_roster_makes_a_class_and_prints_codes() -> Result<()> {
+    console_is_built()?;
     let svc = Service::start()?;
     let admin = user_id(&svc.admin(&["add-admin", "--org", &svc.org, "--name", "刘主任"])?)?;
     svc.admin(&["add-trainer", "--org", &svc.org, "--name", "王老师"])?;
@@ -380,12 +386,7 @@ async fn study_and_sync(svc: &Service, data: &Path, learner: &str, ms: u64) -> R
 async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_resolved()
 -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if !console_dir().join("index.html").is_file() {
-        bail!(
-            "{} is not built: run `make console`",
-            console_dir().display()
-        );
-    }
+    console_is_built()?;
     let svc = Service::start()?;
     let course_dir = hearth_e2e::gui::workspace_root()
         .join("assets/courses")
@@ -531,12 +532,7 @@ async fn printed_codes_enroll_two_pcs_the_trainer_sees_progress_and_a_flag_is_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
 async fn a_supervisor_drills_down_to_receipts_and_exports_xlsx() -> Result<()> {
-    if !console_dir().join("index.html").is_file() {
-        bail!(
-            "{} is not built: run `make console`",
-            console_dir().display()
-        );
-    }
+    console_is_built()?;
     let svc = Service::start()?;
     // The region, the institution in it, and its supervisor (all through the CLI).
     svc.admin(&["create-region", "440300", "--name", "深圳市"])?;
@@ -877,12 +873,7 @@ async fn tablet_shot(s: &Session, name: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium, chromedriver and the built console: make e2e"]
 async fn every_page_fits_1366x768_and_a_tablet() -> Result<()> {
-    if !console_dir().join("index.html").is_file() {
-        bail!(
-            "{} is not built: run `make console`",
-            console_dir().display()
-        );
-    }
+    console_is_built()?;
     let svc = Service::start()?;
     let admin = user_id(&svc.admin(&["add-admin", "--org", &svc.org, "--name", "刘主任"])?)?;
     set_password(&svc, &admin, "liu")?;

@@ -37,16 +37,7 @@ impl Site {
         let lab = certified_lab(3, 1);
         // Learner 1's PC is copied (a restored backup) and both copies record: a fork.
         let l = lab.learners[1];
-        let mut d = lab.personal(2, l);
-        d.fetch_anchor(&lab);
-        let b = honest(&lab, &mut d, 2, long_study);
-        lab.send(&d, b);
-        let mut copy = d.fork();
-        let ours = honest(&lab, &mut d, 1, long_study);
-        copy.wait(1);
-        let theirs = vec![copy.receipt(long_study(1_000))];
-        lab.send(&d, ours);
-        assert!(lab.send(&copy, theirs).flagged, "the fork flags the device");
+        let mut d = forked_personal_pc(&lab, 2, l);
         // What the device records while flagged is withheld.
         lab.advance(10);
         d.wait(10);

@@ -42,16 +42,7 @@ impl Site {
     async fn new() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let lab = certified_lab(3, 1);
-        let mut d = lab.personal(2, lab.learners[1]);
-        d.fetch_anchor(&lab);
-        let b = honest(&lab, &mut d, 2, long_study);
-        lab.send(&d, b);
-        let mut copy = d.fork();
-        let ours = honest(&lab, &mut d, 1, long_study);
-        copy.wait(1);
-        let theirs = vec![copy.receipt(long_study(1_000))];
-        lab.send(&d, ours);
-        assert!(lab.send(&copy, theirs).flagged, "the fork flags the device");
+        forked_personal_pc(&lab, 2, lab.learners[1]);
 
         let svc = &lab.svc;
         let org_b = svc.create_org("广州市技工学校").unwrap().id;

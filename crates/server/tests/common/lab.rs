@@ -407,3 +407,20 @@ pub fn certified_lab(learners: usize, certified: usize) -> Lab {
     }
     lab
 }
+
+/// Learner `learner`'s personal PC (seed `seed`) studies, is copied (a restored backup), and both
+/// copies record: the service flags the device as forked. Returns the original PC, which goes on
+/// recording on the flagged device.
+pub fn forked_personal_pc(lab: &Lab, seed: u8, learner: LearnerId) -> Dev {
+    let mut d = lab.personal(seed, learner);
+    d.fetch_anchor(lab);
+    let b = honest(lab, &mut d, 2, long_study);
+    lab.send(&d, b);
+    let mut copy = d.fork();
+    let ours = honest(lab, &mut d, 1, long_study);
+    copy.wait(1);
+    let theirs = vec![copy.receipt(long_study(1_000))];
+    lab.send(&d, ours);
+    assert!(lab.send(&copy, theirs).flagged, "the fork flags the device");
+    d
+}
